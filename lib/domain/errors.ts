@@ -1,0 +1,82 @@
+/** Base of every error qmt raises on purpose; callers branch on `instanceof`, never on message text. */
+export class QmtError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'QmtError';
+  }
+}
+
+/** Market data that cannot be used: names the instrument and, where one candle is at fault, its time. */
+export class MarketDataError extends QmtError {
+  constructor(
+    message: string,
+    readonly instrument: string,
+    readonly candleTime?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'MarketDataError';
+  }
+}
+
+/** A policy or configuration value that fails validation: `path` names the field. */
+export class PolicyError extends QmtError {
+  constructor(
+    message: string,
+    readonly path: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'PolicyError';
+  }
+}
+
+/** An account record that cannot be valued: `accountId` (or the raw key) and the reason. */
+export class AccountRecordError extends QmtError {
+  constructor(
+    message: string,
+    readonly accountKey: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'AccountRecordError';
+  }
+}
+
+/** Another writer flipped the CURRENT threshold pointer first. */
+export class ThresholdSetConflictError extends QmtError {
+  constructor(
+    message: string,
+    readonly expectedPreviousSetId: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ThresholdSetConflictError';
+  }
+}
+
+/** A batch write or publish that still failed after its retries and deadline: lists what was not done. */
+export class IncompleteBatchError extends QmtError {
+  constructor(
+    message: string,
+    readonly failedKeys: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'IncompleteBatchError';
+  }
+}
+
+/** A market-data venue that could not be read (timeout, HTTP error after retries, malformed body). */
+export class MarketSourceError extends QmtError {
+  constructor(
+    message: string,
+    readonly venue: string,
+    readonly instrument: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'MarketSourceError';
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * What a recalibration produces for one instrument. Rates are fractions of notional in (0, 1].
+ * Everything needed to audit (and recompute) the numbers travels with the threshold.
+ */
+export interface Threshold {
+  readonly instrument: string;
+  /** UTC day of the last candle the model used (YYYY-MM-DD). */
+  readonly asOf: string;
+  readonly initialMarginRate: number;
+  readonly maintenanceMarginRate: number;
+  /** Margin ratio levels live in the policy; these rates are the requirement at which each state starts. */
+  readonly warningMarginRate: number;
+  readonly liquidationMarginRate: number;
+  /** `computed` from fresh data, or `held` at the previous values because the data was unusable. */
+  readonly status: 'computed' | 'held';
+  readonly heldReason?: string;
+  /** Which rule set the final initial margin rate. */
+  readonly activeBound: ActiveBound;
+  readonly components: ThresholdComponents;
+  readonly brackets: readonly NotionalBracket[];
+  readonly openInterestScaling?: OpenInterestScaling;
+  readonly liquidity?: LiquidityAddOn;
+  readonly change?: ThresholdChange;
+  readonly inputs: ThresholdInputs;
+}
+
+export type ActiveBound =
+  | 'model'
+  | 'stress-floor'
+  | 'apc-floor'
+  | 'apc-buffer'
+  | 'floor'
+  | 'cap'
+  | 'step-up-limit'
+  | 'step-down-limit'
+  | 'held';
+
+export interface ThresholdComponents {
+  /** Daily σ (fractions) from each estimator the policy uses, and the one the model took. */
+  readonly volatility: Readonly<Record<string, number>>;
+  readonly effectiveVolatility: number;
+  /** Risk-measure rate over the MPOR before floors, buffers and step limits. */
+  readonly modelRate: number;
+  readonly stressRate?: number;
+  readonly apcFloorRate?: number;
+  readonly apcBufferRate?: number;
+  readonly unboundedRate: number;
+  /** Worst loss over the MPOR per stress scenario (fractions), long and short. */
+  readonly stressScenarios?: Readonly<Record<string, { readonly long: number; readonly short: number }>>;
+  readonly garch?: {
+    readonly omega: number;
+    readonly alpha: number;
+    readonly beta: number;
+    readonly negLogLik: number;
+  };
+}
+
+/** Binance-style bracket: MM = notional × maintenanceMarginRate − cum. */
+export interface NotionalBracket {
+  readonly notionalFloor: number;
+  readonly notionalCap: number;
+  readonly initialMarginRate: number;
+  readonly maintenanceMarginRate: number;
+  readonly cum: number;
+}
+
+/** dYdX-style initial margin scaling with open interest (notional, quote currency). */
+export interface OpenInterestScaling {
+  readonly lowerCap: number;
+  readonly upperCap: number;
+}
+
+export interface LiquidityAddOn {
+  /** Average daily volume (quote currency) over the policy window. */
+  readonly averageDailyVolume: number;
+  /** Positions larger than this share of ADV are charged the longer liquidation horizon. */
+  readonly participationRate: number;
+}
+
+export interface ThresholdChange {
+  readonly previousInitialMarginRate: number;
+  readonly previousAsOf: string;
+  readonly absolute: number;
+  readonly relative: number;
+}
+
+export interface ThresholdInputs {
+  readonly policyVersion: string;
+  readonly policyHash: string;
+  /** SHA-256 of the closes/highs/lows/volumes the model read, in order. */
+  readonly pricesHash: string;
+  readonly source: string;
+  readonly firstCandle: string;
+  readonly lastCandle: string;
+  readonly candleCount: number;
+}
+
+/** Every instrument's threshold from one run. Immutable once written. */
+export interface ThresholdSet {
+  readonly setId: string;
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly previousSetId?: string;
+  readonly thresholds: readonly Threshold[];
+}

@@ -1,0 +1,145 @@
+/**
+ * The ports the use cases need. Adapters in `lib/adapters` implement them for AWS, exchanges and local
+ * files; tests implement them in memory. Nothing in `lib/domain` or `lib/app` imports an adapter.
+ */
+import type { Account, MarginAlert, MarginStatus, MarginTransition } from './domain/account/account.ts';
+import type { CandleSeries } from './domain/market/candle.ts';
+import type { Threshold, ThresholdSet } from './domain/threshold/threshold.ts';
+
+/** A time range in ms since the epoch, inclusive of `from`, exclusive of `to`. */
+export interface TimeRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** One venue (or a consensus of venues) that serves daily candles for qmt instruments. */
+export interface MarketDataSource {
+  readonly name: string;
+  /** Daily candles for `instrument` (a qmt symbol such as `BTC`), oldest first, covering `range`. */
+  candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<CandleSeries>;
+  /** Implied volatility index (annualised fraction, e.g. 0.55), where the venue offers one. */
+  impliedVolatility?(
+    instrument: string,
+    range: TimeRange,
+    signal?: AbortSignal,
+  ): Promise<ImpliedVolatilitySeries>;
+}
+
+export interface ImpliedVolatilitySeries {
+  readonly instrument: string;
+  readonly source: string;
+  /** [time ms, annualised σ as a fraction], oldest first. */
+  readonly points: readonly (readonly [number, number])[];
+}
+
+export interface ThresholdStore {
+  /** The set CURRENT points at, read in one query; undefined before the first run. */
+  currentSet(): Promise<ThresholdSet | undefined>;
+  /**
+   * Write every threshold of `set`, then flip CURRENT from `expectedPreviousSetId` to `set.setId` in one
+   * conditional write. Throws `ThresholdSetConflictError` if another writer moved CURRENT first.
+   */
+  publishSet(set: ThresholdSet, expectedPreviousSetId: string | undefined): Promise<void>;
+  /** One instrument's thresholds, newest first, for audit. */
+  history(instrument: string, options?: { limit?: number; before?: string }): Promise<Threshold[]>;
+}
+
+/** A Scan segment of the accounts table. */
+export interface ScanSegment {
+  readonly segment: number;
+  readonly totalSegments: number;
+}
+
+/** A record that failed validation: its key and the reason, so the sweep can report it and go on. */
+export interface RejectedAccountRecord {
+  readonly accountKey: string;
+  readonly reason: string;
+}
+
+export interface AccountPage {
+  readonly accounts: readonly Account[];
+  readonly rejected: readonly RejectedAccountRecord[];
+  /** Opaque resume cursor; undefined when the segment is finished. */
+  readonly cursor?: string;
+}
+
+export interface AccountSource {
+  scanPage(segment: ScanSegment, cursor?: string, pageSize?: number): Promise<AccountPage>;
+  /** Approximate number of accounts (for planning the segment count). */
+  approximateCount(): Promise<number>;
+}
+
+export type TransitionOutcome = 'applied' | 'stale';
+
+export interface MarginStatusStore {
+  get(accountIds: readonly string[]): Promise<Map<string, MarginStatus>>;
+  /**
+   * Apply a transition only if the stored sequence equals `transition.expectedSequence` (0 = no item yet).
+   * `stale` means a newer or duplicate writer got there first: nothing was written and nothing may be announced.
+   */
+  applyTransition(transition: MarginTransition): Promise<TransitionOutcome>;
+}
+
+export interface AlertPublishResult {
+  readonly published: readonly string[];
+  /** alertIds that could not be published after retries, with the reason. */
+  readonly failed: readonly { readonly alertId: string; readonly reason: string }[];
+}
+
+export interface AlertPublisher {
+  publish(alerts: readonly MarginAlert[]): Promise<AlertPublishResult>;
+}
+
+/** Operational events for the ops topic. */
+export type OpsEvent =
+  | {
+      readonly type: 'recalibration.completed';
+      readonly runId: string;
+      readonly setId: string;
+      readonly instruments: number;
+      readonly held: readonly { readonly instrument: string; readonly reason: string }[];
+      readonly changes: readonly {
+        readonly instrument: string;
+        readonly from?: number;
+        readonly to: number;
+      }[];
+    }
+  | { readonly type: 'recalibration.failed'; readonly runId: string; readonly reason: string }
+  | {
+      readonly type: 'sweep.completed';
+      readonly runId: string;
+      readonly segment: number;
+      readonly counts: Readonly<Record<string, number>>;
+    }
+  | {
+      readonly type: 'accounts.rejected';
+      readonly runId: string;
+      readonly rejected: readonly RejectedAccountRecord[];
+    };
+
+export interface OpsPublisher {
+  publish(event: OpsEvent): Promise<void>;
+}
+
+export interface Lease {
+  readonly runId: string;
+  readonly holder: string;
+  readonly expiresAt: number;
+}
+
+export type RunOutcome = 'succeeded' | 'failed' | 'skipped';
+
+export interface RunLedger {
+  /** Take the recalibration lease for `runId`; undefined if another live holder has it or the run already finished. */
+  acquire(runId: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  complete(
+    lease: Lease,
+    outcome: RunOutcome,
+    counts: Readonly<Record<string, number>>,
+    detail?: string,
+  ): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
