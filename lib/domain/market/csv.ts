@@ -1,0 +1,239 @@
+/**
+ * CSV candles from Yahoo downloads and exchange exports. Parsing is strict about shape (a row that cannot be
+ * read is an error naming its line) and lenient about values (NaN, zero or negative prices parse, so the
+ * validator can report them with their date alongside every other problem).
+ */
+import { MarketDataError } from '../errors.ts';
+import { type Candle, type CandleSeries, DAY_MS } from './candle.ts';
+
+type CandleField = keyof Candle;
+
+/**
+ * Accepted header names per field, compared case-insensitively with spaces, `_` and `-` removed. When a
+ * header has several aliases of one field (`unix` and `date`), the earlier alias in the list wins.
+ * `close_time` normalises to `closetime`, so it is never mistaken for `close`.
+ */
+const COLUMN_ALIASES: Readonly<Record<CandleField, readonly string[]>> = {
+  time: ['date', 'timestamp', 'time', 'datetime', 'opentime', 'unix', 'unixtime', 'unixtimestamp'],
+  open: ['open'],
+  high: ['high'],
+  low: ['low'],
+  close: ['close'],
+  volume: ['volume', 'vol'],
+};
+
+const FIELDS = ['time', 'open', 'high', 'low', 'close', 'volume'] as const satisfies readonly CandleField[];
+
+export interface ParseCandlesCsvOptions {
+  /** Recorded as the series' source; default `csv`. */
+  readonly source?: string;
+  /** Bar length; default one day. */
+  readonly intervalMs?: number;
+}
+
+/**
+ * Parse OHLCV candles from CSV text, keeping file order (the validator reports disorder).
+ *
+ * Accepts `Date,Open,High,Low,Close,Volume` (Yahoo) and exchange exports such as
+ * `timestamp,open,high,low,close,volume`: any column case and order, extra columns (`Adj Close`, …), quoted
+ * cells, CRLF, a BOM, blank lines. Times may be `YYYY-MM-DD`, ISO date-times (`Z`, an offset, or no zone,
+ * which is read as UTC), or epoch seconds / milliseconds / microseconds told apart by magnitude. Empty,
+ * `null` and `NaN` cells parse as NaN.
+ *
+ * @throws MarketDataError naming the instrument, the line and the reason for a missing header column, a row
+ *   with the wrong number of cells, or a cell that is neither a number nor a date.
+ * @example
+ * const series = parseCandlesCsv('Date,Open,High,Low,Close,Volume\n2023-07-31,1,2,0.5,1.5,100\n', 'BTC');
+ * series.candles[0]?.time; // Date.UTC(2023, 6, 31)
+ */
+export function parseCandlesCsv(
+  text: string,
+  instrument: string,
+  options?: ParseCandlesCsvOptions,
+): CandleSeries {
+  const intervalMs = options?.intervalMs ?? DAY_MS;
+  const source = options?.source ?? 'csv';
+  const fail = (line: number, reason: string, candleTime?: number): never => {
+    throw new MarketDataError(`${instrument}: line ${line}: ${reason}`, instrument, candleTime);
+  };
+
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+  const headerIndex = lines.findIndex((line) => line.trim() !== '');
+  const headerLine = lines[headerIndex];
+  if (headerLine === undefined) {
+    throw new MarketDataError(`${instrument}: no CSV header (the text is empty)`, instrument);
+  }
+  const header = splitCsvLine(headerLine, (reason) => fail(headerIndex + 1, reason));
+  const columns = locateColumns(header, (reason) => fail(headerIndex + 1, reason));
+
+  const candles: Candle[] = [];
+  for (let i = headerIndex + 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.trim() === '') continue;
+    const lineNumber = i + 1;
+    const cells = splitCsvLine(line, (reason) => fail(lineNumber, reason));
+    if (cells.length !== header.length) {
+      fail(lineNumber, `expected ${header.length} cells as in the header, found ${cells.length}`);
+    }
+    const timeCell = cells[columns.time] as string;
+    const time =
+      parseTime(timeCell) ?? fail(lineNumber, `time "${timeCell}" is not a recognised date or timestamp`);
+    const number = (field: Exclude<CandleField, 'time'>): number => {
+      const cell = cells[columns[field]] as string;
+      const value = parseNumber(cell);
+      return value ?? fail(lineNumber, `${field} "${cell}" is not a number`, time);
+    };
+    candles.push({
+      time,
+      open: number('open'),
+      high: number('high'),
+      low: number('low'),
+      close: number('close'),
+      volume: number('volume'),
+    });
+  }
+  return { instrument, intervalMs, candles, source };
+}
+
+/** Split one CSV record: commas separate cells, `"…"` quotes a cell, `""` inside quotes is one quote. */
+function splitCsvLine(line: string, fail: (reason: string) => never): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let wasQuoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i];
+    if (quoted) {
+      if (char === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (char === '"') {
+        quoted = false;
+      } else {
+        cell += char;
+      }
+    } else if (char === '"' && cell.trim() === '' && !wasQuoted) {
+      quoted = true;
+      wasQuoted = true;
+      cell = '';
+    } else if (char === ',') {
+      cells.push(wasQuoted ? cell : cell.trim());
+      cell = '';
+      wasQuoted = false;
+    } else if (wasQuoted && char !== undefined && char.trim() !== '') {
+      fail(`unexpected "${char}" after a quoted cell`);
+    } else if (!wasQuoted) {
+      cell += char;
+    }
+  }
+  if (quoted) fail('unterminated quoted cell');
+  cells.push(wasQuoted ? cell : cell.trim());
+  return cells;
+}
+
+function normaliseColumnName(name: string): string {
+  return name.toLowerCase().replace(/[\s_-]+/g, '');
+}
+
+function locateColumns(
+  header: readonly string[],
+  fail: (reason: string) => never,
+): Record<CandleField, number> {
+  const names = header.map(normaliseColumnName);
+  const located: Partial<Record<CandleField, number>> = {};
+  for (const field of FIELDS) {
+    const aliases = COLUMN_ALIASES[field];
+    // The first alias in preference order that the header has; two columns with that name are ambiguous.
+    const alias = aliases.find((candidate) => names.includes(candidate));
+    if (alias === undefined) {
+      fail(`header has no ${field} column (accepted: ${aliases.join(', ')}; found: ${header.join(', ')})`);
+      continue;
+    }
+    if (names.indexOf(alias) !== names.lastIndexOf(alias)) {
+      fail(`header has more than one "${alias}" column`);
+    }
+    located[field] = names.indexOf(alias);
+  }
+  return located as Record<CandleField, number>;
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * A number, or NaN/±Infinity for cells that say so (or say nothing); undefined when the cell is text that
+ * is not a number at all — that is a malformed file, not a bad print.
+ */
+function parseNumber(cell: string): number | undefined {
+  const lower = cell.toLowerCase();
+  if (lower === '' || lower === 'null' || lower === 'nan' || lower === 'n/a' || lower === 'na')
+    return Number.NaN;
+  if (/^\+?(inf|infinity)$/.test(lower)) return Number.POSITIVE_INFINITY;
+  if (/^-(inf|infinity)$/.test(lower)) return Number.NEGATIVE_INFINITY;
+  return DECIMAL.test(cell) ? Number(cell) : undefined;
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const EPOCH = /^\d+(\.\d+)?$/;
+
+/**
+ * Epoch units by magnitude. Seconds reach 1e11 only in the year 5138 and milliseconds pass 1e11 in 1973, so
+ * the ranges cannot be confused for any date a candle can have; microseconds appear in Binance's data dumps.
+ */
+const EPOCH_UNITS: readonly { readonly below: number; readonly toMs: number }[] = [
+  { below: 1e11, toMs: 1000 },
+  { below: 1e14, toMs: 1 },
+  { below: 1e17, toMs: 1e-3 },
+];
+
+/** Milliseconds since the epoch, never via `Date.parse` (which reads zoneless date-times as local time). */
+function parseTime(cell: string): number | undefined {
+  if (EPOCH.test(cell)) {
+    const value = Number(cell);
+    const unit = EPOCH_UNITS.find(({ below }) => value < below);
+    return unit === undefined ? undefined : Math.round(value * unit.toMs);
+  }
+  const dateOnly = DATE_ONLY.exec(cell);
+  if (dateOnly) return utcTime(Number(dateOnly[1]), Number(dateOnly[2]), Number(dateOnly[3]), 0, 0, 0, 0);
+
+  const dateTime = DATE_TIME.exec(cell);
+  if (!dateTime) return undefined;
+  const [, year, month, day, hour, minute, second = '0', fraction = '', zone = 'Z'] = dateTime;
+  const local = utcTime(
+    Number(year),
+    Number(month),
+    Number(day),
+    Number(hour),
+    Number(minute),
+    Number(second),
+    Number(fraction.padEnd(3, '0').slice(0, 3)),
+  );
+  if (local === undefined) return undefined;
+  if (zone.toUpperCase() === 'Z') return local;
+  const offset = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+  if (!offset) return undefined;
+  const [, sign, offsetHours, offsetMinutes] = offset;
+  if (Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return undefined;
+  const offsetMs = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  // 10:00+02:00 is 08:00Z: subtract a positive offset.
+  return sign === '+' ? local - offsetMs : local + offsetMs;
+}
+
+/** UTC time of calendar fields, or undefined when they do not name a real instant (2023-02-30, 25:00). */
+function utcTime(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+): number | undefined {
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const time = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const date = new Date(time);
+  const roundTrips =
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return roundTrips ? time : undefined;
+}

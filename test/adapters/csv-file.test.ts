@@ -1,0 +1,87 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCandlesCsv } from '../../lib/adapters/csv-file.ts';
+import { MarketDataError } from '../../lib/domain/errors.ts';
+import { utcDay } from '../../lib/domain/market/candle.ts';
+
+const SHARED_DATA_DIR = path.resolve(import.meta.dirname, '../../../shared/data');
+
+describe('readCandlesCsv', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'qmt-csv-file-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a real file and labels the source with its file name', async () => {
+    // Prepare
+    const file = path.join(SHARED_DATA_DIR, 'SOL-USD.csv');
+
+    // Act
+    const series = await readCandlesCsv(file, 'SOL');
+
+    // Assess
+    expect(series.source).toBe('file:SOL-USD.csv');
+    expect(series.instrument).toBe('SOL');
+    expect(series.candles).toHaveLength(1208);
+    expect(utcDay(series.candles[0]?.time ?? Number.NaN)).toBe('2020-04-10');
+  });
+
+  it('reads a file the user wrote, with CRLF line ends', async () => {
+    // Prepare
+    const file = path.join(dir, 'eth daily.csv');
+    await writeFile(file, 'timestamp,open,high,low,close,volume\r\n1690761600,1,2,0.5,1.5,10\r\n');
+
+    // Act
+    const series = await readCandlesCsv(file, 'ETH');
+
+    // Assess
+    expect(series.source).toBe('file:eth daily.csv');
+    expect(series.candles).toEqual([
+      { time: Date.UTC(2023, 6, 31), open: 1, high: 2, low: 0.5, close: 1.5, volume: 10 },
+    ]);
+  });
+
+  it('reports a missing file as a MarketDataError naming the instrument and the path', async () => {
+    // Prepare
+    const file = path.join(dir, 'nope.csv');
+
+    // Act
+    const failure = readCandlesCsv(file, 'BTC');
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(MarketDataError);
+    await expect(failure).rejects.toMatchObject({
+      instrument: 'BTC',
+      message: `BTC: market data file ${file}: file not found`,
+    });
+  });
+
+  it('reports a directory given as the file', async () => {
+    // Prepare / Act
+    const failure = readCandlesCsv(dir, 'BTC');
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({
+      message: `BTC: market data file ${dir}: is a directory, not a file`,
+    });
+  });
+
+  it('passes a malformed row through as the parser’s line-numbered error', async () => {
+    // Prepare
+    const file = path.join(dir, 'bad.csv');
+    await writeFile(file, 'Date,Open,High,Low,Close,Volume\n2023-07-31,1,2,0.5,x,10\n');
+
+    // Act
+    const failure = readCandlesCsv(file, 'BTC');
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ message: 'BTC: line 2: close "x" is not a number' });
+  });
+});
