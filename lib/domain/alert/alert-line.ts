@@ -1,0 +1,61 @@
+/**
+ * One readable terminal line per alert, for `npm start` and the local outbox. Pure: the caller writes it.
+ */
+import type { MarginAlert } from '../account/account.ts';
+import type { AlertSeverity } from './alert.ts';
+
+const SYMBOL: Readonly<Record<AlertSeverity, string>> = { info: '✓', warning: '⚠', critical: '✖' };
+const COLOUR: Readonly<Record<AlertSeverity, string>> = {
+  info: '\u001b[32m',
+  warning: '\u001b[33m',
+  critical: '\u001b[1;31m',
+};
+const RESET = '\u001b[0m';
+
+/**
+ * Round a decimal string half away from zero to `fractionDigits` and group thousands with commas, exactly
+ * (no binary floating point, so "0.125" shows as "0.13" and 38-digit amounts keep every digit).
+ *
+ * @example
+ * formatDecimal('10400', 2); // '10,400.00'
+ * formatDecimal('-1.005', 2); // '-1.01'
+ */
+export function formatDecimal(value: string, fractionDigits: number): string {
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(value);
+  if (!match) return value;
+  const [, sign = '', whole = '0', fraction = ''] = match;
+  const kept = fraction.padEnd(fractionDigits, '0').slice(0, fractionDigits);
+  let scaled = BigInt(whole + kept);
+  if ((fraction[fractionDigits] ?? '0') >= '5') scaled += 1n;
+  const digits = scaled.toString().padStart(fractionDigits + 1, '0');
+  const intDigits = fractionDigits > 0 ? digits.slice(0, -fractionDigits) : digits;
+  const fracDigits = fractionDigits > 0 ? `.${digits.slice(-fractionDigits)}` : '';
+  const grouped = intDigits.replace(/\B(?=(\d{3})+$)/g, ',');
+  return `${scaled === 0n ? '' : sign}${grouped}${fracDigits}`;
+}
+
+/** Control characters (ESC above all) in an id must not reach a terminal, where they could rewrite the screen. */
+function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/**
+ * The terminal line for an alert, without a trailing newline. Colour codes only when `color` is true.
+ *
+ * @example
+ * alertLine(alert);
+ * // '✖ acc-0042  WARNING → MARGIN_CALL  ratio 0.98  equity 9,800.00  shortfall 2,700.00  set 2026-11-24T00:00Z'
+ */
+export function alertLine(alert: MarginAlert, options: { readonly color?: boolean } = {}): string {
+  const ratio = alert.marginRatio === null ? 'n/a' : formatDecimal(alert.marginRatio, 2);
+  const line = [
+    `${SYMBOL[alert.severity]} ${printable(alert.accountId)}`,
+    `${alert.previousState} → ${alert.newState}`,
+    `ratio ${ratio}`,
+    `equity ${formatDecimal(alert.equity, 2)}`,
+    `shortfall ${formatDecimal(alert.shortfallToInitial, 2)}`,
+    `set ${printable(alert.thresholdSetId)}`,
+  ].join('  ');
+  return options.color ? `${COLOUR[alert.severity]}${line}${RESET}` : line;
+}
