@@ -1,0 +1,115 @@
+/**
+ * Coinbase Exchange daily candles, `GET /products/{id}/candles`, in chunks of ≤ 300 days because a longer
+ * range is rejected, not truncated. Shapes: market-apis.md §3.
+ */
+import { z } from 'zod';
+import {
+  DEFAULT_INSTRUMENT_CATALOGUE,
+  type InstrumentCatalogue,
+  venueListing,
+} from '../../config/instruments.ts';
+import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
+import type { MarketDataSource, TimeRange } from '../../ports.ts';
+import {
+  amountNumber,
+  chunkDays,
+  dayWindow,
+  finaliseDailyCandles,
+  priceNumber,
+  type VenueSourceOptions,
+} from './daily.ts';
+import { type MarketHttpClient, venueClient } from './http.ts';
+
+export const COINBASE_BASE_URL = 'https://api.exchange.coinbase.com';
+
+export const COINBASE_MAX_CANDLES_PER_REQUEST = 300;
+
+const DAILY_GRANULARITY_S = 86_400;
+
+/** One row: `[time s, low, high, open, close, volume base]`; note low and high come before open. */
+export const coinbaseCandleSchema = z.tuple(
+  [z.number().int(), priceNumber, priceNumber, priceNumber, priceNumber, amountNumber],
+  z.unknown(),
+);
+
+export const coinbaseCandlesResponseSchema = z.array(coinbaseCandleSchema);
+
+export type CoinbaseCandlesResponse = z.output<typeof coinbaseCandlesResponseSchema>;
+
+/**
+ * Rows as candles, oldest first (Coinbase sends newest first). Coinbase gives only base volume, so volume
+ * becomes base volume × close: an approximation of the USD turnover (the day's VWAP is not published),
+ * good enough for an average-daily-volume liquidity check and in the same currency as the other venues.
+ *
+ * @example
+ * coinbaseCandles([[1667260800, 20000, 21000, 20500, 20800, 10]]); // [{ time: 1667260800000, open: 20500, low: 20000, … volume: 208000 }]
+ */
+export function coinbaseCandles(rows: CoinbaseCandlesResponse): Candle[] {
+  return rows
+    .map(([timeS, low, high, open, close, volume]) => ({
+      time: timeS * 1_000,
+      open,
+      high,
+      low,
+      close,
+      volume: volume * close,
+    }))
+    .sort((a, b) => a.time - b.time);
+}
+
+// Coinbase documents ISO-8601 or Unix seconds; ISO reads better in logs and needs no unit guess.
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export interface CoinbaseSourceOptions extends VenueSourceOptions {
+  /** Days per request. @default 300 (the maximum; larger values are clamped) */
+  readonly maxCandlesPerRequest?: number;
+}
+
+/**
+ * Coinbase Exchange daily candles (USD products).
+ *
+ * @example
+ * const coinbase = new CoinbaseSource();
+ * const series = await coinbase.candles('SOL', { from: Date.UTC(2023, 0, 1), to: Date.UTC(2024, 0, 1) });
+ */
+export class CoinbaseSource implements MarketDataSource {
+  readonly name = 'coinbase';
+  private readonly client: MarketHttpClient;
+  private readonly catalogue: InstrumentCatalogue;
+  private readonly now: () => number;
+  private readonly maxCandlesPerRequest: number;
+
+  constructor(options: CoinbaseSourceOptions = {}) {
+    this.client = venueClient('coinbase', COINBASE_BASE_URL, options);
+    this.catalogue = options.catalogue ?? DEFAULT_INSTRUMENT_CATALOGUE;
+    this.now = options.now ?? Date.now;
+    this.maxCandlesPerRequest = Math.min(
+      COINBASE_MAX_CANDLES_PER_REQUEST,
+      Math.max(1, Math.floor(options.maxCandlesPerRequest ?? COINBASE_MAX_CANDLES_PER_REQUEST)),
+    );
+  }
+
+  async candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<CandleSeries> {
+    const { productId } = venueListing(this.catalogue, instrument, 'coinbase');
+    const rows: Candle[] = [];
+    for (const chunk of chunkDays(dayWindow(range), this.maxCandlesPerRequest)) {
+      const response = await this.client.getJson({
+        path: `/products/${encodeURIComponent(productId)}/candles`,
+        query: {
+          granularity: DAILY_GRANULARITY_S,
+          start: isoSeconds(chunk.firstDay),
+          // One second before the next chunk: whether Coinbase reads `end` as inclusive or exclusive, the
+          // chunk's last day is covered, the next chunk's first is not, and (end − start) < 300 days.
+          end: isoSeconds(chunk.endDay - 1_000),
+        },
+        schema: coinbaseCandlesResponseSchema,
+        instrument,
+        signal,
+      });
+      rows.push(...coinbaseCandles(response));
+    }
+    return finaliseDailyCandles(rows, { venue: this.name, instrument, range, now: this.now });
+  }
+}

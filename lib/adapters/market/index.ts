@@ -1,0 +1,96 @@
+/**
+ * Market-data adapters: one source per exchange, a CSV file source, and the consensus that combines them.
+ * Callers that only need "the market" use {@link createConsensusSource}.
+ */
+import type { InstrumentCatalogue } from '../../config/instruments.ts';
+import { BinanceSource } from './binance.ts';
+import { CoinbaseSource } from './coinbase.ts';
+import { type ConsensusOptions, ConsensusSource } from './consensus.ts';
+import { DeribitSource } from './deribit.ts';
+import type { VenueHttpOptions, VenueId } from './http.ts';
+import { KrakenSource } from './kraken.ts';
+
+export { BinanceSource } from './binance.ts';
+export { CoinbaseSource } from './coinbase.ts';
+export {
+  type ConsensusIssue,
+  type ConsensusOptions,
+  type ConsensusSeries,
+  ConsensusSource,
+  type VenueReport,
+  type VenueStatus,
+} from './consensus.ts';
+export { CsvFileSource } from './csv.ts';
+export { DeribitSource } from './deribit.ts';
+export {
+  MarketHttpError,
+  MinIntervalRateLimiter,
+  NO_RATE_LIMIT,
+  type RateLimiter,
+  VENUE_MIN_INTERVAL_MS,
+  type VenueHttpOptions,
+  type VenueId,
+} from './http.ts';
+export { KrakenSource } from './kraken.ts';
+
+/** The venues a default consensus reads. Kraken is left out: it serves only the last 720 days. */
+export const DEFAULT_CONSENSUS_VENUES: readonly VenueId[] = ['deribit', 'binance', 'coinbase'];
+
+export interface ExchangeSourceOptions {
+  /** @default DEFAULT_INSTRUMENT_CATALOGUE */
+  readonly catalogue?: InstrumentCatalogue;
+  /** Connection settings for every venue (timeout, retry policy, fetch). */
+  readonly http?: Omit<VenueHttpOptions, 'baseUrl'>;
+  /** Per-venue base URLs, e.g. a loopback replay server. @default the public endpoints */
+  readonly baseUrls?: Partial<Readonly<Record<VenueId, string>>>;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * One exchange's source with shared settings.
+ *
+ * @example
+ * const kraken = createVenueSource('kraken', { http: { timeoutMs: 5_000 } });
+ */
+export function createVenueSource(venue: VenueId, options: ExchangeSourceOptions = {}) {
+  const baseUrl = options.baseUrls?.[venue];
+  const settings = {
+    ...options.http,
+    ...(baseUrl === undefined ? {} : { baseUrl }),
+    ...(options.catalogue === undefined ? {} : { catalogue: options.catalogue }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  };
+  switch (venue) {
+    case 'deribit':
+      return new DeribitSource(settings);
+    case 'binance':
+      return new BinanceSource(settings);
+    case 'coinbase':
+      return new CoinbaseSource(settings);
+    case 'kraken':
+      return new KrakenSource(settings);
+  }
+}
+
+/**
+ * The consensus of `venues` (default Deribit, Binance, Coinbase) with shared settings.
+ *
+ * @example
+ * const market = createConsensusSource();
+ * const btc = await market.candles('BTC', { from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 6, 1) });
+ */
+export function createConsensusSource(
+  venues: readonly VenueId[] = DEFAULT_CONSENSUS_VENUES,
+  options: ExchangeSourceOptions & ConsensusOptions = {},
+): ConsensusSource {
+  const { tolerance, quorum, name, ...sourceOptions } = options;
+  return new ConsensusSource(
+    venues.map((venue) => createVenueSource(venue, sourceOptions)),
+    {
+      ...(tolerance === undefined ? {} : { tolerance }),
+      ...(quorum === undefined ? {} : { quorum }),
+      ...(name === undefined ? {} : { name }),
+    },
+  );
+}

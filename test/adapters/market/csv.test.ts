@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CsvFileSource } from '../../../lib/adapters/market/csv.ts';
+import { UnknownInstrumentError } from '../../../lib/config/instruments.ts';
+import { type Candle, DAY_MS } from '../../../lib/domain/market/candle.ts';
+import { day } from './fake-fetch.ts';
+
+const bar = (time: number): Candle => ({ time, open: 1, high: 1, low: 1, close: 1, volume: 1 });
+
+describe('CsvFileSource', () => {
+  it('reads the file mapped to the symbol and keeps [from, to)', async () => {
+    const reads: string[] = [];
+    const source = new CsvFileSource(
+      { BTC: '/data/btc.csv' },
+      {
+        read: async (path, instrument) => {
+          reads.push(path);
+          return {
+            instrument,
+            intervalMs: DAY_MS,
+            source: 'file:btc.csv',
+            candles: [day('2024-01-01'), day('2024-01-02'), day('2024-01-03')].map(bar),
+          };
+        },
+      },
+    );
+    const series = await source.candles('BTC', { from: day('2024-01-02'), to: day('2024-01-03') });
+    expect(reads).toEqual(['/data/btc.csv']);
+    expect(series).toMatchObject({ instrument: 'BTC', source: 'file:btc.csv' });
+    expect(series.candles.map((c) => c.time)).toEqual([day('2024-01-02')]);
+  });
+
+  it('names an unmapped symbol and the mapped ones', async () => {
+    const source = new CsvFileSource({ ETH: 'e.csv', BTC: 'b.csv' });
+    await expect(source.candles('SOL', { from: 0, to: 1 })).rejects.toThrow(UnknownInstrumentError);
+    await expect(source.candles('SOL', { from: 0, to: 1 })).rejects.toThrow('knows BTC, ETH');
+  });
+
+  const shared = new URL('../../../../shared/data/BTC-USD.csv', import.meta.url).pathname;
+  it.skipIf(!existsSync(shared))('reads the shared BTC file through readCandlesCsv', async () => {
+    const source = new CsvFileSource({ BTC: shared });
+    const series = await source.candles('BTC', { from: day('2020-03-11'), to: day('2020-03-14') });
+    expect(series.source).toBe('file:BTC-USD.csv');
+    expect(series.candles.map((c) => c.time)).toEqual([
+      day('2020-03-11'),
+      day('2020-03-12'),
+      day('2020-03-13'),
+    ]);
+    expect(series.candles[1]?.close).toBeCloseTo(4970.79, 2);
+  });
+});

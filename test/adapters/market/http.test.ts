@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  formatFieldPath,
+  MarketHttpClient,
+  MarketHttpError,
+  MinIntervalRateLimiter,
+  parseRetryAfter,
+  USER_AGENT,
+} from '../../../lib/adapters/market/http.ts';
+import { MarketSourceError } from '../../../lib/domain/errors.ts';
+import { json, scriptedFetch, unitHttp } from './fake-fetch.ts';
+
+const schema = z.object({ result: z.object({ close: z.array(z.number()) }) });
+
+function client(handler: Parameters<typeof scriptedFetch>[0], timeoutMs = 1_000) {
+  const scripted = scriptedFetch(handler);
+  const http = unitHttp(scripted.fetch);
+  return {
+    ...scripted,
+    waits: http.waits,
+    client: new MarketHttpClient({ ...http.options, venue: 'testvenue', timeoutMs }),
+  };
+}
+
+const request = { path: '/api/v1/candles', query: { symbol: 'BTCX' }, schema, instrument: 'BTC' };
+
+describe('parseRetryAfter', () => {
+  it('reads delta-seconds and HTTP dates, and ignores junk', () => {
+    const now = Date.parse('Wed, 21 Oct 2015 07:27:58 GMT');
+    expect(parseRetryAfter('1', now)).toBe(1_000);
+    expect(parseRetryAfter(' 2.5 ', now)).toBe(2_500);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', now)).toBe(2_000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe('formatFieldPath', () => {
+  it('writes zod paths as a reader would', () => {
+    expect(formatFieldPath(['result', 'close', 3])).toBe('result.close[3]');
+    expect(formatFieldPath([2, 4])).toBe('[2][4]');
+    expect(formatFieldPath([])).toBe('(root)');
+  });
+});
+
+describe('MarketHttpClient', () => {
+  it('sends the query, a qmt User-Agent and returns the validated body', async () => {
+    const { client: http, requests } = client(() => json({ result: { close: [1, 2] } }));
+    await expect(http.getJson(request)).resolves.toEqual({ result: { close: [1, 2] } });
+    expect(requests[0]?.url.toString()).toBe('http://venue.test/api/v1/candles?symbol=BTCX');
+    expect(requests[0]?.headers.get('user-agent')).toBe(USER_AGENT);
+    expect(USER_AGENT).toMatch(/^qmt\/\d+\.\d+\.\d+/);
+  });
+
+  it('retries a 429 no sooner than its Retry-After, then succeeds', async () => {
+    const { client: http, waits } = client((_url, call) =>
+      call === 1
+        ? json({ message: 'slow down' }, { status: 429, headers: { 'retry-after': '3' } })
+        : json({ result: { close: [1] } }),
+    );
+    await expect(http.getJson(request)).resolves.toEqual({ result: { close: [1] } });
+    expect(waits).toEqual([3_000]);
+  });
+
+  it('retries 5xx and gives up after the policy’s attempts with a MarketSourceError', async () => {
+    const { client: http, requests } = client(() => new Response('upstream down', { status: 503 }));
+    const error = await http.getJson(request).catch((e: unknown) => e);
+    expect(requests).toHaveLength(3);
+    expect(error).toBeInstanceOf(MarketSourceError);
+    expect(error).toMatchObject({
+      venue: 'testvenue',
+      instrument: 'BTC',
+      status: 503,
+      urlPath: '/api/v1/candles',
+    });
+    expect((error as Error).message).toMatch(/HTTP 503: upstream down.*gave up after 3 attempts/);
+  });
+
+  it('does not retry other 4xx', async () => {
+    const { client: http, requests } = client(() =>
+      json({ code: -1121, msg: 'Invalid symbol.' }, { status: 400 }),
+    );
+    await expect(http.getJson(request)).rejects.toThrow(/HTTP 400: \{"code":-1121,"msg":"Invalid symbol."\}/);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('retries network errors', async () => {
+    const { client: http, requests } = client((_url, call) => {
+      if (call === 1) throw new TypeError('fetch failed', { cause: new Error('socket hang up') });
+      return json({ result: { close: [] } });
+    });
+    await expect(http.getJson(request)).resolves.toEqual({ result: { close: [] } });
+    expect(requests).toHaveLength(2);
+  });
+
+  it('times out a response that never comes, retries, then fails naming the timeout', async () => {
+    const never = (_url: URL, _call: number, init: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => {
+        init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+      });
+    const { client: http, requests } = client(never, 30);
+    const error = await http.getJson(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MarketHttpError);
+    expect((error as Error).message).toMatch(/timed out after 30 ms.*gave up after 3 attempts/);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('does not retry when the caller aborts, and rethrows the caller’s reason', async () => {
+    const controller = new AbortController();
+    const { client: http, requests } = client((_url, _call, init) => {
+      controller.abort(new Error('shutting down'));
+      return Promise.reject(init.signal?.reason);
+    });
+    await expect(http.getJson({ ...request, signal: controller.signal })).rejects.toThrow('shutting down');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('names venue, instrument and path for a body that is not JSON, without retrying', async () => {
+    const { client: http, requests } = client(
+      () => new Response('<html>maintenance</html>', { status: 200 }),
+    );
+    const error = await http.getJson(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MarketSourceError);
+    expect((error as Error).message).toBe(
+      'testvenue BTC: GET /api/v1/candles returned a body that is not JSON: <html>maintenance</html>',
+    );
+    expect(requests).toHaveLength(1);
+  });
+
+  it('names the field path of a body of the wrong shape', async () => {
+    const { client: http } = client(() => json({ result: { close: [1, '2'] } }));
+    const error = await http.getJson(request).catch((e: unknown) => e);
+    expect(error).toMatchObject({ fieldPath: 'result.close[1]', venue: 'testvenue', instrument: 'BTC' });
+    expect((error as Error).message).toMatch(
+      /^testvenue BTC: GET \/api\/v1\/candles returned a malformed body at result\.close\[1\]: .*expected number/,
+    );
+  });
+
+  it('lets a venue envelope decide retries even with HTTP 200', async () => {
+    const scripted = scriptedFetch((_url, call) =>
+      call === 1 ? json({ error: ['busy'] }) : json({ result: { close: [5] } }),
+    );
+    const http = unitHttp(scripted.fetch);
+    const venueHttp = new MarketHttpClient({
+      ...http.options,
+      venue: 'testvenue',
+      inspectBody: (body) =>
+        typeof body === 'object' && body !== null && 'error' in body
+          ? { message: 'busy', retryable: true, retryAfterMs: 700 }
+          : undefined,
+    });
+    await expect(venueHttp.getJson(request)).resolves.toEqual({ result: { close: [5] } });
+    expect(http.waits).toEqual([700]);
+  });
+});
+
+describe('MinIntervalRateLimiter', () => {
+  it('spaces concurrent requests by the minimum interval', async () => {
+    let now = 1_000;
+    const waits: number[] = [];
+    const limiter = new MinIntervalRateLimiter(100, {
+      now: () => now,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    await Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire()]);
+    expect(waits).toEqual([100, 200]);
+    now = 2_000;
+    await limiter.acquire();
+    expect(waits).toEqual([100, 200]);
+  });
+});
