@@ -1,0 +1,182 @@
+/**
+ * Reads the exchange's accounts table one parallel-Scan segment at a time, a page per call, so a sweep
+ * worker can checkpoint after every page and resume from the cursor. Every record is validated; a bad one
+ * is reported with its key and reason and the page goes on. Item schema: `ACCOUNTS.md`.
+ */
+import { DescribeTableCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { z } from 'zod';
+import { type Account, accountSchema } from '../../domain/account/account.ts';
+import { QmtError } from '../../domain/errors.ts';
+import type { AccountPage, AccountSource, RejectedAccountRecord, ScanSegment } from '../../ports.ts';
+import { type AttributePath, attributeNames, formatPath, type Item, toPlainValue } from './attributes.ts';
+
+/** The attributes the account schema reads; nothing else crosses the wire. */
+export const ACCOUNT_ATTRIBUTES = ['accountId', 'collateral', 'positions', 'updatedAt'] as const;
+
+/** Fields the schema wants as JavaScript numbers; every other N is read as its exact decimal text. */
+const FLOAT_FIELDS = new Set(['haircut', 'markVolatility']);
+
+export const DEFAULT_ACCOUNT_PAGE_SIZE = 200;
+const MAX_REASON_ISSUES = 5;
+
+export interface AccountSourceOptions {
+  readonly defaultPageSize?: number;
+}
+
+export class DynamoDbAccountSource implements AccountSource {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly options: AccountSourceOptions = {},
+  ) {}
+
+  /**
+   * One page of `segment`. `pageSize` is Scan's Limit (items evaluated), so a page may hold fewer accounts,
+   * even none, and still carry a cursor. Reads are eventually consistent: a sweep values a snapshot anyway,
+   * and consistent scans cost twice as much.
+   */
+  async scanPage(segment: ScanSegment, cursor?: string, pageSize?: number): Promise<AccountPage> {
+    checkSegment(segment);
+    const limit = pageSize ?? this.options.defaultPageSize ?? DEFAULT_ACCOUNT_PAGE_SIZE;
+    if (!Number.isInteger(limit) || limit < 1) throw new QmtError(`page size must be a positive integer`);
+    const names = attributeNames(...ACCOUNT_ATTRIBUTES);
+    const out = await this.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Segment: segment.segment,
+        TotalSegments: segment.totalSegments,
+        Limit: limit,
+        ProjectionExpression: Object.keys(names).join(', '),
+        ExpressionAttributeNames: names,
+        ExclusiveStartKey: cursor === undefined ? undefined : decodeScanCursor(cursor, segment),
+      }),
+    );
+
+    const accounts: Account[] = [];
+    const rejected: RejectedAccountRecord[] = [];
+    for (const item of out.Items ?? []) {
+      const result = readAccount(item);
+      if (result.ok) accounts.push(result.account);
+      else rejected.push(result.rejected);
+    }
+    return {
+      accounts,
+      rejected,
+      ...(out.LastEvaluatedKey && { cursor: encodeScanCursor(segment, out.LastEvaluatedKey) }),
+    };
+  }
+
+  /** DescribeTable's ItemCount: refreshed by DynamoDB about every six hours, good enough to size a sweep. */
+  async approximateCount(): Promise<number> {
+    const out = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
+    return out.Table?.ItemCount ?? 0;
+  }
+}
+
+function checkSegment({ segment, totalSegments }: ScanSegment): void {
+  // DynamoDB's own bounds for parallel Scan.
+  if (!Number.isInteger(totalSegments) || totalSegments < 1 || totalSegments > 1_000_000) {
+    throw new QmtError(`totalSegments must be an integer from 1 to 1000000, got ${totalSegments}`);
+  }
+  if (!Number.isInteger(segment) || segment < 0 || segment >= totalSegments) {
+    throw new QmtError(`segment must be an integer from 0 to ${totalSegments - 1}, got ${segment}`);
+  }
+}
+
+type ReadResult = { ok: true; account: Account } | { ok: false; rejected: RejectedAccountRecord };
+
+/** Validate one item against the account schema; never throws for bad data. */
+export function readAccount(item: Item): ReadResult {
+  const accountKey = item.accountId?.S ?? item.accountId?.N ?? JSON.stringify(item.accountId ?? null);
+  let plain: unknown;
+  try {
+    plain = toPlainValue({ M: item }, readNumber);
+  } catch (error) {
+    return {
+      ok: false,
+      rejected: { accountKey, reason: error instanceof Error ? error.message : String(error) },
+    };
+  }
+  const parsed = accountSchema.safeParse(plain);
+  if (parsed.success) return { ok: true, account: parsed.data };
+  return { ok: false, rejected: { accountKey, reason: describeIssues(parsed.error.issues) } };
+}
+
+/** Amounts stay exact decimal text; only the fields the schema types as floats become numbers. */
+function readNumber(text: string, path: AttributePath): unknown {
+  const field = path[path.length - 1];
+  return typeof field === 'string' && FLOAT_FIELDS.has(field) ? Number(text) : text;
+}
+
+/** `collateral[0].amount: must be a decimal string …; positions[2].kind: …` (first few issues). */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const shown = issues
+    .slice(0, MAX_REASON_ISSUES)
+    .map((issue) => `${formatPath(issue.path) || '(record)'}: ${issue.message}`);
+  const more = issues.length - shown.length;
+  return more > 0 ? `${shown.join('; ')}; and ${more} more` : shown.join('; ');
+}
+
+// Cursor: base64url of JSON {v, segment, totalSegments, key}. Opaque to callers; it carries its segment so
+// a cursor handed to the wrong segment fails loudly instead of skipping or repeating accounts.
+const CURSOR_VERSION = 1;
+
+interface CursorBody {
+  readonly v: number;
+  readonly segment: number;
+  readonly totalSegments: number;
+  readonly key: Record<string, { S: string } | { N: string }>;
+}
+
+export function encodeScanCursor(segment: ScanSegment, lastEvaluatedKey: Item): string {
+  const key: CursorBody['key'] = {};
+  for (const [name, value] of Object.entries(lastEvaluatedKey)) {
+    if (value.S !== undefined) key[name] = { S: value.S };
+    else if (value.N !== undefined) key[name] = { N: value.N };
+    else throw new QmtError(`cannot encode key attribute ${name}: only S and N keys are supported`);
+  }
+  const body: CursorBody = {
+    v: CURSOR_VERSION,
+    segment: segment.segment,
+    totalSegments: segment.totalSegments,
+    key,
+  };
+  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+}
+
+export function decodeScanCursor(cursor: string, segment: ScanSegment): Item {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new QmtError('scan cursor is not valid: not base64url JSON');
+  }
+  if (!isCursorBody(body)) throw new QmtError('scan cursor is not valid: unexpected shape or version');
+  if (body.segment !== segment.segment || body.totalSegments !== segment.totalSegments) {
+    throw new QmtError(
+      `scan cursor belongs to segment ${body.segment}/${body.totalSegments}, not ${segment.segment}/${segment.totalSegments}`,
+    );
+  }
+  const key: Item = {};
+  for (const [name, value] of Object.entries(body.key)) key[name] = value;
+  return key;
+}
+
+function isCursorBody(value: unknown): value is CursorBody {
+  if (typeof value !== 'object' || value === null) return false;
+  const body = value as Record<string, unknown>;
+  if (body.v !== CURSOR_VERSION || !Number.isInteger(body.segment) || !Number.isInteger(body.totalSegments)) {
+    return false;
+  }
+  const key = body.key;
+  if (typeof key !== 'object' || key === null || Object.keys(key).length === 0) return false;
+  return Object.values(key).every((attribute: unknown) => {
+    if (typeof attribute !== 'object' || attribute === null) return false;
+    const entries = Object.entries(attribute);
+    return (
+      entries.length === 1 &&
+      (entries[0]?.[0] === 'S' || entries[0]?.[0] === 'N') &&
+      typeof entries[0]?.[1] === 'string'
+    );
+  });
+}

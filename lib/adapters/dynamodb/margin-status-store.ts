@@ -1,0 +1,166 @@
+/**
+ * Margin status per account. A transition is one conditional PutItem on the stored sequence number, so of
+ * two workers applying the same transition (a duplicate SQS delivery) or a late one, exactly one writes and
+ * only that one may announce the change.
+ *
+ * Item (table `margin-status`, key `accountId`): accountId, state, previousState, sequence (N), marginRatio
+ * (S decimal, or NULL when the ratio is undefined: no maintenance requirement), runId, thresholdSetId,
+ * updatedAt, alertId, writeToken.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  MARGIN_STATES,
+  type MarginState,
+  type MarginStatus,
+  type MarginTransition,
+} from '../../domain/account/account.ts';
+import { QmtError } from '../../domain/errors.ts';
+import type { MarginStatusStore, TransitionOutcome } from '../../ports.ts';
+import {
+  attributeNames,
+  getString,
+  type Item,
+  num,
+  requireNumber,
+  requireString,
+  str,
+} from './attributes.ts';
+import { type BatchOptions, batchGetAll } from './batch.ts';
+import { keyAttributeNames, marginStatusTable } from './tables.ts';
+
+const KEY_NAMES = keyAttributeNames(marginStatusTable);
+const STATUS_ATTRIBUTES = [
+  'accountId',
+  'state',
+  'sequence',
+  'updatedAt',
+  'thresholdSetId',
+  'runId',
+  'marginRatio',
+];
+
+/**
+ * `MarginStatus.marginRatio` is a string but an alert's ratio may be null (no maintenance requirement, so
+ * equity / 0). Stored as NULL; read back as this, the ratio's mathematical value.
+ */
+export const UNDEFINED_RATIO = 'Infinity';
+
+export interface MarginStatusStoreOptions {
+  readonly batch?: BatchOptions;
+  /** Token that lets a writer recognise its own write when the SDK resends it after a lost response. */
+  readonly newToken?: () => string;
+}
+
+export class DynamoDbMarginStatusStore implements MarginStatusStore {
+  private readonly newToken: () => string;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly options: MarginStatusStoreOptions = {},
+  ) {
+    this.newToken = options.newToken ?? randomUUID;
+  }
+
+  /**
+   * Statuses of `accountIds` (accounts without an item are absent), 100 keys per BatchGetItem, unprocessed
+   * keys retried. Consistent reads: the sequence read here is the one the next transition is conditioned on,
+   * and a stale read would only turn that transition into a needless `stale`.
+   *
+   * @throws IncompleteBatchError listing the account ids still unread after the retries.
+   */
+  async get(accountIds: readonly string[]): Promise<Map<string, MarginStatus>> {
+    const statuses = new Map<string, MarginStatus>();
+    if (accountIds.length === 0) return statuses;
+    const names = attributeNames(...STATUS_ATTRIBUTES);
+    const items = await batchGetAll(
+      this.client,
+      this.tableName,
+      {
+        keys: accountIds.map((accountId) => ({ accountId: str(accountId) })),
+        projectionExpression: Object.keys(names).join(', '),
+        expressionAttributeNames: names,
+        consistentRead: true,
+      },
+      KEY_NAMES,
+      this.options.batch,
+    );
+    for (const item of items) {
+      const status = readStatus(item);
+      statuses.set(status.accountId, status);
+    }
+    return statuses;
+  }
+
+  async applyTransition(transition: MarginTransition): Promise<TransitionOutcome> {
+    const expected = transition.expectedSequence;
+    if (!Number.isSafeInteger(expected) || expected < 0) {
+      throw new QmtError(`expectedSequence must be a non-negative integer, got ${expected}`);
+    }
+    const { alert } = transition;
+    const token = this.newToken();
+    const marginRatio: AttributeValue = alert.marginRatio === null ? { NULL: true } : str(alert.marginRatio);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            accountId: str(transition.accountId),
+            state: str(transition.newState),
+            previousState: str(transition.previousState),
+            sequence: num(expected + 1),
+            marginRatio,
+            runId: str(alert.runId),
+            thresholdSetId: str(alert.thresholdSetId),
+            updatedAt: str(alert.occurredAt),
+            alertId: str(alert.alertId),
+            writeToken: str(token),
+          },
+          ...(expected === 0
+            ? {
+                ConditionExpression: 'attribute_not_exists(#accountId)',
+                ExpressionAttributeNames: attributeNames('accountId'),
+              }
+            : {
+                ConditionExpression: '#sequence = :expected',
+                ExpressionAttributeNames: attributeNames('sequence'),
+                ExpressionAttributeValues: { ':expected': num(expected) },
+              }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'applied';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The SDK resends a write whose response was lost; our own token means that earlier attempt applied.
+      // A duplicate worker has its own token, so it still gets `stale` and announces nothing.
+      return getString(error.Item, 'writeToken') === token ? 'applied' : 'stale';
+    }
+  }
+}
+
+function readStatus(item: Item): MarginStatus {
+  const accountId = requireString(item, 'accountId', 'margin status');
+  const what = `margin status of ${accountId}`;
+  const state = requireString(item, 'state', what);
+  if (!isMarginState(state)) throw new QmtError(`${what}: unknown state ${state}`);
+  return {
+    accountId,
+    state,
+    sequence: requireNumber(item, 'sequence', what),
+    updatedAt: requireString(item, 'updatedAt', what),
+    thresholdSetId: requireString(item, 'thresholdSetId', what),
+    runId: requireString(item, 'runId', what),
+    marginRatio: item.marginRatio?.NULL ? UNDEFINED_RATIO : requireString(item, 'marginRatio', what),
+  };
+}
+
+function isMarginState(value: string): value is MarginState {
+  return (MARGIN_STATES as readonly string[]).includes(value);
+}

@@ -1,0 +1,223 @@
+/**
+ * The DynamoDB tables qmt uses, as plain data. One definition feeds CreateTable (tests, `npm start`) and the
+ * CDK stack, so the local tables and the deployed ones cannot drift apart. No runtime AWS import here: the
+ * CDK app imports this module too.
+ */
+import type { CreateTableCommandInput, Projection } from '@aws-sdk/client-dynamodb';
+
+export type KeyAttributeType = 'S' | 'N' | 'B';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyAttributeType;
+}
+
+export type IndexProjection =
+  | { readonly type: 'ALL' }
+  | { readonly type: 'KEYS_ONLY' }
+  | { readonly type: 'INCLUDE'; readonly nonKeyAttributes: readonly string[] };
+
+export interface GlobalIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly projection: IndexProjection;
+}
+
+export interface LocalIndexDefinition {
+  readonly indexName: string;
+  readonly sortKey: KeyAttribute;
+  readonly projection: IndexProjection;
+}
+
+export type TableId = 'thresholds' | 'accounts' | 'marginStatus' | 'runs';
+
+export interface TableDefinition {
+  readonly id: TableId;
+  /** Appended to the deployment prefix: `<prefix>-<suffix>`. */
+  readonly suffix: string;
+  readonly description: string;
+  /** `exchange`: the table belongs to the exchange; the stack may import it rather than create it. */
+  readonly ownedBy: 'qmt' | 'exchange';
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalSecondaryIndexes: readonly GlobalIndexDefinition[];
+  readonly localSecondaryIndexes: readonly LocalIndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry; DynamoDB deletes the item some time after it passes. */
+  readonly timeToLiveAttribute?: string;
+  /** Every table is on-demand: load is bursty (a daily recalibration, sweeps fanned out over segments). */
+  readonly billingMode: 'PAY_PER_REQUEST';
+}
+
+/** Index of one instrument's thresholds across sets, newest first (history key = `asOf#createdAt#setId`). */
+export const THRESHOLD_HISTORY_INDEX = 'byInstrument';
+
+/**
+ * Thresholds. A set's items share one partition (`pk = SET#<setId>`): one `META` item and one item per
+ * instrument (`sk = INSTR#<instrument>`), so a reader fetches a whole set in one Query. The `CURRENT`
+ * pointer is the item `pk = POINTER, sk = CURRENT`. Only instrument items carry `instrument`/`historyKey`,
+ * so the history index is sparse: neither the pointer nor META items land in it.
+ */
+export const thresholdsTable: TableDefinition = {
+  id: 'thresholds',
+  suffix: 'thresholds',
+  description: 'Immutable threshold sets and the CURRENT pointer',
+  ownedBy: 'qmt',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: THRESHOLD_HISTORY_INDEX,
+      partitionKey: { name: 'instrument', type: 'S' },
+      sortKey: { name: 'historyKey', type: 'S' },
+      // History needs only the threshold document; the keys come with every index entry anyway.
+      projection: { type: 'INCLUDE', nonKeyAttributes: ['threshold'] },
+    },
+  ],
+  localSecondaryIndexes: [],
+  billingMode: 'PAY_PER_REQUEST',
+};
+
+/** Accounts: owned by the exchange, read by Scan segments. Item schema: `ACCOUNTS.md`. */
+export const accountsTable: TableDefinition = {
+  id: 'accounts',
+  suffix: 'accounts',
+  description: "The exchange's accounts (collateral and positions), read-only for qmt",
+  ownedBy: 'exchange',
+  partitionKey: { name: 'accountId', type: 'S' },
+  globalSecondaryIndexes: [],
+  localSecondaryIndexes: [],
+  billingMode: 'PAY_PER_REQUEST',
+};
+
+/** One item per account: state, sequence and what it was computed under. */
+export const marginStatusTable: TableDefinition = {
+  id: 'marginStatus',
+  suffix: 'margin-status',
+  description: 'Margin state per account, changed only by conditional writes on its sequence number',
+  ownedBy: 'qmt',
+  partitionKey: { name: 'accountId', type: 'S' },
+  globalSecondaryIndexes: [],
+  localSecondaryIndexes: [],
+  billingMode: 'PAY_PER_REQUEST',
+};
+
+/** Runs ledger: `RUN#<runId>` records (status, counts, outcome) and `LEASE#<name>` lease items. */
+export const runsTable: TableDefinition = {
+  id: 'runs',
+  suffix: 'runs',
+  description: 'Run records and the recalibration lease',
+  ownedBy: 'qmt',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [],
+  localSecondaryIndexes: [],
+  timeToLiveAttribute: 'ttl',
+  billingMode: 'PAY_PER_REQUEST',
+};
+
+export const TABLES: readonly TableDefinition[] = [
+  thresholdsTable,
+  accountsTable,
+  marginStatusTable,
+  runsTable,
+];
+
+export type TableNames = Readonly<Record<TableId, string>>;
+
+export const DEFAULT_TABLE_PREFIX = 'qmt';
+
+/** `<prefix>-<suffix>` for every table. */
+export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
+  return {
+    thresholds: `${prefix}-${thresholdsTable.suffix}`,
+    accounts: `${prefix}-${accountsTable.suffix}`,
+    marginStatus: `${prefix}-${marginStatusTable.suffix}`,
+    runs: `${prefix}-${runsTable.suffix}`,
+  };
+}
+
+/** Environment variables that name each table (the stack sets them on every function). */
+export const TABLE_NAME_ENV: Readonly<Record<TableId, string>> = {
+  thresholds: 'QMT_THRESHOLDS_TABLE',
+  accounts: 'QMT_ACCOUNTS_TABLE',
+  marginStatus: 'QMT_MARGIN_STATUS_TABLE',
+  runs: 'QMT_RUNS_TABLE',
+};
+
+/**
+ * Table names from the environment: each `QMT_*_TABLE` wins, else `<QMT_TABLE_PREFIX or qmt>-<suffix>`.
+ * The accounts table usually has the exchange's own name, hence one variable per table.
+ */
+export function tableNamesFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): TableNames {
+  const defaults = tableNames(env.QMT_TABLE_PREFIX || DEFAULT_TABLE_PREFIX);
+  return {
+    thresholds: env[TABLE_NAME_ENV.thresholds] || defaults.thresholds,
+    accounts: env[TABLE_NAME_ENV.accounts] || defaults.accounts,
+    marginStatus: env[TABLE_NAME_ENV.marginStatus] || defaults.marginStatus,
+    runs: env[TABLE_NAME_ENV.runs] || defaults.runs,
+  };
+}
+
+/** Key attribute names of a table, partition key first (used to name items in error reports). */
+export function keyAttributeNames(table: TableDefinition): readonly string[] {
+  return table.sortKey ? [table.partitionKey.name, table.sortKey.name] : [table.partitionKey.name];
+}
+
+function toProjection(projection: IndexProjection): Projection {
+  return projection.type === 'INCLUDE'
+    ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projection.nonKeyAttributes] }
+    : { ProjectionType: projection.type };
+}
+
+function keySchema(partitionKey: KeyAttribute, sortKey?: KeyAttribute) {
+  return [
+    { AttributeName: partitionKey.name, KeyType: 'HASH' as const },
+    ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
+  ];
+}
+
+/** The CreateTable request for `table` under `tableName` (TTL is a separate UpdateTimeToLive call). */
+export function toCreateTableInput(table: TableDefinition, tableName: string): CreateTableCommandInput {
+  const attributes = new Map<string, KeyAttributeType>();
+  const note = (key: KeyAttribute | undefined) => {
+    if (!key) return;
+    const seen = attributes.get(key.name);
+    if (seen && seen !== key.type) {
+      throw new Error(`${table.id}: attribute ${key.name} is declared both ${seen} and ${key.type}`);
+    }
+    attributes.set(key.name, key.type);
+  };
+  note(table.partitionKey);
+  note(table.sortKey);
+  for (const index of table.globalSecondaryIndexes) {
+    note(index.partitionKey);
+    note(index.sortKey);
+  }
+  for (const index of table.localSecondaryIndexes) note(index.sortKey);
+
+  return {
+    TableName: tableName,
+    BillingMode: table.billingMode,
+    KeySchema: keySchema(table.partitionKey, table.sortKey),
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    ...(table.globalSecondaryIndexes.length > 0 && {
+      GlobalSecondaryIndexes: table.globalSecondaryIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: keySchema(index.partitionKey, index.sortKey),
+        Projection: toProjection(index.projection),
+      })),
+    }),
+    ...(table.localSecondaryIndexes.length > 0 && {
+      LocalSecondaryIndexes: table.localSecondaryIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: keySchema(table.partitionKey, index.sortKey),
+        Projection: toProjection(index.projection),
+      })),
+    }),
+  };
+}

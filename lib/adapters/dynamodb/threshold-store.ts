@@ -1,0 +1,331 @@
+/**
+ * Threshold sets in DynamoDB. A set is written in full under its own partition, and only then does the
+ * CURRENT pointer move, in one conditional write on the previous set id. Readers follow the pointer, so they
+ * see the old set or the new one, never half of a recalibration.
+ *
+ * Items (table `thresholds`, keys `pk`/`sk`):
+ * - `POINTER` / `CURRENT`: setId, previousSetId, runId, createdAt, publishedAt, instrumentCount, publishToken
+ * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount
+ * - `SET#<setId>` / `INSTR#<instrument>`: instrument, historyKey (`asOf#createdAt#setId`), ordinal, threshold
+ *   (the whole `Threshold` as JSON, so every audit field and number round-trips exactly)
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { QmtError, ThresholdSetConflictError } from '../../domain/errors.ts';
+import type { Threshold, ThresholdSet } from '../../domain/threshold/threshold.ts';
+import type { Clock, ThresholdStore } from '../../ports.ts';
+import {
+  attributeNames,
+  getString,
+  type Item,
+  num,
+  requireNumber,
+  requireString,
+  str,
+} from './attributes.ts';
+import { type BatchOptions, batchWriteAll } from './batch.ts';
+import { keyAttributeNames, THRESHOLD_HISTORY_INDEX, thresholdsTable } from './tables.ts';
+
+const POINTER_KEY: Item = { pk: str('POINTER'), sk: str('CURRENT') };
+const META_SK = 'META';
+const INSTRUMENT_PREFIX = 'INSTR#';
+const KEY_NAMES = keyAttributeNames(thresholdsTable);
+
+const setPartition = (setId: string) => `SET#${setId}`;
+
+export interface ThresholdStoreOptions {
+  readonly batch?: BatchOptions;
+  readonly clock?: Clock;
+  /** Token that lets a publisher recognise its own pointer write when the SDK retries it. */
+  readonly newToken?: () => string;
+  /** History entries returned when the caller gives no limit. */
+  readonly defaultHistoryLimit?: number;
+}
+
+export class DynamoDbThresholdStore implements ThresholdStore {
+  private readonly clock: Clock;
+  private readonly newToken: () => string;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly options: ThresholdStoreOptions = {},
+  ) {
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.newToken = options.newToken ?? randomUUID;
+  }
+
+  async currentSet(): Promise<ThresholdSet | undefined> {
+    const setId = await this.currentSetId();
+    return setId === undefined ? undefined : this.readSet(setId);
+  }
+
+  /**
+   * Writes the set's items (batched, retried), then flips CURRENT with one conditional PutItem. A writer
+   * that finds CURRENT already moved writes nothing; one that loses the race at the flip deletes the items it
+   * wrote (best effort) so history shows only sets that were published.
+   *
+   * @throws ThresholdSetConflictError when CURRENT is not `expectedPreviousSetId`.
+   * @throws IncompleteBatchError when the set's items could not all be written (CURRENT is untouched).
+   */
+  async publishSet(set: ThresholdSet, expectedPreviousSetId: string | undefined): Promise<void> {
+    checkPublishable(set, expectedPreviousSetId);
+    const current = await this.currentSetId();
+    if (current !== expectedPreviousSetId) {
+      throw new ThresholdSetConflictError(
+        `CURRENT is ${current ?? 'unset'}, not ${expectedPreviousSetId ?? 'unset'}: set ${set.setId} not written`,
+        expectedPreviousSetId,
+      );
+    }
+
+    const items = setItems(set);
+    await batchWriteAll(
+      this.client,
+      this.tableName,
+      items.map((Item) => ({ PutRequest: { Item } })),
+      KEY_NAMES,
+      this.options.batch,
+    );
+
+    const token = this.newToken();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...POINTER_KEY,
+            setId: str(set.setId),
+            ...(expectedPreviousSetId !== undefined && { previousSetId: str(expectedPreviousSetId) }),
+            runId: str(set.runId),
+            createdAt: str(set.createdAt),
+            publishedAt: str(new Date(this.clock.now()).toISOString()),
+            instrumentCount: num(set.thresholds.length),
+            publishToken: str(token),
+          },
+          ...(expectedPreviousSetId === undefined
+            ? {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: attributeNames('pk'),
+              }
+            : {
+                ConditionExpression: '#setId = :expected',
+                ExpressionAttributeNames: attributeNames('setId'),
+                ExpressionAttributeValues: { ':expected': str(expectedPreviousSetId) },
+              }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The SDK may resend a flip whose response was lost; finding our own token means the flip happened.
+      if (getString(error.Item, 'publishToken') === token) return;
+      const winner = getString(error.Item, 'setId');
+      // Same set id (a duplicate of this very run) won: its items are the ones CURRENT needs, keep them.
+      const cleanupError =
+        winner === set.setId
+          ? undefined
+          : await this.deleteItems(items).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+      throw new ThresholdSetConflictError(
+        `CURRENT moved to ${winner ?? 'unset'} while set ${set.setId} was written (expected ${expectedPreviousSetId ?? 'unset'})` +
+          (cleanupError ? '; removing the unpublished items failed' : ''),
+        expectedPreviousSetId,
+        cleanupError ? { cause: cleanupError } : undefined,
+      );
+    }
+  }
+
+  /**
+   * One instrument's thresholds across sets, newest first (by `asOf`, then publication time). `before` is an
+   * exclusive upper bound on `asOf` (e.g. `2024-03-01` returns thresholds as of 29 Feb and earlier), so the
+   * last `asOf` of one page fetches the next. Read from the history index, which is eventually consistent:
+   * a set published a moment ago may take a moment to appear.
+   */
+  async history(instrument: string, options: { limit?: number; before?: string } = {}): Promise<Threshold[]> {
+    const limit = options.limit ?? this.options.defaultHistoryLimit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1) throw new QmtError(`history limit must be a positive integer`);
+    const thresholds: Threshold[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: THRESHOLD_HISTORY_INDEX,
+          KeyConditionExpression:
+            options.before === undefined
+              ? '#instrument = :instrument'
+              : '#instrument = :instrument AND #historyKey < :before',
+          ExpressionAttributeNames: {
+            ...attributeNames('instrument', 'threshold'),
+            ...(options.before !== undefined && attributeNames('historyKey')),
+          },
+          ExpressionAttributeValues: {
+            ':instrument': str(instrument),
+            ...(options.before !== undefined && { ':before': str(options.before) }),
+          },
+          ProjectionExpression: '#threshold',
+          ScanIndexForward: false,
+          Limit: limit - thresholds.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) thresholds.push(parseThreshold(item, `history of ${instrument}`));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && thresholds.length < limit);
+    return thresholds;
+  }
+
+  private async currentSetId(): Promise<string | undefined> {
+    // Consistent: right after a flip, an eventually consistent read could still return the old set id.
+    const pointer = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: POINTER_KEY,
+        ConsistentRead: true,
+        ProjectionExpression: '#setId',
+        ExpressionAttributeNames: attributeNames('setId'),
+      }),
+    );
+    return getString(pointer.Item, 'setId');
+  }
+
+  /** The whole set in one (paginated) Query of its partition. */
+  private async readSet(setId: string): Promise<ThresholdSet> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: attributeNames(
+            'pk',
+            'sk',
+            'ordinal',
+            'threshold',
+            'runId',
+            'createdAt',
+            'previousSetId',
+            'instrumentCount',
+          ),
+          ExpressionAttributeValues: { ':pk': str(setPartition(setId)) },
+          ProjectionExpression:
+            '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount',
+          // Consistent: items written just before the flip must all be visible to a reader that saw the flip.
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+
+    const what = `threshold set ${setId}`;
+    const meta = items.find((item) => getString(item, 'sk') === META_SK);
+    if (!meta) throw new QmtError(`${what} has no META item`);
+    const thresholds = items
+      .filter((item) => getString(item, 'sk')?.startsWith(INSTRUMENT_PREFIX))
+      .map((item) => ({
+        ordinal: requireNumber(item, 'ordinal', what),
+        threshold: parseThreshold(item, what),
+      }))
+      .sort((a, b) => a.ordinal - b.ordinal)
+      .map(({ threshold }) => threshold);
+    const expected = requireNumber(meta, 'instrumentCount', what);
+    // Cannot happen through publishSet; guards against items removed by hand rather than serve half a set.
+    if (thresholds.length !== expected) {
+      throw new QmtError(`${what} is incomplete: ${thresholds.length} of ${expected} thresholds present`);
+    }
+    const previousSetId = getString(meta, 'previousSetId');
+    return {
+      setId,
+      runId: requireString(meta, 'runId', what),
+      createdAt: requireString(meta, 'createdAt', what),
+      ...(previousSetId !== undefined && { previousSetId }),
+      thresholds,
+    };
+  }
+
+  private deleteItems(items: readonly Item[]): Promise<void> {
+    return batchWriteAll(
+      this.client,
+      this.tableName,
+      items.map((item) => ({ DeleteRequest: { Key: keyOf(item) } })),
+      KEY_NAMES,
+      this.options.batch,
+    );
+  }
+}
+
+function keyOf(item: Item): Item {
+  return Object.fromEntries(KEY_NAMES.flatMap((name) => (item[name] ? [[name, item[name]]] : [])));
+}
+
+function checkPublishable(set: ThresholdSet, expectedPreviousSetId: string | undefined): void {
+  if (set.setId === '') throw new QmtError('a threshold set needs a setId');
+  if (set.setId === expectedPreviousSetId) {
+    throw new QmtError(`set ${set.setId} cannot replace itself as CURRENT`);
+  }
+  const seen = new Set<string>();
+  for (const threshold of set.thresholds) {
+    if (seen.has(threshold.instrument)) {
+      throw new QmtError(`set ${set.setId} has two thresholds for ${threshold.instrument}`);
+    }
+    seen.add(threshold.instrument);
+  }
+}
+
+function setItems(set: ThresholdSet): Item[] {
+  const pk = str(setPartition(set.setId));
+  const meta: Item = {
+    pk,
+    sk: str(META_SK),
+    setId: str(set.setId),
+    runId: str(set.runId),
+    createdAt: str(set.createdAt),
+    ...(set.previousSetId !== undefined && { previousSetId: str(set.previousSetId) }),
+    instrumentCount: num(set.thresholds.length),
+  };
+  const thresholds = set.thresholds.map(
+    (threshold, ordinal): Item => ({
+      pk,
+      sk: str(`${INSTRUMENT_PREFIX}${threshold.instrument}`),
+      instrument: str(threshold.instrument),
+      historyKey: str(`${threshold.asOf}#${set.createdAt}#${set.setId}`),
+      ordinal: num(ordinal),
+      threshold: str(stringifyThreshold(threshold, set.setId)),
+    }),
+  );
+  return [meta, ...thresholds];
+}
+
+/** JSON keeps every finite double exactly; NaN and ±Infinity would silently become null, so they are refused. */
+function stringifyThreshold(threshold: Threshold, setId: string): string {
+  return JSON.stringify(threshold, (key, value: unknown) => {
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new QmtError(`set ${setId}, ${threshold.instrument}: ${key} is ${value}, which cannot be stored`);
+    }
+    return value;
+  });
+}
+
+function parseThreshold(item: Item, what: string): Threshold {
+  const text = requireString(item, 'threshold', what);
+  const parsed: unknown = JSON.parse(text);
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    typeof (parsed as { instrument?: unknown }).instrument !== 'string'
+  ) {
+    throw new QmtError(`${what}: a stored threshold is not a threshold document`);
+  }
+  return parsed as Threshold;
+}

@@ -1,0 +1,150 @@
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbMarginStatusStore } from '../../../lib/adapters/dynamodb/margin-status-store.ts';
+import { IncompleteBatchError } from '../../../lib/domain/errors.ts';
+import { fakeRetryTime, sampleTransition } from './support.ts';
+
+const ddb = mockClient(DynamoDBClient);
+const TABLE = 'qmt-margin-status';
+const store = () =>
+  new DynamoDbMarginStatusStore(new DynamoDBClient({}), TABLE, {
+    newToken: () => 'token-1',
+    batch: { concurrency: 1, retryHooks: fakeRetryTime().hooks },
+  });
+
+function statusItem(accountId: string, sequence = 3): Record<string, AttributeValue> {
+  return {
+    accountId: { S: accountId },
+    state: { S: 'WARNING' },
+    sequence: { N: String(sequence) },
+    updatedAt: { S: '2024-03-02T00:10:00.000Z' },
+    thresholdSetId: { S: 'set-1' },
+    runId: { S: 'run-1' },
+    marginRatio: { S: '1.25' },
+  };
+}
+
+const conditionFailed = (item?: Record<string, AttributeValue>) =>
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    Item: item,
+  });
+
+beforeEach(() => {
+  ddb.reset();
+});
+
+describe('DynamoDbMarginStatusStore.get', () => {
+  it('reads 100 keys per BatchGetItem, consistently, and retries unprocessed keys', async () => {
+    let calls = 0;
+    ddb
+      .on(BatchGetItemCommand)
+      .callsFake((input: { RequestItems: Record<string, { Keys: Record<string, AttributeValue>[] }> }) => {
+        const keys = input.RequestItems[TABLE]?.Keys ?? [];
+        calls++;
+        // The first call hands its last key back unprocessed.
+        const [done, left] = calls === 1 ? [keys.slice(0, -1), keys.slice(-1)] : [keys, []];
+        return {
+          Responses: { [TABLE]: done.map((key) => statusItem(key.accountId?.S ?? '?')) },
+          ...(left.length > 0 && { UnprocessedKeys: { [TABLE]: { Keys: left } } }),
+        };
+      });
+    const ids = Array.from({ length: 201 }, (_, i) => `acc-${i}`);
+    const statuses = await store().get(ids);
+    expect(statuses.size).toBe(201);
+    expect(statuses.get('acc-7')).toEqual({
+      accountId: 'acc-7',
+      state: 'WARNING',
+      sequence: 3,
+      updatedAt: '2024-03-02T00:10:00.000Z',
+      thresholdSetId: 'set-1',
+      runId: 'run-1',
+      marginRatio: '1.25',
+    });
+    const sizes = ddb
+      .commandCalls(BatchGetItemCommand)
+      .map((c) => c.args[0].input.RequestItems?.[TABLE]?.Keys?.length);
+    expect(sizes).toEqual([100, 1, 100, 1]);
+    expect(ddb).toHaveReceivedCommandWith(BatchGetItemCommand, {
+      RequestItems: { [TABLE]: expect.objectContaining({ ConsistentRead: true }) },
+    });
+  });
+
+  it('reports the accounts it could not read', async () => {
+    ddb
+      .on(BatchGetItemCommand)
+      .resolves({ UnprocessedKeys: { [TABLE]: { Keys: [{ accountId: { S: 'acc-1' } }] } } });
+    const error = await store()
+      .get(['acc-1'])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IncompleteBatchError);
+    expect((error as IncompleteBatchError).failedKeys).toEqual(['acc-1']);
+  });
+
+  it('makes no call for no accounts', async () => {
+    await expect(store().get([])).resolves.toEqual(new Map());
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('DynamoDbMarginStatusStore.applyTransition', () => {
+  it('creates the first status only if none exists', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await expect(store().applyTransition(sampleTransition('acc-1', 0))).resolves.toBe('applied');
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      ConditionExpression: 'attribute_not_exists(#accountId)',
+      Item: expect.objectContaining({ sequence: { N: '1' }, state: { S: 'WARNING' }, runId: { S: 'run-1' } }),
+    });
+  });
+
+  it('moves sequence n to n+1 only if the stored sequence is still n', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await store().applyTransition(sampleTransition('acc-1', 4));
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      ConditionExpression: '#sequence = :expected',
+      ExpressionAttributeValues: { ':expected': { N: '4' } },
+      Item: expect.objectContaining({
+        sequence: { N: '5' },
+        marginRatio: { S: '1.250625' },
+        thresholdSetId: { S: 'set-1' },
+        updatedAt: { S: '2024-03-02T00:10:00.000Z' },
+      }),
+    });
+  });
+
+  it("answers 'stale' when another writer moved the sequence first", async () => {
+    ddb
+      .on(PutItemCommand)
+      .rejects(conditionFailed({ ...statusItem('acc-1', 5), writeToken: { S: 'other' } }));
+    await expect(store().applyTransition(sampleTransition('acc-1', 4))).resolves.toBe('stale');
+  });
+
+  it("answers 'applied' when the failed condition is its own earlier attempt (an SDK resend)", async () => {
+    ddb
+      .on(PutItemCommand)
+      .rejects(conditionFailed({ ...statusItem('acc-1', 5), writeToken: { S: 'token-1' } }));
+    await expect(store().applyTransition(sampleTransition('acc-1', 4))).resolves.toBe('applied');
+  });
+
+  it('passes other errors through', async () => {
+    ddb.on(PutItemCommand).rejects(new Error('network down'));
+    await expect(store().applyTransition(sampleTransition('acc-1', 4))).rejects.toThrow('network down');
+  });
+
+  it('stores a null ratio (no maintenance requirement) as NULL', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    const transition = sampleTransition('acc-1', 0);
+    await store().applyTransition({ ...transition, alert: { ...transition.alert, marginRatio: null } });
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining({ marginRatio: { NULL: true } }),
+    });
+  });
+});

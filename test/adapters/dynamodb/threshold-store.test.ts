@@ -1,0 +1,211 @@
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
+import { QmtError, ThresholdSetConflictError } from '../../../lib/domain/errors.ts';
+import { fakeRetryTime, sampleSet, sampleThreshold } from './support.ts';
+
+const ddb = mockClient(DynamoDBClient);
+const TABLE = 'qmt-thresholds';
+
+function store() {
+  return new DynamoDbThresholdStore(new DynamoDBClient({}), TABLE, {
+    newToken: () => 'token-1',
+    clock: { now: () => Date.parse('2024-03-02T00:06:00Z') },
+    batch: { retryHooks: fakeRetryTime().hooks },
+  });
+}
+
+const pointer = (setId: string, token = 'someone-else'): Record<string, AttributeValue> => ({
+  pk: { S: 'POINTER' },
+  sk: { S: 'CURRENT' },
+  setId: { S: setId },
+  publishToken: { S: token },
+});
+
+const conditionFailed = (item?: Record<string, AttributeValue>) =>
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    Item: item,
+  });
+
+beforeEach(() => {
+  ddb.reset();
+  ddb.on(BatchWriteItemCommand).resolves({});
+});
+
+describe('DynamoDbThresholdStore.publishSet', () => {
+  it('writes every item in batches of 25, then flips CURRENT once, conditional on there being none', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(PutItemCommand).resolves({});
+    const instruments = Array.from({ length: 30 }, (_, i) => `I${i}`);
+    await store().publishSet(sampleSet('set-a', instruments), undefined);
+
+    // 30 thresholds + META = 31 items → 25 + 6.
+    const sizes = ddb
+      .commandCalls(BatchWriteItemCommand)
+      .map((c) => c.args[0].input.RequestItems?.[TABLE]?.length);
+    expect(sizes.sort()).toEqual([25, 6]);
+    expect(ddb).toHaveReceivedCommandOnce(PutItemCommand);
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: TABLE,
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    const flip = ddb.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(flip?.Item?.setId).toEqual({ S: 'set-a' });
+    expect(flip?.Item?.instrumentCount).toEqual({ N: '30' });
+    // The flip comes after every item write.
+    const order = ddb.calls().map((c) => c.args[0].constructor.name);
+    expect(order.lastIndexOf('BatchWriteItemCommand')).toBeLessThan(order.indexOf('PutItemCommand'));
+  });
+
+  it('conditions the flip on the previous set id', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-a') });
+    ddb.on(PutItemCommand).resolves({});
+    await store().publishSet(sampleSet('set-b', ['BTC']), 'set-a');
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      ConditionExpression: '#setId = :expected',
+      ExpressionAttributeValues: { ':expected': { S: 'set-a' } },
+    });
+  });
+
+  it('loses the flip race: throws ThresholdSetConflictError and removes the items it wrote', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-a') });
+    ddb.on(PutItemCommand).rejects(conditionFailed(pointer('set-c')));
+    const error = await store()
+      .publishSet(sampleSet('set-b', ['BTC', 'ETH']), 'set-a')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ThresholdSetConflictError);
+    expect((error as ThresholdSetConflictError).expectedPreviousSetId).toBe('set-a');
+    expect((error as Error).message).toMatch(/CURRENT moved to set-c/);
+    const deletes = ddb
+      .commandCalls(BatchWriteItemCommand)
+      .flatMap((c) => c.args[0].input.RequestItems?.[TABLE] ?? [])
+      .filter((r) => r.DeleteRequest)
+      .map((r) => r.DeleteRequest?.Key?.sk?.S);
+    expect(deletes).toEqual(['META', 'INSTR#BTC', 'INSTR#ETH']);
+  });
+
+  it('keeps the items when the winner published the same set id (a duplicate of this run)', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-a') });
+    ddb.on(PutItemCommand).rejects(conditionFailed(pointer('set-b')));
+    await expect(store().publishSet(sampleSet('set-b', ['BTC']), 'set-a')).rejects.toBeInstanceOf(
+      ThresholdSetConflictError,
+    );
+    const requests = ddb
+      .commandCalls(BatchWriteItemCommand)
+      .flatMap((c) => c.args[0].input.RequestItems?.[TABLE] ?? []);
+    expect(requests.every((r) => r.PutRequest)).toBe(true);
+  });
+
+  it('writes nothing when CURRENT has already moved on', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-z') });
+    await expect(store().publishSet(sampleSet('set-b', ['BTC']), 'set-a')).rejects.toBeInstanceOf(
+      ThresholdSetConflictError,
+    );
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteItemCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  it('treats a resent flip that finds its own token as done', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(PutItemCommand).rejects(conditionFailed(pointer('set-a', 'token-1')));
+    await expect(store().publishSet(sampleSet('set-a', ['BTC']), undefined)).resolves.toBeUndefined();
+  });
+
+  it('refuses numbers JSON cannot keep, and duplicate instruments, before writing anything', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    const bad = sampleSet('set-a', ['BTC']);
+    const nan = {
+      ...bad,
+      thresholds: [{ ...sampleThreshold('BTC', '2024-03-01'), initialMarginRate: Number.NaN }],
+    };
+    await expect(store().publishSet(nan, undefined)).rejects.toThrow(/initialMarginRate is NaN/);
+    await expect(store().publishSet(sampleSet('set-a', ['BTC', 'BTC']), undefined)).rejects.toThrow(
+      /two thresholds for BTC/,
+    );
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteItemCommand);
+  });
+});
+
+describe('DynamoDbThresholdStore.currentSet', () => {
+  function itemsOf(set: ReturnType<typeof sampleSet>, order: number[]) {
+    const meta = {
+      pk: { S: `SET#${set.setId}` },
+      sk: { S: 'META' },
+      runId: { S: set.runId },
+      createdAt: { S: set.createdAt },
+      instrumentCount: { N: String(set.thresholds.length) },
+    };
+    const thresholds = order.map((i) => ({
+      sk: { S: `INSTR#${set.thresholds[i]?.instrument}` },
+      ordinal: { N: String(i) },
+      threshold: { S: JSON.stringify(set.thresholds[i]) },
+    }));
+    return { meta, thresholds };
+  }
+
+  it('is undefined before the first set', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    await expect(store().currentSet()).resolves.toBeUndefined();
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+
+  it('reads the pointer, then the whole set in one consistent Query of its partition, in publication order', async () => {
+    const set = sampleSet('set-a', ['SOL', 'BTC', 'ETH']);
+    const { meta, thresholds } = itemsOf(set, [1, 2, 0]);
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-a') });
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({
+        Items: [thresholds[0] ?? {}, thresholds[1] ?? {}],
+        LastEvaluatedKey: { pk: { S: 'x' }, sk: { S: 'y' } },
+      })
+      .resolves({ Items: [thresholds[2] ?? {}, meta] });
+    await expect(store().currentSet()).resolves.toEqual(set);
+    expect(ddb).toHaveReceivedCommandWith(GetItemCommand, { ConsistentRead: true });
+    expect(ddb).toHaveReceivedNthCommandWith(QueryCommand, 1, {
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: 'SET#set-a' } },
+      ConsistentRead: true,
+    });
+    expect(ddb).toHaveReceivedNthCommandWith(QueryCommand, 2, {
+      ExclusiveStartKey: { pk: { S: 'x' }, sk: { S: 'y' } },
+    });
+  });
+
+  it('refuses to serve a set with items missing', async () => {
+    const set = sampleSet('set-a', ['BTC', 'ETH']);
+    const { meta, thresholds } = itemsOf(set, [0]);
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-a') });
+    ddb.on(QueryCommand).resolves({ Items: [...thresholds, meta] });
+    await expect(store().currentSet()).rejects.toThrow(QmtError);
+    await expect(store().currentSet()).rejects.toThrow(/incomplete: 1 of 2/);
+  });
+});
+
+describe('DynamoDbThresholdStore.history', () => {
+  it('queries the instrument index newest first, bounded by before and limit', async () => {
+    const t = sampleThreshold('BTC', '2024-02-01');
+    ddb.on(QueryCommand).resolves({ Items: [{ threshold: { S: JSON.stringify(t) } }] });
+    await expect(store().history('BTC', { limit: 5, before: '2024-03-01' })).resolves.toEqual([t]);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: 'byInstrument',
+      KeyConditionExpression: '#instrument = :instrument AND #historyKey < :before',
+      ExpressionAttributeValues: { ':instrument': { S: 'BTC' }, ':before': { S: '2024-03-01' } },
+      ScanIndexForward: false,
+      Limit: 5,
+      ProjectionExpression: '#threshold',
+    });
+  });
+});

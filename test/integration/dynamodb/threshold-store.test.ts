@@ -1,0 +1,136 @@
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
+import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
+import { ThresholdSetConflictError } from '../../../lib/domain/errors.ts';
+import type { ThresholdSet } from '../../../lib/domain/threshold/threshold.ts';
+import { sampleSet } from '../../adapters/dynamodb/support.ts';
+import { useDynamoDbLocal } from '../support/dynamodb.ts';
+
+const db = useDynamoDbLocal();
+
+async function freshStore() {
+  const table = await db.freshTable(thresholdsTable);
+  return { table, store: new DynamoDbThresholdStore(db.local.client, table) };
+}
+
+const INSTRUMENTS = Array.from({ length: 120 }, (_, i) => `INST${i}`);
+
+describe('DynamoDbThresholdStore on DynamoDB Local', () => {
+  it('publishes set A then B; CURRENT follows and every number round-trips exactly', async () => {
+    const { store } = await freshStore();
+    await expect(store.currentSet()).resolves.toBeUndefined();
+
+    const a = sampleSet('set-a', ['BTC', 'ETH', 'SOL'], { asOf: '2024-03-01', rate: 0.1 });
+    await store.publishSet(a, undefined);
+    await expect(store.currentSet()).resolves.toEqual(a);
+
+    const b = sampleSet('set-b', ['SOL', 'BTC', 'ETH'], {
+      asOf: '2024-03-02',
+      createdAt: '2024-03-03T00:05:00.000Z',
+      previousSetId: 'set-a',
+      rate: 0.1 + 0.2,
+    });
+    await store.publishSet(b, 'set-a');
+    const current = await store.currentSet();
+    expect(current).toEqual(b);
+    expect(current?.thresholds[1]?.initialMarginRate).toBe(0.30000000000000004);
+    expect(current?.thresholds.map((t) => t.instrument)).toEqual(['SOL', 'BTC', 'ETH']);
+  });
+
+  it('never lets a reader see half a recalibration', async () => {
+    const { store } = await freshStore();
+    await store.publishSet(sampleSet('set-a', INSTRUMENTS, { rate: 0.1 }), undefined);
+
+    const seen: ThresholdSet[] = [];
+    let publishing = true;
+    const reader = (async () => {
+      while (publishing) {
+        const set = await store.currentSet();
+        if (set) seen.push(set);
+      }
+    })();
+    // 121 items → five BatchWriteItem calls before the pointer may move.
+    await store.publishSet(sampleSet('set-b', INSTRUMENTS, { rate: 0.2, previousSetId: 'set-a' }), 'set-a');
+    publishing = false;
+    await reader;
+    seen.push((await store.currentSet()) ?? sampleSet('missing', []));
+
+    expect(seen.length).toBeGreaterThan(1);
+    for (const set of seen) {
+      expect(set.thresholds).toHaveLength(INSTRUMENTS.length);
+      const rate = set.setId === 'set-a' ? 0.1 : 0.2;
+      expect(set.thresholds.every((t) => t.initialMarginRate === rate)).toBe(true);
+    }
+    expect(seen.at(-1)?.setId).toBe('set-b');
+  });
+
+  it('lets exactly one of two concurrent writers flip CURRENT, round after round', async () => {
+    const { table, store } = await freshStore();
+    // A second store object stands for a second Lambda with its own state.
+    const rival = new DynamoDbThresholdStore(db.local.client, table);
+    await store.publishSet(sampleSet('round-0', INSTRUMENTS.slice(0, 40)), undefined);
+
+    let previous = 'round-0';
+    for (let round = 1; round <= 5; round++) {
+      const mine = sampleSet(`round-${round}-x`, INSTRUMENTS.slice(0, 40), {
+        rate: 0.1,
+        previousSetId: previous,
+      });
+      const theirs = sampleSet(`round-${round}-y`, INSTRUMENTS.slice(0, 40), {
+        rate: 0.2,
+        previousSetId: previous,
+      });
+      const results = await Promise.allSettled([
+        store.publishSet(mine, previous),
+        rival.publishSet(theirs, previous),
+      ]);
+
+      const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i === 0 ? mine : theirs] : []));
+      const losers = results.flatMap((r, i) =>
+        r.status === 'rejected' ? [{ reason: r.reason, set: i === 0 ? mine : theirs }] : [],
+      );
+      expect(winners).toHaveLength(1);
+      expect(losers).toHaveLength(1);
+      expect(losers[0]?.reason).toBeInstanceOf(ThresholdSetConflictError);
+
+      const winner = winners[0] as ThresholdSet;
+      await expect(store.currentSet()).resolves.toEqual(winner);
+      // The loser's items are gone, so history never shows a set that was not published.
+      const leftovers = await db.local.client.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: `SET#${losers[0]?.set.setId}` } },
+          Select: 'COUNT',
+          ConsistentRead: true,
+        }),
+      );
+      expect(leftovers.Count).toBe(0);
+      previous = winner.setId;
+    }
+  });
+
+  it("returns one instrument's history newest first, bounded by before and limit", async () => {
+    const { store } = await freshStore();
+    const a = sampleSet('set-a', ['BTC', 'ETH'], { asOf: '2024-03-01', rate: 0.1 });
+    const b = sampleSet('set-b', ['BTC'], {
+      asOf: '2024-03-02',
+      createdAt: '2024-03-03T00:05:00.000Z',
+      rate: 0.2,
+    });
+    await store.publishSet(a, undefined);
+    await store.publishSet(b, 'set-a');
+
+    const history = await store.history('BTC');
+    expect(history.map((t) => [t.asOf, t.initialMarginRate])).toEqual([
+      ['2024-03-02', 0.2],
+      ['2024-03-01', 0.1],
+    ]);
+    expect(history[1]).toEqual(a.thresholds[0]);
+    await expect(store.history('BTC', { limit: 1 })).resolves.toEqual([b.thresholds[0]]);
+    await expect(store.history('BTC', { before: '2024-03-02' })).resolves.toEqual([a.thresholds[0]]);
+    await expect(store.history('ETH')).resolves.toEqual([a.thresholds[1]]);
+    await expect(store.history('DOGE')).resolves.toEqual([]);
+  });
+});
