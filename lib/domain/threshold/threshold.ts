@@ -21,6 +21,8 @@ export interface Threshold {
   readonly openInterestScaling?: OpenInterestScaling;
   readonly liquidity?: LiquidityAddOn;
   readonly change?: ThresholdChange;
+  /** Data problems that did not make the series unusable (e.g. zero volume on a day). */
+  readonly warnings?: readonly string[];
   readonly inputs: ThresholdInputs;
 }
 
@@ -39,6 +41,8 @@ export interface ThresholdComponents {
   /** Daily σ (fractions) from each estimator the policy uses, and the one the model took. */
   readonly volatility: Readonly<Record<string, number>>;
   readonly effectiveVolatility: number;
+  /** σ-multiple of the MPOR return the margin covers (FHS quantile or tail mean, or a Student-t quantile). */
+  readonly riskMultiplier: number;
   /** Risk-measure rate over the MPOR before floors, buffers and step limits. */
   readonly modelRate: number;
   readonly stressRate?: number;
@@ -58,7 +62,8 @@ export interface ThresholdComponents {
 /** Binance-style bracket: MM = notional × maintenanceMarginRate − cum. */
 export interface NotionalBracket {
   readonly notionalFloor: number;
-  readonly notionalCap: number;
+  /** Upper bound of the bracket; null for the last, unbounded one. */
+  readonly notionalCap: number | null;
   readonly initialMarginRate: number;
   readonly maintenanceMarginRate: number;
   readonly cum: number;

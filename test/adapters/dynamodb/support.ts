@@ -41,6 +41,7 @@ export function sampleThreshold(instrument: string, asOf: string, initialMarginR
     components: {
       volatility: { ewma: 0.034_567_890_123_456_78, garch: 0.1 + 0.2 },
       effectiveVolatility: 0.034_567_890_123_456_78,
+      riskMultiplier: 2.526_789,
       modelRate: 1e-17 + 0.087,
       unboundedRate: 0.087_654_321,
       stressScenarios: { '2020-03-12': { long: -0.391_234_5, short: 0.123 } },

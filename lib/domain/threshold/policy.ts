@@ -1,0 +1,370 @@
+/**
+ * The threshold policy: every choice a risk committee signs off, validated with zod, versioned and hashed
+ * into every threshold it produces. The defaults are the committee baseline that the README explains and
+ * the shared-data backtest (test/domain/backtest/default-policy.test.ts) keeps honest.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { PolicyError } from '../errors.ts';
+import { candleValidationRulesSchema } from '../market/validate.ts';
+
+const rate = z.number().gt(0).max(1);
+const share = z.number().min(0).max(1);
+const isoDay = z.iso.date();
+
+export const volatilityPolicySchema = z.strictObject({
+  ewmaLambda: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.99)
+    .describe(
+      'Decay of the EWMA that sets today’s σ. 0.99 (≈100-day memory) rather than RiskMetrics’ 0.94: it is the anti-procyclical choice that keeps 5-day margin jumps under 2× on the 2020–2022 crashes.',
+    ),
+  filterLambda: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.99)
+    .describe('Decay of the EWMA that de-volatilises historical returns for filtered historical simulation.'),
+  seedDays: z
+    .number()
+    .int()
+    .min(5)
+    .max(365)
+    .default(30)
+    .describe('Returns averaged to seed each EWMA (mean of squares).'),
+  garchWindowDays: z
+    .number()
+    .int()
+    .min(250)
+    .max(3650)
+    .default(1095)
+    .describe('Returns the GARCH(1,1) fit uses (3 years).'),
+  rangeWindowDays: z
+    .number()
+    .int()
+    .min(5)
+    .max(365)
+    .default(30)
+    .describe('Bars the Yang–Zhang range estimator uses.'),
+  combination: z
+    .strictObject({
+      method: z.enum(['weighted', 'max']).default('weighted'),
+      weights: z
+        .strictObject({
+          ewma: share.default(1),
+          garch: share.default(0),
+          range: share.default(0),
+          implied: share.default(0),
+        })
+        .prefault({}),
+    })
+    .prefault({})
+    .describe(
+      'How the estimators combine into the σ the risk measure scales: a weighted sum of σ, or the maximum of those with a positive weight. Every estimator is computed and reported either way.',
+    ),
+});
+
+export const riskMeasureSchema = z.discriminatedUnion('method', [
+  z.strictObject({
+    method: z.literal('filtered-historical-simulation'),
+    measure: z.enum(['var', 'es']).default('var'),
+    /** Both tails pooled: crypto squeezes up as hard as it crashes down, and pooling doubles the tail sample. */
+    symmetric: z.boolean().default(true),
+  }),
+  z.strictObject({
+    method: z.literal('student-t'),
+    measure: z.enum(['var', 'es']).default('var'),
+    /** A fixed ν, or `fit` by maximum likelihood on the de-volatilised returns of the lookback. */
+    degreesOfFreedom: z.union([z.number().gt(2).max(200), z.literal('fit')]).default('fit'),
+  }),
+]);
+
+export const stressScenarioSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    name: z.string().min(1),
+    kind: z.literal('historical'),
+    from: isoDay,
+    to: isoDay,
+  }),
+  z.strictObject({
+    name: z.string().min(1),
+    kind: z.literal('hypothetical'),
+    /** Price move over the MPOR as a fraction: −0.4 is a 40% fall. */
+    move: z.number().gt(-1).lt(10),
+  }),
+]);
+
+export const DEFAULT_STRESS_SCENARIOS = [
+  { name: 'covid-crash', kind: 'historical', from: '2020-03-12', to: '2020-03-13' },
+  { name: 'china-mining-ban', kind: 'historical', from: '2021-05-19', to: '2021-05-19' },
+  { name: 'luna-collapse', kind: 'historical', from: '2022-05-09', to: '2022-05-12' },
+  { name: 'ftx-collapse', kind: 'historical', from: '2022-11-08', to: '2022-11-09' },
+] as const;
+
+export const bracketSchema = z.strictObject({
+  /** Upper notional bound (quote currency) of the bracket; null for the last, unbounded one. */
+  notionalCap: z.number().positive().nullable(),
+  /** Rates in this bracket are the base rates times this multiplier (capped at 100%). */
+  multiplier: z.number().min(1).max(100),
+});
+
+export const thresholdPolicySchema = z
+  .strictObject({
+    version: z.string().min(1).max(64).default('qmt-default-2026.11'),
+    confidence: z
+      .number()
+      .min(0.9)
+      .lt(1)
+      .default(0.99)
+      .describe('Coverage of the initial margin (EMIR Art. 24: ≥ 99% exchange-traded, ≥ 99.5% OTC).'),
+    marginPeriodOfRiskDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(1)
+      .describe(
+        'Days to close out a defaulted position. 1 day: crypto venues liquidate continuously, 24/7 (CFTC 39.13: 1 day for futures); set 2 for EMIR exchange-traded.',
+      ),
+    lookbackDays: z
+      .number()
+      .int()
+      .min(365)
+      .max(3650)
+      .default(730)
+      .describe('Returns the risk measure samples (EMIR Art. 25: at least the latest 12 months).'),
+    riskMeasure: riskMeasureSchema.default({
+      method: 'filtered-historical-simulation',
+      measure: 'var',
+      symmetric: true,
+    }),
+    volatility: volatilityPolicySchema.prefault({}),
+    stress: z
+      .strictObject({
+        scenarios: z
+          .array(stressScenarioSchema)
+          .max(50)
+          .default([...DEFAULT_STRESS_SCENARIOS]),
+        coveredShare: share
+          .default(0.25)
+          .describe(
+            'The initial margin covers at least this share of the worst scenario loss over the MPOR.',
+          ),
+      })
+      .prefault({}),
+    antiProcyclicality: z
+      .strictObject({
+        longLookbackFloor: z
+          .strictObject({
+            years: z.number().int().min(1).max(20).default(10),
+            share: share.default(0.85),
+          })
+          .nullable()
+          .prefault({})
+          .describe(
+            'EMIR Art. 28(c): margin at least `share` of the same risk measure on the volatility of the whole lookback.',
+          ),
+        buffer: share
+          .default(0)
+          .describe(
+            'EMIR Art. 28(a): a buffer of this share added in calm markets, consumed as the model rate rises.',
+          ),
+        stressedWeight: share
+          .default(0)
+          .describe(
+            'EMIR Art. 28(b): weight given to the stress-scenario rate in a blend with the model rate.',
+          ),
+      })
+      .prefault({}),
+    stepLimits: z
+      .strictObject({
+        maxIncrease: z
+          .number()
+          .positive()
+          .nullable()
+          .default(0.25)
+          .describe('Largest rise per run, relative (0.25 = +25%).'),
+        maxDecrease: z
+          .number()
+          .positive()
+          .lt(1)
+          .nullable()
+          .default(0.05)
+          .describe('Largest fall per run, relative: margins come down slowly.'),
+      })
+      .prefault({}),
+    bounds: z
+      .strictObject({
+        minInitialMarginRate: rate.default(0.02).describe('House or regulatory minimum initial margin rate.'),
+        maxInitialMarginRate: rate.default(1),
+      })
+      .prefault({}),
+    maintenanceFraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.6)
+      .describe('Maintenance margin as a share of initial margin.'),
+    levels: z
+      .strictObject({
+        warning: z
+          .number()
+          .gt(1)
+          .max(10)
+          .default(1.2)
+          .describe('Margin ratio (equity / maintenance) below which an account is in WARNING.'),
+        marginCall: z
+          .number()
+          .positive()
+          .default(1)
+          .describe('Margin ratio below which an account is in MARGIN_CALL.'),
+        liquidation: z
+          .number()
+          .positive()
+          .default(0.8)
+          .describe('Margin ratio below which an account is in LIQUIDATION.'),
+        hysteresis: z
+          .number()
+          .min(0)
+          .max(0.5)
+          .default(0.05)
+          .describe('Ratio an account must recover beyond a level before its state improves.'),
+      })
+      .prefault({}),
+    brackets: z
+      .array(bracketSchema)
+      .min(1)
+      .max(20)
+      .default([
+        { notionalCap: 1_000_000, multiplier: 1 },
+        { notionalCap: 5_000_000, multiplier: 1.5 },
+        { notionalCap: 20_000_000, multiplier: 2.5 },
+        { notionalCap: 50_000_000, multiplier: 4 },
+        { notionalCap: null, multiplier: 6 },
+      ]),
+    openInterestScaling: z
+      .strictObject({ lowerCap: z.number().min(0), upperCap: z.number().positive() })
+      .nullable()
+      .default(null)
+      .describe(
+        'dYdX-style: initial margin rises linearly to 100% as open interest goes from lowerCap to upperCap (quote notional).',
+      ),
+    liquidity: z
+      .strictObject({
+        averageDailyVolumeDays: z.number().int().min(5).max(365).default(30),
+        participationRate: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.1)
+          .describe(
+            'Share of average daily volume a liquidation can trade per day without moving the price.',
+          ),
+      })
+      .prefault({}),
+    dataQuality: candleValidationRulesSchema.prefault({}),
+  })
+  .superRefine((policy, ctx) => {
+    const apc = policy.antiProcyclicality;
+    if (apc.longLookbackFloor === null && apc.buffer < 0.25 && apc.stressedWeight < 0.25) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['antiProcyclicality'],
+        message:
+          'EMIR Art. 28 needs at least one of: longLookbackFloor, buffer ≥ 0.25, stressedWeight ≥ 0.25',
+      });
+    }
+    if (policy.bounds.minInitialMarginRate > policy.bounds.maxInitialMarginRate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bounds', 'minInitialMarginRate'],
+        message: 'is above maxInitialMarginRate',
+      });
+    }
+    const { warning, marginCall, liquidation } = policy.levels;
+    if (!(warning > marginCall && marginCall > liquidation)) {
+      ctx.addIssue({ code: 'custom', path: ['levels'], message: 'needs warning > marginCall > liquidation' });
+    }
+    policy.brackets.forEach((bracket, i) => {
+      const previous = policy.brackets[i - 1];
+      const last = i === policy.brackets.length - 1;
+      if (last !== (bracket.notionalCap === null)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['brackets', i, 'notionalCap'],
+          message: 'only the last bracket is unbounded (null)',
+        });
+      }
+      if (
+        previous &&
+        (previous.notionalCap ?? Number.POSITIVE_INFINITY) >=
+          (bracket.notionalCap ?? Number.POSITIVE_INFINITY)
+      ) {
+        ctx.addIssue({ code: 'custom', path: ['brackets', i, 'notionalCap'], message: 'caps must increase' });
+      }
+      if (previous && previous.multiplier > bracket.multiplier) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['brackets', i, 'multiplier'],
+          message: 'multipliers must not decrease',
+        });
+      }
+    });
+    const scaling = policy.openInterestScaling;
+    if (scaling && scaling.upperCap <= scaling.lowerCap) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['openInterestScaling', 'upperCap'],
+        message: 'must be above lowerCap',
+      });
+    }
+    const weights = policy.volatility.combination.weights;
+    if (weights.ewma + weights.garch + weights.range + weights.implied <= 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['volatility', 'combination', 'weights'],
+        message: 'at least one weight must be positive',
+      });
+    }
+  });
+
+export type ThresholdPolicy = z.output<typeof thresholdPolicySchema>;
+export type ThresholdPolicyInput = z.input<typeof thresholdPolicySchema>;
+export type StressScenario = z.output<typeof stressScenarioSchema>;
+
+/**
+ * Validate a policy document, filling in the committee defaults. A bad value throws `PolicyError` naming the
+ * field path and the reason.
+ *
+ * @example
+ * const policy = parseThresholdPolicy({ confidence: 0.995, marginPeriodOfRiskDays: 2 });
+ */
+export function parseThresholdPolicy(input: unknown, where = 'policy'): ThresholdPolicy {
+  const result = thresholdPolicySchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = [where, ...(issue?.path ?? [])].join('.');
+  const all = result.error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`).join('; ');
+  throw new PolicyError(`invalid threshold policy: ${all}`, path, { cause: result.error });
+}
+
+/** The committee defaults. */
+export const DEFAULT_THRESHOLD_POLICY: ThresholdPolicy = parseThresholdPolicy({});
+
+/** JSON with keys sorted at every level, so equal policies hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
+
+/** SHA-256 (hex) of the policy's canonical JSON: stored with every threshold for audit. */
+export function policyHash(policy: ThresholdPolicy): string {
+  return createHash('sha256').update(canonicalJson(policy)).digest('hex');
+}
