@@ -485,6 +485,8 @@ function summarise(reasons: readonly string[]): string {
 /** SHA-256 over every candle's fields as IEEE doubles, in order: the audit fingerprint of the prices. */
 export function candlesHash(candles: readonly Candle[]): string {
   const buffer = new Float64Array(candles.length * 6);
-  candles.forEach((c, i) => buffer.set([c.time, c.open, c.high, c.low, c.close, c.volume], i * 6));
+  candles.forEach((c, i) => {
+    buffer.set([c.time, c.open, c.high, c.low, c.close, c.volume], i * 6);
+  });
   return createHash('sha256').update(new Uint8Array(buffer.buffer)).digest('hex');
 }
