@@ -390,6 +390,7 @@ function buildThreshold(
   return {
     instrument: series.instrument,
     asOf: utcDay(last.time),
+    referencePrice: last.close,
     initialMarginRate,
     maintenanceMarginRate,
     warningMarginRate: maintenanceMarginRate * policy.levels.warning,
@@ -450,6 +451,8 @@ export function holdThreshold(
   return {
     instrument: series.instrument,
     asOf: last && Number.isFinite(last.time) ? utcDay(last.time) : 'unknown',
+    // The last trustworthy close, if any; 0 tells a sweep there is no price to value positions at.
+    referencePrice: lastSaneClose(series.candles),
     initialMarginRate: rate,
     maintenanceMarginRate: maintenance,
     warningMarginRate: maintenance * policy.levels.warning,
@@ -475,6 +478,14 @@ export function holdThreshold(
       candleCount: series.candles.length,
     },
   };
+}
+
+function lastSaneClose(candles: readonly Candle[]): number {
+  for (let i = candles.length - 1; i >= 0; i--) {
+    const close = (candles[i] as Candle).close;
+    if (Number.isFinite(close) && close > 0) return close;
+  }
+  return 0;
 }
 
 function summarise(reasons: readonly string[]): string {

@@ -6,6 +6,8 @@ export interface Threshold {
   readonly instrument: string;
   /** UTC day of the last candle the model used (YYYY-MM-DD). */
   readonly asOf: string;
+  /** Close of the last candle used: the mark a sweep falls back to when no live price is given. */
+  readonly referencePrice: number;
   readonly initialMarginRate: number;
   readonly maintenanceMarginRate: number;
   /** Margin ratio levels live in the policy; these rates are the requirement at which each state starts. */

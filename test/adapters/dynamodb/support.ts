@@ -32,6 +32,7 @@ export function sampleThreshold(instrument: string, asOf: string, initialMarginR
   return {
     instrument,
     asOf,
+    referencePrice: 30_123.456_789,
     initialMarginRate,
     maintenanceMarginRate: initialMarginRate * 0.6,
     warningMarginRate: initialMarginRate * 0.6 * 1.2,

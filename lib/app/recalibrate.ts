@@ -1,0 +1,181 @@
+/**
+ * The scheduled recalibration, as a use case: ports in, a summary out. No AWS, no clock but the port's.
+ */
+import { QmtError, ThresholdSetConflictError } from '../domain/errors.ts';
+import { type CandleSeries, DAY_MS } from '../domain/market/candle.ts';
+import { holdThreshold, recalibrate as recalibrateThreshold } from '../domain/threshold/model.ts';
+import type { ThresholdPolicy } from '../domain/threshold/policy.ts';
+import type { Threshold, ThresholdSet } from '../domain/threshold/threshold.ts';
+import type { Clock, MarketDataSource, OpsPublisher, RunLedger, ThresholdStore } from '../ports.ts';
+
+export interface RecalibrationPorts {
+  readonly market: MarketDataSource;
+  readonly thresholds: ThresholdStore;
+  readonly ledger: RunLedger;
+  readonly ops: OpsPublisher;
+  readonly clock: Clock;
+}
+
+export interface InstrumentPolicy {
+  readonly instrument: string;
+  readonly policy: ThresholdPolicy;
+}
+
+export interface RecalibrationRequest {
+  /** The scheduled time (ISO): Scheduler delivers at least once, so it is the run's idempotency key. */
+  readonly runId: string;
+  /** Who runs it (a Lambda request id, `local`): the lease holder. */
+  readonly holder: string;
+  readonly instruments: readonly InstrumentPolicy[];
+  /** Days of daily candles to pull; enough for the longest lookback in the policies. @default 3650 */
+  readonly historyDays?: number;
+  /** How long the lease lasts if this run dies without releasing it. @default 15 minutes */
+  readonly leaseTtlMs?: number;
+}
+
+export type RecalibrationResult =
+  | { readonly outcome: 'skipped'; readonly runId: string; readonly reason: string }
+  | {
+      readonly outcome: 'published';
+      readonly runId: string;
+      readonly set: ThresholdSet;
+      readonly held: readonly { readonly instrument: string; readonly reason: string }[];
+    };
+
+/**
+ * Recalibrate every configured instrument.
+ *  1. Take the run lease (one recalibration at a time; a repeated scheduled event finds the run done).
+ *  2. Read the CURRENT set: each instrument's previous threshold, for step limits and holding.
+ *  3. Pull candles per instrument; compute its threshold, or hold the previous one if the data is unusable.
+ *  4. Write the set and flip CURRENT in one conditional write.
+ *  5. Publish the summary to the ops topic; record the outcome in the ledger.
+ *
+ * @example
+ * await recalibrate({ market, thresholds, ledger, ops, clock }, { runId: '2026-11-24T00:00:00Z', holder: 'local', instruments });
+ */
+export async function recalibrate(
+  ports: RecalibrationPorts,
+  request: RecalibrationRequest,
+): Promise<RecalibrationResult> {
+  const { market, thresholds, ledger, ops, clock } = ports;
+  const lease = await ledger.acquire(request.runId, request.holder, request.leaseTtlMs ?? 15 * 60_000);
+  if (!lease) {
+    return {
+      outcome: 'skipped',
+      runId: request.runId,
+      reason: 'another run holds the lease, or this run already finished',
+    };
+  }
+  try {
+    const current = await thresholds.currentSet();
+    const previousByInstrument = new Map(current?.thresholds.map((t) => [t.instrument, t]) ?? []);
+    const asOf = Math.floor(clock.now() / DAY_MS) * DAY_MS;
+    const from = asOf - (request.historyDays ?? 3650) * DAY_MS;
+
+    const computed = await Promise.all(
+      request.instruments.map(({ instrument, policy }) =>
+        thresholdFor(market, instrument, policy, previousByInstrument.get(instrument), from, asOf),
+      ),
+    );
+    const set: ThresholdSet = {
+      setId: request.runId,
+      runId: request.runId,
+      createdAt: new Date(clock.now()).toISOString(),
+      ...(current ? { previousSetId: current.setId } : {}),
+      thresholds: computed,
+    };
+    await thresholds.publishSet(set, current?.setId);
+
+    const held = computed
+      .filter((t) => t.status === 'held')
+      .map((t) => ({ instrument: t.instrument, reason: t.heldReason ?? '' }));
+    await ops.publish({
+      type: 'recalibration.completed',
+      runId: request.runId,
+      setId: set.setId,
+      instruments: computed.length,
+      held,
+      changes: computed.map((t) => ({
+        instrument: t.instrument,
+        ...(t.change ? { from: t.change.previousInitialMarginRate } : {}),
+        to: t.initialMarginRate,
+      })),
+    });
+    await ledger.complete(lease, 'succeeded', { instruments: computed.length, held: held.length });
+    return { outcome: 'published', runId: request.runId, set, held };
+  } catch (error) {
+    const reason =
+      error instanceof ThresholdSetConflictError
+        ? `lost the CURRENT pointer race: ${error.message}`
+        : describe(error);
+    // Record the failure where operators look; the original error still propagates to the caller's retry.
+    await Promise.allSettled([
+      ops.publish({ type: 'recalibration.failed', runId: request.runId, reason }),
+      ledger.complete(lease, 'failed', {}, reason),
+    ]);
+    throw error;
+  }
+}
+
+async function thresholdFor(
+  market: MarketDataSource,
+  instrument: string,
+  policy: ThresholdPolicy,
+  previous: Threshold | undefined,
+  from: number,
+  asOf: number,
+): Promise<Threshold> {
+  let series: CandleSeries;
+  try {
+    series = await market.candles(instrument, { from, to: asOf });
+  } catch (error) {
+    // An unreachable or malformed feed is bad data like any other: hold, never lower.
+    if (error instanceof QmtError) {
+      const empty: CandleSeries = { instrument, intervalMs: DAY_MS, candles: [], source: market.name };
+      return holdThreshold(
+        policy,
+        empty,
+        previous,
+        `${instrument}: market data unavailable: ${describe(error)}`,
+      );
+    }
+    throw error;
+  }
+  const impliedVolatility = await latestImpliedVolatility(market, instrument, asOf);
+  try {
+    return recalibrateThreshold(policy, series, previous, {
+      asOf,
+      ...(impliedVolatility === undefined ? {} : { impliedVolatility }),
+    });
+  } catch (error) {
+    // Data the validator let through but a model could not use (say, a flat series): hold this instrument only.
+    if (error instanceof QmtError || error instanceof RangeError) {
+      return holdThreshold(
+        policy,
+        series,
+        previous,
+        `${instrument}: the model could not use the data: ${describe(error)}`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** The last implied-volatility print of the past week, where the source has one; its absence is no error. */
+async function latestImpliedVolatility(
+  market: MarketDataSource,
+  instrument: string,
+  asOf: number,
+): Promise<number | undefined> {
+  if (!market.impliedVolatility) return undefined;
+  try {
+    const series = await market.impliedVolatility(instrument, { from: asOf - 7 * DAY_MS, to: asOf });
+    return series.points[series.points.length - 1]?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,94 @@
+/** In-memory ports for use-case tests: the same contracts as the DynamoDB and SNS adapters, no I/O. */
+import { ThresholdSetConflictError } from '../../lib/domain/errors.ts';
+import type { CandleSeries } from '../../lib/domain/market/candle.ts';
+import type { Threshold, ThresholdSet } from '../../lib/domain/threshold/threshold.ts';
+import type {
+  Clock,
+  Lease,
+  MarketDataSource,
+  OpsEvent,
+  OpsPublisher,
+  RunLedger,
+  RunOutcome,
+  ThresholdStore,
+  TimeRange,
+} from '../../lib/ports.ts';
+
+export class InMemoryThresholdStore implements ThresholdStore {
+  readonly sets = new Map<string, ThresholdSet>();
+  current: string | undefined;
+
+  async currentSet(): Promise<ThresholdSet | undefined> {
+    return this.current === undefined ? undefined : this.sets.get(this.current);
+  }
+
+  async publishSet(set: ThresholdSet, expectedPreviousSetId: string | undefined): Promise<void> {
+    if (this.current !== expectedPreviousSetId) {
+      throw new ThresholdSetConflictError(
+        `CURRENT is ${this.current}, not ${expectedPreviousSetId}`,
+        expectedPreviousSetId,
+      );
+    }
+    this.sets.set(set.setId, structuredClone(set));
+    this.current = set.setId;
+  }
+
+  async history(instrument: string): Promise<Threshold[]> {
+    return [...this.sets.values()]
+      .flatMap((s) => s.thresholds.filter((t) => t.instrument === instrument))
+      .sort((a, b) => (a.asOf < b.asOf ? 1 : -1));
+  }
+}
+
+export class InMemoryRunLedger implements RunLedger {
+  leaseHolder: Lease | undefined;
+  readonly runs = new Map<string, { outcome: RunOutcome; counts: Record<string, number>; detail?: string }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async acquire(runId: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
+    if (this.runs.has(runId)) return undefined;
+    if (this.leaseHolder && this.leaseHolder.expiresAt > this.clock.now()) return undefined;
+    this.leaseHolder = { runId, holder, expiresAt: this.clock.now() + ttlMs };
+    return this.leaseHolder;
+  }
+
+  async complete(
+    lease: Lease,
+    outcome: RunOutcome,
+    counts: Readonly<Record<string, number>>,
+    detail?: string,
+  ): Promise<void> {
+    this.runs.set(lease.runId, { outcome, counts: { ...counts }, ...(detail ? { detail } : {}) });
+    if (this.leaseHolder?.holder === lease.holder) this.leaseHolder = undefined;
+  }
+}
+
+export class RecordingOps implements OpsPublisher {
+  readonly events: OpsEvent[] = [];
+  async publish(event: OpsEvent): Promise<void> {
+    this.events.push(event);
+  }
+}
+
+export class FixedClock implements Clock {
+  constructor(public time: number) {}
+  now(): number {
+    return this.time;
+  }
+}
+
+/** Serves prepared series, or throws the prepared error, per instrument; records the ranges asked for. */
+export class PreparedMarket implements MarketDataSource {
+  readonly name = 'prepared';
+  readonly requests: { instrument: string; range: TimeRange }[] = [];
+  constructor(private readonly answers: Record<string, CandleSeries | Error>) {}
+
+  async candles(instrument: string, range: TimeRange): Promise<CandleSeries> {
+    this.requests.push({ instrument, range });
+    const answer = this.answers[instrument];
+    if (answer === undefined) throw new Error(`no prepared answer for ${instrument}`);
+    if (answer instanceof Error) throw answer;
+    return { ...answer, candles: answer.candles.filter((c) => c.time >= range.from && c.time < range.to) };
+  }
+}
