@@ -1,4 +1,174 @@
-export async function main(argv: string[]): Promise<number> {
-  console.log('qmt', argv.join(' '));
-  return 0;
+/**
+ * The `qmt` command: local runs, volatility and threshold reports, and backtests. Exit code 0 only on
+ * success; 1 for a failed run (bad data, a policy error), 2 for a usage mistake.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { backtest } from '../domain/backtest/backtest.ts';
+import { QmtError } from '../domain/errors.ts';
+import { writeBacktestChart } from './chart.ts';
+import { backtestSummary, formatBacktest } from './commands/backtest.ts';
+import { runStart } from './commands/start.ts';
+import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
+import { formatVolatilityReport, volatilityReport } from './commands/volatility.ts';
+import { loadPolicyBook, loadPrices, parseDay, UsageError } from './inputs.ts';
+import { createProgress } from './progress.ts';
+
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+function json(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+    2,
+  );
+}
+
+export function buildProgram(io: Io = defaultIo): Command {
+  const program = new Command('qmt')
+    .description(
+      'Quantitative Margin Thresholds: volatility-adjusted margin thresholds for crypto derivatives.',
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  program
+    .command('volatility')
+    .description("Every estimator's latest daily σ (as a fraction) and the GARCH(1,1) fit on a price file.")
+    .requiredOption(
+      '--prices <file>',
+      'daily candles CSV (Date,Open,High,Low,Close,Volume or timestamp,open,…)',
+    )
+    .option('--from <date>', 'first return to use, by the date of its second close (YYYY-MM-DD)')
+    .option('--to <date>', 'last return to use, by the date of its second close (YYYY-MM-DD)')
+    .option('--json', 'print JSON')
+    .action(async (options: { prices: string; from?: string; to?: string; json?: boolean }) => {
+      const series = await loadPrices(options.prices);
+      const report = volatilityReport(series, parseDay('--from', options.from), parseDay('--to', options.to));
+      io.out(options.json ? json(report) : formatVolatilityReport(report));
+    });
+
+  program
+    .command('thresholds')
+    .description('The margin threshold per symbol, with every component that produced it.')
+    .requiredOption(
+      '--prices <SYMBOL=FILE...>',
+      'one or more price files, e.g. BTC=btc.csv (symbol from the file name if omitted)',
+    )
+    .option(
+      '--as-of <date>',
+      'compute as the job would on this morning: only candles before this day (YYYY-MM-DD)',
+    )
+    .option(
+      '--policy <file>',
+      'threshold policy JSON (one policy, or {"default": …, "instruments": {"BTC": …}})',
+    )
+    .option('--json', 'print JSON')
+    .action(async (options: { prices: string[]; asOf?: string; policy?: string; json?: boolean }) => {
+      const policies = await loadPolicyBook(options.policy);
+      const seriesList = await Promise.all(options.prices.map(loadPrices));
+      const thresholds = thresholdsFor(seriesList, policies, parseDay('--as-of', options.asOf));
+      io.out(options.json ? json({ thresholds }) : formatThresholds(thresholds));
+    });
+
+  program
+    .command('backtest')
+    .description(
+      'Walk-forward backtest: breaches for long and short over the MPOR, coverage tests, procyclicality.',
+    )
+    .requiredOption('--prices <file>', 'daily candles CSV')
+    .option('--policy <file>', 'threshold policy JSON')
+    .option(
+      '--from <date>',
+      'first scored day (data before it warms the model up); default one year after the first candle',
+    )
+    .option('--to <date>', 'last scored day')
+    .option('--json', 'print JSON (add --days for every scored day)')
+    .option('--days', 'with --json, include the per-day series')
+    .addOption(
+      new Option(
+        '--chart <file>',
+        'write a chart of price, σ, the initial margin rate and breaches (.svg, .png or .html)',
+      ),
+    )
+    .action(
+      async (options: {
+        prices: string;
+        policy?: string;
+        from?: string;
+        to?: string;
+        json?: boolean;
+        days?: boolean;
+        chart?: string;
+      }) => {
+        if (options.chart && !/\.(svg|png|html)$/i.test(options.chart)) {
+          throw new UsageError(`--chart ${options.chart}: the file must end in .svg, .png or .html`);
+        }
+        const series = await loadPrices(options.prices);
+        const policy = (await loadPolicyBook(options.policy)).policyFor(series.instrument);
+        const progress = createProgress(`backtest ${series.instrument}`);
+        const scoreFrom = parseDay('--from', options.from);
+        const scoreTo = parseDay('--to', options.to);
+        const result = backtest(policy, series, {
+          ...(scoreFrom === undefined ? {} : { scoreFrom }),
+          ...(scoreTo === undefined ? {} : { scoreTo }),
+          onProgress: (done, total) => progress.update(done, total),
+        });
+        progress.done();
+        if (options.chart) await writeBacktestChart(result, options.chart);
+        io.out(options.json ? json(backtestSummary(result, options.days)) : formatBacktest(result));
+        if (options.chart && !options.json) io.out(`chart written to ${options.chart}`);
+      },
+    );
+
+  program
+    .command('start')
+    .alias('run')
+    .description(
+      'One local cycle: pull market data (live venues, else --prices files, else generated data) and print the threshold report.',
+    )
+    .option('--prices <SYMBOL=FILE...>', 'use these price files instead of the live venues')
+    .option('--policy <file>', 'threshold policy JSON')
+    .option('--offline', 'do not try the live venues')
+    .option('--json', 'print JSON')
+    .action(async (options: { prices?: string[]; policy?: string; offline?: boolean; json?: boolean }) => {
+      await runStart(options, io);
+    });
+
+  return program;
+}
+
+/** Run the command line; returns the process exit code. */
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit "successfully" through commander's error path.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof UsageError) {
+      io.err(`qmt: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof QmtError) {
+      io.err(`qmt: ${error.name}: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof RangeError) {
+      io.err(`qmt: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
 }

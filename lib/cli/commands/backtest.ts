@@ -1,0 +1,39 @@
+/** `qmt backtest`: walk-forward coverage and procyclicality statistics for long and short positions. */
+import type { BacktestResult, SideStatistics } from '../../domain/backtest/backtest.ts';
+import { fixed, percent, renderTable } from '../table.ts';
+
+/** The figures the issue and the README quote; `days` stay out of the JSON unless asked for. */
+export function backtestSummary(result: BacktestResult, includeDays = false) {
+  const { days, ...summary } = result;
+  return includeDays ? result : { ...summary, days: undefined };
+}
+
+export function formatBacktest(result: BacktestResult): string {
+  const side = (name: string, s: SideStatistics) => [
+    name,
+    String(s.breaches),
+    percent(s.breachRate, 2),
+    fixed(s.kupiecP),
+    fixed(s.christoffersenP),
+    fixed(s.conditionalCoverageP),
+    s.trafficLight,
+  ];
+  const expected = (1 - result.confidence) * result.observations;
+  return [
+    `${result.instrument} (${result.source}), policy ${result.policyVersion}: ${(result.confidence * 100).toFixed(1)}% over ` +
+      `${result.marginPeriodOfRiskDays}-day MPOR, scored ${result.from} to ${result.to} (${result.observations} days, ` +
+      `${expected.toFixed(1)} breaches expected per side)`,
+    '',
+    renderTable(
+      ['side', 'breaches', 'rate', 'Kupiec p', 'Christoffersen p', 'cond. cov. p', 'zone'],
+      [side('long', result.long), side('short', result.short)],
+      ['left', 'right', 'right', 'right', 'right', 'right', 'left'],
+    ),
+    '',
+    `average initial margin ${percent(result.averageInitialMarginRate)}; hindsight fixed rate ${percent(result.hindsightFixedRate)}; ratio ${fixed(result.efficiency)}`,
+    `peak-to-trough ${fixed(result.peakToTrough, 2)}; largest 1-day increase ×${fixed(result.maxIncrease1d, 2)}; largest 5-day increase ×${fixed(result.maxIncrease5d, 2)}; held days ${result.heldDays}`,
+    `rate set by: ${Object.entries(result.activeBounds)
+      .map(([bound, n]) => `${bound} ${n}`)
+      .join(', ')}`,
+  ].join('\n');
+}

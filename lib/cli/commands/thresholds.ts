@@ -1,0 +1,95 @@
+/** `qmt thresholds`: the threshold per symbol with its components. */
+import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import { recalibrate } from '../../domain/threshold/model.ts';
+import type { Threshold } from '../../domain/threshold/threshold.ts';
+import type { PolicyBook } from '../inputs.ts';
+import { percent, renderTable } from '../table.ts';
+
+/**
+ * Recalibrate each series as of `asOf` (ms, a UTC day start): the model sees only candles before that day,
+ * as the scheduled job would that morning. Without `asOf`, as of the day after each series' last candle.
+ */
+export function thresholdsFor(
+  seriesList: readonly CandleSeries[],
+  policies: PolicyBook,
+  asOf?: number,
+): Threshold[] {
+  return seriesList.map((series) => {
+    const last = series.candles[series.candles.length - 1];
+    const at = asOf ?? (last ? last.time + series.intervalMs : Date.now());
+    const candles = series.candles.filter((c) => !(c.time >= at));
+    return recalibrate(policies.policyFor(series.instrument), { ...series, candles }, undefined, {
+      asOf: at,
+    });
+  });
+}
+
+export function formatThresholds(thresholds: readonly Threshold[]): string {
+  const rows = thresholds.map((t) => {
+    const c = t.components;
+    const v = c.volatility;
+    return [
+      t.instrument,
+      t.asOf,
+      t.status === 'held' ? 'HELD' : 'ok',
+      percent(t.initialMarginRate),
+      percent(t.maintenanceMarginRate),
+      percent(t.warningMarginRate),
+      percent(t.liquidationMarginRate),
+      percent(v.ewma),
+      percent(v.garch),
+      percent(v.range),
+      percent(c.modelRate),
+      percent(c.apcFloorRate),
+      percent(c.stressRate),
+      t.activeBound,
+    ];
+  });
+  const table = renderTable(
+    [
+      'symbol',
+      'as of',
+      'status',
+      'initial',
+      'maint.',
+      'warning',
+      'liquid.',
+      'σ EWMA',
+      'σ GARCH',
+      'σ range',
+      'model',
+      'APC floor',
+      'stress',
+      'set by',
+    ],
+    rows,
+    [
+      'left',
+      'left',
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'left',
+    ],
+  );
+  const notes = thresholds.flatMap((t) => [
+    ...(t.status === 'held' ? [`${t.instrument} held: ${t.heldReason}`] : []),
+    `${t.instrument}: data ${t.inputs.firstCandle}..${t.inputs.lastCandle} (${t.inputs.candleCount} candles) from ${t.inputs.source}; policy ${t.inputs.policyVersion} #${t.inputs.policyHash.slice(0, 12)}; prices #${t.inputs.pricesHash.slice(0, 12)}`,
+  ]);
+  return [
+    table,
+    '',
+    'Rates are fractions of notional; σ is daily. Initial margin covers the MPOR loss at the policy confidence.',
+    ...notes,
+  ].join('\n');
+}
+
+export const ONE_DAY = DAY_MS;
