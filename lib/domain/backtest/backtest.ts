@@ -101,9 +101,11 @@ export function backtest(
   const scoreFrom = options.scoreFrom ?? first.time + 365 * DAY_MS;
   const scoreTo = options.scoreTo ?? Number.POSITIVE_INFINITY;
 
-  // Day t is scored when its whole MPOR is in the data: closes t−1 … t+h−1.
+  // Walk from the start so the step limits and the buffer carry a realistic previous threshold into day one.
+  const walkFrom = Math.max(1, policy.volatility.seedDays + 2);
+  // Day t is scored when its whole MPOR is in the data (closes t−1 … t+h−1) and the walk has reached it.
   const scored: number[] = [];
-  for (let t = 1; t + h - 1 < candles.length; t++) {
+  for (let t = walkFrom; t + h - 1 < candles.length; t++) {
     const time = (candles[t] as Candle).time;
     if (time >= scoreFrom && time <= scoreTo) scored.push(t);
   }
@@ -113,8 +115,6 @@ export function backtest(
     );
   }
 
-  // Walk from the start so the step limits and the buffer carry a realistic previous threshold into day one.
-  const walkFrom = Math.max(1, policy.volatility.seedDays + 2);
   const lastScored = scored[scored.length - 1] as number;
   const total = lastScored - walkFrom + 1;
   const days: BacktestDay[] = [];

@@ -57,7 +57,9 @@ export function recalibrate(
   const candles = report.candles;
   const warnings = report.issues.map(describeIssue);
   const returns = logReturns(candles);
-  const minimumReturns = Math.max(GARCH_MIN_RETURNS, policy.volatility.seedDays + 1);
+  // The FHS quantile needs residuals beyond the seed: at least 1/(1−p) of them (100 at 99%).
+  const minimumResiduals = Math.ceil(1 / (1 - policy.confidence) - 1e-9);
+  const minimumReturns = Math.max(GARCH_MIN_RETURNS, policy.volatility.seedDays + minimumResiduals);
   if (returns.length < minimumReturns) {
     return holdThreshold(
       policy,
@@ -292,7 +294,8 @@ function stressRates(policy: ThresholdPolicy, candles: readonly Candle[]): Stres
     let long = 0;
     let short = 0;
     let days = 0;
-    for (let i = firstIndexAtOrAfter(candles, fromTime); i < candles.length; i++) {
+    // Every MPOR window (closes i−1 … i+h−1) that contains a scenario day, including those ending on it.
+    for (let i = Math.max(1, firstIndexAtOrAfter(candles, fromTime) - (h - 1)); i < candles.length; i++) {
       const day = candles[i] as Candle;
       if (day.time > toTime) break;
       const end = candles[i + h - 1];

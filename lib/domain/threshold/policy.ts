@@ -107,7 +107,7 @@ export const bracketSchema = z.strictObject({
   /** Upper notional bound (quote currency) of the bracket; null for the last, unbounded one. */
   notionalCap: z.number().positive().nullable(),
   /** Rates in this bracket are the base rates times this multiplier (capped at 100%). */
-  multiplier: z.number().min(1).max(100),
+  multiplier: z.number().min(1).max(1000),
 });
 
 export const thresholdPolicySchema = z
@@ -268,7 +268,9 @@ export const thresholdPolicySchema = z
   })
   .superRefine((policy, ctx) => {
     const apc = policy.antiProcyclicality;
-    if (apc.longLookbackFloor === null && apc.buffer < 0.25 && apc.stressedWeight < 0.25) {
+    const floor = apc.longLookbackFloor;
+    const tenYearFloor = floor !== null && floor.years >= 10 && floor.share > 0;
+    if (!tenYearFloor && apc.buffer < 0.25 && apc.stressedWeight < 0.25) {
       ctx.addIssue({
         code: 'custom',
         path: ['antiProcyclicality'],
@@ -312,6 +314,11 @@ export const thresholdPolicySchema = z
         });
       }
     });
+    policy.stress.scenarios.forEach((scenario, i) => {
+      if (scenario.kind === 'historical' && scenario.to < scenario.from) {
+        ctx.addIssue({ code: 'custom', path: ['stress', 'scenarios', i, 'to'], message: 'is before from' });
+      }
+    });
     const scaling = policy.openInterestScaling;
     if (scaling && scaling.upperCap <= scaling.lowerCap) {
       ctx.addIssue({
@@ -344,9 +351,14 @@ export type StressScenario = z.output<typeof stressScenarioSchema>;
 export function parseThresholdPolicy(input: unknown, where = 'policy'): ThresholdPolicy {
   const result = thresholdPolicySchema.safeParse(input ?? {});
   if (result.success) return result.data;
+  // An unknown key is reported on its parent with the key in `keys`: name the key itself.
+  const issuePath = (i: z.core.$ZodIssue) =>
+    i.code === 'unrecognized_keys' ? [...i.path, ...i.keys.slice(0, 1)] : i.path;
   const issue = result.error.issues[0];
-  const path = [where, ...(issue?.path ?? [])].join('.');
-  const all = result.error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`).join('; ');
+  const path = [where, ...(issue ? issuePath(issue) : [])].join('.');
+  const all = result.error.issues
+    .map((i) => `${[where, ...issuePath(i)].join('.')}: ${i.message}`)
+    .join('; ');
   throw new PolicyError(`invalid threshold policy: ${all}`, path, { cause: result.error });
 }
 
