@@ -1,0 +1,111 @@
+/**
+ * The valuation policy: how an account's requirement is computed from the thresholds (scenario grid, short
+ * option minimum, correlation offsets, liquidity horizon). Validated with zod; every default is the one
+ * documented in `lib/domain/valuation/README.md`.
+ */
+import { z } from 'zod';
+import { PolicyError } from '../errors.ts';
+
+const share = z.number().min(0).max(1);
+
+/** Deribit portfolio-margin grid (margin-methods.md §1.3, parameters from the oreome replication). */
+export const deribitGridSchema = z.strictObject({
+  method: z.literal('deribit'),
+  /** Price buckets on each side of 0: 4 gives ±¼, ±½, ±¾, ±1 scan range and 0 (9 buckets). */
+  priceRangeSteps: z.number().int().min(1).max(20).default(4),
+  volRangeUp: z.number().min(0).max(10).default(0.5),
+  volRangeDown: z.number().min(0).max(1).default(0.25),
+  /** The vol-up scenario never marks an option below this volatility. */
+  minVolForShockUp: z.number().min(0).max(10).default(0.5),
+  /** Vega power for options with fewer than `shortTermDays` to expiry. */
+  shortTermVegaPower: z.number().min(0).max(2).default(0.3),
+  longTermVegaPower: z.number().min(0).max(2).default(0.13),
+  shortTermDays: z.number().positive().max(3650).default(30),
+  /** Days to expiry are floored here in (30/DTE)^p so the shock stays finite near expiry (Paradex: 1). */
+  minDaysToExpiry: z.number().positive().max(30).default(1),
+});
+
+/** CME SPAN's 16 scenarios (margin-methods.md §2.1). */
+export const spanGridSchema = z.strictObject({
+  method: z.literal('span'),
+  /** Relative vol move of the ±1 vol scenarios: σ·(1 ± volScanRange). */
+  volScanRange: z.number().min(0).max(1).default(0.25),
+  /** Extreme move as a multiple of the price scan range (CME 3, NSE 2). */
+  extremeMultiple: z.number().min(1).max(10).default(3),
+  /** Share of the extreme-move loss counted. */
+  extremeCover: share.default(0.35),
+});
+
+export const scenarioGridSchema = z.discriminatedUnion('method', [deribitGridSchema, spanGridSchema]);
+
+const symbol = z.string().regex(/^[A-Z0-9][A-Z0-9_.-]{0,31}$/, 'must be an instrument symbol such as "BTC"');
+
+export const correlationSchema = z.strictObject({
+  a: symbol,
+  b: symbol,
+  /** Correlation of the two underlyings' returns. */
+  rho: z.number().min(-1).max(1),
+});
+
+export const valuationPolicySchema = z
+  .strictObject({
+    grid: scenarioGridSchema.prefault({ method: 'deribit' }),
+    shortOptionMinimum: share
+      .default(0.01)
+      .describe(
+        'Initial-margin floor per net short option, as a fraction of the underlying price (Deribit’s legacy 0.01 BTC option contingency; SPAN’s short option minimum).',
+      ),
+    correlations: z
+      .array(correlationSchema)
+      .max(1000)
+      .default([])
+      .describe('Pairs of underlyings whose opposite-direction requirements may offset. None by default.'),
+    offsetCreditCap: share
+      .default(0.5)
+      .describe('Largest credit between two correlated groups, as a share of the smaller requirement.'),
+    marginPeriodOfRiskDays: z
+      .number()
+      .positive()
+      .max(10)
+      .default(1)
+      .describe('Liquidation horizon the thresholds cover; longer liquidations are charged √(days / MPOR).'),
+    riskFreeRate: z.number().min(-0.5).max(1).default(0).describe('r in Black-76 (0: crypto convention).'),
+  })
+  .superRefine((policy, ctx) => {
+    const seen = new Set<string>();
+    policy.correlations.forEach((pair, i) => {
+      if (pair.a === pair.b) {
+        ctx.addIssue({ code: 'custom', path: ['correlations', i, 'b'], message: 'must differ from a' });
+      }
+      const key = pair.a < pair.b ? `${pair.a}|${pair.b}` : `${pair.b}|${pair.a}`;
+      if (seen.has(key)) {
+        ctx.addIssue({ code: 'custom', path: ['correlations', i], message: `duplicate pair ${key}` });
+      }
+      seen.add(key);
+    });
+  });
+
+export type DeribitGridParameters = z.output<typeof deribitGridSchema>;
+export type SpanGridParameters = z.output<typeof spanGridSchema>;
+export type ScenarioGridParameters = z.output<typeof scenarioGridSchema>;
+export type Correlation = z.output<typeof correlationSchema>;
+export type ValuationPolicy = z.output<typeof valuationPolicySchema>;
+export type ValuationPolicyInput = z.input<typeof valuationPolicySchema>;
+
+/**
+ * Validate a valuation policy, filling in the defaults. A bad value throws `PolicyError` naming the path.
+ *
+ * @example
+ * parseValuationPolicy({ grid: { method: 'span' }, correlations: [{ a: 'BTC', b: 'ETH', rho: 0.8 }] });
+ */
+export function parseValuationPolicy(input: unknown, where = 'valuation'): ValuationPolicy {
+  const result = valuationPolicySchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = [where, ...(issue?.path ?? [])].join('.');
+  const all = result.error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`).join('; ');
+  throw new PolicyError(`invalid valuation policy: ${all}`, path, { cause: result.error });
+}
+
+/** The defaults: Deribit-style grid, 1% short option minimum, no correlation offsets, MPOR 1 day, r = 0. */
+export const DEFAULT_VALUATION_POLICY: ValuationPolicy = parseValuationPolicy({});
