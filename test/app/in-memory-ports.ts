@@ -1,17 +1,31 @@
 /** In-memory ports for use-case tests: the same contracts as the DynamoDB and SNS adapters, no I/O. */
+import type {
+  Account,
+  MarginAlert,
+  MarginStatus,
+  MarginTransition,
+} from '../../lib/domain/account/account.ts';
 import { ThresholdSetConflictError } from '../../lib/domain/errors.ts';
 import type { CandleSeries } from '../../lib/domain/market/candle.ts';
 import type { Threshold, ThresholdSet } from '../../lib/domain/threshold/threshold.ts';
 import type {
+  AccountPage,
+  AccountSource,
+  AlertPublisher,
+  AlertPublishResult,
   Clock,
   Lease,
+  MarginStatusStore,
   MarketDataSource,
   OpsEvent,
   OpsPublisher,
+  RejectedAccountRecord,
   RunLedger,
   RunOutcome,
+  ScanSegment,
   ThresholdStore,
   TimeRange,
+  TransitionOutcome,
 } from '../../lib/ports.ts';
 
 export class InMemoryThresholdStore implements ThresholdStore {
@@ -47,7 +61,7 @@ export class InMemoryRunLedger implements RunLedger {
   constructor(private readonly clock: Clock) {}
 
   async acquire(runId: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
-    if (this.runs.has(runId)) return undefined;
+    if (this.runs.has(runId) && this.runs.get(runId)?.outcome !== 'failed') return undefined;
     if (this.leaseHolder && this.leaseHolder.expiresAt > this.clock.now()) return undefined;
     this.leaseHolder = { runId, holder, expiresAt: this.clock.now() + ttlMs };
     return this.leaseHolder;
@@ -90,5 +104,62 @@ export class PreparedMarket implements MarketDataSource {
     if (answer === undefined) throw new Error(`no prepared answer for ${instrument}`);
     if (answer instanceof Error) throw answer;
     return { ...answer, candles: answer.candles.filter((c) => c.time >= range.from && c.time < range.to) };
+  }
+}
+
+export class InMemoryAccountSource implements AccountSource {
+  constructor(
+    private readonly records: readonly (Account | RejectedAccountRecord)[],
+    private readonly segments = 1,
+  ) {}
+
+  async scanPage(segment: ScanSegment, cursor?: string, pageSize = 100): Promise<AccountPage> {
+    const mine = this.records.filter((_, i) => i % segment.totalSegments === segment.segment);
+    const start = cursor === undefined ? 0 : Number(cursor);
+    const slice = mine.slice(start, start + pageSize);
+    const next = start + pageSize < mine.length ? String(start + pageSize) : undefined;
+    return {
+      accounts: slice.filter((r): r is Account => 'accountId' in r),
+      rejected: slice.filter((r): r is RejectedAccountRecord => 'accountKey' in r),
+      ...(next === undefined ? {} : { cursor: next }),
+    };
+  }
+
+  async approximateCount(): Promise<number> {
+    return this.records.length * this.segments;
+  }
+}
+
+export class InMemoryMarginStatusStore implements MarginStatusStore {
+  readonly items = new Map<string, MarginStatus>();
+
+  async get(accountIds: readonly string[]): Promise<Map<string, MarginStatus>> {
+    return new Map(
+      accountIds.flatMap((id) => (this.items.has(id) ? [[id, this.items.get(id) as MarginStatus]] : [])),
+    );
+  }
+
+  async applyTransition(transition: MarginTransition): Promise<TransitionOutcome> {
+    const stored = this.items.get(transition.accountId)?.sequence ?? 0;
+    if (stored !== transition.expectedSequence) return 'stale';
+    const alert = transition.alert;
+    this.items.set(transition.accountId, {
+      accountId: transition.accountId,
+      state: transition.newState,
+      sequence: alert.sequence,
+      updatedAt: alert.occurredAt,
+      thresholdSetId: alert.thresholdSetId,
+      runId: alert.runId,
+      marginRatio: alert.marginRatio ?? 'Infinity',
+    });
+    return 'applied';
+  }
+}
+
+export class RecordingAlerts implements AlertPublisher {
+  readonly published: MarginAlert[] = [];
+  async publish(alerts: readonly MarginAlert[]): Promise<AlertPublishResult> {
+    this.published.push(...alerts);
+    return { published: alerts.map((a) => a.alertId), failed: [] };
   }
 }
