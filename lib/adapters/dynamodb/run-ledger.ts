@@ -1,6 +1,7 @@
 /**
  * The runs ledger: one lease for recalibration across all runs, and a record per run with its status,
- * attempts, counts and outcome. Scheduled events are idempotent: a run that completed cannot start again.
+ * attempts, counts and outcome. Scheduled events are idempotent: a run that succeeded (or was skipped) cannot
+ * start again; a failed run can be retried.
  *
  * Items (table `runs`, key `pk`):
  * - `LEASE#<name>`: runId, holder, expiresAt (epoch ms), acquiredAt, ttl
@@ -120,11 +121,14 @@ export class DynamoDbRunLedger implements RunLedger {
                     UpdateExpression:
                       'SET #runId = :runId, #status = :running, #holder = :holder, #leaseExpiresAt = :expiresAt, ' +
                       '#startedAt = if_not_exists(#startedAt, :startedAt), #ttl = :ttl ADD #attempts :one',
-                    ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :completed',
+                    // A failed run may be retried (the scheduler's retry, or an operator); a succeeded one never reruns.
+                    ConditionExpression:
+                      'attribute_not_exists(#pk) OR #status <> :completed OR #outcome = :failed',
                     ExpressionAttributeNames: attributeNames(
                       'pk',
                       'runId',
                       'status',
+                      'outcome',
                       'holder',
                       'leaseExpiresAt',
                       'startedAt',
@@ -135,6 +139,7 @@ export class DynamoDbRunLedger implements RunLedger {
                       ':runId': str(runId),
                       ':running': str('running'),
                       ':completed': str('completed'),
+                      ':failed': str('failed'),
                       ':holder': str(holder),
                       ':expiresAt': num(expiresAt),
                       ':startedAt': str(new Date(now).toISOString()),

@@ -47,7 +47,9 @@ describe('DynamoDbRunLedger.acquire', () => {
     expect(put?.Put?.ConditionExpression).toBe('attribute_not_exists(#pk) OR #expiresAt <= :now');
     expect(put?.Put?.ExpressionAttributeValues).toEqual({ ':now': { N: String(NOW) } });
     expect(update?.Update?.Key).toEqual({ pk: { S: 'RUN#2024-03-02T00:05Z' } });
-    expect(update?.Update?.ConditionExpression).toBe('attribute_not_exists(#pk) OR #status <> :completed');
+    expect(update?.Update?.ConditionExpression).toBe(
+      'attribute_not_exists(#pk) OR #status <> :completed OR #outcome = :failed',
+    );
     expect(input?.ClientRequestToken).toBe('token-1');
   });
 

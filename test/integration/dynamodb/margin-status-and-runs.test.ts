@@ -90,13 +90,25 @@ describe('DynamoDbRunLedger on DynamoDB Local', () => {
     await expect(make().acquire(runB, 'lambda-3', 60_000)).resolves.toMatchObject({ runId: runB });
   });
 
-  it('gives a completed run to nobody, even after the lease is free', async () => {
+  it('gives a succeeded run to nobody, even after the lease is free', async () => {
+    const { make, advance } = ledgers();
+    const run = uniqueId('run');
+    const lease = await make().acquire(run, 'lambda-1', 1_000);
+    await make().complete(lease as Lease, 'succeeded', { instruments: 3 });
+    advance(10_000);
+    await expect(make().acquire(run, 'lambda-2', 1_000)).resolves.toBeUndefined();
+  });
+
+  it('lets a failed run be retried, once the lease is free', async () => {
     const { make, advance } = ledgers();
     const run = uniqueId('run');
     const lease = await make().acquire(run, 'lambda-1', 1_000);
     await make().complete(lease as Lease, 'failed', {}, 'no market data');
     advance(10_000);
-    await expect(make().acquire(run, 'lambda-2', 1_000)).resolves.toBeUndefined();
+    await expect(make().acquire(run, 'lambda-2', 1_000)).resolves.toMatchObject({
+      runId: run,
+      holder: 'lambda-2',
+    });
   });
 
   it('grants one lease among concurrent acquirers', async () => {
