@@ -1,0 +1,134 @@
+/**
+ * The adapters a function's use case needs, built from the runtime configuration once per container and
+ * each only when first used: a function that never reads the accounts table never creates its store, and
+ * importing a handler module creates no AWS client at all. Tests pass `overrides` for any part (a fixed
+ * market, an in-memory store) and keep the rest.
+ */
+import { DynamoDbAccountSource } from '../../lib/adapters/dynamodb/account-source.ts';
+import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
+import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
+import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
+import { createConsensusSource } from '../../lib/adapters/market/index.ts';
+import type { RetryPolicy } from '../../lib/adapters/retry.ts';
+import { SnsAlertPublisher } from '../../lib/adapters/sns/alert-publisher.ts';
+import { SnsOpsPublisher } from '../../lib/adapters/sns/ops-publisher.ts';
+import { ConfigError } from '../../lib/config/errors.ts';
+import { RUNTIME_ENV, type RuntimeConfig } from '../../lib/config/runtime.ts';
+import type {
+  AccountSource,
+  AlertPublisher,
+  Clock,
+  MarginStatusStore,
+  MarketDataSource,
+  OpsPublisher,
+  RunLedger,
+  ThresholdStore,
+} from '../../lib/ports.ts';
+import { dynamoDbClient, snsTopicClient, sqsClient } from './clients.ts';
+import { SqsSweepQueue, type SweepQueue } from './sweep-queue.ts';
+
+export interface Adapters {
+  readonly clock: Clock;
+  readonly market: MarketDataSource;
+  readonly thresholds: ThresholdStore;
+  readonly ledger: RunLedger;
+  readonly ops: OpsPublisher;
+  readonly alerts: AlertPublisher;
+  readonly accounts: AccountSource;
+  readonly statuses: MarginStatusStore;
+  readonly sweepQueue: SweepQueue;
+}
+
+/**
+ * Sending a segment message must fit in a worker's last 30 seconds, so retries stop after 10: a failed
+ * continuation then fails its record, and SQS redelivers it.
+ */
+export const SWEEP_QUEUE_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 6,
+  baseDelayMs: 50,
+  maxDelayMs: 2_000,
+  deadlineMs: 10_000,
+};
+
+/**
+ * The container's adapters for `config`, each created on first access.
+ *
+ * @example
+ * const ports = adapters(config);
+ * await recalibrate({ market: ports.market, thresholds: ports.thresholds, ledger: ports.ledger, ops: ports.ops, clock: ports.clock }, request);
+ */
+export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {}): Adapters {
+  const factories: { readonly [K in keyof Adapters]: () => Adapters[K] } = {
+    clock: () => ({ now: () => Date.now() }),
+    market: () =>
+      createConsensusSource(config.venues, {
+        catalogue: config.catalogue,
+        ...(config.consensus.tolerance === undefined ? {} : { tolerance: config.consensus.tolerance }),
+        ...(config.consensus.quorum === undefined ? {} : { quorum: config.consensus.quorum }),
+      }),
+    thresholds: () => new DynamoDbThresholdStore(dynamoDbClient(), config.tables.thresholds),
+    ledger: () => new DynamoDbRunLedger(dynamoDbClient(), config.tables.runs),
+    ops: () =>
+      new SnsOpsPublisher({
+        client: snsTopicClient(),
+        topicArn: required(config.opsTopicArn, RUNTIME_ENV.opsTopicArn),
+      }),
+    alerts: () =>
+      new SnsAlertPublisher({
+        client: snsTopicClient(),
+        topicArn: required(config.alertsTopicArn, RUNTIME_ENV.alertsTopicArn),
+      }),
+    accounts: () => new DynamoDbAccountSource(dynamoDbClient(), config.tables.accounts),
+    statuses: () => new DynamoDbMarginStatusStore(dynamoDbClient(), config.tables.marginStatus),
+    sweepQueue: () =>
+      new SqsSweepQueue({
+        client: sqsClient,
+        queueUrl: required(config.sweepQueueUrl, RUNTIME_ENV.sweepQueueUrl),
+        retryPolicy: SWEEP_QUEUE_RETRY_POLICY,
+      }),
+  };
+  const built = new Map<keyof Adapters, unknown>(
+    (Object.entries(overrides) as [keyof Adapters, unknown][]).filter(([, adapter]) => adapter !== undefined),
+  );
+  const get = <K extends keyof Adapters>(key: K): Adapters[K] => {
+    if (!built.has(key)) built.set(key, factories[key]());
+    return built.get(key) as Adapters[K];
+  };
+  return {
+    get clock() {
+      return get('clock');
+    },
+    get market() {
+      return get('market');
+    },
+    get thresholds() {
+      return get('thresholds');
+    },
+    get ledger() {
+      return get('ledger');
+    },
+    get ops() {
+      return get('ops');
+    },
+    get alerts() {
+      return get('alerts');
+    },
+    get accounts() {
+      return get('accounts');
+    },
+    get statuses() {
+      return get('statuses');
+    },
+    get sweepQueue() {
+      return get('sweepQueue');
+    },
+  };
+}
+
+/** A resource the function's configuration did not require, used anyway: a wiring mistake, named. */
+function required(value: string | undefined, variable: string): string {
+  if (value === undefined) {
+    throw new ConfigError(`${variable} is not set, but this function uses it`, variable);
+  }
+  return value;
+}

@@ -1,0 +1,220 @@
+/**
+ * The sweep queue: one SQS message per Scan segment (and one per continuation of a segment that a worker
+ * handed over near its timeout). Sent with SendMessageBatch, ten entries a call; entries SQS reports as
+ * failed on its side, and throttled or timed-out calls, are retried with the shared backoff under one
+ * deadline. What still fails is named in an `IncompleteBatchError`: nothing is dropped silently.
+ */
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import {
+  DEFAULT_RETRY_POLICY,
+  type RetryHooks,
+  type RetryPolicy,
+  withRetry,
+} from '../../lib/adapters/retry.ts';
+import { IncompleteBatchError } from '../../lib/domain/errors.ts';
+
+/** SQS's limit of entries per SendMessageBatch. */
+export const SQS_BATCH_LIMIT = 10;
+
+/** A segment to sweep, from the start or from a worker's checkpoint (`cursor`). */
+export const segmentMessageSchema = z
+  .object({
+    runId: z.string().min(1).max(256),
+    segment: z.number().int().min(0),
+    totalSegments: z.number().int().min(1).max(1_000_000),
+    /** Opaque Scan checkpoint from the account source; absent to start the segment from its beginning. */
+    cursor: z.string().min(1).max(100_000).optional(),
+  })
+  .refine((message) => message.segment < message.totalSegments, {
+    path: ['segment'],
+    message: 'must be below totalSegments',
+  });
+
+export type SegmentMessage = z.output<typeof segmentMessageSchema>;
+
+/** Where segment messages go. */
+export interface SweepQueue {
+  /** Send every message, or throw `IncompleteBatchError` naming the segments (`runId#segment`) not sent. */
+  enqueue(messages: readonly SegmentMessage[]): Promise<void>;
+}
+
+export interface SqsSweepQueueOptions {
+  /** The client, or a function returning it (so the queue can be built before any client). */
+  readonly client: SQSClient | (() => SQSClient);
+  readonly queueUrl: string;
+  /** Attempts per batch; `deadlineMs` bounds each batch. @default DEFAULT_RETRY_POLICY */
+  readonly retryPolicy?: RetryPolicy;
+  readonly retryHooks?: RetryHooks;
+  /** Batches in flight at once. @default 4 */
+  readonly concurrency?: number;
+}
+
+/** Names of SQS (and SDK) errors that a later identical call may not get. */
+const TRANSIENT_NAMES = new Set([
+  'RequestThrottled',
+  'ThrottlingException',
+  'Throttling',
+  'KmsThrottled',
+  'KMS.ThrottlingException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalError',
+  'InternalFailure',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+
+interface ErrorShape {
+  readonly name?: unknown;
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: unknown };
+  readonly $retryable?: unknown;
+}
+
+/** Throttling, 5xx, timeouts and dropped connections. */
+export function isTransientSqsError(error: unknown): boolean {
+  const { name, code, $metadata, $retryable } =
+    typeof error === 'object' && error !== null ? (error as ErrorShape) : {};
+  if (typeof name === 'string' && TRANSIENT_NAMES.has(name)) return true;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  const status = $metadata?.httpStatusCode;
+  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
+  return typeof $retryable === 'object' && $retryable !== null;
+}
+
+/** Some entries of a batch failed on SQS's side: retried like a throttle. */
+class EntriesToRetry extends Error {
+  constructor(readonly count: number) {
+    super(`${count} batch entries failed on the service side`);
+    this.name = 'EntriesToRetry';
+  }
+}
+
+const messageKey = (message: SegmentMessage) => `${message.runId}#${message.segment}`;
+
+/**
+ * `SweepQueue` over SQS SendMessageBatch.
+ *
+ * @example
+ * const queue = new SqsSweepQueue({ client: sqsClient, queueUrl });
+ * await queue.enqueue([{ runId, segment: 0, totalSegments: 4 }]);
+ */
+export class SqsSweepQueue implements SweepQueue {
+  private readonly policy: RetryPolicy;
+  private readonly concurrency: number;
+
+  constructor(private readonly options: SqsSweepQueueOptions) {
+    this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
+  }
+
+  async enqueue(messages: readonly SegmentMessage[]): Promise<void> {
+    const batches: SegmentMessage[][] = [];
+    for (let i = 0; i < messages.length; i += SQS_BATCH_LIMIT)
+      batches.push(messages.slice(i, i + SQS_BATCH_LIMIT));
+    const failures: { key: string; reason: string }[] = [];
+    let stopReason: string | undefined;
+    let next = 0;
+    const worker = async () => {
+      for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) {
+        if (stopReason !== undefined) {
+          failures.push(...batch.map((m) => ({ key: messageKey(m), reason: `not sent: ${stopReason}` })));
+          continue;
+        }
+        const outcome = await this.sendBatch(batch);
+        failures.push(...outcome.failures);
+        stopReason ??= outcome.stopReason;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
+    if (failures.length > 0) {
+      const shown = failures.slice(0, 5).map((f) => `${f.key}: ${f.reason}`);
+      throw new IncompleteBatchError(
+        `${failures.length} of ${messages.length} segment messages not sent: ${shown.join('; ')}` +
+          (failures.length > shown.length ? '; …' : ''),
+        failures.map((f) => f.key),
+      );
+    }
+  }
+
+  /** Sends one batch until every entry is in or finally failed; `stopReason` when the queue itself is at fault. */
+  private async sendBatch(
+    batch: readonly SegmentMessage[],
+  ): Promise<{ failures: { key: string; reason: string }[]; stopReason?: string }> {
+    const pending = new Map<string, { message: SegmentMessage; entry: SendMessageBatchRequestEntry }>();
+    batch.forEach((message, i) => {
+      const Id = `m${i}`;
+      pending.set(Id, { message, entry: { Id, MessageBody: JSON.stringify(toBody(message)) } });
+    });
+    const failures: { key: string; reason: string }[] = [];
+    const lastReason = new Map<string, string>();
+    const client = typeof this.options.client === 'function' ? this.options.client() : this.options.client;
+    try {
+      await withRetry(
+        async () => {
+          const out = await client.send(
+            new SendMessageBatchCommand({
+              QueueUrl: this.options.queueUrl,
+              Entries: [...pending.values()].map((p) => p.entry),
+            }),
+          );
+          for (const ok of out.Successful ?? []) pending.delete(ok.Id ?? '');
+          for (const failed of out.Failed ?? []) {
+            const item = pending.get(failed.Id ?? '');
+            if (!item) continue;
+            const reason = `${failed.Code ?? 'UnknownError'}: ${failed.Message ?? 'no message'}`;
+            if (failed.SenderFault === true) {
+              // The entry itself is wrong: sending it again cannot help.
+              failures.push({ key: messageKey(item.message), reason });
+              pending.delete(failed.Id ?? '');
+            } else {
+              lastReason.set(failed.Id ?? '', reason);
+            }
+          }
+          if (pending.size > 0) throw new EntriesToRetry(pending.size);
+        },
+        (error) => ({ retry: error instanceof EntriesToRetry || isTransientSqsError(error) }),
+        this.policy,
+        this.options.retryHooks,
+      );
+      return { failures };
+    } catch (error) {
+      const reason = error instanceof EntriesToRetry ? undefined : errorReason(error);
+      for (const [id, item] of pending) {
+        failures.push({
+          key: messageKey(item.message),
+          reason: reason ?? lastReason.get(id) ?? 'no result returned',
+        });
+      }
+      // A final whole-call error that is not transient (access denied, no such queue) hits every batch alike.
+      const stop = reason !== undefined && !isTransientSqsError(error) ? reason : undefined;
+      return stop === undefined ? { failures } : { failures, stopReason: stop };
+    }
+  }
+}
+
+/** The body as sent: no `cursor` key at all when starting a segment from its beginning. */
+function toBody(message: SegmentMessage): SegmentMessage {
+  return {
+    runId: message.runId,
+    segment: message.segment,
+    totalSegments: message.totalSegments,
+    ...(message.cursor === undefined ? {} : { cursor: message.cursor }),
+  };
+}
+
+function errorReason(error: unknown): string {
+  const { name, message } = typeof error === 'object' && error !== null ? (error as ErrorShape) : {};
+  const label = typeof name === 'string' && name ? name : 'Error';
+  const text = typeof message === 'string' ? message : String(error);
+  const reason = text ? `${label}: ${text}` : label;
+  return reason.length > 300 ? `${reason.slice(0, 297)}...` : reason;
+}

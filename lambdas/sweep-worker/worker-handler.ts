@@ -1,0 +1,185 @@
+/**
+ * The sweep worker. SQS delivers segment messages `{ runId, segment, totalSegments, cursor? }`; each is
+ * one record of a Powertools batch, and a failed record is reported back alone (partial batch response) so
+ * SQS redelivers only that one, and after the queue's maxReceiveCount sends it to the dead-letter queue.
+ *
+ * Per record:
+ *  1. Validate the body (a malformed one fails its record only).
+ *  2. Sweep the segment from its cursor, stopping between pages when under 30 s of the invocation remain.
+ *  3. Stopped early: queue a continuation `{ runId, segment, totalSegments, cursor }` so the next worker
+ *     resumes from the checkpoint, and count this record done. If the continuation cannot be queued, fail
+ *     the record: SQS redelivers it, and the segment is swept again from this message's cursor (conditional
+ *     state writes make the repeat harmless: no account changes state or is announced twice).
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import {
+  NoThresholdSetError,
+  type SweepPorts,
+  type SweepRequest,
+  type SweepResult,
+  sweepSegment,
+} from '../../lib/app/sweep.ts';
+import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
+import { QmtError } from '../../lib/domain/errors.ts';
+import { type Adapters, adapters } from '../shared/adapters.ts';
+import { parseJsonEvent } from '../shared/events.ts';
+import {
+  count,
+  createObservability,
+  describeError,
+  METRIC,
+  type Observability,
+  observeInvocation,
+} from '../shared/observability.ts';
+import { type SegmentMessage, segmentMessageSchema } from '../shared/sweep-queue.ts';
+
+/** A worker hands its segment over when less than this remains of its invocation. */
+export const STOP_MARGIN_MS = 30_000;
+
+/** Rejected records logged per segment run (all are counted; the sweep reports them to ops as well). */
+const MAX_LOGGED_REJECTIONS = 50;
+
+/** A worker stopped before getting past its own checkpoint: continuing would loop, so the record fails. */
+export class SweepStalledError extends QmtError {
+  constructor(
+    readonly runId: string,
+    readonly segment: number,
+  ) {
+    super(`sweep ${runId} segment ${segment} stopped without passing its checkpoint; not continued`);
+    this.name = 'SweepStalledError';
+  }
+}
+
+export type SweepSegment = (ports: SweepPorts, request: SweepRequest) => Promise<SweepResult>;
+
+export interface SweepWorkerHandlerOptions {
+  /** @default process.env */
+  readonly env?: Environment;
+  readonly adapters?: Partial<Adapters>;
+  readonly observability?: Observability;
+  /** @default sweepSegment from lib/app/sweep.ts */
+  readonly sweep?: SweepSegment;
+  /** @default STOP_MARGIN_MS */
+  readonly stopMarginMs?: number;
+}
+
+export type SweepWorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * Build the handler; the configuration is read and validated now, AWS clients on first use.
+ *
+ * @example
+ * export const handler = createSweepWorkerHandler();
+ */
+export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}): SweepWorkerHandler {
+  const config = loadRuntimeConfig(options.env ?? process.env, {
+    require: ['alertsTopicArn', 'opsTopicArn', 'sweepQueueUrl'],
+  });
+  const observability = options.observability ?? createObservability('sweep-worker');
+  const { logger, metrics } = observability;
+  const ports = adapters(config, options.adapters);
+  const sweep = options.sweep ?? sweepSegment;
+  const stopMarginMs = options.stopMarginMs ?? STOP_MARGIN_MS;
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const sweepRecord = async (record: SQSRecord, context: Context): Promise<void> => {
+    let message: SegmentMessage | undefined;
+    try {
+      message = parseJsonEvent(segmentMessageSchema, record.body, 'segment message');
+      const result = await sweep(
+        {
+          accounts: ports.accounts,
+          thresholds: ports.thresholds,
+          statuses: ports.statuses,
+          alerts: ports.alerts,
+          ops: ports.ops,
+          clock: ports.clock,
+        },
+        {
+          runId: message.runId,
+          segment: { segment: message.segment, totalSegments: message.totalSegments },
+          ...(message.cursor === undefined ? {} : { cursor: message.cursor }),
+          ...(config.sweep.pageSize === undefined ? {} : { pageSize: config.sweep.pageSize }),
+          ...(config.levels === undefined ? {} : { levels: config.levels }),
+          shouldStop: () => context.getRemainingTimeInMillis() < stopMarginMs,
+        },
+      );
+      reportResult(message, result);
+      if (!result.done) await continueSegment(message, result);
+      count(metrics, result.done ? METRIC.SegmentsCompleted : METRIC.SegmentsContinued, 1);
+    } catch (error) {
+      // Before the first recalibration there is nothing to value against: not a failure to redeliver.
+      if (error instanceof NoThresholdSetError) {
+        logger.warn('no CURRENT threshold set yet; segment skipped until the first recalibration', {
+          runId: message?.runId,
+          segment: message?.segment,
+        });
+        count(metrics, METRIC.SegmentsSkipped, 1);
+        return;
+      }
+      logger.error('segment message failed; SQS will redeliver it', {
+        messageId: record.messageId,
+        ...(message && {
+          runId: message.runId,
+          segment: message.segment,
+          totalSegments: message.totalSegments,
+        }),
+        error: describeError(error),
+      });
+      count(metrics, METRIC.SegmentsFailed, 1);
+      throw error;
+    }
+  };
+
+  /** Counts to metrics; the outcome and any rejected records (key + reason) to the log. */
+  const reportResult = (message: SegmentMessage, result: SweepResult): void => {
+    const { counts } = result;
+    count(metrics, METRIC.AccountsValued, counts.accounts);
+    count(metrics, METRIC.AccountsRejected, counts.rejected);
+    count(metrics, METRIC.Transitions, counts.transitions);
+    count(metrics, METRIC.StaleTransitions, counts.stale);
+    count(metrics, METRIC.AlertsPublished, counts.alertsPublished);
+    count(metrics, METRIC.AlertsFailed, counts.alertsFailed);
+    const where = { runId: message.runId, segment: message.segment, totalSegments: message.totalSegments };
+    logger.info(result.done ? 'segment swept' : 'segment paused near the time limit', {
+      ...where,
+      resumedFromCheckpoint: message.cursor !== undefined,
+      done: result.done,
+      counts: { ...counts },
+    });
+    if (result.rejected.length > 0) {
+      logger.warn('account records rejected', {
+        ...where,
+        rejected: result.rejected
+          .slice(0, MAX_LOGGED_REJECTIONS)
+          .map(({ accountKey, reason }) => ({ accountKey, reason })),
+        more: Math.max(0, result.rejected.length - MAX_LOGGED_REJECTIONS),
+      });
+    }
+    if (counts.alertsFailed > 0) {
+      logger.error('alerts not published after retries', { ...where, alertsFailed: counts.alertsFailed });
+    }
+  };
+
+  const continueSegment = async (message: SegmentMessage, result: SweepResult): Promise<void> => {
+    if (result.cursor === message.cursor) throw new SweepStalledError(message.runId, message.segment);
+    await ports.sweepQueue.enqueue([
+      {
+        runId: message.runId,
+        segment: message.segment,
+        totalSegments: message.totalSegments,
+        ...(result.cursor === undefined ? {} : { cursor: result.cursor }),
+      },
+    ]);
+  };
+
+  return (event, context) =>
+    observeInvocation(observability, context, () =>
+      processPartialResponse(event, (record: SQSRecord) => sweepRecord(record, context), processor, {
+        context,
+        // Every record failed: report them all like any partial failure rather than failing the invocation.
+        throwOnFullBatchFailure: false,
+      }),
+    );
+}

@@ -1,0 +1,244 @@
+import {
+  BatchWriteItemCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  type GetItemCommandInput,
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
+import { InvalidEventError } from '../../lambdas/shared/events.ts';
+import { generateCandles } from '../../lib/domain/market/generated.ts';
+import { sampleThreshold } from '../adapters/dynamodb/support.ts';
+import { FixedClock, PreparedMarket } from '../app/in-memory-ports.ts';
+import {
+  acceptAllMessages,
+  fakeIdempotencyRecords,
+  lambdaContext,
+  lambdaEnv,
+  recordedObservability,
+  SWEEP_QUEUE_URL,
+  sentBodies,
+  TABLES,
+} from './support.ts';
+
+const dynamo = mockClient(DynamoDBClient);
+const sns = mockClient(SNSClient);
+const sqs = mockClient(SQSClient);
+
+const SCHEDULED_TIME = '2026-11-24T00:05:00Z';
+const today = Date.UTC(2026, 10, 24);
+const market = () =>
+  new PreparedMarket({
+    BTC: generateCandles({ instrument: 'BTC', days: 1000, endTime: today, startPrice: 30_000, seed: 1 }),
+    ETH: generateCandles({ instrument: 'ETH', days: 1000, endTime: today, startPrice: 2_000, seed: 2 }),
+  });
+
+/** The thresholds table already has a CURRENT set `previous-set` (BTC and ETH). */
+function currentSetExists(): void {
+  fakeIdempotencyRecords(dynamo, {
+    get: (input: GetItemCommandInput) =>
+      input.TableName === TABLES.thresholds ? { Item: { setId: { S: 'previous-set' } } } : {},
+  });
+  dynamo.on(QueryCommand, { TableName: TABLES.thresholds }).resolves({
+    Items: [
+      {
+        sk: { S: 'META' },
+        runId: { S: '2026-11-23T00:05:00Z' },
+        createdAt: { S: '2026-11-23T00:06:00.000Z' },
+        instrumentCount: { N: '2' },
+      },
+      ...['BTC', 'ETH'].map((instrument, ordinal) => ({
+        sk: { S: `INSTR#${instrument}` },
+        ordinal: { N: String(ordinal) },
+        threshold: { S: JSON.stringify(sampleThreshold(instrument, '2026-11-22', 0.05)) },
+      })),
+    ],
+  });
+}
+
+function setup(env = lambdaEnv()) {
+  const observability = recordedObservability();
+  const handler = createRecalibrateHandler({
+    env,
+    adapters: { market: market(), clock: new FixedClock(today + 5 * 60_000) },
+    observability,
+  });
+  return { handler, observability };
+}
+
+describe('recalibrate handler', () => {
+  beforeEach(() => {
+    dynamo.reset();
+    sns.reset();
+    sqs.reset();
+    dynamo.on(TransactWriteItemsCommand).resolves({});
+    dynamo.on(BatchWriteItemCommand).resolves({});
+    dynamo.on(DescribeTableCommand).resolves({ Table: { ItemCount: 1_000_000 } });
+    sns.on(PublishCommand).resolves({ MessageId: 'ops-1' });
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAllMessages);
+  });
+  afterEach(() => {
+    dynamo.reset();
+    sns.reset();
+    sqs.reset();
+  });
+
+  it('publishes a threshold set: the set items, then one conditional flip of CURRENT', async () => {
+    // Prepare
+    currentSetExists();
+    const { handler, observability } = setup();
+    // Act
+    const summary = await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    // Assess
+    expect(summary).toMatchObject({
+      outcome: 'published',
+      runId: SCHEDULED_TIME,
+      setId: SCHEDULED_TIME,
+      instruments: 2,
+    });
+    // The set's items (META + one per instrument) in one batch, under the new set's partition.
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 1);
+    const batch =
+      dynamo.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[TABLES.thresholds];
+    expect(batch?.map((request) => request.PutRequest?.Item?.sk?.S)).toEqual([
+      'META',
+      'INSTR#BTC',
+      'INSTR#ETH',
+    ]);
+    expect(batch?.every((request) => request.PutRequest?.Item?.pk?.S === `SET#${SCHEDULED_TIME}`)).toBe(true);
+    // Then CURRENT moves from the previous set, on condition that it still points there.
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: TABLES.thresholds,
+      Item: expect.objectContaining({
+        pk: { S: 'POINTER' },
+        sk: { S: 'CURRENT' },
+        setId: { S: SCHEDULED_TIME },
+      }),
+      ConditionExpression: '#setId = :expected',
+      ExpressionAttributeValues: { ':expected': { S: 'previous-set' } },
+    });
+    // The lease is taken in one transaction; the ops topic hears the summary.
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 1);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      MessageAttributes: expect.objectContaining({
+        eventType: { DataType: 'String', StringValue: 'recalibration.completed' },
+      }),
+    });
+    expect(observability.metric('InstrumentsRecalibrated') + observability.metric('ThresholdsHeld')).toBe(2);
+  });
+
+  it('flips CURRENT on condition that it does not exist yet for the first set', async () => {
+    fakeIdempotencyRecords(dynamo);
+    const { handler } = setup();
+    await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: TABLES.thresholds,
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      Item: expect.objectContaining({ pk: { S: 'POINTER' } }),
+    });
+  });
+
+  it('starts a sweep of the accounts against the new set', async () => {
+    fakeIdempotencyRecords(dynamo);
+    const { handler, observability } = setup();
+    const summary = await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    // 1,000,000 accounts at the default 250,000 a segment: four segments, one batch.
+    expect(summary).toMatchObject({
+      sweep: { status: 'started', runId: `sweep-${SCHEDULED_TIME}`, totalSegments: 4 },
+    });
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { QueueUrl: SWEEP_QUEUE_URL });
+    expect(sentBodies(sqs.commandCalls(SendMessageBatchCommand))).toEqual(
+      [0, 1, 2, 3].map((segment) => ({ runId: `sweep-${SCHEDULED_TIME}`, segment, totalSegments: 4 })),
+    );
+    expect(observability.metric('SegmentsPlanned')).toBe(4);
+  });
+
+  it('keeps the published set when the sweep cannot be queued (the coordinator’s schedule sweeps instead)', async () => {
+    fakeIdempotencyRecords(dynamo);
+    sqs
+      .on(SendMessageBatchCommand)
+      .rejects(Object.assign(new Error('not authorised'), { name: 'AccessDenied' }));
+    const { handler, observability } = setup();
+    const summary = await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    expect(summary).toMatchObject({ outcome: 'published', sweep: { status: 'failed' } });
+    expect(observability.metric('SweepStartsFailed')).toBe(1);
+  });
+
+  it('runs the use case once for the same scheduled event delivered twice, returning the stored result', async () => {
+    // Prepare
+    const records = fakeIdempotencyRecords(dynamo);
+    const { handler, observability } = setup();
+    const event = { scheduledTime: SCHEDULED_TIME };
+    // Act
+    const first = await handler(event, lambdaContext(600_000, 'req-1'));
+    const second = await handler(structuredClone(event), lambdaContext(600_000, 'req-2'));
+    // Assess: one lease, one set, one flip, one summary, one sweep.
+    expect(second).toEqual(first);
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 1);
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 1);
+    expect(dynamo.commandCalls(PutItemCommand, { TableName: TABLES.thresholds })).toHaveLength(1);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+    expect(observability.metric('DuplicateEvents')).toBe(1);
+    // The record: taken with the conditional put, completed with the summary as its stored response.
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: TABLES.runs,
+      ConditionExpression: expect.stringContaining('attribute_not_exists(#key)'),
+      Item: expect.objectContaining({ status: { S: 'INPROGRESS' } }),
+    });
+    expect(dynamo).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: TABLES.runs,
+      ExpressionAttributeValues: expect.objectContaining({ ':status': { S: 'COMPLETED' } }),
+    });
+    const [record] = [...records.values()];
+    expect(records.size).toBe(1);
+    expect(record?.pk?.S).toMatch(/^IDEMPOTENCY#qmt\.recalibrate#/);
+    expect(JSON.parse(record?.responseData?.S ?? 'null')).toEqual(first);
+  });
+
+  it('runs again for another scheduled time', async () => {
+    fakeIdempotencyRecords(dynamo);
+    const { handler } = setup();
+    await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    await handler({ scheduledTime: '2026-11-25T00:05:00Z' }, lambdaContext());
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 2);
+  });
+
+  it.each([
+    ['no scheduled time', {}, /^invalid scheduled event: scheduledTime: Invalid input/],
+    [
+      'a scheduled time that is not ISO',
+      { scheduledTime: 'yesterday' },
+      /^invalid scheduled event: scheduledTime: Invalid ISO datetime/,
+    ],
+    ['not an object', 'run now', /^invalid scheduled event: \(root\): Invalid input: expected object/],
+  ])('rejects an event with %s, touching nothing', async (_what, event, message) => {
+    fakeIdempotencyRecords(dynamo);
+    const { handler, observability } = setup();
+    const attempt = handler(event, lambdaContext());
+    await expect(attempt).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(attempt).rejects.toThrow(message);
+    expect(dynamo).not.toHaveReceivedAnyCommand();
+    expect(observability.metric('InvocationsFailed')).toBe(1);
+  });
+
+  it('releases the idempotency record when the run fails, so Scheduler’s retry runs again', async () => {
+    const records = fakeIdempotencyRecords(dynamo);
+    dynamo
+      .on(TransactWriteItemsCommand)
+      .rejects(Object.assign(new Error('table missing'), { name: 'ResourceNotFoundException' }));
+    const { handler } = setup();
+    await expect(handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext())).rejects.toThrow(
+      'table missing',
+    );
+    expect(records.size).toBe(0);
+  });
+});
