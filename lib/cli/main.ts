@@ -7,7 +7,7 @@ import { backtest } from '../domain/backtest/backtest.ts';
 import { QmtError } from '../domain/errors.ts';
 import { writeBacktestChart } from './chart.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
-import { runStart } from './commands/start.ts';
+import { runCycle } from './commands/cycle.ts';
 import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
 import { formatVolatilityReport, volatilityReport } from './commands/volatility.ts';
 import { loadPolicyBook, loadPrices, parseDay, UsageError } from './inputs.ts';
@@ -133,15 +133,49 @@ export function buildProgram(io: Io = defaultIo): Command {
     .command('start')
     .alias('run')
     .description(
-      'One local cycle: pull market data (live venues, else --prices files, else generated data) and print the threshold report.',
+      'One full local cycle: DynamoDB Local, recalibrate, seed or load accounts, sweep through the real handlers, alerts to the local outbox.',
     )
     .option('--prices <SYMBOL=FILE...>', 'use these price files instead of the live venues')
+    .option(
+      '--accounts <file>',
+      'your accounts (JSON array in the documented schema) instead of the demo book',
+    )
     .option('--policy <file>', 'threshold policy JSON')
-    .option('--offline', 'do not try the live venues')
-    .option('--json', 'print JSON')
-    .action(async (options: { prices?: string[]; policy?: string; offline?: boolean; json?: boolean }) => {
-      await runStart(options, io);
-    });
+    .option('--offline', 'do not try the live venues (generated prices unless --prices)')
+    .option('--fresh', 'forget the demo state kept in the data directory and start over')
+    .option(
+      '--as-of <date>',
+      'value as of this day (default: today; with --prices, the day after the files end)',
+    )
+    .option('--data-dir <dir>', 'where the demo keeps its database and the outbox', '.qmt')
+    .option('--json', 'print { thresholds, alerts, errors } as JSON')
+    .action(
+      async (options: {
+        prices?: string[];
+        accounts?: string;
+        policy?: string;
+        offline?: boolean;
+        fresh?: boolean;
+        asOf?: string;
+        dataDir: string;
+        json?: boolean;
+      }) => {
+        const { asOf: day, ...rest } = options;
+        const asOf = parseDay('--as-of', day);
+        const report = await runCycle({ ...rest, ...(asOf === undefined ? {} : { asOf }) }, io);
+        if (options.json) {
+          io.out(
+            json({
+              thresholds: report.thresholds,
+              alerts: report.alerts,
+              errors: report.errors,
+              dataNotes: report.dataNotes,
+              counts: report.counts,
+            }),
+          );
+        }
+      },
+    );
 
   return program;
 }
