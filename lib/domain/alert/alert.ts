@@ -89,20 +89,7 @@ export function alertAttributes(alert: MarginAlert): AlertAttributes {
 }
 
 /** What the caller knows about a transition; `marginAlert` derives the id, severity and constants. */
-export interface MarginAlertInput {
-  readonly accountId: string;
-  readonly previousState: MarginState;
-  readonly newState: MarginState;
-  readonly sequence: number;
-  readonly equity: string;
-  readonly initialRequirement: string;
-  readonly maintenanceRequirement: string;
-  readonly marginRatio: string | null;
-  readonly shortfallToInitial: string;
-  readonly thresholdSetId: string;
-  readonly runId: string;
-  readonly occurredAt: string;
-}
+export type MarginAlertInput = Omit<MarginAlert, 'schemaVersion' | 'eventType' | 'alertId' | 'severity'>;
 
 /**
  * Build a `MarginAlert` with its derived fields filled in consistently (id from account and sequence,
