@@ -203,12 +203,3 @@ describe('qmt errors and help', () => {
     expect(help.out).toContain('--chart');
   });
 });
-
-describe('qmt start', () => {
-  it('runs offline on generated data and says so', async () => {
-    const { code, out } = await run('start', '--offline');
-    expect(code).toBe(0);
-    expect(out).toContain('GENERATED');
-    expect(out).toMatch(/BTC\s+\d{4}-\d{2}-\d{2}\s+ok/);
-  }, 60_000);
-});

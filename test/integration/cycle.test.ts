@@ -144,4 +144,15 @@ describe('npm start (qmt start)', () => {
     expect(outbox).toHaveLength(firstRun.alerts.length);
     expect(new Set(outbox.map((line) => JSON.parse(line).alertId)).size).toBe(outbox.length);
   }, 180_000);
+
+  it('runs offline on generated prices, labelled as generated, and prints a readable summary', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'qmt-offline-'));
+    const { code, out } = await run('start', '--offline', '--data-dir', dataDir);
+    expect(code).toBe(0);
+    expect(out).toContain('GENERATED prices');
+    expect(out).toMatch(/BTC\s+\d{4}-\d{2}-\d{2}\s+ok/);
+    expect(out).toMatch(
+      /swept 300 accounts in \d+ segment\(s\): \d+ state changes, \d+ alerts, 0 records rejected/,
+    );
+  }, 120_000);
 });
