@@ -90,6 +90,48 @@ function lastErrorText(error: unknown): string {
 }
 
 /**
+ * Send each chunk, re-sending what DynamoDB hands back unprocessed (and throttled calls) with backoff, until
+ * all is done or the call's deadline passes. Returns what is still unsent and the last error, so the caller
+ * can name it in an `IncompleteBatchError`.
+ */
+async function drainChunks<T>(
+  chunks: T[][],
+  options: BatchOptions,
+  send: (pending: T[]) => Promise<T[]>,
+): Promise<{ left: T[]; lastError: unknown }> {
+  const policy = options.retryPolicy ?? DEFAULT_BATCH_RETRY_POLICY;
+  const hooks = options.retryHooks ?? {};
+  const remainingMs = deadlineBudget(policy, hooks);
+  const left: T[] = [];
+  let lastError: unknown;
+  await forEachChunk(chunks, options.concurrency ?? 4, async (entries) => {
+    let pending = entries;
+    const budget = remainingMs();
+    if (budget <= 0) {
+      left.push(...pending);
+      return;
+    }
+    try {
+      await withRetry(
+        async () => {
+          pending = await send(pending);
+          if (pending.length > 0) throw new UnfinishedBatch(pending.length);
+        },
+        classify,
+        { ...policy, deadlineMs: budget },
+        hooks,
+      );
+    } catch (error) {
+      // A retryable failure here means retries or the deadline ran out; anything else fails at once.
+      if (!classify(error).retry) throw error;
+      lastError = error;
+      left.push(...pending);
+    }
+  });
+  return { left, lastError };
+}
+
+/**
  * Write `requests` (puts and deletes) to `tableName`. `keyNames` are the table's key attributes, used to
  * name what was not written.
  *
@@ -102,39 +144,14 @@ export async function batchWriteAll(
   keyNames: readonly string[],
   options: BatchOptions = {},
 ): Promise<void> {
-  const policy = options.retryPolicy ?? DEFAULT_BATCH_RETRY_POLICY;
-  const hooks = options.retryHooks ?? {};
-  const remainingMs = deadlineBudget(policy, hooks);
-  const unwritten: WriteRequest[] = [];
-  let lastError: unknown;
-
-  await forEachChunk(chunk(requests, BATCH_WRITE_LIMIT), options.concurrency ?? 4, async (entries) => {
-    let pending = entries;
-    const budget = remainingMs();
-    if (budget <= 0) {
-      unwritten.push(...pending);
-      return;
-    }
-    try {
-      await withRetry(
-        async () => {
-          const out = await client.send(
-            new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
-          );
-          pending = out.UnprocessedItems?.[tableName] ?? [];
-          if (pending.length > 0) throw new UnfinishedBatch(pending.length);
-        },
-        classify,
-        { ...policy, deadlineMs: budget },
-        hooks,
-      );
-    } catch (error) {
-      // A retryable failure here means retries or the deadline ran out; anything else fails at once.
-      if (!classify(error).retry) throw error;
-      lastError = error;
-      unwritten.push(...pending);
-    }
-  });
+  const { left: unwritten, lastError } = await drainChunks(
+    chunk(requests, BATCH_WRITE_LIMIT),
+    options,
+    async (pending) => {
+      const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
+      return out.UnprocessedItems?.[tableName] ?? [];
+    },
+  );
 
   if (unwritten.length > 0) {
     const keys = unwritten.map((request) =>
@@ -167,52 +184,29 @@ export async function batchGetAll(
   keyNames: readonly string[],
   options: BatchOptions = {},
 ): Promise<Item[]> {
-  const policy = options.retryPolicy ?? DEFAULT_BATCH_RETRY_POLICY;
-  const hooks = options.retryHooks ?? {};
-  const remainingMs = deadlineBudget(policy, hooks);
   // BatchGetItem rejects a request that names the same key twice.
   const unique = [...new Map(request.keys.map((key) => [describeKey(key, keyNames), key])).values()];
   const found: Item[] = [];
-  const unread: Item[] = [];
-  let lastError: unknown;
-
-  await forEachChunk(chunk(unique, BATCH_GET_LIMIT), options.concurrency ?? 4, async (keys) => {
-    let pending = keys;
-    const budget = remainingMs();
-    if (budget <= 0) {
-      unread.push(...pending);
-      return;
-    }
-    try {
-      await withRetry(
-        async () => {
-          const out = await client.send(
-            new BatchGetItemCommand({
-              RequestItems: {
-                [tableName]: {
-                  Keys: pending,
-                  ConsistentRead: request.consistentRead,
-                  ProjectionExpression: request.projectionExpression,
-                  ExpressionAttributeNames: request.expressionAttributeNames,
-                },
-              },
-            }),
-          );
-          found.push(...(out.Responses?.[tableName] ?? []));
-          pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
-          if (pending.length > 0) throw new UnfinishedBatch(pending.length);
-        },
-        classify,
-        { ...policy, deadlineMs: budget },
-        hooks,
+  const { left: unread, lastError } = await drainChunks(
+    chunk(unique, BATCH_GET_LIMIT),
+    options,
+    async (pending) => {
+      const out = await client.send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [tableName]: {
+              Keys: pending,
+              ConsistentRead: request.consistentRead,
+              ProjectionExpression: request.projectionExpression,
+              ExpressionAttributeNames: request.expressionAttributeNames,
+            },
+          },
+        }),
       );
-    } catch (error) {
-      // A retryable failure here means retries or the deadline ran out; anything else fails at once.
-      if (!classify(error).retry) throw error;
-      lastError = error;
-      unread.push(...pending);
-    }
-  });
+      found.push(...(out.Responses?.[tableName] ?? []));
+      return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    },
+  );
 
   if (unread.length > 0) {
     const keys = unread.map((key) => describeKey(key, keyNames));
