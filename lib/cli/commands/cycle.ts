@@ -23,7 +23,7 @@ import { DynamoDbIdempotencyStore } from '../../adapters/idempotency/dynamodb-pe
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../adapters/local/dynamodb-local.ts';
 import { openLocalOutbox } from '../../adapters/local/outbox.ts';
 import { StaticMarketSource } from '../../adapters/market/static.ts';
-import { type Account, accountSchema, type MarginAlert } from '../../domain/account/account.ts';
+import type { Account, MarginAlert } from '../../domain/account/account.ts';
 import { DAY_MS } from '../../domain/market/candle.ts';
 import type { Threshold } from '../../domain/threshold/threshold.ts';
 import type { AlertPublisher, OpsEvent, OpsPublisher, RejectedAccountRecord } from '../../ports.ts';
@@ -338,5 +338,3 @@ async function readAccounts(path: string): Promise<Account[]> {
     return record as Account;
   });
 }
-
-export { accountSchema };
