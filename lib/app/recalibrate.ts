@@ -141,6 +141,16 @@ async function thresholdFor(
     }
     throw error;
   }
+  if (series.instrument !== instrument) {
+    // A source that answers with another instrument's prices must not publish them under that name.
+    const mislabelled: CandleSeries = { ...series, instrument, candles: [] };
+    return holdThreshold(
+      policy,
+      mislabelled,
+      previous,
+      `${instrument}: the market source answered with ${series.instrument} data`,
+    );
+  }
   const impliedVolatility = await latestImpliedVolatility(market, instrument, asOf);
   try {
     return recalibrateThreshold(policy, series, previous, {

@@ -87,7 +87,9 @@ type ReadResult = { ok: true; account: Account } | { ok: false; rejected: Reject
 
 /** Validate one item against the account schema; never throws for bad data. */
 export function readAccount(item: Item): ReadResult {
-  const accountKey = item.accountId?.S ?? item.accountId?.N ?? JSON.stringify(item.accountId ?? null);
+  const rawKey = item.accountId?.S ?? item.accountId?.N ?? JSON.stringify(item.accountId ?? null);
+  // A key can be 2 KB; a hundred such in one ops event could pass SNS's 256 KB limit. 128 chars identify it.
+  const accountKey = rawKey.length > 128 ? `${rawKey.slice(0, 125)}...` : rawKey;
   let plain: unknown;
   try {
     plain = toPlainValue({ M: item }, readNumber);

@@ -4,7 +4,7 @@
  * give the same threshold, byte for byte.
  */
 import { createHash } from 'node:crypto';
-import { type Candle, type CandleSeries, utcDay } from '../market/candle.ts';
+import { type Candle, type CandleSeries, DAY_MS, utcDay } from '../market/candle.ts';
 import { describeIssue, validateCandles } from '../market/validate.ts';
 import { empiricalExpectedShortfall, empiricalQuantile } from '../math/quantile.ts';
 import {
@@ -47,6 +47,15 @@ export function recalibrate(
   previous?: Threshold,
   context: RecalibrationContext = {},
 ): Threshold {
+  // Every σ and horizon here is per day: other bars would be read as daily and misstate the risk.
+  if (series.intervalMs !== DAY_MS) {
+    return holdThreshold(
+      policy,
+      series,
+      previous,
+      `${series.instrument}: bars of ${series.intervalMs} ms; the model needs daily bars`,
+    );
+  }
   const last = series.candles[series.candles.length - 1];
   const asOf = context.asOf ?? (last ? last.time + series.intervalMs : Number.NaN);
   const report = validateCandles(series, policy.dataQuality, Number.isFinite(asOf) ? asOf : undefined);
