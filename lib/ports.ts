@@ -78,6 +78,12 @@ export interface MarginStatusStore {
    * `stale` means a newer or duplicate writer got there first: nothing was written and nothing may be announced.
    */
   applyTransition(transition: MarginTransition): Promise<TransitionOutcome>;
+  /**
+   * Clear the status's `pendingAlert` (the transactional outbox entry written by `applyTransition`) once its
+   * alert is published — only if the stored sequence is still `sequence`: a newer transition's pending alert
+   * is left alone. A no-op when the sequence moved on or the account has no status.
+   */
+  markAlertPublished(accountId: string, sequence: number): Promise<void>;
 }
 
 export interface AlertPublishResult {

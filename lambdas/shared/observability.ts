@@ -29,6 +29,8 @@ export const METRIC = {
   StaleTransitions: 'StaleTransitions',
   AlertsPublished: 'AlertsPublished',
   AlertsFailed: 'AlertsFailed',
+  AlertsResent: 'AlertsResent',
+  AccountsDeferred: 'AccountsDeferred',
   InvocationsFailed: 'InvocationsFailed',
   DurationMs: 'DurationMs',
 } as const;

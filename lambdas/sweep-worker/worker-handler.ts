@@ -141,6 +141,9 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
     count(metrics, METRIC.StaleTransitions, counts.stale);
     count(metrics, METRIC.AlertsPublished, counts.alertsPublished);
     count(metrics, METRIC.AlertsFailed, counts.alertsFailed);
+    // Re-sent pending alerts, and accounts held back because their last alert is still unconfirmed.
+    count(metrics, METRIC.AlertsResent, counts.alertsResent ?? 0);
+    count(metrics, METRIC.AccountsDeferred, counts.deferred ?? 0);
     const where = { runId: message.runId, segment: message.segment, totalSegments: message.totalSegments };
     logger.info(result.done ? 'segment swept' : 'segment paused near the time limit', {
       ...where,

@@ -46,8 +46,14 @@ export interface SweepCounts {
   rejected: number;
   transitions: number;
   stale: number;
+  /** Alerts published, re-sent pending ones included. */
   alertsPublished: number;
+  /** Alerts not published after the publisher's retries; each stays pending on its status and is re-sent. */
   alertsFailed: number;
+  /** Pending alerts of earlier, unconfirmed publishes sent again (same alertId) and now confirmed. */
+  alertsResent?: number;
+  /** Accounts not valued this time because their pending alert still could not be published. */
+  deferred?: number;
 }
 
 export interface SweepResult {
@@ -74,8 +80,16 @@ export class NoThresholdSetError extends QmtError {
  *  1. Load the CURRENT threshold set once; build the market snapshot from it.
  *  2. Scan the segment a page at a time, from the checkpoint.
  *  3. Value each account; a bad record is reported (key and reason) and skipped, the rest go on.
- *  4. Apply each state change as a conditional write on the account's sequence; only an applied change is announced.
- *  5. Publish the page's alerts in batches; checkpoint; stop early if asked, returning the cursor.
+ *  4. Before valuing a page, re-publish every pending alert on its statuses (the outbox: written with its
+ *     transition but not confirmed published); an account whose pending alert still fails is not valued
+ *     this time (counted `deferred`), so no newer transition can overwrite the undelivered alert.
+ *  5. Apply each state change as one conditional write on the account's sequence that also stores the alert
+ *     as `pendingAlert`; only an applied change is announced.
+ *  6. Publish the page's alerts in batches and clear each published one's `pendingAlert` (conditional on its
+ *     sequence); a failed one stays pending for the next sweep. Checkpoint; stop early if asked.
+ *
+ * Delivery is at least once with a stable alertId (`${accountId}:${sequence}`): a crash between publishing
+ * and clearing re-sends the same message, which FIFO topics and subscribers dedupe on alertId.
  *
  * @example
  * const result = await sweepSegment(ports, { runId, segment: { segment: 0, totalSegments: 4 } });
@@ -90,13 +104,15 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
     thresholds: set.thresholds.filter((t) => t.referencePrice > 0),
   });
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
-  const counts: SweepCounts = {
+  const counts: Required<SweepCounts> = {
     accounts: 0,
     rejected: 0,
     transitions: 0,
     stale: 0,
     alertsPublished: 0,
     alertsFailed: 0,
+    alertsResent: 0,
+    deferred: 0,
   };
   const rejected: RejectedAccountRecord[] = [];
   const published: MarginAlert[] = [];
@@ -106,9 +122,17 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
     rejected.push(...page.rejected);
     counts.rejected += page.rejected.length;
     const statuses = await ports.statuses.get(page.accounts.map((a) => a.accountId));
+    // Outbox first: alerts of transitions already written but not confirmed published go out before any
+    // newer transition of the same account can replace them.
+    const undelivered = await resendPending(ports, page.accounts, statuses, counts, published);
     const transitions: MarginTransition[] = [];
     const asOf = ports.clock.now();
     for (const account of page.accounts) {
+      if (undelivered.has(account.accountId)) {
+        // Its pending alert is still not out: a new transition would overwrite it, so wait for the next sweep.
+        counts.deferred++;
+        continue;
+      }
       try {
         const evaluation = evaluateAccount(account, snapshot, statuses.get(account.accountId), levels, {
           thresholdSetId: set.setId,
@@ -124,13 +148,7 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
       }
     }
     const applied = await applyTransitions(ports.statuses, transitions, counts);
-    if (applied.length > 0) {
-      const result = await ports.alerts.publish(applied);
-      counts.alertsPublished += result.published.length;
-      counts.alertsFailed += result.failed.length;
-      const failed = new Set(result.failed.map((f) => f.alertId));
-      published.push(...applied.filter((a) => !failed.has(a.alertId)));
-    }
+    if (applied.length > 0) await publishAndConfirm(ports, applied, counts, published);
     cursor = page.cursor;
   } while (cursor !== undefined && !request.shouldStop?.());
 
@@ -163,11 +181,59 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
   };
 }
 
+/**
+ * Re-publish the page's pending alerts (announced but unconfirmed: `pendingAlert.sequence` is the stored
+ * sequence). Returns the accounts whose pending alert is still not published.
+ */
+async function resendPending(
+  ports: SweepPorts,
+  accounts: readonly { readonly accountId: string }[],
+  statuses: ReadonlyMap<string, MarginStatus>,
+  counts: Required<SweepCounts>,
+  published: MarginAlert[],
+): Promise<Set<string>> {
+  const pending: MarginAlert[] = [];
+  for (const { accountId } of accounts) {
+    const status = statuses.get(accountId);
+    if (status?.pendingAlert !== undefined && status.pendingAlert.sequence === status.sequence) {
+      pending.push(status.pendingAlert);
+    }
+  }
+  if (pending.length === 0) return new Set();
+  const delivered = await publishAndConfirm(ports, pending, counts, published);
+  counts.alertsResent += delivered.size;
+  return new Set(pending.filter((a) => !delivered.has(a.alertId)).map((a) => a.accountId));
+}
+
+/** Publish `alerts`, then clear each published one's pending copy. Returns the published alertIds. */
+async function publishAndConfirm(
+  ports: SweepPorts,
+  alerts: readonly MarginAlert[],
+  counts: Required<SweepCounts>,
+  published: MarginAlert[],
+): Promise<Set<string>> {
+  const result = await ports.alerts.publish(alerts);
+  const failed = new Set(result.failed.map((f) => f.alertId));
+  const delivered = alerts.filter((a) => !failed.has(a.alertId));
+  counts.alertsPublished += delivered.length;
+  counts.alertsFailed += failed.size;
+  published.push(...delivered);
+  const concurrency = 16;
+  for (let i = 0; i < delivered.length; i += concurrency) {
+    await Promise.all(
+      delivered
+        .slice(i, i + concurrency)
+        .map((a) => ports.statuses.markAlertPublished(a.accountId, a.sequence)),
+    );
+  }
+  return new Set(delivered.map((a) => a.alertId));
+}
+
 /** Conditional writes, a few at a time; a stale one (a duplicate or newer worker won) is counted, not announced. */
 async function applyTransitions(
   statuses: MarginStatusStore,
   transitions: readonly MarginTransition[],
-  counts: SweepCounts,
+  counts: Required<SweepCounts>,
 ): Promise<MarginAlert[]> {
   const applied: MarginAlert[] = [];
   const concurrency = 16;

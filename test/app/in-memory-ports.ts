@@ -151,15 +151,33 @@ export class InMemoryMarginStatusStore implements MarginStatusStore {
       thresholdSetId: alert.thresholdSetId,
       runId: alert.runId,
       marginRatio: alert.marginRatio ?? 'Infinity',
+      pendingAlert: structuredClone(alert),
     });
     return 'applied';
+  }
+
+  async markAlertPublished(accountId: string, sequence: number): Promise<void> {
+    const stored = this.items.get(accountId);
+    if (stored?.sequence !== sequence) return;
+    const { pendingAlert: _published, ...rest } = stored;
+    this.items.set(accountId, rest);
   }
 }
 
 export class RecordingAlerts implements AlertPublisher {
   readonly published: MarginAlert[] = [];
+  /** Every call's alerts, in call order (the batches the sweep formed). */
+  readonly calls: MarginAlert[][] = [];
+  /** When set, alerts it answers true for are reported failed (and not recorded as published). */
+  failWhen: ((alert: MarginAlert) => boolean) | undefined;
+
   async publish(alerts: readonly MarginAlert[]): Promise<AlertPublishResult> {
-    this.published.push(...alerts);
-    return { published: alerts.map((a) => a.alertId), failed: [] };
+    this.calls.push([...alerts]);
+    const fails = (a: MarginAlert) => this.failWhen?.(a) ?? false;
+    this.published.push(...alerts.filter((a) => !fails(a)));
+    return {
+      published: alerts.filter((a) => !fails(a)).map((a) => a.alertId),
+      failed: alerts.filter(fails).map((a) => ({ alertId: a.alertId, reason: 'SNS unavailable' })),
+    };
   }
 }

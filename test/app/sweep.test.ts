@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NoThresholdSetError, type SweepPorts, sweepSegment } from '../../lib/app/sweep.ts';
 import type { Account } from '../../lib/domain/account/account.ts';
-import { notionalBrackets } from '../../lib/domain/threshold/model.ts';
-import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
-import type { Threshold } from '../../lib/domain/threshold/threshold.ts';
 import {
   FixedClock,
   InMemoryAccountSource,
@@ -12,56 +9,7 @@ import {
   RecordingAlerts,
   RecordingOps,
 } from './in-memory-ports.ts';
-
-const PRICE = 30_000;
-const IM = 0.1;
-const MM = 0.06;
-
-/** A BTC threshold at fixed rates, with volume so large that no liquidity add-on applies. */
-const btc: Threshold = {
-  instrument: 'BTC',
-  asOf: '2026-11-23',
-  referencePrice: PRICE,
-  initialMarginRate: IM,
-  maintenanceMarginRate: MM,
-  warningMarginRate: MM * 1.2,
-  liquidationMarginRate: MM * 0.8,
-  status: 'computed',
-  activeBound: 'model',
-  components: {
-    volatility: { ewma: 0.03 },
-    effectiveVolatility: 0.03,
-    riskMultiplier: 2.6,
-    modelRate: IM,
-    unboundedRate: IM,
-  },
-  brackets: notionalBrackets(DEFAULT_THRESHOLD_POLICY, IM, MM),
-  liquidity: { averageDailyVolume: 1e13, participationRate: 0.1 },
-  inputs: {
-    policyVersion: 'test',
-    policyHash: 'h',
-    pricesHash: 'p',
-    source: 'test',
-    firstCandle: '2020-01-01',
-    lastCandle: '2026-11-23',
-    candleCount: 2000,
-  },
-};
-
-/** One BTC perpetual at the mark (no P&L): margin ratio = collateral / (notional × MM). */
-const account = (accountId: string, collateral: number, quantity = 1): Account => ({
-  accountId,
-  collateral: [{ asset: 'USD', amount: collateral.toFixed(2) }],
-  positions: [
-    {
-      kind: 'perpetual',
-      instrument: 'BTC',
-      quantity: String(quantity),
-      entryPrice: String(PRICE),
-      settlement: 'linear',
-    },
-  ],
-});
+import { account, btc } from './sweep-fixtures.ts';
 
 async function setup(records: ConstructorParameters<typeof InMemoryAccountSource>[0]) {
   const thresholds = new InMemoryThresholdStore();
@@ -183,5 +131,134 @@ describe('sweepSegment', () => {
     const ports = await setup([]);
     ports.thresholds.current = undefined;
     await expect(sweepSegment(ports, { runId: 'x', segment })).rejects.toBeInstanceOf(NoThresholdSetError);
+  });
+});
+
+describe('sweepSegment: the alert outbox (pendingAlert on the status)', () => {
+  const segment = { segment: 0, totalSegments: 1 };
+
+  it('re-sends an alert whose publish failed after the state was written, exactly once', async () => {
+    const ports = await setup([account('warning', 2_000), account('healthy', 10_000)]);
+    // Act 1: SNS is down for the whole page.
+    ports.alerts.failWhen = () => true;
+    const first = await sweepSegment(ports, { runId: 'sweep-1', segment });
+    // Assess: the state moved, the alert waits on the status, nothing counted as published.
+    expect(first.counts).toMatchObject({ transitions: 1, alertsPublished: 0, alertsFailed: 1 });
+    expect(first.alerts).toEqual([]);
+    const written = ports.statuses.items.get('warning');
+    expect(written).toMatchObject({ state: 'WARNING', sequence: 1 });
+    expect(written?.pendingAlert).toMatchObject({ alertId: 'warning:1', sequence: 1, newState: 'WARNING' });
+
+    // Act 2: SNS is back. The account's state is unchanged, so only the outbox can bring the alert out.
+    ports.alerts.failWhen = undefined;
+    const second = await sweepSegment(ports, { runId: 'sweep-2', segment });
+    expect(second.counts).toMatchObject({
+      transitions: 0,
+      alertsPublished: 1,
+      alertsResent: 1,
+      alertsFailed: 0,
+      deferred: 0,
+    });
+    expect(ports.alerts.published).toEqual([written?.pendingAlert]);
+    expect(ports.alerts.published[0]).toMatchObject({ alertId: 'warning:1', sequence: 1, runId: 'sweep-1' });
+    expect(ports.statuses.items.get('warning')?.pendingAlert).toBeUndefined();
+    expect(ports.statuses.items.get('warning')).toMatchObject({ state: 'WARNING', sequence: 1 });
+
+    // Act 3: nothing pending, nothing changed: nothing goes out.
+    const third = await sweepSegment(ports, { runId: 'sweep-3', segment });
+    expect(third.counts).toMatchObject({ transitions: 0, alertsPublished: 0, alertsResent: 0 });
+    expect(ports.alerts.published).toHaveLength(1);
+  });
+
+  it('clears the pending alert as soon as it is published, so a sweep that succeeds leaves none', async () => {
+    const ports = await setup([account('warning', 2_000)]);
+    await sweepSegment(ports, { runId: 'sweep-1', segment });
+    expect(ports.statuses.items.get('warning')).toMatchObject({ sequence: 1 });
+    expect(ports.statuses.items.get('warning')?.pendingAlert).toBeUndefined();
+  });
+
+  it('keeps only the alert that failed pending when the publisher fails one of several', async () => {
+    const ports = await setup([account('warning', 2_000), account('call', 1_700), account('liq', 1_000)]);
+    ports.alerts.failWhen = (a) => a.accountId === 'call';
+    const first = await sweepSegment(ports, { runId: 'sweep-1', segment });
+    expect(first.counts).toMatchObject({ transitions: 3, alertsPublished: 2, alertsFailed: 1 });
+    expect(first.alerts.map((a) => a.accountId).sort()).toEqual(['liq', 'warning']);
+    const pending = [...ports.statuses.items.values()].filter((s) => s.pendingAlert !== undefined);
+    expect(pending.map((s) => s.pendingAlert?.alertId)).toEqual(['call:1']);
+
+    ports.alerts.failWhen = undefined;
+    const second = await sweepSegment(ports, { runId: 'sweep-2', segment });
+    expect(second.counts).toMatchObject({ transitions: 0, alertsPublished: 1, alertsResent: 1 });
+    expect(ports.alerts.published.map((a) => a.alertId).sort()).toEqual(['call:1', 'liq:1', 'warning:1']);
+    expect([...ports.statuses.items.values()].every((s) => s.pendingAlert === undefined)).toBe(true);
+  });
+
+  it('delivers an older pending alert before a newer transition of the same account, losing neither', async () => {
+    const ports = await setup([account('a', 2_000)]);
+    ports.alerts.failWhen = () => true;
+    await sweepSegment(ports, { runId: 'sweep-1', segment }); // OK → WARNING (sequence 1), not announced
+    // The account gets worse while its first alert is still pending.
+    ports.accounts = new InMemoryAccountSource([account('a', 1_700)]);
+    ports.alerts.failWhen = undefined;
+    const second = await sweepSegment(ports, { runId: 'sweep-2', segment });
+    expect(second.counts).toMatchObject({ transitions: 1, alertsPublished: 2, alertsResent: 1 });
+    expect(ports.alerts.published.map((a) => [a.alertId, a.previousState, a.newState])).toEqual([
+      ['a:1', 'OK', 'WARNING'],
+      ['a:2', 'WARNING', 'MARGIN_CALL'],
+    ]);
+    // The pending one went out in its own, earlier batch.
+    expect(ports.alerts.calls.map((c) => c.map((a) => a.alertId))).toEqual([['a:1'], ['a:1'], ['a:2']]);
+    expect(ports.statuses.items.get('a')).toMatchObject({ state: 'MARGIN_CALL', sequence: 2 });
+    expect(ports.statuses.items.get('a')?.pendingAlert).toBeUndefined();
+  });
+
+  it('does not value an account whose pending alert still fails, so the newer transition cannot bury it', async () => {
+    const ports = await setup([account('a', 2_000), account('b', 10_000)]);
+    ports.alerts.failWhen = () => true;
+    await sweepSegment(ports, { runId: 'sweep-1', segment });
+    ports.accounts = new InMemoryAccountSource([account('a', 1_700), account('b', 10_000)]);
+    // Still down: the older alert must not be overwritten by the MARGIN_CALL transition.
+    const second = await sweepSegment(ports, { runId: 'sweep-2', segment });
+    expect(second.counts).toMatchObject({ accounts: 1, deferred: 1, transitions: 0, alertsFailed: 1 });
+    expect(ports.statuses.items.get('a')).toMatchObject({ state: 'WARNING', sequence: 1 });
+    expect(ports.statuses.items.get('a')?.pendingAlert?.alertId).toBe('a:1');
+
+    ports.alerts.failWhen = undefined;
+    const third = await sweepSegment(ports, { runId: 'sweep-3', segment });
+    expect(third.counts).toMatchObject({ deferred: 0, transitions: 1, alertsPublished: 2 });
+    expect(ports.alerts.published.map((a) => a.alertId)).toEqual(['a:1', 'a:2']);
+  });
+
+  it('re-sends the same alertId when it died between publishing and clearing (subscribers dedupe)', async () => {
+    const ports = await setup([account('a', 2_000)]);
+    const markAlertPublished = ports.statuses.markAlertPublished.bind(ports.statuses);
+    ports.statuses.markAlertPublished = async () => {
+      throw new Error('Lambda killed');
+    };
+    await expect(sweepSegment(ports, { runId: 'sweep-1', segment })).rejects.toThrow('Lambda killed');
+    expect(ports.statuses.items.get('a')?.pendingAlert?.alertId).toBe('a:1');
+
+    ports.statuses.markAlertPublished = markAlertPublished;
+    await sweepSegment(ports, { runId: 'sweep-2', segment });
+    await sweepSegment(ports, { runId: 'sweep-3', segment });
+    // At least once on the wire, one alertId: the second copy is the same message, deduped downstream.
+    expect(ports.alerts.published.map((a) => a.alertId)).toEqual(['a:1', 'a:1']);
+    expect(ports.alerts.published[1]).toEqual(ports.alerts.published[0]);
+    expect(ports.statuses.items.get('a')?.pendingAlert).toBeUndefined();
+  });
+
+  it('leaves a newer pending alert alone when marking an older sequence published', async () => {
+    const store = new InMemoryMarginStatusStore();
+    const ports = await setup([account('a', 2_000)]);
+    ports.alerts.failWhen = () => true;
+    await sweepSegment({ ...ports, statuses: store }, { runId: 'sweep-1', segment });
+    ports.accounts = new InMemoryAccountSource([account('a', 1_700)]);
+    ports.alerts.failWhen = (a) => a.sequence === 2;
+    await sweepSegment({ ...ports, statuses: store }, { runId: 'sweep-2', segment });
+    expect(store.items.get('a')?.pendingAlert?.alertId).toBe('a:2');
+    await store.markAlertPublished('a', 1);
+    expect(store.items.get('a')?.pendingAlert?.alertId).toBe('a:2');
+    await store.markAlertPublished('a', 2);
+    expect(store.items.get('a')?.pendingAlert).toBeUndefined();
   });
 });

@@ -5,7 +5,12 @@
  *
  * Item (table `margin-status`, key `accountId`): accountId, state, previousState, sequence (N), marginRatio
  * (S decimal, or NULL when the ratio is undefined: no maintenance requirement), runId, thresholdSetId,
- * updatedAt, alertId, writeToken.
+ * updatedAt, alertId, writeToken, pendingAlert.
+ *
+ * Transactional outbox: the transition's PutItem also stores its alert as `pendingAlert` (S, the alert as
+ * JSON, exactly as it will be published), so the state change and the duty to announce it are one atomic
+ * write. `markAlertPublished` removes it after a successful publish, conditioned on the same sequence; until
+ * then every sweep re-publishes it (same alertId, so subscribers and FIFO dedupe see one message).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -13,9 +18,11 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   MARGIN_STATES,
+  type MarginAlert,
   type MarginState,
   type MarginStatus,
   type MarginTransition,
@@ -43,6 +50,7 @@ const STATUS_ATTRIBUTES = [
   'thresholdSetId',
   'runId',
   'marginRatio',
+  'pendingAlert',
 ];
 
 /**
@@ -120,6 +128,7 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
             thresholdSetId: str(alert.thresholdSetId),
             updatedAt: str(alert.occurredAt),
             alertId: str(alert.alertId),
+            pendingAlert: str(JSON.stringify(alert)),
             writeToken: str(token),
           },
           ...(expected === 0
@@ -143,6 +152,27 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
       return getString(error.Item, 'writeToken') === token ? 'applied' : 'stale';
     }
   }
+
+  /**
+   * `REMOVE pendingAlert` only while the stored sequence is `sequence`; a failed condition (a newer
+   * transition wrote its own pending alert, or there is no item) leaves everything as it is.
+   */
+  async markAlertPublished(accountId: string, sequence: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { accountId: str(accountId) },
+          UpdateExpression: 'REMOVE #pendingAlert',
+          ConditionExpression: '#sequence = :sequence',
+          ExpressionAttributeNames: attributeNames('pendingAlert', 'sequence'),
+          ExpressionAttributeValues: { ':sequence': num(sequence) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
 }
 
 function readStatus(item: Item): MarginStatus {
@@ -158,7 +188,29 @@ function readStatus(item: Item): MarginStatus {
     thresholdSetId: requireString(item, 'thresholdSetId', what),
     runId: requireString(item, 'runId', what),
     marginRatio: item.marginRatio?.NULL ? UNDEFINED_RATIO : requireString(item, 'marginRatio', what),
+    ...(item.pendingAlert === undefined ? {} : { pendingAlert: readPendingAlert(item, accountId, what) }),
   };
+}
+
+function readPendingAlert(item: Item, accountId: string, what: string): MarginAlert {
+  const text = requireString(item, 'pendingAlert', what);
+  let alert: unknown;
+  try {
+    alert = JSON.parse(text);
+  } catch {
+    throw new QmtError(`${what}: pendingAlert is not JSON`);
+  }
+  const candidate = alert as Partial<MarginAlert> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.alertId !== 'string' ||
+    typeof candidate.sequence !== 'number' ||
+    candidate.accountId !== accountId
+  ) {
+    throw new QmtError(`${what}: pendingAlert is not an alert of this account`);
+  }
+  return candidate as MarginAlert;
 }
 
 function isMarginState(value: string): value is MarginState {

@@ -75,6 +75,11 @@ export interface MarginStatus {
   readonly thresholdSetId: string;
   readonly runId: string;
   readonly marginRatio: string;
+  /**
+   * Transactional outbox: the alert of the transition that produced this status (same `sequence`), written
+   * in the same conditional write and removed once it is published. Present = announced but not confirmed.
+   */
+  readonly pendingAlert?: MarginAlert;
 }
 
 /** A state change to apply and announce. Applied only if the stored sequence is `expectedSequence`. */

@@ -4,6 +4,7 @@ import {
   ConditionalCheckFailedException,
   DynamoDBClient,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -89,6 +90,30 @@ describe('DynamoDbMarginStatusStore.get', () => {
     expect((error as IncompleteBatchError).failedKeys).toEqual(['acc-1']);
   });
 
+  it('reads the pending alert (the outbox entry) back exactly as written', async () => {
+    const { alert } = sampleTransition('acc-1', 2);
+    ddb.on(BatchGetItemCommand).resolves({
+      Responses: { [TABLE]: [{ ...statusItem('acc-1'), pendingAlert: { S: JSON.stringify(alert) } }] },
+    });
+    const status = (await store().get(['acc-1'])).get('acc-1');
+    expect(status?.pendingAlert).toEqual(alert);
+    expect(ddb).toHaveReceivedCommandWith(BatchGetItemCommand, {
+      RequestItems: {
+        [TABLE]: expect.objectContaining({
+          ExpressionAttributeNames: expect.objectContaining({ '#pendingAlert': 'pendingAlert' }),
+        }),
+      },
+    });
+  });
+
+  it('refuses a pending alert that is not an alert of the account', async () => {
+    const { alert } = sampleTransition('acc-2', 2);
+    ddb.on(BatchGetItemCommand).resolves({
+      Responses: { [TABLE]: [{ ...statusItem('acc-1'), pendingAlert: { S: JSON.stringify(alert) } }] },
+    });
+    await expect(store().get(['acc-1'])).rejects.toThrow(/pendingAlert is not an alert of this account/);
+  });
+
   it('makes no call for no accounts', async () => {
     await expect(store().get([])).resolves.toEqual(new Map());
     expect(ddb).not.toHaveReceivedAnyCommand();
@@ -103,6 +128,14 @@ describe('DynamoDbMarginStatusStore.applyTransition', () => {
       ConditionExpression: 'attribute_not_exists(#accountId)',
       Item: expect.objectContaining({ sequence: { N: '1' }, state: { S: 'WARNING' }, runId: { S: 'run-1' } }),
     });
+  });
+
+  it('stores the alert as pendingAlert in the same conditional write (the outbox)', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    const transition = sampleTransition('acc-1', 4);
+    await store().applyTransition(transition);
+    const item = ddb.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+    expect(JSON.parse(item?.pendingAlert?.S ?? 'null')).toEqual(transition.alert);
   });
 
   it('moves sequence n to n+1 only if the stored sequence is still n', async () => {
@@ -146,5 +179,30 @@ describe('DynamoDbMarginStatusStore.applyTransition', () => {
     expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
       Item: expect.objectContaining({ marginRatio: { NULL: true } }),
     });
+  });
+});
+
+describe('DynamoDbMarginStatusStore.markAlertPublished', () => {
+  it('removes pendingAlert only while the stored sequence is the published one', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    await store().markAlertPublished('acc-1', 5);
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: TABLE,
+      Key: { accountId: { S: 'acc-1' } },
+      UpdateExpression: 'REMOVE #pendingAlert',
+      ConditionExpression: '#sequence = :sequence',
+      ExpressionAttributeNames: { '#pendingAlert': 'pendingAlert', '#sequence': 'sequence' },
+      ExpressionAttributeValues: { ':sequence': { N: '5' } },
+    });
+  });
+
+  it('does nothing when a newer transition moved the sequence on', async () => {
+    ddb.on(UpdateItemCommand).rejects(conditionFailed());
+    await expect(store().markAlertPublished('acc-1', 5)).resolves.toBeUndefined();
+  });
+
+  it('passes other errors through', async () => {
+    ddb.on(UpdateItemCommand).rejects(new Error('network down'));
+    await expect(store().markAlertPublished('acc-1', 5)).rejects.toThrow('network down');
   });
 });

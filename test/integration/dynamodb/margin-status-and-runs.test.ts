@@ -33,6 +33,7 @@ describe('DynamoDbMarginStatusStore on DynamoDB Local', () => {
       thresholdSetId: 'set-1',
       runId: 'run-1',
       marginRatio: '1.250625',
+      pendingAlert: next.alert,
     });
   });
 
@@ -43,6 +44,34 @@ describe('DynamoDbMarginStatusStore on DynamoDB Local', () => {
     await expect(store().applyTransition(sampleTransition(accountId, 1))).resolves.toBe('stale');
     await expect(store().applyTransition(sampleTransition(accountId, 0))).resolves.toBe('stale');
     expect((await store().get([accountId])).get(accountId)?.sequence).toBe(2);
+  });
+
+  it('clears the pending alert only for the sequence it belongs to', async () => {
+    const accountId = uniqueId('acc');
+    const first = sampleTransition(accountId, 0);
+    await store().applyTransition(first);
+    expect((await store().get([accountId])).get(accountId)?.pendingAlert).toEqual(first.alert);
+    const second = sampleTransition(accountId, 1);
+    await store().applyTransition(second);
+    // A late confirmation of the first alert must not remove the second one's.
+    await store().markAlertPublished(accountId, 1);
+    expect((await store().get([accountId])).get(accountId)?.pendingAlert).toEqual(second.alert);
+    await store().markAlertPublished(accountId, 2);
+    const status = (await store().get([accountId])).get(accountId);
+    expect(status).toMatchObject({ sequence: 2, state: 'WARNING' });
+    expect(status?.pendingAlert).toBeUndefined();
+    // Twice, or for an account with no status: nothing happens.
+    await store().markAlertPublished(accountId, 2);
+    await store().markAlertPublished(uniqueId('acc'), 1);
+    expect((await store().get([accountId])).get(accountId)).toEqual(status);
+  });
+
+  it('stores and reads back a pending alert with an undefined ratio', async () => {
+    const accountId = uniqueId('acc');
+    const transition = sampleTransition(accountId, 0);
+    const alert = { ...transition.alert, marginRatio: null };
+    await store().applyTransition({ ...transition, alert });
+    expect((await store().get([accountId])).get(accountId)?.pendingAlert).toEqual(alert);
   });
 
   it('gets many statuses at once, leaving out accounts that have none', async () => {
