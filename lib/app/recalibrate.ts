@@ -6,7 +6,7 @@ import { type CandleSeries, DAY_MS } from '../domain/market/candle.ts';
 import { holdThreshold, recalibrate as recalibrateThreshold } from '../domain/threshold/model.ts';
 import type { ThresholdPolicy } from '../domain/threshold/policy.ts';
 import type { Threshold, ThresholdSet } from '../domain/threshold/threshold.ts';
-import type { Clock, MarketDataSource, OpsPublisher, RunLedger, ThresholdStore } from '../ports.ts';
+import type { Clock, MarketDataSource, OpsEvent, OpsPublisher, RunLedger, ThresholdStore } from '../ports.ts';
 
 export interface RecalibrationPorts {
   readonly market: MarketDataSource;
@@ -68,6 +68,19 @@ export async function recalibrate(
   }
   try {
     const current = await thresholds.currentSet();
+    if (current?.runId === request.runId) {
+      // A retry of a run that flipped CURRENT but failed afterwards (say, the ops summary): the set is live,
+      // so finish the run rather than fail every retry against its own set.
+      const held = heldOf(current.thresholds);
+      await ops.publish(summary(request.runId, current, held));
+      await ledger.complete(
+        lease,
+        'succeeded',
+        { instruments: current.thresholds.length, held: held.length },
+        'completed on retry',
+      );
+      return { outcome: 'published', runId: request.runId, set: current, held };
+    }
     const previousByInstrument = new Map(current?.thresholds.map((t) => [t.instrument, t]) ?? []);
     const asOf = Math.floor(clock.now() / DAY_MS) * DAY_MS;
     const from = asOf - (request.historyDays ?? 3650) * DAY_MS;
@@ -86,21 +99,8 @@ export async function recalibrate(
     };
     await thresholds.publishSet(set, current?.setId);
 
-    const held = computed
-      .filter((t) => t.status === 'held')
-      .map((t) => ({ instrument: t.instrument, reason: t.heldReason ?? '' }));
-    await ops.publish({
-      type: 'recalibration.completed',
-      runId: request.runId,
-      setId: set.setId,
-      instruments: computed.length,
-      held,
-      changes: computed.map((t) => ({
-        instrument: t.instrument,
-        ...(t.change ? { from: t.change.previousInitialMarginRate } : {}),
-        to: t.initialMarginRate,
-      })),
-    });
+    const held = heldOf(computed);
+    await ops.publish(summary(request.runId, set, held));
     await ledger.complete(lease, 'succeeded', { instruments: computed.length, held: held.length });
     return { outcome: 'published', runId: request.runId, set, held };
   } catch (error) {
@@ -115,6 +115,31 @@ export async function recalibrate(
     ]);
     throw error;
   }
+}
+
+function heldOf(thresholds: readonly Threshold[]): { instrument: string; reason: string }[] {
+  return thresholds
+    .filter((t) => t.status === 'held')
+    .map((t) => ({ instrument: t.instrument, reason: t.heldReason ?? '' }));
+}
+
+function summary(
+  runId: string,
+  set: ThresholdSet,
+  held: readonly { instrument: string; reason: string }[],
+): OpsEvent {
+  return {
+    type: 'recalibration.completed',
+    runId,
+    setId: set.setId,
+    instruments: set.thresholds.length,
+    held,
+    changes: set.thresholds.map((t) => ({
+      instrument: t.instrument,
+      ...(t.change ? { from: t.change.previousInitialMarginRate } : {}),
+      to: t.initialMarginRate,
+    })),
+  };
 }
 
 async function thresholdFor(

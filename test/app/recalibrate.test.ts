@@ -100,6 +100,29 @@ describe('recalibrate use case', () => {
   });
 });
 
+describe('recalibrate retried after CURRENT flipped', () => {
+  it('finishes the run on retry instead of failing against its own set', async () => {
+    // Prepare: the ops summary fails once, after the set is live.
+    const ports = setup({ BTC: history('BTC', 1), ETH: history('ETH', 2) });
+    const publish = ports.ops.publish.bind(ports.ops);
+    let failures = 1;
+    ports.ops.publish = async (event) => {
+      if (event.type === 'recalibration.completed' && failures-- > 0) throw new Error('SNS throttled');
+      await publish(event);
+    };
+    const request = { runId: '2026-11-24T00:00:00Z', holder: 'a', instruments };
+    await expect(recalibrate(ports, request)).rejects.toThrow('SNS throttled');
+    expect(ports.ledger.runs.get(request.runId)?.outcome).toBe('failed');
+    // Act: the scheduler retries.
+    const retry = await recalibrate(ports, { ...request, holder: 'b' });
+    // Assess
+    expect(retry.outcome).toBe('published');
+    expect(ports.thresholds.sets.size).toBe(1);
+    expect(ports.ledger.runs.get(request.runId)?.outcome).toBe('succeeded');
+    expect(ports.ops.events.filter((e) => e.type === 'recalibration.completed')).toHaveLength(1);
+  });
+});
+
 describe('planSweep', () => {
   it('gives each worker about the target number of accounts', () => {
     expect(planSweep({ approximateAccounts: 10_000_000 })).toEqual({
