@@ -183,7 +183,12 @@ const SCHEMA_REJECTS: [string, Item, string, RegExp][] = [
     'coll-65',
     /^collateral: Too big: expected array to have <=64 items$/,
   ],
-  ['an over-long accountId (129 chars)', item('a'.repeat(129)), `${'a'.repeat(125)}...`, /^accountId: Too big/],
+  [
+    'an over-long accountId (129 chars)',
+    item('a'.repeat(129)),
+    `${'a'.repeat(125)}...`,
+    /^accountId: Too big/,
+  ],
   [
     'an unknown attribute',
     { ...item('extra'), nickname: s('x') },
