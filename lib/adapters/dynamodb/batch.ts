@@ -85,6 +85,7 @@ function deadlineBudget(policy: RetryPolicy, hooks: RetryHooks): () => number {
 }
 
 function lastErrorText(error: unknown): string {
+  if (error === undefined) return 'the deadline passed before they were sent';
   if (error instanceof UnfinishedBatch) return 'entries still unprocessed';
   return error instanceof Error ? `${errorName(error)}: ${error.message}` : String(error);
 }
