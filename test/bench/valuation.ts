@@ -196,24 +196,35 @@ function linearFloor(inputs: LinearInputs, m: FloorMarket, out: Float64Array): v
       equity += q * ((m.marks[k] as number) - (entry[j] as number));
       net[k] = (net[k] as number) + q;
     }
-    let im = 0;
-    let mm = 0;
-    for (let k = 0; k < net.length; k++) {
-      const n = Math.abs(net[k] as number) * (m.marks[k] as number);
-      if (n === 0) continue;
-      const start = m.bracketStart[k] as number;
-      let b = start + (m.bracketCount[k] as number) - 1;
-      while (b > start && (m.floors[b] as number) > n) b--;
-      const perPeriod = m.perPeriod[k] as number;
-      const liquidity = perPeriod > 0 && n > perPeriod ? Math.sqrt(n / perPeriod) : 1;
-      im += (n * (m.imRates[b] as number) - (m.imCum[b] as number)) * liquidity;
-      mm += (n * (m.mmRates[b] as number) - (m.mmCum[b] as number)) * liquidity;
-    }
-    out[4 * a] = equity;
-    out[4 * a + 1] = im;
-    out[4 * a + 2] = mm;
-    out[4 * a + 3] = mm > 0 ? equity / mm : Number.POSITIVE_INFINITY;
+    floorRequirements(net, equity, m, out, a);
   }
+}
+
+/** The floors' shared arithmetic: bracket requirements on net notional per instrument, and the ratio. */
+function floorRequirements(
+  net: Float64Array,
+  equity: number,
+  m: FloorMarket,
+  out: Float64Array,
+  a: number,
+): void {
+  let im = 0;
+  let mm = 0;
+  for (let k = 0; k < net.length; k++) {
+    const n = Math.abs(net[k] as number) * (m.marks[k] as number);
+    if (n === 0) continue;
+    const start = m.bracketStart[k] as number;
+    let b = start + (m.bracketCount[k] as number) - 1;
+    while (b > start && (m.floors[b] as number) > n) b--;
+    const perPeriod = m.perPeriod[k] as number;
+    const liquidity = perPeriod > 0 && n > perPeriod ? Math.sqrt(n / perPeriod) : 1;
+    im += (n * (m.imRates[b] as number) - (m.imCum[b] as number)) * liquidity;
+    mm += (n * (m.mmRates[b] as number) - (m.mmCum[b] as number)) * liquidity;
+  }
+  out[4 * a] = equity;
+  out[4 * a + 1] = im;
+  out[4 * a + 2] = mm;
+  out[4 * a + 3] = mm > 0 ? equity / mm : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -237,23 +248,7 @@ function linearFloorFromRecords(
       equity += q * ((m.marks[k] as number) - Number(p.entryPrice));
       net[k] = (net[k] as number) + q;
     }
-    let im = 0;
-    let mm = 0;
-    for (let k = 0; k < net.length; k++) {
-      const n = Math.abs(net[k] as number) * (m.marks[k] as number);
-      if (n === 0) continue;
-      const start = m.bracketStart[k] as number;
-      let b = start + (m.bracketCount[k] as number) - 1;
-      while (b > start && (m.floors[b] as number) > n) b--;
-      const perPeriod = m.perPeriod[k] as number;
-      const liquidity = perPeriod > 0 && n > perPeriod ? Math.sqrt(n / perPeriod) : 1;
-      im += (n * (m.imRates[b] as number) - (m.imCum[b] as number)) * liquidity;
-      mm += (n * (m.mmRates[b] as number) - (m.mmCum[b] as number)) * liquidity;
-    }
-    out[4 * a] = equity;
-    out[4 * a + 1] = im;
-    out[4 * a + 2] = mm;
-    out[4 * a + 3] = mm > 0 ? equity / mm : Number.POSITIVE_INFINITY;
+    floorRequirements(net, equity, m, out, a);
   }
 }
 

@@ -4,45 +4,14 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Item } from '../../../lib/adapters/dynamodb/attributes.ts';
 import type { Account, MarginAlert, MarginState, MarginStatus } from '../../../lib/domain/account/account.ts';
-import { notionalBrackets } from '../../../lib/domain/threshold/model.ts';
-import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
 import type { Threshold, ThresholdSet } from '../../../lib/domain/threshold/threshold.ts';
 import type { AlertPublisher, AlertPublishResult, MarginStatusStore } from '../../../lib/ports.ts';
+import { btc, PRICE } from '../../app/sweep-fixtures.ts';
 
-export const PRICE = 30_000;
-const IM = 0.1;
-const MM = 0.06;
+export { PRICE };
 
 /** A BTC threshold at fixed rates (maintenance 1,800 for one BTC), volume so large no liquidity add-on applies. */
-export const btcThreshold: Threshold = {
-  instrument: 'BTC',
-  asOf: '2026-11-23',
-  referencePrice: PRICE,
-  initialMarginRate: IM,
-  maintenanceMarginRate: MM,
-  warningMarginRate: MM * 1.2,
-  liquidationMarginRate: MM * 0.8,
-  status: 'computed',
-  activeBound: 'model',
-  components: {
-    volatility: { ewma: 0.03 },
-    effectiveVolatility: 0.03,
-    riskMultiplier: 2.6,
-    modelRate: IM,
-    unboundedRate: IM,
-  },
-  brackets: notionalBrackets(DEFAULT_THRESHOLD_POLICY, IM, MM),
-  liquidity: { averageDailyVolume: 1e13, participationRate: 0.1 },
-  inputs: {
-    policyVersion: 'test',
-    policyHash: 'h',
-    pricesHash: 'p',
-    source: 'test',
-    firstCandle: '2020-01-01',
-    lastCandle: '2026-11-23',
-    candleCount: 2000,
-  },
-};
+export const btcThreshold: Threshold = btc;
 
 export const btcSet: ThresholdSet = {
   setId: 'set-1',
