@@ -6,7 +6,6 @@ import type { MarginAlert, MarginStatus, MarginTransition } from '../domain/acco
 import { evaluateAccount, type MarginLevels } from '../domain/account/state-machine.ts';
 import { QmtError } from '../domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../domain/threshold/policy.ts';
-import type { ThresholdSet } from '../domain/threshold/threshold.ts';
 import { marketSnapshotFromSet } from '../domain/valuation/snapshot.ts';
 import type {
   AccountSource,
@@ -252,5 +251,3 @@ async function applyTransitions(
   }
   return applied;
 }
-
-export type { MarginStatus, ThresholdSet };

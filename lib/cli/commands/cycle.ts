@@ -3,7 +3,7 @@
  * data prepared up front, alerts and ops events to the local outbox instead of SNS, and the sweep queue
  * drained in-process instead of by SQS.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -320,7 +320,6 @@ function recordingOps(inner: OpsPublisher, into: OpsEvent[]): OpsPublisher {
 }
 
 async function readAccounts(path: string): Promise<Account[]> {
-  const { readFile } = await import('node:fs/promises');
   let document: unknown;
   try {
     document = JSON.parse(await readFile(path, 'utf8'));

@@ -1,5 +1,5 @@
 /** `qmt thresholds`: the threshold per symbol with its components. */
-import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import type { CandleSeries } from '../../domain/market/candle.ts';
 import { recalibrate } from '../../domain/threshold/model.ts';
 import type { Threshold } from '../../domain/threshold/threshold.ts';
 import type { PolicyBook } from '../inputs.ts';
@@ -91,5 +91,3 @@ export function formatThresholds(thresholds: readonly Threshold[]): string {
     ...notes,
   ].join('\n');
 }
-
-export const ONE_DAY = DAY_MS;
