@@ -96,12 +96,7 @@ export class NoThresholdSetError extends QmtError {
 export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Promise<SweepResult> {
   const set = await ports.thresholds.currentSet();
   if (!set) throw new NoThresholdSetError();
-  // An instrument held with no price at all (a new listing with unusable data) cannot value positions:
-  // leave it out, so accounts holding it are reported, not valued at a made-up mark.
-  const snapshot = marketSnapshotFromSet({
-    ...set,
-    thresholds: set.thresholds.filter((t) => t.referencePrice > 0),
-  });
+  const snapshot = marketSnapshotFromSet(set);
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
   const counts: Required<SweepCounts> = {
     accounts: 0,

@@ -132,6 +132,9 @@ export function marketSnapshotFromSet(
   for (const threshold of set.thresholds) {
     const symbol = threshold.instrument;
     const markPrice = options.markPrices?.[symbol] ?? threshold.referencePrice;
+    // A threshold held with no price at all (a new listing with unusable data) cannot mark positions: leave
+    // it out, so accounts holding it are reported as unvaluable rather than valued at a made-up mark.
+    if (!(markPrice > 0)) continue;
     const impliedVolatility = options.impliedVolatility?.[symbol];
     const openInterestNotional = options.openInterestNotional?.[symbol];
     instruments[symbol] = {
