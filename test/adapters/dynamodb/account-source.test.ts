@@ -162,3 +162,75 @@ describe('DynamoDbAccountSource.approximateCount', () => {
     await expect(source().approximateCount()).resolves.toBe(12_345);
   });
 });
+
+describe('DynamoDbAccountSource read-ahead', () => {
+  const segment = { segment: 1, totalSegments: 4 };
+  const keyOf = (id: string) => ({ accountId: { S: id } });
+  const startKeys = () =>
+    ddb.commandCalls(ScanCommand).map((c) => c.args[0].input.ExclusiveStartKey?.accountId?.S ?? null);
+  /** Three pages: acc-1 → acc-2 → acc-3 (last). */
+  const threePages = () => {
+    ddb
+      .on(ScanCommand)
+      .resolvesOnce({ Items: [goodItem('acc-1')], LastEvaluatedKey: keyOf('acc-1') })
+      .resolvesOnce({ Items: [goodItem('acc-2')], LastEvaluatedKey: keyOf('acc-2') })
+      .resolvesOnce({ Items: [goodItem('acc-3')] });
+  };
+
+  it('requests the next page while the caller works on the current one, and reads each page once', async () => {
+    threePages();
+    const s = source();
+    const first = await s.scanPage(segment, undefined, 10);
+    // The next Scan is already out before the caller asks for it.
+    expect(startKeys()).toEqual([null, 'acc-1']);
+    const second = await s.scanPage(segment, first.cursor, 10);
+    const third = await s.scanPage(segment, second.cursor, 10);
+    expect([first, second, third].map((p) => p.accounts.map((a) => a.accountId))).toEqual([
+      ['acc-1'],
+      ['acc-2'],
+      ['acc-3'],
+    ]);
+    expect(third.cursor).toBeUndefined();
+    // Nothing read twice, nothing read past the end.
+    expect(startKeys()).toEqual([null, 'acc-1', 'acc-2']);
+  });
+
+  it('does not use a page read ahead for another cursor or page size; reads the one asked for', async () => {
+    threePages();
+    ddb.on(ScanCommand, { Limit: 5 }).resolves({ Items: [goodItem('acc-9')] });
+    const s = source();
+    const first = await s.scanPage(segment, undefined, 10);
+    const other = await s.scanPage(segment, first.cursor, 5);
+    expect(other.accounts.map((a) => a.accountId)).toEqual(['acc-9']);
+    expect(ddb.commandCalls(ScanCommand).at(-1)?.args[0].input.Limit).toBe(5);
+  });
+
+  it('raises a failed read-ahead when its page is asked for, and never as an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      ddb
+        .on(ScanCommand)
+        .resolvesOnce({ Items: [goodItem('acc-1')], LastEvaluatedKey: keyOf('acc-1') })
+        .rejectsOnce(new Error('ProvisionedThroughputExceededException: read-ahead throttled'));
+      const s = source();
+      const first = await s.scanPage(segment, undefined, 10);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+      await expect(s.scanPage(segment, first.cursor, 10)).rejects.toThrow(/read-ahead throttled/);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('sends nothing ahead when read-ahead is off', async () => {
+    threePages();
+    const s = new DynamoDbAccountSource(new DynamoDBClient({}), TABLE, { readAhead: false });
+    const first = await s.scanPage(segment, undefined, 10);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(startKeys()).toEqual([null]);
+    await s.scanPage(segment, first.cursor, 10);
+    expect(startKeys()).toEqual([null, 'acc-1']);
+  });
+});
