@@ -13,7 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { ScheduleTargetBase, type ScheduleTargetBaseProps } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -36,6 +36,7 @@ import {
 } from '../lib/adapters/dynamodb/tables.ts';
 import { ConfigError } from '../lib/config/errors.ts';
 import { loadRuntimeConfig, RUNTIME_ENV, type RuntimeDocument } from '../lib/config/runtime.ts';
+import { LAMBDA_BUNDLING } from './bundling.ts';
 
 /** The repository root: handlers, the lock file and the tsconfig esbuild reads live here. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -708,18 +709,8 @@ export class MarginThresholds extends Construct {
         // The bundle ships its source map; this makes stack traces point at the TypeScript.
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // esbuild's ESM output has no `require`; some CommonJS dependencies still call it.
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        // Bundle the AWS SDK too: the pinned version is the one tested, and tree-shaking keeps it small.
-        externalModules: [],
-      },
+      // Local esbuild, ESM, minified, with a source map, the AWS SDK bundled, zod without its locales.
+      bundling: LAMBDA_BUNDLING,
     });
   }
 
