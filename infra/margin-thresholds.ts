@@ -189,7 +189,7 @@ export interface MarginThresholdsProps {
    * Most sweep workers running at once (the SQS event source's maximum concurrency, 2–1000). Keep the
    * configuration's `sweep.maxSegments` near it, or segments wait for a free worker.
    *
-   * @default 50 - forty 250,000-account segments (ten million accounts) all at once
+   * @default 100 - a hundred 100,000-account segments (ten million accounts) all at once (docs/SCALE.md)
    */
   readonly sweepWorkerConcurrency?: number;
 
@@ -495,7 +495,7 @@ export class MarginThresholds extends Construct {
       new SqsEventSource(this.sweepQueue, {
         batchSize: 1,
         reportBatchItemFailures: true,
-        maxConcurrency: props.sweepWorkerConcurrency ?? 50,
+        maxConcurrency: props.sweepWorkerConcurrency ?? 100,
       }),
     );
 

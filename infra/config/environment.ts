@@ -183,7 +183,7 @@ export const environmentConfigSchema = z.strictObject({
   sweep: z
     .strictObject({
       workerTimeoutSeconds: z.number().int().min(30).max(900).default(300),
-      workerConcurrency: z.number().int().min(2).max(1000).default(50),
+      workerConcurrency: z.number().int().min(2).max(1000).default(100),
       maxReceiveCount: z.number().int().min(1).max(100).default(5),
     })
     .prefault({}),

@@ -8,6 +8,7 @@ import { QmtError } from '../domain/errors.ts';
 import { writeBacktestChart } from './chart.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
 import { runCycle } from './commands/cycle.ts';
+import { formatScaleReport, scaleReport } from './commands/scale.ts';
 import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
 import { formatVolatilityReport, volatilityReport } from './commands/volatility.ts';
 import { loadPolicyBook, loadPrices, parseDay, UsageError } from './inputs.ts';
@@ -126,6 +127,60 @@ export function buildProgram(io: Io = defaultIo): Command {
         if (options.chart) await writeBacktestChart(result, options.chart);
         io.out(options.json ? json(backtestSummary(result, options.days)) : formatBacktest(result));
         if (options.chart && !options.json) io.out(`chart written to ${options.chart}`);
+      },
+    );
+
+  program
+    .command('scale')
+    .description(
+      'Capacity model of a full sweep: time, DynamoDB and SNS throughput and cost, quiet day and crash day.',
+    )
+    .option('--accounts <n>', 'accounts in the table', '10000000')
+    .option('--accounts-per-segment <n>', "planSweep's accounts per segment (default: planSweep's)")
+    .option('--max-segments <n>', "planSweep's segment cap (default: planSweep's)")
+    .option('--concurrency <n>', "the stack's sweepWorkerConcurrency", '100')
+    .option('--memory <mb>', 'sweep worker memory (MB)', '1024')
+    .option('--crash-share <fraction>', 'share of accounts changing state in a crash-day sweep', '0.1')
+    .option('--sweeps-per-day <n>', 'full sweeps a day (rate(5 minutes) = 288)', '288')
+    .option('--deadline <seconds>', 'time a sweep must finish in', '60')
+    .option('--json', 'print JSON')
+    .action(
+      (options: {
+        accounts: string;
+        accountsPerSegment?: string;
+        maxSegments?: string;
+        concurrency: string;
+        memory: string;
+        crashShare: string;
+        sweepsPerDay: string;
+        deadline: string;
+        json?: boolean;
+      }) => {
+        const count = (flag: string, value: string) => {
+          const n = Number(value);
+          if (!Number.isFinite(n) || n <= 0)
+            throw new UsageError(`${flag} ${value}: must be a positive number`);
+          return n;
+        };
+        const crashShare = Number(options.crashShare);
+        if (!(crashShare >= 0 && crashShare <= 1)) {
+          throw new UsageError(`--crash-share ${options.crashShare}: must be a fraction from 0 to 1`);
+        }
+        const report = scaleReport({
+          accounts: count('--accounts', options.accounts),
+          ...(options.accountsPerSegment === undefined
+            ? {}
+            : { accountsPerSegment: count('--accounts-per-segment', options.accountsPerSegment) }),
+          ...(options.maxSegments === undefined
+            ? {}
+            : { maxSegments: count('--max-segments', options.maxSegments) }),
+          workerConcurrency: count('--concurrency', options.concurrency),
+          workerMemoryMb: count('--memory', options.memory),
+          crashShare,
+          sweepsPerDay: count('--sweeps-per-day', options.sweepsPerDay),
+          deadlineSeconds: count('--deadline', options.deadline),
+        });
+        io.out(options.json ? json(report) : formatScaleReport(report));
       },
     );
 

@@ -13,7 +13,7 @@
  *   "catalogue": { "DOGE": { "binance": { "symbol": "DOGEUSDT" } } },
  *   "venues": ["deribit", "binance", "coinbase"],
  *   "consensus": { "tolerance": 0.02, "quorum": 2 },
- *   "sweep": { "accountsPerSegment": 250000, "maxSegments": 1000, "pageSize": 500 },
+ *   "sweep": { "accountsPerSegment": 100000, "maxSegments": 1000, "pageSize": 500 },
  *   "levels": { "warning": 1.2, "marginCall": 1, "liquidation": 0.8, "hysteresis": 0.05 }
  * }
  * ```
@@ -55,7 +55,7 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export type MarginLevels = ThresholdPolicy['levels'];
 
 export interface SweepSettings {
-  /** @default planSweep's default (250,000) */
+  /** @default planSweep's default (100,000) */
   readonly accountsPerSegment?: number;
   /** @default planSweep's default (1,000) */
   readonly maxSegments?: number;

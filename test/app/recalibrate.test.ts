@@ -126,8 +126,12 @@ describe('recalibrate retried after CURRENT flipped', () => {
 describe('planSweep', () => {
   it('gives each worker about the target number of accounts', () => {
     expect(planSweep({ approximateAccounts: 10_000_000 })).toEqual({
-      totalSegments: 40,
-      accountsPerSegment: 250_000,
+      totalSegments: 100,
+      accountsPerSegment: 100_000,
+    });
+    expect(planSweep({ approximateAccounts: 1_000_001 })).toEqual({
+      totalSegments: 11,
+      accountsPerSegment: 90_910,
     });
     expect(planSweep({ approximateAccounts: 300 })).toEqual({ totalSegments: 1, accountsPerSegment: 300 });
     expect(planSweep({ approximateAccounts: 0 })).toEqual({ totalSegments: 1, accountsPerSegment: 0 });

@@ -203,3 +203,34 @@ describe('qmt errors and help', () => {
     expect(help.out).toContain('--chart');
   });
 });
+
+describe('qmt scale', () => {
+  it('plans a million accounts on 10 workers: segments, time and cost follow the options', async () => {
+    const { code, out } = await run(
+      'scale',
+      '--accounts',
+      '1000000',
+      '--concurrency',
+      '10',
+      '--crash-share',
+      '0',
+      '--json',
+    );
+    expect(code).toBe(0);
+    const report = JSON.parse(out);
+    expect(report.plan).toEqual({ totalSegments: 10, accountsPerSegment: 100_000 });
+    // 5 workers at once, +5 a second: the tenth runs after 1 s; each takes 100,000 / 7,500 s.
+    expect(report.quiet.rampSeconds).toBe(1);
+    expect(report.quiet.sweepSeconds).toBeCloseTo(2 + 1 + 100_000 / 7_500, 9);
+    expect(report.quietDayUsd).toBeCloseTo(report.quiet.costUsd.total * 288, 9);
+  });
+
+  it('names a bad option', async () => {
+    const share = await run('scale', '--crash-share', '2');
+    expect(share.code).toBe(2);
+    expect(share.err).toContain('--crash-share 2');
+    const accounts = await run('scale', '--accounts', 'many');
+    expect(accounts.code).toBe(2);
+    expect(accounts.err).toContain('--accounts many');
+  });
+});

@@ -62,7 +62,7 @@ describe('environment configuration', { timeout: 60_000 }, () => {
       logRetentionDays: 90,
       tracing: false,
       maxThresholdAgeHours: 26,
-      sweep: { workerTimeoutSeconds: 300, workerConcurrency: 50, maxReceiveCount: 5 },
+      sweep: { workerTimeoutSeconds: 300, workerConcurrency: 100, maxReceiveCount: 5 },
       subscriptions: { alerts: [], ops: [] },
     });
   });

@@ -226,7 +226,7 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
       EventSourceArn: { 'Fn::GetAtt': [logicalId(qmt.sweepQueue), 'Arn'] },
       BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 50 },
+      ScalingConfig: { MaximumConcurrency: 100 },
     });
   });
 

@@ -149,16 +149,20 @@ describe('recalibrate handler', () => {
     fakeIdempotencyRecords(dynamo);
     const { handler, observability } = setup();
     const summary = await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
-    // 1,000,000 accounts at the default 250,000 a segment: four segments, one batch.
+    // 1,000,000 accounts at the default 100,000 a segment: ten segments, one batch.
     expect(summary).toMatchObject({
-      sweep: { status: 'started', runId: `sweep-${SCHEDULED_TIME}`, totalSegments: 4 },
+      sweep: { status: 'started', runId: `sweep-${SCHEDULED_TIME}`, totalSegments: 10 },
     });
     expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
     expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { QueueUrl: SWEEP_QUEUE_URL });
     expect(sentBodies(sqs.commandCalls(SendMessageBatchCommand))).toEqual(
-      [0, 1, 2, 3].map((segment) => ({ runId: `sweep-${SCHEDULED_TIME}`, segment, totalSegments: 4 })),
+      Array.from({ length: 10 }, (_, segment) => ({
+        runId: `sweep-${SCHEDULED_TIME}`,
+        segment,
+        totalSegments: 10,
+      })),
     );
-    expect(observability.metric('SegmentsPlanned')).toBe(4);
+    expect(observability.metric('SegmentsPlanned')).toBe(10);
   });
 
   it('keeps the published set when the sweep cannot be queued (the coordinator’s schedule sweeps instead)', async () => {

@@ -76,9 +76,9 @@ describe('sweep coordinator handler', () => {
   });
 
   it.each([
-    [1_000_000, 4, 1],
+    [1_000_000, 10, 1],
     [0, 1, 1],
-    [10_000_000, 40, 4],
+    [10_000_000, 100, 10],
     [1_000_000_000, 1_000, 100],
   ])('%i accounts at the default sizing → %i segments in %i batches', async (accounts, segments, batches) => {
     dynamo.on(DescribeTableCommand).resolves({ Table: { ItemCount: accounts } });
@@ -112,7 +112,7 @@ describe('sweep coordinator handler', () => {
     expect(JSON.parse(calls[1]?.args[0].input.Entries?.[0]?.MessageBody ?? '')).toEqual({
       runId: SCHEDULED_TIME,
       segment: 2,
-      totalSegments: 4,
+      totalSegments: 10,
     });
   });
 
