@@ -12,23 +12,23 @@ const SQRT_32 = 5.656854249492381; // √32, where Cody switches to the asymptot
 // Cody (1993) coefficients, highest-degree numerator term last. Rounded to the nearest double.
 const CODY_A = [
   2.2352520354606837, 161.02823106855587, 1067.6894854603709, 18154.98125334356, 0.06568233791820745,
-];
-const CODY_B = [47.202581904688245, 976.0985517377767, 10260.932208618979, 45507.78933502673];
+] as const;
+const CODY_B = [47.202581904688245, 976.0985517377767, 10260.932208618979, 45507.78933502673] as const;
 const CODY_C = [
   0.39894151208813466, 8.883149794388377, 93.50665613217785, 597.2702763948002, 2494.5375852903726,
   6848.190450536283, 11602.65143764735, 9842.714838383978, 1.0765576773720192e-8,
-];
+] as const;
 const CODY_D = [
   22.266688044328117, 235.387901782625, 1519.3775994075547, 6485.558298266761, 18615.571640885097,
   34900.95272114598, 38912.00328609327, 19685.429676859992,
-];
+] as const;
 const CODY_P = [
   0.215898534057957, 0.12740116116024736, 0.022235277870649807, 0.0014216191932278934, 2.9112874951168793e-5,
   0.023073441764940174,
-];
+] as const;
 const CODY_Q = [
   1.284260096144911, 0.4682382124808651, 0.06598813786892856, 0.0037823963320275824, 7.297515550839662e-5,
-];
+] as const;
 
 // Wichura (1988) AS 241 coefficients, lowest degree first: central region, then two tail regions.
 const AS241_A = [
@@ -63,60 +63,67 @@ function poly(c: readonly number[], x: number): number {
   return acc;
 }
 
-/** Coefficient `i` of a table whose length is fixed above; the fallback is unreachable. */
-function at(c: readonly number[], i: number): number {
-  return c[i] ?? Number.NaN;
+/**
+ * exp(−xs²/2) at every xs = k/16 below 50 (k = 0 … 799), so `expHalfSquare` needs one `Math.exp`, not two:
+ * option scenario revaluation evaluates Φ twice per scenario. The table holds exactly what the second call
+ * returned, so results are unchanged to the bit.
+ */
+const EXP_HALF_SQUARE_STEPS = new Float64Array(800);
+for (let k = 0; k < EXP_HALF_SQUARE_STEPS.length; k++) {
+  const xs = k / 16;
+  EXP_HALF_SQUARE_STEPS[k] = Math.exp(-xs * xs * 0.5);
 }
 
 /**
- * exp(−x²/2) without the rounding error of forming x² directly: x is split into a part with few bits
- * (exactly squarable) and a remainder, as Cody does. Matters for |x| > 5 where x² has ~1e-14 abs error.
+ * exp(−x²/2) for 0 ≤ x < 50 without the rounding error of forming x² directly: x is split into a part with
+ * few bits (exactly squarable) and a remainder, as Cody does. Matters for |x| > 5 where x² has ~1e-14 abs
+ * error.
  */
 function expHalfSquare(x: number): number {
-  const xs = Math.trunc(x * 16) / 16;
+  const steps = Math.trunc(x * 16);
+  const xs = steps / 16;
   const del = (x - xs) * (x + xs);
-  return Math.exp(-xs * xs * 0.5) * Math.exp(-del * 0.5);
+  return (EXP_HALF_SQUARE_STEPS[steps] as number) * Math.exp(-del * 0.5);
 }
 
-/** Lower and upper tail probabilities of N(0,1) at x, each to full relative precision. */
-function normalTails(x: number): { lower: number; upper: number } {
-  if (Number.isNaN(x)) return { lower: Number.NaN, upper: Number.NaN };
-  const y = Math.abs(x);
-  if (y <= 0.66291) {
-    // Central region: Φ(x) − ½ is an odd rational function of x, no exponential needed.
-    const xsq = x * x;
-    let num = at(CODY_A, 4) * xsq;
-    let den = xsq;
-    for (let i = 0; i < 3; i++) {
-      num = (num + at(CODY_A, i)) * xsq;
-      den = (den + at(CODY_B, i)) * xsq;
-    }
-    const t = (x * (num + at(CODY_A, 3))) / (den + at(CODY_B, 3));
-    return { lower: 0.5 + t, upper: 0.5 - t };
-  }
-  let tail: number; // Φ(−|x|), computed directly so the small tail keeps its relative precision
-  if (y <= SQRT_32) {
-    let num = at(CODY_C, 8) * y;
-    let den = y;
-    for (let i = 0; i < 7; i++) {
-      num = (num + at(CODY_C, i)) * y;
-      den = (den + at(CODY_D, i)) * y;
-    }
-    tail = expHalfSquare(y) * ((num + at(CODY_C, 7)) / (den + at(CODY_D, 7)));
-  } else if (y < 50) {
-    const xsq = 1 / (y * y);
-    let num = at(CODY_P, 5) * xsq;
-    let den = xsq;
-    for (let i = 0; i < 4; i++) {
-      num = (num + at(CODY_P, i)) * xsq;
-      den = (den + at(CODY_Q, i)) * xsq;
-    }
-    const r = (xsq * (num + at(CODY_P, 4))) / (den + at(CODY_Q, 4));
-    tail = (expHalfSquare(y) * (INV_SQRT_2PI - r)) / y;
+// Cody's coefficients as scalars, so the hot rational functions below are straight-line code; the
+// evaluation order is exactly that of the loops in Cody's algorithm, so results are unchanged to the bit.
+const [A0, A1, A2, A3, A4] = CODY_A;
+const [B0, B1, B2, B3] = CODY_B;
+const [C0, C1, C2, C3, C4, C5, C6, C7, C8] = CODY_C;
+const [D0, D1, D2, D3, D4, D5, D6, D7] = CODY_D;
+const [P0, P1, P2, P3, P4, P5] = CODY_P;
+const [Q0, Q1, Q2, Q3, Q4] = CODY_Q;
+
+/** Φ(x) − ½ for |x| ≤ 0.66291: an odd rational function of x, no exponential needed. */
+function centralOffset(x: number): number {
+  const xsq = x * x;
+  const num = ((A4 * xsq + A0) * xsq + A1) * xsq + A2;
+  const den = ((xsq + B0) * xsq + B1) * xsq + B2;
+  return (x * (num * xsq + A3)) / (den * xsq + B3);
+}
+
+/**
+ * Φ(−y) for y > 0.66291, computed directly so the small tail keeps its relative precision. Returns a plain
+ * number (no tail pair object), so callers in hot loops allocate nothing.
+ */
+function lowerTail(y: number): number {
+  if (!(y < 50)) return 0; // Φ(−50) ≈ 1e−545 underflows anyway
+  // One exponential for both branches (so the function stays small enough for V8 to inline it twice).
+  const near = y <= SQRT_32;
+  let factor: number;
+  if (near) {
+    const num = ((((((C8 * y + C0) * y + C1) * y + C2) * y + C3) * y + C4) * y + C5) * y + C6;
+    const den = ((((((y + D0) * y + D1) * y + D2) * y + D3) * y + D4) * y + D5) * y + D6;
+    factor = (num * y + C7) / (den * y + D7);
   } else {
-    tail = 0; // Φ(−50) ≈ 1e−545 underflows anyway
+    const xsq = 1 / (y * y);
+    const num = ((((P5 * xsq + P0) * xsq + P1) * xsq + P2) * xsq + P3) * xsq;
+    const den = ((((xsq + Q0) * xsq + Q1) * xsq + Q2) * xsq + Q3) * xsq;
+    factor = INV_SQRT_2PI - (xsq * (num + P4)) / (den + Q4);
   }
-  return x > 0 ? { lower: 1 - tail, upper: tail } : { lower: tail, upper: 1 - tail };
+  const e = expHalfSquare(y);
+  return near ? e * factor : (e * factor) / y;
 }
 
 /**
@@ -139,7 +146,11 @@ export function normalPdf(x: number): number {
  * normalCdf(-2.3263478740408408); // ≈ 0.01
  */
 export function normalCdf(x: number): number {
-  return normalTails(x).lower;
+  if (Number.isNaN(x)) return Number.NaN;
+  const y = Math.abs(x);
+  if (y <= 0.66291) return 0.5 + centralOffset(x);
+  const tail = lowerTail(y);
+  return x > 0 ? 1 - tail : tail;
 }
 
 /**
@@ -150,7 +161,11 @@ export function normalCdf(x: number): number {
  * normalSurvival(8); // 6.220960574271785e-16
  */
 export function normalSurvival(x: number): number {
-  return normalTails(x).upper;
+  if (Number.isNaN(x)) return Number.NaN;
+  const y = Math.abs(x);
+  if (y <= 0.66291) return 0.5 - centralOffset(x);
+  const tail = lowerTail(y);
+  return x > 0 ? tail : 1 - tail;
 }
 
 /**

@@ -136,6 +136,110 @@ describe('normalCdf / normalSurvival', () => {
   });
 });
 
+/**
+ * Cody's algorithm as written before issue 7 (coefficient loops, exp(−x²/2) as two `Math.exp`): the
+ * reference the tabulated, straight-line implementation must reproduce to the bit.
+ */
+function codyTails(x: number): { lower: number; upper: number } {
+  const A = [
+    2.2352520354606837, 161.02823106855587, 1067.6894854603709, 18154.98125334356, 0.06568233791820745,
+  ];
+  const B = [47.202581904688245, 976.0985517377767, 10260.932208618979, 45507.78933502673];
+  const C = [
+    0.39894151208813466, 8.883149794388377, 93.50665613217785, 597.2702763948002, 2494.5375852903726,
+    6848.190450536283, 11602.65143764735, 9842.714838383978, 1.0765576773720192e-8,
+  ];
+  const D = [
+    22.266688044328117, 235.387901782625, 1519.3775994075547, 6485.558298266761, 18615.571640885097,
+    34900.95272114598, 38912.00328609327, 19685.429676859992,
+  ];
+  const P = [
+    0.215898534057957, 0.12740116116024736, 0.022235277870649807, 0.0014216191932278934,
+    2.9112874951168793e-5, 0.023073441764940174,
+  ];
+  const Q = [
+    1.284260096144911, 0.4682382124808651, 0.06598813786892856, 0.0037823963320275824, 7.297515550839662e-5,
+  ];
+  const c = (table: number[], i: number) => table[i] as number;
+  const expHalfSquare = (v: number) => {
+    const xs = Math.trunc(v * 16) / 16;
+    const del = (v - xs) * (v + xs);
+    return Math.exp(-xs * xs * 0.5) * Math.exp(-del * 0.5);
+  };
+  if (Number.isNaN(x)) return { lower: Number.NaN, upper: Number.NaN };
+  const y = Math.abs(x);
+  if (y <= 0.66291) {
+    const xsq = x * x;
+    let num = c(A, 4) * xsq;
+    let den = xsq;
+    for (let i = 0; i < 3; i++) {
+      num = (num + c(A, i)) * xsq;
+      den = (den + c(B, i)) * xsq;
+    }
+    const t = (x * (num + c(A, 3))) / (den + c(B, 3));
+    return { lower: 0.5 + t, upper: 0.5 - t };
+  }
+  let tail: number;
+  if (y <= Math.sqrt(32)) {
+    let num = c(C, 8) * y;
+    let den = y;
+    for (let i = 0; i < 7; i++) {
+      num = (num + c(C, i)) * y;
+      den = (den + c(D, i)) * y;
+    }
+    tail = expHalfSquare(y) * ((num + c(C, 7)) / (den + c(D, 7)));
+  } else if (y < 50) {
+    const xsq = 1 / (y * y);
+    let num = c(P, 5) * xsq;
+    let den = xsq;
+    for (let i = 0; i < 4; i++) {
+      num = (num + c(P, i)) * xsq;
+      den = (den + c(Q, i)) * xsq;
+    }
+    const r = (xsq * (num + c(P, 4))) / (den + c(Q, 4));
+    tail = (expHalfSquare(y) * (0.3989422804014327 - r)) / y;
+  } else {
+    tail = 0;
+  }
+  return x > 0 ? { lower: 1 - tail, upper: tail } : { lower: tail, upper: 1 - tail };
+}
+
+describe('normalCdf / normalSurvival / normalPdf against the two-exponential form of Cody', () => {
+  it('gives the same floats, bit for bit, across the range and at the region boundaries (property)', () => {
+    const same = (x: number) => {
+      const { lower, upper } = codyTails(x);
+      expect(Object.is(normalCdf(x), lower), `normalCdf(${x})`).toBe(true);
+      expect(Object.is(normalSurvival(x), upper), `normalSurvival(${x})`).toBe(true);
+      if (Math.abs(x) < 40) {
+        const y = Math.abs(x);
+        const xs = Math.trunc(y * 16) / 16;
+        const pdf = 0.3989422804014327 * (Math.exp(-xs * xs * 0.5) * Math.exp(-((y - xs) * (y + xs)) * 0.5));
+        expect(Object.is(normalPdf(x), pdf), `normalPdf(${x})`).toBe(true);
+      }
+    };
+    const sqrt32 = Math.sqrt(32);
+    for (const x of [0, -0, 0.66291, 0.6629100000000001, sqrt32, sqrt32 + 1e-15, 39.99, 49.999, 50, 1 / 16]) {
+      same(x);
+      same(-x);
+    }
+    same(Number.NaN);
+    same(Number.POSITIVE_INFINITY);
+    same(Number.NEGATIVE_INFINITY);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double({ min: -1, max: 1, noNaN: true }),
+          fc.double({ min: -8, max: 8, noNaN: true }),
+          fc.double({ min: -60, max: 60, noNaN: true }),
+          fc.integer({ min: -800, max: 800 }).map((k) => k / 16), // on the table's grid points
+        ),
+        same,
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
 describe('normalPdf', () => {
   it('is 1/√(2π) at 0, e^(−2)/√(2π) at ±2, and 0 far out', () => {
     // Act / Assess
