@@ -202,6 +202,40 @@ function parseUnitsExactly(text: string): Units {
   return normalise(negative ? -kept - (dropped ? 1n : 0n) : kept);
 }
 
+/** 10⁰ … 10¹⁵, each exact in a float. */
+const EXACT_POWERS_OF_TEN = [
+  1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/**
+ * A record's decimal string as a float: exactly `Number(text)`, for every text, but about twice as fast on
+ * the plain decimals records hold (`Number` of a string goes through the runtime; the positions' amounts are
+ * most of a linear account's parsing). With at most 15 digits, the digits form an exact integer m < 2⁵³
+ * and 10^d (d ≤ 15 decimals) is exact, so m / 10^d is one correctly rounded division: the same float
+ * `Number` returns (Clinger's fast path). Anything else (more digits, an exponent, spaces, '.5') is left to
+ * `Number`.
+ *
+ * @example
+ * amountToNumber('-0.0001'); // -0.0001, === Number('-0.0001')
+ */
+export function amountToNumber(text: string): number {
+  const length = text.length;
+  const negative = length > 0 && text.charCodeAt(0) === 45; // '-'
+  const start = negative ? 1 : 0;
+  let value = 0;
+  let point = -1;
+  for (let i = start; i < length; i++) {
+    const digit = text.charCodeAt(i) - 48; // '.' is −2
+    if (digit >= 0 && digit <= 9) value = value * 10 + digit;
+    else if (digit === -2 && point < 0) point = i;
+    else return Number(text);
+  }
+  const digits = point < 0 ? length - start : length - start - 1;
+  if (digits === 0 || digits > 15 || point === start || point === length - 1) return Number(text);
+  const magnitude = point < 0 ? value : value / (EXACT_POWERS_OF_TEN[length - 1 - point] as number);
+  return negative ? -magnitude : magnitude;
+}
+
 /** Quote amount (a float, for reporting) of a number of minor units. */
 export function unitsToNumber(units: Units): number {
   return typeof units === 'number' ? units / UNITS_PER_QUOTE : Number(formatUnits(units));

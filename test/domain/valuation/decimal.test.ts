@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Decimal, divideRounded, type RoundingMode } from '../../../lib/domain/valuation/decimal.ts';
 import {
+  amountToNumber,
   compareUnits,
   FLOAT_SLACK,
   formatUnits,
@@ -235,6 +236,87 @@ describe('money units (8 dp)', () => {
           expect(BigInt(parseUnits(text))).toBe(floor);
         },
       ),
+    );
+  });
+
+  it('parses 8-decimal amounts on both sides of 2⁵³ units (the float fast path and the BigInt path) exactly', () => {
+    // 2⁵³ units = 90,071,992.54740992: below it parseUnits answers in a float, from it in a BigInt.
+    expect(parseUnits('90071992.54740991')).toBe(2 ** 53 - 1);
+    expect(parseUnits('90071992.54740992')).toBe(2n ** 53n);
+    expect(parseUnits('-90071992.54740993')).toBe(-(2n ** 53n) - 1n);
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.bigInt({ min: 0n, max: 10n ** 30n })),
+        fc.bigInt({ min: 0n, max: 99_999_999n }),
+        fc.integer({ min: 1, max: 8 }),
+        (negative, integer, fraction, places) => {
+          // `places` decimals (trailing digits dropped), so short fractions take the fast path too.
+          const digits = fraction.toString().padStart(8, '0').slice(0, places);
+          const text = `${negative ? '-' : ''}${integer}.${digits}`;
+          const units = integer * 100_000_000n + BigInt(digits.padEnd(8, '0'));
+          const expected = negative ? -units : units;
+          const got = parseUnits(text);
+          expect(BigInt(got)).toBe(expected);
+          // A float exactly when it is a safe integer, so linear accounts touch no BigInt.
+          expect(typeof got).toBe(
+            expected >= -9_007_199_254_740_991n && expected <= 9_007_199_254_740_991n ? 'number' : 'bigint',
+          );
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reads record amounts as floats exactly as Number() does (amountToNumber, property)', () => {
+    const same = (text: string): void => {
+      expect(Object.is(amountToNumber(text), Number(text)), JSON.stringify(text)).toBe(true);
+    };
+    // Texts outside the fast path are left to Number(), whatever they are.
+    for (const text of [
+      '',
+      '-',
+      '.',
+      '-.',
+      '.5',
+      '5.',
+      '-5.',
+      '-0',
+      '0',
+      '000',
+      '+1',
+      '1e5',
+      '1E-3',
+      ' 1',
+      '1 ',
+    ]) {
+      same(text);
+    }
+    for (const text of ['0x10', 'Infinity', '-Infinity', 'NaN', '1.2.3', '--1', '1-', '1_000', '١'])
+      same(text);
+    // 15 digits (the fast path's limit) and 16, where a correctly rounded parse matters.
+    for (const text of ['999999999999999', '9999999999999999', '9007199254740993', '0.000000000000001']) {
+      same(text);
+      same(`-${text}`);
+    }
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.stringMatching(/^[0-9]{1,20}$/),
+        fc.option(fc.stringMatching(/^[0-9]{1,16}$/), { nil: undefined }),
+        (negative, integer, fraction) =>
+          same(`${negative ? '-' : ''}${integer}${fraction === undefined ? '' : `.${fraction}`}`),
+      ),
+      { numRuns: 5000 },
+    );
+    // Amounts as records hold them: quantities and prices with up to 8 decimals, any sign, any size.
+    fc.assert(
+      fc.property(
+        fc.double({ min: -1e12, max: 1e12, noNaN: true }),
+        fc.integer({ min: 0, max: 8 }),
+        (x, places) => same(x.toFixed(places)),
+      ),
+      { numRuns: 5000 },
     );
   });
 
