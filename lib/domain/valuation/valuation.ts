@@ -15,10 +15,11 @@
  * 5. Float results become minor units toward safety (requirements up, equity and credits down) and are
  *    summed exactly (`money.ts`).
  */
-import type { Account } from '../account/account.ts';
-import { black76Delta, black76Price, YEAR_MS } from './black76.ts';
+import type { Account, FuturePosition, OptionPosition } from '../account/account.ts';
+import { black76PriceAndDelta, black76ScenarioPrices, YEAR_MS } from './black76.ts';
 import { ValuationError, type ValuationErrorLocation } from './errors.ts';
 import {
+  amountToNumber,
   compareUnits,
   formatUnits,
   parseUnits,
@@ -87,29 +88,43 @@ export interface OffsetCredit {
  * use `toJSON()` (or JSON.stringify) for a plain object, not a spread.
  */
 export class AccountValuation {
+  // Declared, not class fields: fields would be defined (as undefined) before the constructor assigns them,
+  // twice the stores on the sweep's hot path. The constructor sets every one, in this order, always.
+  declare readonly accountId: string;
+  /** Equity, rounded down. */
+  declare readonly equityUnits: Units;
+  /** Requirements, rounded up. */
+  declare readonly initialUnits: Units;
+  declare readonly maintenanceUnits: Units;
+  /** max(0, initial − equity). */
+  declare readonly shortfallUnits: Units;
+  /** equity / maintenance in 10⁻⁸, rounded down; null when nothing is required. */
+  declare readonly ratioUnits: Units | null;
+  /** The margin ratio the state machine reads: exactly `Number(marginRatio)`; null when nothing is required. */
+  declare readonly ratio: number | null;
   /** Per-instrument breakdown and offsets; only with `{ detail: true }`. */
-  readonly groups?: readonly GroupRequirement[];
-  readonly offsets?: readonly OffsetCredit[];
+  declare readonly groups?: readonly GroupRequirement[];
+  declare readonly offsets?: readonly OffsetCredit[];
 
   constructor(
-    readonly accountId: string,
-    /** Equity, rounded down. */
-    readonly equityUnits: Units,
-    /** Requirements, rounded up. */
-    readonly initialUnits: Units,
-    readonly maintenanceUnits: Units,
-    /** max(0, initial − equity). */
-    readonly shortfallUnits: Units,
-    /** equity / maintenance in 10⁻⁸, rounded down; null when nothing is required. */
-    readonly ratioUnits: Units | null,
-    /** The margin ratio the state machine reads: exactly `Number(marginRatio)`; null when nothing is required. */
-    readonly ratio: number | null,
+    accountId: string,
+    equityUnits: Units,
+    initialUnits: Units,
+    maintenanceUnits: Units,
+    shortfallUnits: Units,
+    ratioUnits: Units | null,
+    ratio: number | null,
     detail?: { readonly groups: readonly GroupRequirement[]; readonly offsets: readonly OffsetCredit[] },
   ) {
-    if (detail) {
-      this.groups = detail.groups;
-      this.offsets = detail.offsets;
-    }
+    this.accountId = accountId;
+    this.equityUnits = equityUnits;
+    this.initialUnits = initialUnits;
+    this.maintenanceUnits = maintenanceUnits;
+    this.shortfallUnits = shortfallUnits;
+    this.ratioUnits = ratioUnits;
+    this.ratio = ratio;
+    this.groups = detail?.groups;
+    this.offsets = detail?.offsets;
   }
 
   get equity(): string {
@@ -189,33 +204,60 @@ interface PreparedInstrument {
 interface Prepared {
   readonly policy: ValuationPolicy;
   readonly grid: ScenarioGrid;
+  /** The grid's distinct moves (price levels) and each scenario's level: options are priced per level. */
+  readonly levelMoves: Float64Array;
+  readonly levelOf: Uint8Array;
+  /** Scratch per group: forward at each level, option value per scenario. */
+  readonly levelPrices: Float64Array;
+  readonly values: Float64Array;
   readonly instruments: Map<string, PreparedInstrument | null>;
-  readonly expiries: Map<string, number>;
+  /**
+   * The last few instruments looked up, checked by string equality before the Map: an account holds few
+   * symbols, and comparing a short (usually identical) string beats hashing it for every position.
+   */
+  readonly recentSymbols: string[];
+  readonly recentInstruments: (PreparedInstrument | null)[];
+  recentNext: number;
+  readonly expiries: Map<string, Expiry>;
   readonly correlations: Map<string, number>;
   readonly pnl: Float64Array;
-  readonly prices: Float64Array;
 }
 
 const PREPARED = new WeakMap<MarketSnapshot, Prepared>();
 const MAX_CACHED_EXPIRIES = 10_000;
 
+// The last snapshot valued against (held until another one is: the WeakMap alone would let it go).
+let lastSnapshot: MarketSnapshot | null = null;
+let lastPrepared: Prepared | null = null;
+
 function prepared(snapshot: MarketSnapshot): Prepared {
+  // A sweep values every account against one snapshot: skip the WeakMap for a repeat.
+  if (snapshot === lastSnapshot && lastPrepared) return lastPrepared;
   let p = PREPARED.get(snapshot);
   if (!p) {
     const grid = scenarioGrid(snapshot.policy.grid);
     const correlations = new Map<string, number>();
     for (const { a, b, rho } of snapshot.policy.correlations) correlations.set(pairKey(a, b), rho);
+    const levels = [...new Set(grid.moves)];
     p = {
       policy: snapshot.policy,
       grid,
+      levelMoves: Float64Array.from(levels),
+      levelOf: Uint8Array.from(grid.moves, (move) => levels.indexOf(move)),
+      levelPrices: new Float64Array(levels.length),
+      values: new Float64Array(grid.moves.length),
       instruments: new Map(),
+      recentSymbols: [],
+      recentInstruments: [],
+      recentNext: 0,
       expiries: new Map(),
       correlations,
       pnl: new Float64Array(grid.moves.length),
-      prices: new Float64Array(grid.moves.length),
     };
     PREPARED.set(snapshot, p);
   }
+  lastSnapshot = snapshot;
+  lastPrepared = p;
   return p;
 }
 
@@ -223,13 +265,23 @@ function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
+const RECENT_INSTRUMENTS = 8;
+
 function instrumentOf(p: Prepared, snapshot: MarketSnapshot, instrument: string): PreparedInstrument | null {
+  const symbols = p.recentSymbols;
+  for (let k = 0; k < symbols.length; k++) {
+    if (symbols[k] === instrument) return p.recentInstruments[k] as PreparedInstrument | null;
+  }
   let prep = p.instruments.get(instrument);
   if (prep === undefined) {
     const market = snapshot.instruments.get(instrument);
     prep = market ? prepareInstrument(market, p) : null;
     p.instruments.set(instrument, prep);
   }
+  const slot = p.recentNext;
+  symbols[slot] = instrument;
+  p.recentInstruments[slot] = prep;
+  p.recentNext = (slot + 1) % RECENT_INSTRUMENTS;
   return prep;
 }
 
@@ -263,14 +315,25 @@ function prepareInstrument(market: InstrumentMarket, p: Prepared): PreparedInstr
   };
 }
 
-function expiryMs(p: Prepared, expiry: string): number {
-  let ms = p.expiries.get(expiry);
-  if (ms === undefined) {
-    ms = Date.parse(expiry);
+/**
+ * An expiry date of the snapshot's positions: its epoch ms, and the Deribit vol-shock factor
+ * (shortTermDays / DTE)^power at the last `asOf` it was needed for (a `**` per option otherwise; a sweep
+ * values every account at one asOf).
+ */
+class Expiry {
+  shockAsOf = Number.NaN;
+  shockFactor = 0;
+  constructor(readonly ms: number) {}
+}
+
+function expiryOf(p: Prepared, expiry: string): Expiry {
+  let cached = p.expiries.get(expiry);
+  if (cached === undefined) {
+    cached = new Expiry(Date.parse(expiry));
     if (p.expiries.size >= MAX_CACHED_EXPIRIES) p.expiries.clear();
-    p.expiries.set(expiry, ms);
+    p.expiries.set(expiry, cached);
   }
-  return ms;
+  return cached;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -310,15 +373,17 @@ function liquidityMultiple(prep: PreparedInstrument, notional: number): number {
 // ---------------------------------------------------------------------------------------------------------
 // Per-account state.
 
-interface OptionLeg {
-  readonly isCall: boolean;
-  readonly strike: number;
-  readonly expiry: number;
-  readonly years: number;
-  readonly days: number;
-  readonly quantity: number;
-  readonly volatility: number;
-  readonly value: number;
+/** One option position of a group; pooled (`Group.addOption` overwrites a leg of an earlier account). */
+class OptionLeg {
+  isCall = false;
+  strike = 0;
+  expiry = 0;
+  expiryDate: Expiry | null = null;
+  years = 0;
+  days = 0;
+  quantity = 0;
+  volatility = 0;
+  value = 0;
 }
 
 class Group {
@@ -326,7 +391,7 @@ class Group {
   optionDelta = 0;
   /** Σ |quantity| × (mark + strike or entry): bounds the float error of the group's sums. */
   gross = 0;
-  /** Option legs; `optionCount` of them are this account's (the array is reused). */
+  /** Option legs; `optionCount` of them are this account's (the legs are reused). */
   readonly options: OptionLeg[] = [];
   optionCount = 0;
   initial = 0;
@@ -345,6 +410,17 @@ class Group {
     this.direction = 0;
     return this;
   }
+
+  /** The next leg, reused from an earlier account when there is one; the caller sets every field. */
+  addOption(): OptionLeg {
+    let leg = this.options[this.optionCount];
+    if (!leg) {
+      leg = new OptionLeg();
+      this.options.push(leg);
+    }
+    this.optionCount++;
+    return leg;
+  }
 }
 
 /**
@@ -356,6 +432,8 @@ let groupCount = 0;
 const EQUITY = new UnitSum();
 const INITIAL = new UnitSum();
 const MAINTENANCE = new UnitSum();
+/** An option's Black-76 value and delta at the mark. */
+const MARK = new Float64Array(2);
 
 function groupFor(prep: PreparedInstrument): Group {
   for (let k = 0; k < groupCount; k++) {
@@ -382,16 +460,36 @@ export function valueAccount(
   account: Account,
   snapshot: MarketSnapshot,
   asOf: number,
-  options: ValuationOptions = {},
+  options?: ValuationOptions,
 ): AccountValuation {
   if (!Number.isFinite(asOf)) throw new RangeError(`asOf must be a time in epoch ms, got ${asOf}`);
   const p = prepared(snapshot);
   const accountId = account.accountId;
-  const rate = p.policy.riskFreeRate;
-  const equity = EQUITY.reset();
+  EQUITY.reset();
   groupCount = 0;
+  // The phases are separate functions so that V8 compiles each with its own inlining budget: one big body
+  // runs out of it and leaves the small money helpers as calls, a measurable share of a linear account.
+  if (account.collateral.length > 0) addCollateral(accountId, account.collateral, snapshot);
+  const positions = account.positions;
+  for (let i = 0; i < positions.length; i++) {
+    const position = positions[i] as (typeof positions)[number];
+    const prep = instrumentOf(p, snapshot, position.instrument);
+    if (!prep) {
+      throw new ValuationError(accountId, `no market data for instrument ${position.instrument}`, {
+        positionIndex: i,
+        instrument: position.instrument,
+      });
+    }
+    if (position.kind !== 'option') addFuture(accountId, position, i, prep, p, asOf);
+    else addOption(accountId, position, i, prep, p, asOf);
+  }
+  const details: GroupRequirement[] | null = options?.detail ? [] : null;
+  addRequirements(accountId, p, asOf, details);
+  return result(accountId, p, details);
+}
 
-  const collateral = account.collateral;
+function addCollateral(accountId: string, collateral: Account['collateral'], snapshot: MarketSnapshot): void {
+  const equity = EQUITY;
   for (let i = 0; i < collateral.length; i++) {
     const c = collateral[i] as (typeof collateral)[number];
     const price = snapshot.assetPrices.get(c.asset);
@@ -406,89 +504,108 @@ export function valueAccount(
       equity.addUnits(exactUnits(accountId, c.amount, i, c.asset)); // quote currency: no float at all
       continue;
     }
-    const value = Number(c.amount) * price * (1 - haircut);
+    const value = amountToNumber(c.amount) * price * (1 - haircut);
     if (!Number.isFinite(value)) throw notFinite(accountId, value, { collateralIndex: i, asset: c.asset });
     equity.add(unitsDown(value));
   }
+}
 
-  const positions = account.positions;
-  for (let i = 0; i < positions.length; i++) {
-    const position = positions[i] as (typeof positions)[number];
-    const prep = instrumentOf(p, snapshot, position.instrument);
-    if (!prep) {
-      throw new ValuationError(accountId, `no market data for instrument ${position.instrument}`, {
+/** A perpetual or dated future: its P&L to equity, its quantity (base units) to its group. */
+function addFuture(
+  accountId: string,
+  position: FuturePosition,
+  i: number,
+  prep: PreparedInstrument,
+  p: Prepared,
+  asOf: number,
+): void {
+  const equity = EQUITY;
+  const mark = prep.mark;
+  const entry = amountToNumber(position.entryPrice);
+  let quantity = amountToNumber(position.quantity);
+  if (position.settlement === 'inverse') {
+    if (position.contractSize === undefined) {
+      throw new ValuationError(accountId, 'an inverse position needs contractSize', {
         positionIndex: i,
         instrument: position.instrument,
       });
     }
-    const mark = prep.mark;
-    if (position.kind !== 'option') {
-      const entry = Number(position.entryPrice);
-      let quantity = Number(position.quantity);
-      if (position.settlement === 'inverse') {
-        if (position.contractSize === undefined) {
-          throw new ValuationError(accountId, 'an inverse position needs contractSize', {
-            positionIndex: i,
-            instrument: position.instrument,
-          });
-        }
-        // Quote P&L of C inverse contracts is C·cs·(F/E − 1) = (C·cs/E)·(F − E): linear in F.
-        quantity = (quantity * Number(position.contractSize)) / entry;
-      }
-      const magnitude = Math.abs(quantity) * (mark + entry);
-      const pnl = quantity * (mark - entry);
-      if (!Number.isFinite(pnl) || !Number.isFinite(magnitude))
-        throw notFinite(accountId, pnl, at(i, position));
-      equity.add(unitsDown(pnl, magnitude));
-      // An expired dated future has settled (at the mark, here): its P&L counts, it carries no risk.
-      if (position.expiry !== undefined && expiryMs(p, position.expiry) <= asOf) continue;
-      const g = groupFor(prep);
-      g.futuresQuantity += quantity;
-      g.gross += magnitude;
-      continue;
-    }
-    const isCall = position.optionType === 'call';
-    const strike = Number(position.strike);
-    const quantity = Number(position.quantity);
-    const expiry = expiryMs(p, position.expiry);
-    const magnitude = Math.abs(quantity) * (mark + strike);
-    if (!Number.isFinite(magnitude) || !Number.isFinite(expiry))
-      throw notFinite(accountId, magnitude, at(i, position));
-    if (expiry <= asOf) {
-      // Expired: settles at intrinsic value against the current mark; no requirement.
-      const intrinsic = isCall ? Math.max(mark - strike, 0) : Math.max(strike - mark, 0);
-      equity.add(unitsDown(quantity * intrinsic, magnitude));
-      continue;
-    }
-    const volatility = position.markVolatility ?? prep.fallbackVolatility;
-    if (!(volatility > 0) || !Number.isFinite(volatility)) {
-      throw new ValuationError(
-        accountId,
-        `no usable volatility for options on ${position.instrument}`,
-        at(i, position),
-      );
-    }
-    const years = (expiry - asOf) / YEAR_MS;
-    const value = black76Price(isCall, mark, strike, years, volatility, rate);
-    equity.add(unitsDown(quantity * value, magnitude));
-    const g = groupFor(prep);
-    g.optionDelta += quantity * black76Delta(isCall, mark, strike, years, volatility, rate);
-    g.gross += magnitude;
-    g.options[g.optionCount++] = {
-      isCall,
-      strike,
-      expiry,
-      years,
-      days: (expiry - asOf) / DAY_MS,
-      quantity,
-      volatility,
-      value,
-    };
+    // Quote P&L of C inverse contracts is C·cs·(F/E − 1) = (C·cs/E)·(F − E): linear in F.
+    quantity = (quantity * amountToNumber(position.contractSize)) / entry;
   }
+  const magnitude = Math.abs(quantity) * (mark + entry);
+  const pnl = quantity * (mark - entry);
+  if (!Number.isFinite(pnl) || !Number.isFinite(magnitude)) throw notFinite(accountId, pnl, at(i, position));
+  equity.add(unitsDown(pnl, magnitude));
+  // An expired dated future has settled (at the mark, here): its P&L counts, it carries no risk.
+  if (position.expiry !== undefined && expiryOf(p, position.expiry).ms <= asOf) return;
+  const g = groupFor(prep);
+  g.futuresQuantity += quantity;
+  g.gross += magnitude;
+}
 
+/** An option: its Black-76 mark (or intrinsic value once expired) to equity, its leg to its group. */
+function addOption(
+  accountId: string,
+  position: OptionPosition,
+  i: number,
+  prep: PreparedInstrument,
+  p: Prepared,
+  asOf: number,
+): void {
+  const equity = EQUITY;
+  const rate = p.policy.riskFreeRate;
+  const mark = prep.mark;
+  const isCall = position.optionType === 'call';
+  const strike = amountToNumber(position.strike);
+  const quantity = amountToNumber(position.quantity);
+  const expiryDate = expiryOf(p, position.expiry);
+  const expiry = expiryDate.ms;
+  const magnitude = Math.abs(quantity) * (mark + strike);
+  if (!Number.isFinite(magnitude) || !Number.isFinite(expiry))
+    throw notFinite(accountId, magnitude, at(i, position));
+  if (expiry <= asOf) {
+    // Expired: settles at intrinsic value against the current mark; no requirement.
+    const intrinsic = isCall ? Math.max(mark - strike, 0) : Math.max(strike - mark, 0);
+    equity.add(unitsDown(quantity * intrinsic, magnitude));
+    return;
+  }
+  const volatility = position.markVolatility ?? prep.fallbackVolatility;
+  if (!(volatility > 0) || !Number.isFinite(volatility)) {
+    throw new ValuationError(
+      accountId,
+      `no usable volatility for options on ${position.instrument}`,
+      at(i, position),
+    );
+  }
+  const years = (expiry - asOf) / YEAR_MS;
+  black76PriceAndDelta(isCall, mark, strike, years, volatility, rate, MARK);
+  const value = MARK[0] as number;
+  equity.add(unitsDown(quantity * value, magnitude));
+  const g = groupFor(prep);
+  g.optionDelta += quantity * (MARK[1] as number);
+  g.gross += magnitude;
+  const leg = g.addOption();
+  leg.isCall = isCall;
+  leg.strike = strike;
+  leg.expiry = expiry;
+  leg.expiryDate = expiryDate;
+  leg.years = years;
+  leg.days = (expiry - asOf) / DAY_MS;
+  leg.quantity = quantity;
+  leg.volatility = volatility;
+  leg.value = value;
+}
+
+/** Each group's initial and maintenance requirement (and its detail, when asked), summed in minor units. */
+function addRequirements(
+  accountId: string,
+  p: Prepared,
+  asOf: number,
+  details: GroupRequirement[] | null,
+): void {
   const initial = INITIAL.reset();
   const maintenance = MAINTENANCE.reset();
-  const details: GroupRequirement[] | null = options.detail ? [] : null;
   for (let k = 0; k < groupCount; k++) {
     const g = GROUPS[k] as Group;
     const prep = g.prep;
@@ -510,9 +627,8 @@ export function valueAccount(
       g.maintenance = notional * mmRate * multiple * liquidity;
       scale = g.gross * imRate * multiple * liquidity;
     } else {
-      const scan = gridLoss(g, p);
-      loss = scan.loss;
-      worst = scan.worst;
+      loss = gridLoss(g, p, asOf);
+      worst = worstScenario;
       minimum = p.policy.shortOptionMinimum * mark * shortOptionCount(g.options, g.optionCount);
       const charged = Math.max(loss, minimum) / prep.scanRange;
       g.initial = charged * imRate * liquidity;
@@ -543,7 +659,13 @@ export function valueAccount(
       });
     }
   }
+}
 
+/** Offsets, totals, shortfall and ratio of the account valued into the scratch state. */
+function result(accountId: string, p: Prepared, details: GroupRequirement[] | null): AccountValuation {
+  const equity = EQUITY;
+  const initial = INITIAL;
+  const maintenance = MAINTENANCE;
   let offsets: OffsetCredit[] | null = null;
   if (groupCount > 1 && p.correlations.size > 0) {
     offsets = offsetCredits(GROUPS.slice(0, groupCount), p);
@@ -564,9 +686,16 @@ export function valueAccount(
     ratio = typeof ratioUnits === 'number' ? ratioUnits / UNITS_PER_QUOTE : Number(formatUnits(ratioUnits));
   }
   // Only BigInt amounts can outgrow an alert's 38 digits; refuse them now rather than when printed.
-  for (const units of [equityUnits, initialUnits, shortfall, ratioUnits]) {
-    if (typeof units === 'bigint' && formatUnits(units).length > MAX_DECIMAL_LENGTH) {
-      throw new ValuationError(accountId, `an amount does not fit in 38 digits: ${formatUnits(units)}`);
+  if (
+    typeof equityUnits === 'bigint' ||
+    typeof initialUnits === 'bigint' ||
+    typeof shortfall === 'bigint' ||
+    typeof ratioUnits === 'bigint'
+  ) {
+    for (const units of [equityUnits, initialUnits, shortfall, ratioUnits]) {
+      if (typeof units === 'bigint' && formatUnits(units).length > MAX_DECIMAL_LENGTH) {
+        throw new ValuationError(accountId, `an amount does not fit in 38 digits: ${formatUnits(units)}`);
+      }
     }
   }
   return new AccountValuation(
@@ -612,60 +741,114 @@ function atLeastZero(units: Units): Units {
 // ---------------------------------------------------------------------------------------------------------
 // Scenario revaluation, short option minimum, offsets.
 
-/** Worst weighted loss of the group over the grid at the instrument's scan range; worst is 1-based. */
-function gridLoss(g: Group, p: Prepared): { loss: number; worst: number | null } {
-  const { moves, volIndex, weights } = p.grid;
+/** 1-based grid scenario of the last `gridLoss`, null when none loses (returned without an object). */
+let worstScenario: number | null = null;
+/** Scratch for one option's volatilities: same, up, down (the grid's `volIndex` 0, 1, 2). */
+const LEG_VOLATILITIES = new Float64Array(3);
+
+/**
+ * Worst weighted loss of the group over the grid at the instrument's scan range; its scenario is left in
+ * `worstScenario`. Each option is priced across the grid by `black76ScenarioPrices` (per price level, not
+ * per scenario, for the shared logarithms), which returns exactly what `black76Price` would.
+ */
+function gridLoss(g: Group, p: Prepared, asOf: number): number {
+  const { volIndex, weights } = p.grid;
   const parameters = p.grid.parameters;
-  const { pnl, prices } = p;
+  const { pnl, levelMoves, levelOf, levelPrices, values } = p;
   const prep = g.prep;
   const mark = prep.mark;
   const rate = p.policy.riskFreeRate;
-  const n = moves.length;
-  for (let j = 0; j < n; j++) {
-    const price = Math.max(mark * (1 + (moves[j] as number) * prep.scanRange), 0);
-    prices[j] = price;
-    pnl[j] = g.futuresQuantity * (price - mark);
+  const n = pnl.length;
+  for (let l = 0; l < levelMoves.length; l++) {
+    levelPrices[l] = Math.max(mark * (1 + (levelMoves[l] as number) * prep.scanRange), 0);
   }
+  for (let j = 0; j < n; j++) {
+    pnl[j] = g.futuresQuantity * ((levelPrices[levelOf[j] as number] as number) - mark);
+  }
+  const volatilities = LEG_VOLATILITIES;
   for (let o = 0; o < g.optionCount; o++) {
     const leg = g.options[o] as OptionLeg;
     let up: number;
     let down: number;
     if (parameters.method === 'deribit') {
-      const days = Math.max(leg.days, parameters.minDaysToExpiry);
-      const power =
-        days < parameters.shortTermDays ? parameters.shortTermVegaPower : parameters.longTermVegaPower;
-      const factor = (parameters.shortTermDays / days) ** power;
+      const expiry = leg.expiryDate as Expiry;
+      if (expiry.shockAsOf !== asOf) {
+        const days = Math.max(leg.days, parameters.minDaysToExpiry);
+        const power =
+          days < parameters.shortTermDays ? parameters.shortTermVegaPower : parameters.longTermVegaPower;
+        expiry.shockFactor = (parameters.shortTermDays / days) ** power;
+        expiry.shockAsOf = asOf;
+      }
+      const factor = expiry.shockFactor;
       up = Math.max(leg.volatility * (1 + parameters.volRangeUp * factor), parameters.minVolForShockUp);
       down = Math.max(leg.volatility * (1 - parameters.volRangeDown * factor), 0);
     } else {
       up = leg.volatility * (1 + parameters.volScanRange);
       down = Math.max(leg.volatility * (1 - parameters.volScanRange), 0);
     }
-    for (let j = 0; j < n; j++) {
-      const v = volIndex[j];
-      const volatility = v === 0 ? leg.volatility : v === 1 ? up : down;
-      const value = black76Price(leg.isCall, prices[j] as number, leg.strike, leg.years, volatility, rate);
-      pnl[j] = (pnl[j] as number) + leg.quantity * (value - leg.value);
-    }
+    volatilities[0] = leg.volatility;
+    volatilities[1] = up;
+    volatilities[2] = down;
+    black76ScenarioPrices(
+      leg.isCall,
+      leg.strike,
+      leg.years,
+      volatilities,
+      rate,
+      levelPrices,
+      levelOf,
+      volIndex,
+      values,
+    );
+    const quantity = leg.quantity;
+    const value = leg.value;
+    for (let j = 0; j < n; j++) pnl[j] = (pnl[j] as number) + quantity * ((values[j] as number) - value);
   }
   let loss = 0;
-  let worst: number | null = null;
+  worstScenario = null;
   for (let j = 0; j < n; j++) {
     const scenarioLoss = -(weights[j] as number) * (pnl[j] as number);
     if (scenarioLoss > loss) {
       loss = scenarioLoss;
-      worst = j + 1;
+      worstScenario = j + 1;
     }
   }
-  return { loss, worst };
+  return loss;
 }
 
-/** max(Σ net short calls, Σ net short puts), netting each series (type, strike, expiry) first. */
+/** Above this many legs in a group, series are netted through a Map rather than by comparing every pair. */
+const PAIRWISE_NETTING_LEGS = 32;
+
+/**
+ * max(Σ net short calls, Σ net short puts), netting each series (type, strike, expiry) first. A group holds
+ * a handful of legs, so series are found by comparing legs, with no key strings built; each series is summed
+ * in leg order from 0 and the series taken in order of first appearance, exactly as the Map does for large
+ * groups.
+ */
 function shortOptionCount(legs: readonly OptionLeg[], count: number): number {
   if (count === 1) {
     const leg = legs[0] as OptionLeg;
     return leg.quantity < 0 ? -leg.quantity : 0;
   }
+  if (count > PAIRWISE_NETTING_LEGS) return shortOptionCountByKey(legs, count);
+  let calls = 0;
+  let puts = 0;
+  outer: for (let o = 0; o < count; o++) {
+    const leg = legs[o] as OptionLeg;
+    for (let e = 0; e < o; e++) if (sameSeries(legs[e] as OptionLeg, leg)) continue outer; // netted already
+    let quantity = 0 + leg.quantity;
+    for (let later = o + 1; later < count; later++) {
+      const other = legs[later] as OptionLeg;
+      if (sameSeries(other, leg)) quantity += other.quantity;
+    }
+    if (quantity >= 0) continue;
+    if (leg.isCall) calls -= quantity;
+    else puts -= quantity;
+  }
+  return Math.max(calls, puts);
+}
+
+function shortOptionCountByKey(legs: readonly OptionLeg[], count: number): number {
   const net = new Map<string, number>();
   for (let o = 0; o < count; o++) {
     const leg = legs[o] as OptionLeg;
@@ -680,6 +863,10 @@ function shortOptionCount(legs: readonly OptionLeg[], count: number): number {
     else puts -= quantity;
   }
   return Math.max(calls, puts);
+}
+
+function sameSeries(a: OptionLeg, b: OptionLeg): boolean {
+  return a.isCall === b.isCall && a.strike === b.strike && a.expiry === b.expiry;
 }
 
 /**

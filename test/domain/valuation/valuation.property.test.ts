@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { Account, Position } from '../../../lib/domain/account/account.ts';
 import { notionalBrackets } from '../../../lib/domain/threshold/model.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
+import { black76Delta, black76Price, YEAR_MS } from '../../../lib/domain/valuation/black76.ts';
 import type { ValuationPolicyInput } from '../../../lib/domain/valuation/policy.ts';
+import { deribitVolShocks, scenarioGrid, spanVolShocks } from '../../../lib/domain/valuation/scenarios.ts';
+import type { InstrumentMarket, MarketSnapshot } from '../../../lib/domain/valuation/snapshot.ts';
 import { valueAccount } from '../../../lib/domain/valuation/valuation.ts';
 import { AS_OF, DAY_MS, snapshotOf, usd } from './fixtures.ts';
 
@@ -263,6 +266,166 @@ describe('requirement properties', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+/*
+ * The scenario revaluation prices each option per price level with `black76ScenarioPrices` and nets option
+ * series without key strings. This is the computation it replaced, written plainly (black76Price per
+ * scenario, a Map of series keys): the group's scenario loss, worst scenario, short option minimum and net
+ * delta must be the same floats, bit for bit, so no requirement moves.
+ */
+describe('scenario revaluation matches black76Price per scenario', () => {
+  interface Leg {
+    isCall: boolean;
+    strike: number;
+    expiry: number;
+    years: number;
+    days: number;
+    quantity: number;
+    volatility: number;
+    value: number;
+  }
+
+  function referenceGroups(
+    positions: readonly Position[],
+    snapshot: MarketSnapshot,
+    asOf: number,
+  ): Map<string, { loss: number; worst: number | null; minimum: number; netDelta: number }> {
+    const policy = snapshot.policy;
+    const grid = scenarioGrid(policy.grid);
+    const rate = policy.riskFreeRate;
+    const groups = new Map<string, { futures: number; delta: number; legs: Leg[] }>();
+    for (const position of positions) {
+      const market = snapshot.instruments.get(position.instrument) as InstrumentMarket;
+      const mark = market.markPrice;
+      let group = groups.get(position.instrument);
+      if (!group) {
+        group = { futures: 0, delta: 0, legs: [] };
+        groups.set(position.instrument, group);
+      }
+      if (position.kind !== 'option') {
+        const entry = Number(position.entryPrice);
+        let quantity = Number(position.quantity);
+        if (position.settlement === 'inverse') quantity = (quantity * Number(position.contractSize)) / entry;
+        group.futures += quantity;
+        continue;
+      }
+      const isCall = position.optionType === 'call';
+      const strike = Number(position.strike);
+      const quantity = Number(position.quantity);
+      const expiry = Date.parse(position.expiry);
+      if (expiry <= asOf) continue; // expired: intrinsic value to equity, no leg
+      const years = (expiry - asOf) / YEAR_MS;
+      const volatility =
+        position.markVolatility ??
+        market.impliedVolatility ??
+        market.threshold.components.effectiveVolatility * Math.sqrt(365);
+      const value = black76Price(isCall, mark, strike, years, volatility, rate);
+      group.delta += quantity * black76Delta(isCall, mark, strike, years, volatility, rate);
+      group.legs.push({
+        isCall,
+        strike,
+        expiry,
+        years,
+        days: (expiry - asOf) / DAY_MS,
+        quantity,
+        volatility,
+        value,
+      });
+    }
+    const out = new Map<string, { loss: number; worst: number | null; minimum: number; netDelta: number }>();
+    for (const [instrument, group] of groups) {
+      if (group.legs.length === 0) continue;
+      const market = snapshot.instruments.get(instrument) as InstrumentMarket;
+      const mark = market.markPrice;
+      const scanRange = market.threshold.initialMarginRate;
+      const pnl = Array.from(grid.moves, (move) => {
+        const price = Math.max(mark * (1 + move * scanRange), 0);
+        return group.futures * (price - mark);
+      });
+      for (const leg of group.legs) {
+        const shocks =
+          grid.parameters.method === 'deribit'
+            ? deribitVolShocks(leg.volatility, leg.days, grid.parameters)
+            : spanVolShocks(leg.volatility, grid.parameters);
+        grid.moves.forEach((move, j) => {
+          const price = Math.max(mark * (1 + move * scanRange), 0);
+          const v = grid.volIndex[j];
+          const volatility = v === 0 ? leg.volatility : v === 1 ? shocks.up : shocks.down;
+          const value = black76Price(leg.isCall, price, leg.strike, leg.years, volatility, rate);
+          pnl[j] = (pnl[j] as number) + leg.quantity * (value - leg.value);
+        });
+      }
+      let loss = 0;
+      let worst: number | null = null;
+      pnl.forEach((p, j) => {
+        const scenarioLoss = -(grid.weights[j] as number) * p;
+        if (scenarioLoss > loss) {
+          loss = scenarioLoss;
+          worst = j + 1;
+        }
+      });
+      const net = new Map<string, number>();
+      for (const leg of group.legs) {
+        const key = `${leg.isCall ? 'C' : 'P'}|${leg.strike}|${leg.expiry}`;
+        net.set(key, (net.get(key) ?? 0) + leg.quantity);
+      }
+      let calls = 0;
+      let puts = 0;
+      for (const [key, quantity] of net) {
+        if (quantity >= 0) continue;
+        if (key.startsWith('C')) calls -= quantity;
+        else puts -= quantity;
+      }
+      const count =
+        group.legs.length === 1 ? Math.max(-(group.legs[0] as Leg).quantity, 0) : Math.max(calls, puts);
+      out.set(instrument, {
+        loss,
+        worst,
+        minimum: policy.shortOptionMinimum * mark * count,
+        netDelta: group.futures + group.delta,
+      });
+    }
+    return out;
+  }
+
+  // Options first, with some legs repeated in the same series (same type, strike, expiry) at another size,
+  // so the short option minimum nets them; sometimes more than 32 legs (series netted by key, not pairwise).
+  const bookArb = fc
+    .tuple(
+      fc.oneof(
+        { arbitrary: fc.array(optionArb, { minLength: 1, maxLength: 6 }), weight: 4 },
+        { arbitrary: fc.array(optionArb, { minLength: 30, maxLength: 60 }), weight: 1 },
+      ),
+      fc.array(fc.oneof(futureArb, inverseArb), { maxLength: 3 }),
+      fc.array(fc.tuple(fc.nat(), fc.double({ min: -2, max: 2, noNaN: true })), { maxLength: 12 }),
+    )
+    .map(([options, futures, repeats]) => [
+      ...options,
+      ...repeats.map(([i, k]) => scaled(options[i % options.length] as Position, Math.round(k * 8) / 8 || 1)),
+      ...futures,
+    ]);
+
+  it('gives the same scenario loss, worst scenario, short option minimum and net delta (property)', () => {
+    fc.assert(
+      fc.property(policyArb, bookArb, fc.integer({ min: 0, max: 3 * DAY_MS }), (policy, positions, later) => {
+        const snapshot = snapshotFor(policy);
+        const asOf = AS_OF + later; // options 1–200 days out: a few have expired by then
+        const v = valueAccount(account(positions), snapshot, asOf, { detail: true });
+        const want = referenceGroups(positions, snapshot, asOf);
+        for (const group of v.groups ?? []) {
+          const reference = want.get(group.instrument);
+          if (!reference) continue; // futures only: closed form, not revalued
+          expect(Object.is(group.scenarioLoss, reference.loss), group.instrument).toBe(true);
+          expect(group.worstScenario).toBe(reference.worst);
+          expect(Object.is(group.shortOptionMinimum, reference.minimum), group.instrument).toBe(true);
+          expect(Object.is(group.netDelta, reference.netDelta), group.instrument).toBe(true);
+        }
+        expect(v.groups?.filter((g) => g.optionCount > 0).length).toBe(want.size);
+      }),
+      { numRuns: 400 },
     );
   });
 });
