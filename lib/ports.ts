@@ -3,6 +3,7 @@
  * files; tests implement them in memory. Nothing in `lib/domain` or `lib/app` imports an adapter.
  */
 import type { Account, MarginAlert, MarginStatus, MarginTransition } from './domain/account/account.ts';
+import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach.ts';
 import type { CandleSeries } from './domain/market/candle.ts';
 import type { Threshold, ThresholdSet } from './domain/threshold/threshold.ts';
 
@@ -148,4 +149,38 @@ export interface RunLedger {
 
 export interface Clock {
   now(): number;
+}
+
+/** Accounts read by id (the targeted sweep reads only the accounts a move may have pushed over a level). */
+export interface AccountReader {
+  /**
+   * The accounts with these ids. A bad record is in `rejected` (key and reason); an id with no record is in
+   * `missing` (the account was closed: its index entries are stale). Nothing is dropped silently.
+   */
+  getAccounts(accountIds: readonly string[]): Promise<AccountLookup>;
+}
+
+export interface AccountLookup {
+  readonly accounts: readonly Account[];
+  readonly rejected: readonly RejectedAccountRecord[];
+  readonly missing: readonly string[];
+}
+
+/**
+ * The breach index: per threshold set, per instrument, each account's band (`lib/domain/account/breach.ts`).
+ * Entries of one set never answer for another: a new set starts empty, so the sweep after a recalibration is
+ * a full sweep.
+ */
+export interface BreachIndex {
+  /**
+   * Store these entries, replacing each (setId, instrument, accountId)'s previous one, and delete the
+   * `removals` (an account's every-sweep entry once it has a real band).
+   */
+  record(
+    setId: string,
+    entries: readonly BreachIndexEntry[],
+    removals?: readonly BreachIndexKey[],
+  ): Promise<void>;
+  /** Accounts with an entry for `instrument` in `setId` that `mark` crosses: below ≥ mark or above ≤ mark. */
+  crossed(setId: string, instrument: string, mark: number): Promise<readonly string[]>;
 }

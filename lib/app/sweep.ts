@@ -2,14 +2,29 @@
  * Sweep one Scan segment of the accounts table: value every account against the CURRENT threshold set,
  * move it through its margin state machine, and announce each state change once.
  */
-import type { MarginAlert, MarginStatus, MarginTransition } from '../domain/account/account.ts';
+import type {
+  Account,
+  MarginAlert,
+  MarginState,
+  MarginStatus,
+  MarginTransition,
+} from '../domain/account/account.ts';
+import {
+  BreachBandCalculator,
+  type BreachIndexEntry,
+  EVERY_SWEEP,
+  EVERY_SWEEP_MARK,
+  everySweepEntry,
+} from '../domain/account/breach.ts';
 import { evaluateAccount, type MarginLevels } from '../domain/account/state-machine.ts';
 import { QmtError } from '../domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../domain/threshold/policy.ts';
-import { marketSnapshotFromSet } from '../domain/valuation/snapshot.ts';
+import type { ThresholdSet } from '../domain/threshold/threshold.ts';
+import { type MarketSnapshot, marketSnapshotFromSet } from '../domain/valuation/snapshot.ts';
 import type {
   AccountSource,
   AlertPublisher,
+  BreachIndex,
   Clock,
   MarginStatusStore,
   OpsPublisher,
@@ -25,6 +40,8 @@ export interface SweepPorts {
   readonly alerts: AlertPublisher;
   readonly ops: OpsPublisher;
   readonly clock: Clock;
+  /** When present, each valued account's breach band is recorded (one call per page) for targeted sweeps. */
+  readonly breachIndex?: BreachIndex;
 }
 
 export interface SweepRequest {
@@ -38,6 +55,8 @@ export interface SweepRequest {
   readonly shouldStop?: () => boolean;
   /** @default the default policy's levels */
   readonly levels?: MarginLevels;
+  /** Live marks per instrument; without one an instrument is marked at its threshold's reference price. */
+  readonly marks?: Readonly<Record<string, number>>;
 }
 
 export interface SweepCounts {
@@ -53,7 +72,12 @@ export interface SweepCounts {
   alertsResent?: number;
   /** Accounts not valued this time because their pending alert still could not be published. */
   deferred?: number;
+  /** Accounts whose breach band was recorded (only with a breach index). */
+  indexed?: number;
 }
+
+/** Every count a page sweep keeps (`indexed` is the indexer's). */
+export type PageCounts = Required<Omit<SweepCounts, 'indexed'>>;
 
 export interface SweepResult {
   readonly runId: string;
@@ -96,9 +120,9 @@ export class NoThresholdSetError extends QmtError {
 export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Promise<SweepResult> {
   const set = await ports.thresholds.currentSet();
   if (!set) throw new NoThresholdSetError();
-  const snapshot = marketSnapshotFromSet(set);
+  const snapshot = marketSnapshotFromSet(set, request.marks ? { markPrices: request.marks } : {});
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
-  const counts: Required<SweepCounts> = {
+  const counts: PageCounts & { indexed?: number } = {
     accounts: 0,
     rejected: 0,
     transitions: 0,
@@ -110,39 +134,18 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
   };
   const rejected: RejectedAccountRecord[] = [];
   const published: MarginAlert[] = [];
+  const context: PageContext = { runId: request.runId, set, snapshot, levels };
+  const indexer = ports.breachIndex
+    ? await BreachIndexer.start(ports.breachIndex, set.setId, snapshot, levels, ports.clock.now())
+    : undefined;
+  if (indexer) counts.indexed = 0;
   let cursor = request.cursor;
   do {
     const page = await ports.accounts.scanPage(request.segment, cursor, request.pageSize ?? 500);
     rejected.push(...page.rejected);
     counts.rejected += page.rejected.length;
-    const statuses = await ports.statuses.get(page.accounts.map((a) => a.accountId));
-    // Outbox first: alerts of transitions already written but not confirmed published go out before any
-    // newer transition of the same account can replace them.
-    const undelivered = await resendPending(ports, page.accounts, statuses, counts, published);
-    const transitions: MarginTransition[] = [];
-    const asOf = ports.clock.now();
-    for (const account of page.accounts) {
-      if (undelivered.has(account.accountId)) {
-        // Its pending alert is still not out: a new transition would overwrite it, so wait for the next sweep.
-        counts.deferred++;
-        continue;
-      }
-      try {
-        const evaluation = evaluateAccount(account, snapshot, statuses.get(account.accountId), levels, {
-          thresholdSetId: set.setId,
-          runId: request.runId,
-          asOf,
-        });
-        counts.accounts++;
-        if (evaluation.transition) transitions.push(evaluation.transition);
-      } catch (error) {
-        if (!(error instanceof QmtError)) throw error;
-        rejected.push({ accountKey: account.accountId, reason: error.message });
-        counts.rejected++;
-      }
-    }
-    const applied = await applyTransitions(ports.statuses, transitions, counts);
-    if (applied.length > 0) await publishAndConfirm(ports, applied, counts, published);
+    const outcome = await sweepPage(ports, context, page.accounts, counts, rejected, published);
+    if (indexer) counts.indexed = (counts.indexed ?? 0) + (await indexer.record(page.accounts, outcome));
     cursor = page.cursor;
   } while (cursor !== undefined && !request.shouldStop?.());
 
@@ -175,15 +178,161 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
   };
 }
 
+/** What a page sweep needs besides the ports: the run, the set and the snapshot built from it, the levels. */
+export interface PageContext {
+  readonly runId: string;
+  readonly set: ThresholdSet;
+  readonly snapshot: MarketSnapshot;
+  readonly levels: MarginLevels;
+}
+
+/** Per account of a page: its state after the sweep, or why it has none this time. */
+export interface PageOutcome {
+  /** Valued accounts and the state they are in now (a stale transition leaves the stored state unknown). */
+  readonly states: ReadonlyMap<string, MarginState>;
+  /**
+   * To revisit on every targeted sweep, with why: not valued (a pending alert still undelivered, or the
+   * account could not be valued), its transition lost to another writer, or its new alert not published.
+   */
+  readonly unsettled: ReadonlyMap<string, string>;
+}
+
+/**
+ * Sweep one page of accounts (steps 3–6 of `sweepSegment`): statuses, the outbox re-send, valuation and
+ * the state machine, conditional transitions, publish and confirm. Shared by the full and the targeted
+ * sweep so both treat an account exactly alike.
+ */
+export async function sweepPage(
+  ports: Pick<SweepPorts, 'statuses' | 'alerts' | 'clock'>,
+  context: PageContext,
+  accounts: readonly Account[],
+  counts: PageCounts,
+  rejected: RejectedAccountRecord[],
+  published: MarginAlert[],
+): Promise<PageOutcome> {
+  const states = new Map<string, MarginState>();
+  const unsettled = new Map<string, string>();
+  const statuses = await ports.statuses.get(accounts.map((a) => a.accountId));
+  // Outbox first: alerts of transitions already written but not confirmed published go out before any
+  // newer transition of the same account can replace them.
+  const undelivered = await resendPending(ports, accounts, statuses, counts, published);
+  const transitions: MarginTransition[] = [];
+  const asOf = ports.clock.now();
+  for (const account of accounts) {
+    if (undelivered.has(account.accountId)) {
+      // Its pending alert is still not out: a new transition would overwrite it, so wait for the next sweep.
+      counts.deferred++;
+      unsettled.set(account.accountId, 'pending alert not yet published');
+      continue;
+    }
+    try {
+      const evaluation = evaluateAccount(
+        account,
+        context.snapshot,
+        statuses.get(account.accountId),
+        context.levels,
+        {
+          thresholdSetId: context.set.setId,
+          runId: context.runId,
+          asOf,
+        },
+      );
+      counts.accounts++;
+      states.set(account.accountId, evaluation.state);
+      if (evaluation.transition) transitions.push(evaluation.transition);
+    } catch (error) {
+      if (!(error instanceof QmtError)) throw error;
+      rejected.push({ accountKey: account.accountId, reason: error.message });
+      counts.rejected++;
+      unsettled.set(account.accountId, error.message);
+    }
+  }
+  const applied = await applyTransitions(ports.statuses, transitions, counts);
+  if (applied.length > 0) {
+    const delivered = await publishAndConfirm(ports, applied, counts, published);
+    // Its alert stays pending on the status: the account must be visited again soon to re-send it.
+    for (const alert of applied) {
+      if (!delivered.has(alert.alertId)) unsettled.set(alert.accountId, 'alert not yet published');
+    }
+  }
+  // A stale transition: another writer moved the status first, so the state stored is not known here.
+  const appliedIds = new Set(applied.map((a) => a.accountId));
+  for (const t of transitions) {
+    if (!appliedIds.has(t.accountId)) {
+      states.delete(t.accountId);
+      unsettled.set(t.accountId, 'transition lost to another writer');
+    }
+  }
+  return { states, unsettled };
+}
+
+/**
+ * Records the breach bands of swept accounts. Accounts that got no state this time (deferred, unvaluable,
+ * stale) are indexed to be revisited by every targeted sweep; one that was so before and now has a real
+ * band has its every-sweep entry removed.
+ */
+export class BreachIndexer {
+  private constructor(
+    private readonly breachIndex: BreachIndex,
+    private readonly setId: string,
+    private readonly bands: BreachBandCalculator,
+    private readonly everySweep: Set<string>,
+  ) {}
+
+  /** Valuations spent on bands so far (the cost of keeping the index). */
+  valuations = 0;
+
+  static async start(
+    index: BreachIndex,
+    setId: string,
+    snapshot: MarketSnapshot,
+    levels: MarginLevels,
+    asOf: number,
+  ): Promise<BreachIndexer> {
+    const everySweep = new Set(await index.crossed(setId, EVERY_SWEEP, EVERY_SWEEP_MARK));
+    return new BreachIndexer(index, setId, new BreachBandCalculator(snapshot, levels, { asOf }), everySweep);
+  }
+
+  /** Record the page's bands in one call; returns how many accounts were indexed. */
+  async record(accounts: readonly Account[], outcome: PageOutcome): Promise<number> {
+    const entries: BreachIndexEntry[] = [];
+    const removals: { accountId: string; instrument: string }[] = [];
+    let indexed = 0;
+    for (const account of accounts) {
+      const id = account.accountId;
+      const state = outcome.states.get(id);
+      if (state === undefined || outcome.unsettled.has(id)) {
+        if (!outcome.unsettled.has(id)) continue;
+        entries.push(everySweepEntry(id));
+        this.everySweep.add(id);
+        indexed++;
+        continue;
+      }
+      const band = this.bands.band(account, state);
+      this.valuations += band.valuations;
+      entries.push(...band.entries);
+      if (band.method !== 'every-sweep' && this.everySweep.delete(id)) {
+        removals.push({ accountId: id, instrument: EVERY_SWEEP });
+      } else if (band.method === 'every-sweep') {
+        this.everySweep.add(id);
+      }
+      indexed++;
+    }
+    if (entries.length > 0 || removals.length > 0)
+      await this.breachIndex.record(this.setId, entries, removals);
+    return indexed;
+  }
+}
+
 /**
  * Re-publish the page's pending alerts (announced but unconfirmed: `pendingAlert.sequence` is the stored
  * sequence). Returns the accounts whose pending alert is still not published.
  */
-async function resendPending(
-  ports: SweepPorts,
+export async function resendPending(
+  ports: Pick<SweepPorts, 'alerts' | 'statuses'>,
   accounts: readonly { readonly accountId: string }[],
   statuses: ReadonlyMap<string, MarginStatus>,
-  counts: Required<SweepCounts>,
+  counts: PageCounts,
   published: MarginAlert[],
 ): Promise<Set<string>> {
   const pending: MarginAlert[] = [];
@@ -200,10 +349,10 @@ async function resendPending(
 }
 
 /** Publish `alerts`, then clear each published one's pending copy. Returns the published alertIds. */
-async function publishAndConfirm(
-  ports: SweepPorts,
+export async function publishAndConfirm(
+  ports: Pick<SweepPorts, 'alerts' | 'statuses'>,
   alerts: readonly MarginAlert[],
-  counts: Required<SweepCounts>,
+  counts: PageCounts,
   published: MarginAlert[],
 ): Promise<Set<string>> {
   const result = await ports.alerts.publish(alerts);
@@ -224,10 +373,10 @@ async function publishAndConfirm(
 }
 
 /** Conditional writes, a few at a time; a stale one (a duplicate or newer worker won) is counted, not announced. */
-async function applyTransitions(
+export async function applyTransitions(
   statuses: MarginStatusStore,
   transitions: readonly MarginTransition[],
-  counts: Required<SweepCounts>,
+  counts: PageCounts,
 ): Promise<MarginAlert[]> {
   const applied: MarginAlert[] = [];
   const concurrency = 16;

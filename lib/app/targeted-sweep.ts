@@ -1,0 +1,199 @@
+/**
+ * The targeted sweep: after a price move, revisit only the accounts whose breach band the move crossed
+ * (`lib/domain/account/breach.ts`), treat each exactly as the full sweep does, and re-index them at the new
+ * marks. An account whose band was not crossed cannot have changed state on price alone, so a sweep that
+ * finds nothing costs a few index queries instead of a read of every account.
+ *
+ * The full sweep (`sweepSegment` with a `breachIndex`) stays the periodic safety net and builds the index;
+ * it must also run after every recalibration, since bands are per threshold set and a new set has none.
+ */
+import type { MarginAlert } from '../domain/account/account.ts';
+import { EVERY_SWEEP, EVERY_SWEEP_MARK } from '../domain/account/breach.ts';
+import type { MarginLevels } from '../domain/account/state-machine.ts';
+import { MarketDataError } from '../domain/errors.ts';
+import { DEFAULT_THRESHOLD_POLICY } from '../domain/threshold/policy.ts';
+import { marketSnapshotFromSet } from '../domain/valuation/snapshot.ts';
+import type {
+  AccountReader,
+  AlertPublisher,
+  BreachIndex,
+  Clock,
+  MarginStatusStore,
+  OpsPublisher,
+  RejectedAccountRecord,
+  ThresholdStore,
+} from '../ports.ts';
+import { BreachIndexer, NoThresholdSetError, type PageContext, type PageCounts, sweepPage } from './sweep.ts';
+
+export interface TargetedSweepPorts {
+  readonly accounts: AccountReader;
+  readonly breachIndex: BreachIndex;
+  readonly thresholds: ThresholdStore;
+  readonly statuses: MarginStatusStore;
+  readonly alerts: AlertPublisher;
+  readonly ops: OpsPublisher;
+  readonly clock: Clock;
+}
+
+export interface TargetedSweepRequest {
+  readonly runId: string;
+  /** Live marks per instrument; an instrument without one is marked at its threshold's reference price. */
+  readonly marks: Readonly<Record<string, number>>;
+  /** Accounts read and swept per batch. @default 100 (one BatchGetItem) */
+  readonly batchSize?: number;
+  /** @default the default policy's levels */
+  readonly levels?: MarginLevels;
+  /**
+   * When the index names more accounts than this, read none and report `escalated`: reading them one by one
+   * (BatchGetItem bills each item as 4 KB) would cost more than a full sweep's Scan. Plan a full sweep.
+   * @default no limit
+   */
+  readonly maxRevisits?: number;
+}
+
+export interface TargetedSweepCounts extends PageCounts {
+  /** Accounts the index named (crossed bands), before reading them. */
+  crossed: number;
+  /** Of those, accounts read and swept (valued, deferred or rejected). */
+  revisited: number;
+  /** Named by the index but no longer in the accounts table (closed): their entries are stale. */
+  missing: number;
+  /** Revisited accounts re-indexed at the new marks. */
+  reindexed: number;
+  /** Index queries made (one per instrument of the set, plus the every-sweep entries). */
+  indexQueries: number;
+  /** Valuations spent re-indexing (computing the revisited accounts' new bands). */
+  bandValuations: number;
+}
+
+export interface TargetedSweepResult {
+  readonly runId: string;
+  readonly setId: string;
+  /** True when more accounts were crossed than `maxRevisits`: nothing was read; run a full sweep instead. */
+  readonly escalated: boolean;
+  readonly counts: TargetedSweepCounts;
+  readonly revisited: readonly string[];
+  readonly rejected: readonly RejectedAccountRecord[];
+  readonly alerts: readonly MarginAlert[];
+}
+
+/**
+ * Sweep the accounts a move to `marks` may have pushed over a level.
+ *  1. Load the CURRENT set; build the snapshot from it at `marks` (as the full sweep would).
+ *  2. Ask the index, per instrument of the set, for the accounts whose band the mark crosses, and for the
+ *     accounts to revisit on every sweep (unvaluable, deferred or stale last time).
+ *  3. Read them by id, a batch at a time, and sweep each batch exactly like a full sweep's page (outbox
+ *     re-send, valuation, conditional transitions, publish and confirm).
+ *  4. Re-index the revisited accounts at the new marks.
+ * With `maxRevisits`, a move that crosses more bands than that reads nothing and asks for a full sweep.
+ *
+ * @example
+ * const result = await sweepMoved(ports, { runId, marks: { BTC: 64_210, ETH: 3_105 } });
+ * result.counts.revisited; // e.g. 312 of 1,000,000
+ */
+export async function sweepMoved(
+  ports: TargetedSweepPorts,
+  request: TargetedSweepRequest,
+): Promise<TargetedSweepResult> {
+  const set = await ports.thresholds.currentSet();
+  if (!set) throw new NoThresholdSetError();
+  for (const [instrument, mark] of Object.entries(request.marks)) {
+    // A bad mark would leave its instrument out of the snapshot, so no band of it would ever be queried.
+    if (!(mark > 0) || !Number.isFinite(mark)) {
+      throw new MarketDataError(`${instrument}: mark must be a positive number, got ${mark}`, instrument);
+    }
+  }
+  const snapshot = marketSnapshotFromSet(set, { markPrices: request.marks });
+  const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
+  const counts: TargetedSweepCounts = {
+    accounts: 0,
+    rejected: 0,
+    transitions: 0,
+    stale: 0,
+    alertsPublished: 0,
+    alertsFailed: 0,
+    alertsResent: 0,
+    deferred: 0,
+    crossed: 0,
+    revisited: 0,
+    missing: 0,
+    reindexed: 0,
+    indexQueries: 0,
+    bandValuations: 0,
+  };
+
+  const queries: [string, number][] = [[EVERY_SWEEP, EVERY_SWEEP_MARK]];
+  for (const [symbol, market] of snapshot.instruments) queries.push([symbol, market.markPrice]);
+  const answers = await Promise.all(
+    queries.map(([symbol, mark]) => ports.breachIndex.crossed(set.setId, symbol, mark)),
+  );
+  counts.indexQueries = queries.length;
+  const ids = [...new Set(answers.flat())].sort();
+  counts.crossed = ids.length;
+
+  const rejected: RejectedAccountRecord[] = [];
+  const published: MarginAlert[] = [];
+  const revisited: string[] = [];
+  if (request.maxRevisits !== undefined && ids.length > request.maxRevisits) {
+    // A big move: the caller runs a full sweep, which also rebuilds every band.
+    await ports.ops.publish({
+      type: 'sweep.completed',
+      runId: request.runId,
+      segment: -1,
+      counts: { ...counts, escalated: 1 },
+    });
+    return {
+      runId: request.runId,
+      setId: set.setId,
+      escalated: true,
+      counts,
+      revisited,
+      rejected,
+      alerts: published,
+    };
+  }
+  const context: PageContext = { runId: request.runId, set, snapshot, levels };
+  const indexer = await BreachIndexer.start(
+    ports.breachIndex,
+    set.setId,
+    snapshot,
+    levels,
+    ports.clock.now(),
+  );
+  const batchSize = request.batchSize ?? 100;
+  for (let i = 0; i < ids.length; i += batchSize) {
+    const lookup = await ports.accounts.getAccounts(ids.slice(i, i + batchSize));
+    counts.missing += lookup.missing.length;
+    rejected.push(...lookup.rejected);
+    counts.rejected += lookup.rejected.length;
+    for (const account of lookup.accounts) revisited.push(account.accountId);
+    counts.revisited += lookup.accounts.length + lookup.rejected.length;
+    const outcome = await sweepPage(ports, context, lookup.accounts, counts, rejected, published);
+    counts.reindexed += await indexer.record(lookup.accounts, outcome);
+  }
+
+  counts.bandValuations = indexer.valuations;
+  if (rejected.length > 0) {
+    await ports.ops.publish({
+      type: 'accounts.rejected',
+      runId: request.runId,
+      rejected: rejected.slice(0, 100),
+    });
+  }
+  await ports.ops.publish({
+    type: 'sweep.completed',
+    runId: request.runId,
+    // The targeted sweep is not a Scan segment; -1 tells it apart in the ops stream.
+    segment: -1,
+    counts: { ...counts },
+  });
+  return {
+    runId: request.runId,
+    setId: set.setId,
+    escalated: false,
+    counts,
+    revisited,
+    rejected,
+    alerts: published,
+  };
+}

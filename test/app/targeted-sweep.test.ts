@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
+import { sweepSegment } from '../../lib/app/sweep.ts';
+import { sweepMoved, type TargetedSweepPorts } from '../../lib/app/targeted-sweep.ts';
+import type { Account } from '../../lib/domain/account/account.ts';
+import { EVERY_SWEEP } from '../../lib/domain/account/breach.ts';
+import { InMemoryAccounts } from '../bench/support/accounts.ts';
+import {
+  FixedClock,
+  InMemoryMarginStatusStore,
+  InMemoryThresholdStore,
+  RecordingAlerts,
+  RecordingOps,
+} from './in-memory-ports.ts';
+import { account, btc, PRICE } from './sweep-fixtures.ts';
+
+const segment = { segment: 0, totalSegments: 1 };
+
+async function setup(accounts: Account[]) {
+  const thresholds = new InMemoryThresholdStore();
+  await thresholds.publishSet(
+    { setId: 'set-1', runId: 'run-1', createdAt: '2026-11-24T00:00:00Z', thresholds: [btc] },
+    undefined,
+  );
+  const store = new InMemoryAccounts(accounts);
+  const ports = {
+    accounts: store,
+    breachIndex: new InMemoryBreachIndex(),
+    thresholds,
+    statuses: new InMemoryMarginStatusStore(),
+    alerts: new RecordingAlerts(),
+    ops: new RecordingOps(),
+    clock: new FixedClock(Date.UTC(2026, 10, 24, 0, 5)),
+  } satisfies TargetedSweepPorts;
+  return { ports, store };
+}
+
+// One BTC long at 30,000, maintenance 6%: ratio = (C + p − 30,000) / (0.06 p). WARNING below 1.2.
+const near = account('near', 2_300); // 1.28 at the mark: WARNING once BTC is under about 29,770
+const far = account('far', 20_000); // 11.1: no move short of −66% reaches a level
+const warned = account('warned', 2_000); // 1.11: WARNING now
+
+describe('sweepMoved', () => {
+  it('revisits and alerts an account a move pushes over a level, and does not read the others', async () => {
+    const { ports, store } = await setup([near, far, warned]);
+    const full = await sweepSegment(ports, { runId: 'full-1', segment });
+    expect(full.counts).toMatchObject({ accounts: 3, indexed: 3, transitions: 1 });
+    const scanned = store.reads.getItems;
+
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE * 0.99 } });
+
+    expect(result.revisited).toContain('near');
+    expect(result.revisited).not.toContain('far');
+    expect(store.reads.getItems - scanned).toBe(result.counts.revisited);
+    // near: OK → WARNING; warned (1.11 → 0.95): WARNING → MARGIN_CALL.
+    expect(result.counts).toMatchObject({ revisited: 2, transitions: 2, alertsPublished: 2, missing: 0 });
+    expect(result.counts.reindexed).toBe(result.counts.revisited);
+    expect(result.counts.bandValuations).toBeGreaterThan(result.counts.revisited);
+    const alerts = new Map(result.alerts.map((a) => [a.accountId, a]));
+    expect(alerts.get('near')).toMatchObject({ previousState: 'OK', newState: 'WARNING', runId: 'moved-1' });
+    expect(alerts.get('warned')).toMatchObject({ previousState: 'WARNING', newState: 'MARGIN_CALL' });
+    expect((await ports.statuses.get(['near'])).get('near')?.state).toBe('WARNING');
+  });
+
+  it('reads no account when the move stays inside every band', async () => {
+    const { ports, store } = await setup([near, far]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE * 1.001 } });
+    expect(result.counts).toMatchObject({ crossed: 0, revisited: 0, accounts: 0 });
+    expect(store.reads.getItems).toBe(0);
+    // One query per instrument of the set, plus the every-sweep entries.
+    expect(result.counts.indexQueries).toBe(2);
+  });
+
+  it('re-indexes a revisited account at the new marks', async () => {
+    const { ports } = await setup([near]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    const before = ports.breachIndex.band('set-1', 'BTC', 'near');
+    await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: 29_000 } });
+    const after = ports.breachIndex.band('set-1', 'BTC', 'near');
+    expect(before?.below).toBeLessThan(PRICE);
+    // Now in WARNING at 29,000: the band is around 29,000 (recovery above, MARGIN_CALL below).
+    expect(after?.below).toBeLessThanOrEqual(29_000);
+    expect(after?.above).toBeGreaterThanOrEqual(29_000);
+    expect(after).not.toEqual(before);
+  });
+
+  it('revisits an unvaluable account on every sweep and reports it, never drops it', async () => {
+    const doge: Account = {
+      accountId: 'doge',
+      collateral: [{ asset: 'USD', amount: '10' }],
+      positions: [
+        { kind: 'perpetual', instrument: 'DOGE', quantity: '1', entryPrice: '1', settlement: 'linear' },
+      ],
+    };
+    const { ports } = await setup([doge, far]);
+    const full = await sweepSegment(ports, { runId: 'full-1', segment });
+    expect(full.counts).toMatchObject({ rejected: 1, indexed: 2 });
+    expect(ports.breachIndex.band('set-1', EVERY_SWEEP, 'doge')).toBeDefined();
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE } });
+    expect(result.revisited).toEqual(['doge']);
+    expect(result.rejected).toEqual([{ accountKey: 'doge', reason: expect.stringMatching(/DOGE/) }]);
+    expect(ports.ops.events.some((e) => e.type === 'accounts.rejected' && e.runId === 'moved-1')).toBe(true);
+  });
+
+  it('retries an undelivered alert on the next targeted sweep, then gives the account a real band', async () => {
+    const { ports } = await setup([warned, far]);
+    ports.alerts.failWhen = () => true;
+    const full = await sweepSegment(ports, { runId: 'full-1', segment });
+    expect(full.counts).toMatchObject({ transitions: 1, alertsFailed: 1 });
+    ports.alerts.failWhen = undefined;
+    // The pending alert re-sent, the account valued; its every-sweep entry replaced by a band.
+    const first = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE } });
+    expect(first.counts).toMatchObject({ alertsResent: 1, alertsPublished: 1 });
+    expect(ports.breachIndex.band('set-1', EVERY_SWEEP, 'warned')).toBeUndefined();
+    const second = await sweepMoved(ports, { runId: 'moved-2', marks: { BTC: PRICE } });
+    expect(second.counts.revisited).toBe(0);
+  });
+
+  it('escalates to a full sweep when a move crosses more bands than allowed, reading nothing', async () => {
+    const { ports, store } = await setup([near, far, warned]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    const result = await sweepMoved(ports, { runId: 'crash', marks: { BTC: PRICE * 0.5 }, maxRevisits: 2 });
+    expect(result.escalated).toBe(true);
+    expect(result.counts).toMatchObject({ crossed: 3, revisited: 0 });
+    expect(store.reads.getItems).toBe(0);
+    expect(ports.ops.events.at(-1)).toMatchObject({ type: 'sweep.completed', counts: { escalated: 1 } });
+  });
+
+  it('refuses a bad mark rather than skip its instrument', async () => {
+    const { ports } = await setup([near]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    await expect(sweepMoved(ports, { runId: 'moved-1', marks: { BTC: Number.NaN } })).rejects.toThrow(/BTC/);
+  });
+
+  it('counts accounts the index names but the table no longer holds', async () => {
+    const { ports } = await setup([near, far]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    ports.accounts = new InMemoryAccounts([far]);
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE * 0.9 } });
+    expect(result.counts.missing).toBe(1);
+  });
+
+  it('answers nothing for a new threshold set: the sweep after a recalibration must be full', async () => {
+    const { ports } = await setup([near]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    await ports.thresholds.publishSet(
+      { setId: 'set-2', runId: 'run-2', createdAt: '2026-11-25T00:00:00Z', thresholds: [btc] },
+      'set-1',
+    );
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE * 0.5 } });
+    expect(result.setId).toBe('set-2');
+    expect(result.counts.crossed).toBe(0);
+  });
+});
