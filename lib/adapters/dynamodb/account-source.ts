@@ -7,8 +7,16 @@ import { DescribeTableCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk
 import type { z } from 'zod';
 import { type Account, accountSchema } from '../../domain/account/account.ts';
 import { QmtError } from '../../domain/errors.ts';
-import type { AccountPage, AccountSource, RejectedAccountRecord, ScanSegment } from '../../ports.ts';
+import type {
+  AccountLookup,
+  AccountPage,
+  AccountReader,
+  AccountSource,
+  RejectedAccountRecord,
+  ScanSegment,
+} from '../../ports.ts';
 import { type AttributePath, attributeNames, formatPath, type Item, toPlainValue } from './attributes.ts';
+import { batchGetAll } from './batch.ts';
 
 /** The attributes the account schema reads; nothing else crosses the wire. */
 export const ACCOUNT_ATTRIBUTES = ['accountId', 'collateral', 'positions', 'updatedAt'] as const;
@@ -37,7 +45,7 @@ interface PendingPage {
 
 type ScanOutcome = { ok: true; page: AccountPage } | { ok: false; error: unknown };
 
-export class DynamoDbAccountSource implements AccountSource {
+export class DynamoDbAccountSource implements AccountSource, AccountReader {
   private pending: PendingPage | undefined;
 
   constructor(
@@ -107,6 +115,38 @@ export class DynamoDbAccountSource implements AccountSource {
   async approximateCount(): Promise<number> {
     const out = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
     return out.Table?.ItemCount ?? 0;
+  }
+
+  /**
+   * The accounts with these ids (the targeted sweep's `AccountReader`), by BatchGetItem in chunks of 100
+   * with unprocessed keys retried; the same projection and validation as a Scan page. A bad record is
+   * rejected with its key and reason; an id with no item is `missing`.
+   *
+   * @throws IncompleteBatchError when keys are still unread after the retries.
+   */
+  async getAccounts(accountIds: readonly string[]): Promise<AccountLookup> {
+    const names = attributeNames(...ACCOUNT_ATTRIBUTES);
+    const items = await batchGetAll(
+      this.client,
+      this.tableName,
+      {
+        keys: accountIds.map((id) => ({ accountId: { S: id } })),
+        projectionExpression: Object.keys(names).join(', '),
+        expressionAttributeNames: names,
+      },
+      ['accountId'],
+    );
+    const accounts: Account[] = [];
+    const rejected: RejectedAccountRecord[] = [];
+    const found = new Set<string>();
+    for (const item of items) {
+      const id = item.accountId?.S;
+      if (id !== undefined) found.add(id);
+      const result = readAccount(item);
+      if (result.ok) accounts.push(result.account);
+      else rejected.push(result.rejected);
+    }
+    return { accounts, rejected, missing: [...new Set(accountIds)].filter((id) => !found.has(id)) };
   }
 }
 

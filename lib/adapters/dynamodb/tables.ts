@@ -221,3 +221,39 @@ export function toCreateTableInput(table: TableDefinition, tableName: string): C
     }),
   };
 }
+
+/**
+ * Breach index (`lib/adapters/dynamodb/breach-index.ts`): one item per (threshold set, instrument, side,
+ * account), `pk = <setId>#<instrument>#<below|above>#<shard>` (16 shards by account hash spread a sweep's
+ * writes), `accountId` the sort key, `price` the band's edge. The local index on `price` makes "every band a
+ * mark crosses" one Query per partition. The set id in the key keeps another set's entries out of every
+ * answer; `expiresAt` (epoch seconds, refreshed by every full sweep) lets old sets' items go.
+ *
+ * Not in `TABLES` / `TableId`: no deployed function reads or writes it yet (the targeted sweep is not wired
+ * into the stack). `breachIndexTableDefinition()` gives the definition for CreateTable.
+ */
+export const BREACH_INDEX_BY_PRICE = 'byPrice';
+
+export const breachIndexTable = {
+  id: 'breachIndex',
+  suffix: 'breach-index',
+  description: 'Breach bands per threshold set, instrument and account, for targeted sweeps',
+  ownedBy: 'qmt',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'accountId', type: 'S' },
+  globalSecondaryIndexes: [],
+  localSecondaryIndexes: [
+    {
+      indexName: BREACH_INDEX_BY_PRICE,
+      sortKey: { name: 'price', type: 'N' },
+      projection: { type: 'KEYS_ONLY' },
+    },
+  ],
+  timeToLiveAttribute: 'expiresAt',
+  billingMode: 'PAY_PER_REQUEST',
+} as const satisfies Omit<TableDefinition, 'id'> & { readonly id: string };
+
+/** The breach index table as a `TableDefinition` (its id is not a `TableId` yet; only messages read it). */
+export function breachIndexTableDefinition(): TableDefinition {
+  return breachIndexTable as unknown as TableDefinition;
+}

@@ -1,0 +1,164 @@
+/**
+ * The breach index on DynamoDB (table `breachIndexTable` in `tables.ts`). Each band is two items, one per
+ * side: `<setId>#<instrument>#below#<shard>` at price = below and `…#above#<shard>` at price = above. A mark
+ * crosses a below edge when below ≥ mark and an above edge when above ≤ mark, so `crossed` is one Query
+ * per shard and side on the `price` local index, all in parallel, keys only.
+ *
+ * Numbers are written as JavaScript's shortest round-trip decimal, which orders exactly as the doubles do, so
+ * a mark equal to an edge is found (the domain computes edges and corners with the same expression).
+ */
+import { type DynamoDBClient, QueryCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import type { BreachIndexEntry, BreachIndexKey } from '../../domain/account/breach.ts';
+import { QmtError } from '../../domain/errors.ts';
+import type { BreachIndex } from '../../ports.ts';
+import type { Item } from './attributes.ts';
+import { type BatchOptions, batchWriteAll } from './batch.ts';
+import { BREACH_INDEX_BY_PRICE } from './tables.ts';
+
+export const BREACH_INDEX_SHARDS = 16;
+/** Items outlive their set by this much after the last full sweep that wrote them (must exceed its interval). */
+const DEFAULT_RETENTION_S = 8 * 24 * 3600;
+const SIDES = ['below', 'above'] as const;
+
+export interface DynamoDbBreachIndexOptions {
+  readonly shards?: number;
+  /** Seconds an item is kept after it was last written (TTL). @default 8 days */
+  readonly retentionSeconds?: number;
+  readonly batch?: BatchOptions;
+  /** Epoch ms, for the TTL. @default Date.now */
+  readonly now?: () => number;
+}
+
+export class DynamoDbBreachIndex implements BreachIndex {
+  private readonly shards: number;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly options: DynamoDbBreachIndexOptions = {},
+  ) {
+    this.shards = options.shards ?? BREACH_INDEX_SHARDS;
+    if (!Number.isInteger(this.shards) || this.shards < 1)
+      throw new QmtError('shards must be a positive integer');
+  }
+
+  /** Requests sent by `crossed` so far (one per Query page), for cost accounting. */
+  queryPages = 0;
+
+  async record(
+    setId: string,
+    entries: readonly BreachIndexEntry[],
+    removals: readonly BreachIndexKey[] = [],
+  ): Promise<void> {
+    const expiresAt = String(
+      Math.floor((this.options.now ?? Date.now)() / 1000) +
+        (this.options.retentionSeconds ?? DEFAULT_RETENTION_S),
+    );
+    // BatchWriteItem refuses two requests for one item: the last one for a key wins.
+    const requests = new Map<string, WriteRequest>();
+    for (const { accountId, instrument } of removals) {
+      for (const side of SIDES) {
+        const pk = this.partition(setId, instrument, side, accountId);
+        requests.set(`${pk}\u0000${accountId}`, {
+          DeleteRequest: { Key: { pk: { S: pk }, accountId: { S: accountId } } },
+        });
+      }
+    }
+    for (const entry of entries) {
+      for (const side of SIDES) {
+        const price = side === 'below' ? entry.below : entry.above;
+        if (!Number.isFinite(price))
+          throw new QmtError(
+            `breach index: ${side} of ${entry.accountId} on ${entry.instrument} is ${price}`,
+          );
+        const pk = this.partition(setId, entry.instrument, side, entry.accountId);
+        requests.set(`${pk}\u0000${entry.accountId}`, {
+          PutRequest: {
+            Item: {
+              pk: { S: pk },
+              accountId: { S: entry.accountId },
+              price: { N: decimalText(price) },
+              setId: { S: setId },
+              expiresAt: { N: expiresAt },
+            },
+          },
+        });
+      }
+    }
+    if (requests.size === 0) return;
+    await batchWriteAll(
+      this.client,
+      this.tableName,
+      [...requests.values()],
+      ['pk', 'accountId'],
+      this.options.batch,
+    );
+  }
+
+  async crossed(setId: string, instrument: string, mark: number): Promise<readonly string[]> {
+    if (!Number.isFinite(mark)) throw new QmtError(`breach index: mark of ${instrument} is ${mark}`);
+    const queries: Promise<string[]>[] = [];
+    for (let shard = 0; shard < this.shards; shard++) {
+      for (const side of SIDES)
+        queries.push(this.queryPartition(`${setId}#${instrument}#${side}#${shard}`, side, mark));
+    }
+    return [...new Set((await Promise.all(queries)).flat())];
+  }
+
+  private async queryPartition(pk: string, side: (typeof SIDES)[number], mark: number): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: BREACH_INDEX_BY_PRICE,
+          KeyConditionExpression: `#pk = :pk AND #price ${side === 'below' ? '>=' : '<='} :mark`,
+          ExpressionAttributeNames: { '#pk': 'pk', '#price': 'price' },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':mark': { N: decimalText(mark) } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      this.queryPages++;
+      for (const item of out.Items ?? []) {
+        const id = item.accountId?.S;
+        if (id !== undefined) ids.push(id);
+      }
+      start = out.LastEvaluatedKey as Item | undefined;
+    } while (start !== undefined);
+    return ids;
+  }
+
+  private partition(setId: string, instrument: string, side: string, accountId: string): string {
+    return `${setId}#${instrument}#${side}#${shardOf(accountId, this.shards)}`;
+  }
+}
+
+/** FNV-1a of the account id, mod `shards`: stable across processes and languages. */
+export function shardOf(accountId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < accountId.length; i++) {
+    hash ^= accountId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+/** Shortest round-trip decimal, without an exponent (DynamoDB numbers are plain decimals). */
+export function decimalText(value: number): string {
+  const text = String(value);
+  if (!/e/i.test(text)) return text;
+  // Expand the exponent by shifting the digits: exact, no float arithmetic.
+  const [mantissa = '', exponentText = '0'] = text.toLowerCase().split('e');
+  const negative = mantissa.startsWith('-');
+  const [whole = '', fraction = ''] = mantissa.replace('-', '').split('.');
+  const digits = whole + fraction;
+  const point = whole.length + Number(exponentText);
+  const plain =
+    point <= 0
+      ? `0.${'0'.repeat(-point)}${digits}`
+      : point >= digits.length
+        ? digits + '0'.repeat(point - digits.length)
+        : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return (negative ? '-' : '') + plain;
+}
