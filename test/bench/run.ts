@@ -8,7 +8,15 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Bench, BenchFigure, BenchSection } from './types.ts';
 
-const MODULES = ['valuation', 'garch', 'recalibration', 'cold-start', 'api-economy', 'store-sweep'] as const;
+const MODULES = [
+  'valuation',
+  'garch',
+  'recalibration',
+  'cold-start',
+  'api-economy',
+  'store-sweep',
+  'breach-index',
+] as const;
 
 interface ModuleResult {
   module: string;
