@@ -3,6 +3,7 @@
  * that some sit comfortably above their levels and some hover near warning, margin call and liquidation.
  */
 import type { Account, Position } from '../domain/account/account.ts';
+import { seededRandom } from '../domain/math/random.ts';
 import type { Threshold } from '../domain/threshold/threshold.ts';
 
 export interface DemoAccountOptions {
@@ -20,18 +21,6 @@ const BANDS: readonly { share: number; low: number; high: number }[] = [
   { share: 0.08, low: 0.4, high: 0.78 },
 ];
 
-/** mulberry32: a small, fast, seedable PRNG, so every run shows the same demo book. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const money = (x: number, places = 2) => x.toFixed(places);
 
 /**
@@ -41,7 +30,7 @@ const money = (x: number, places = 2) => x.toFixed(places);
 export function demoAccounts(thresholds: readonly Threshold[], options: DemoAccountOptions): Account[] {
   const usable = thresholds.filter((t) => t.referencePrice > 0);
   if (usable.length === 0) return [];
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   const accounts: Account[] = [];
   for (let i = 0; i < options.count; i++) {
     const band = pickBand(next());

@@ -15,6 +15,7 @@
  */
 import type { Account, Position } from '../../lib/domain/account/account.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
+import { seededRandom } from '../../lib/domain/math/random.ts';
 import { recalibrate } from '../../lib/domain/threshold/model.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 import type { Threshold, ThresholdSet } from '../../lib/domain/threshold/threshold.ts';
@@ -34,18 +35,6 @@ const INSTRUMENTS = [
   { symbol: 'ETH', price: 3_000, seed: 12 },
   { symbol: 'SOL', price: 150, seed: 13 },
 ] as const;
-
-/** mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function medianOf(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

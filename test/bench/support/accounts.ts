@@ -3,6 +3,7 @@
  * values the same accounts.
  */
 import type { Account, Position } from '../../../lib/domain/account/account.ts';
+import { seededRandom } from '../../../lib/domain/math/random.ts';
 import type {
   AccountLookup,
   AccountPage,
@@ -10,18 +11,6 @@ import type {
   AccountSource,
   ScanSegment,
 } from '../../../lib/ports.ts';
-
-/** mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A decimal string with `places` decimals, never zero (the schema wants non-zero quantities). */
 export function decimal(x: number, places: number): string {
