@@ -79,6 +79,19 @@ export interface SweepCounts {
 /** Every count a page sweep keeps (`indexed` is the indexer's). */
 export type PageCounts = Required<Omit<SweepCounts, 'indexed'>>;
 
+export function emptyPageCounts(): PageCounts {
+  return {
+    accounts: 0,
+    rejected: 0,
+    transitions: 0,
+    stale: 0,
+    alertsPublished: 0,
+    alertsFailed: 0,
+    alertsResent: 0,
+    deferred: 0,
+  };
+}
+
 export interface SweepResult {
   readonly runId: string;
   readonly segment: ScanSegment;
@@ -122,16 +135,7 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
   if (!set) throw new NoThresholdSetError();
   const snapshot = marketSnapshotFromSet(set, request.marks ? { markPrices: request.marks } : {});
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
-  const counts: PageCounts & { indexed?: number } = {
-    accounts: 0,
-    rejected: 0,
-    transitions: 0,
-    stale: 0,
-    alertsPublished: 0,
-    alertsFailed: 0,
-    alertsResent: 0,
-    deferred: 0,
-  };
+  const counts: PageCounts & { indexed?: number } = emptyPageCounts();
   const rejected: RejectedAccountRecord[] = [];
   const published: MarginAlert[] = [];
   const context: PageContext = { runId: request.runId, set, snapshot, levels };

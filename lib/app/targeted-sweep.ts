@@ -23,7 +23,14 @@ import type {
   RejectedAccountRecord,
   ThresholdStore,
 } from '../ports.ts';
-import { BreachIndexer, NoThresholdSetError, type PageContext, type PageCounts, sweepPage } from './sweep.ts';
+import {
+  BreachIndexer,
+  emptyPageCounts,
+  NoThresholdSetError,
+  type PageContext,
+  type PageCounts,
+  sweepPage,
+} from './sweep.ts';
 
 export interface TargetedSweepPorts {
   readonly accounts: AccountReader;
@@ -106,14 +113,7 @@ export async function sweepMoved(
   const snapshot = marketSnapshotFromSet(set, { markPrices: request.marks });
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
   const counts: TargetedSweepCounts = {
-    accounts: 0,
-    rejected: 0,
-    transitions: 0,
-    stale: 0,
-    alertsPublished: 0,
-    alertsFailed: 0,
-    alertsResent: 0,
-    deferred: 0,
+    ...emptyPageCounts(),
     crossed: 0,
     revisited: 0,
     missing: 0,
