@@ -217,9 +217,10 @@ export function sweepCapacity(input: SweepCapacityInput): SweepCapacity {
 
 /**
  * One sweep worker's rates, measured by `npm run bench -- store-sweep` against DynamoDB Local on the shared
- * 2-core bench box (docs/PERFORMANCE.md) and rounded down: a steady sweep of 60,000 accounts ran at 7,937
- * accounts/s, and the first sweep's 6,000 transitions added 17.3 s (347 per second, 16 conditional writes in
- * flight). DynamoDB Local shares the worker's two cores, so these are taken as a floor for the real service.
+ * 2-core bench box (docs/PERFORMANCE.md, docs/SCALE.md): steady sweeps ran at 4,000–9,900 accounts/s over
+ * five runs (7,937/s in the run this was fitted to), transitions at 231–568 a second beyond that (16
+ * conditional writes in flight; 347 in the fitted run), rounded down. DynamoDB Local shares the
+ * worker's two cores, so these are taken as a floor for the real service.
  * Start-up: module init (~0.2 s, cold-start bench) plus the coordinator's DescribeTable and SendMessageBatch
  * calls and the SQS poll.
  */
