@@ -481,11 +481,16 @@ export class MarginThresholds extends Construct {
     allow(coordinator, this.accountsTable.tableArn, ['dynamodb:DescribeTable']);
     allow(coordinator, this.sweepQueue.queueArn, ['sqs:SendMessage']);
     allow(coordinator, this.runsTable.tableArn, IDEMPOTENCY_ACTIONS);
-    // sweep worker — DynamoDbAccountSource.scanPage: Scan. DynamoDbMarginStatusStore: BatchGetItem, PutItem.
-    // DynamoDbThresholdStore.currentSet: GetItem, Query. Alerts with PublishBatch (authorised as Publish),
-    // rejected records to ops. A worker near its timeout queues a continuation with its cursor: SendMessage.
+    // sweep worker — DynamoDbAccountSource.scanPage: Scan. DynamoDbMarginStatusStore: BatchGetItem (get),
+    // PutItem (applyTransition), UpdateItem (markAlertPublished clears the outbox). DynamoDbThresholdStore.
+    // currentSet: GetItem, Query. Alerts with PublishBatch (authorised as Publish), rejected records to ops.
+    // A worker near its timeout queues a continuation with its cursor: SendMessage.
     allow(worker, this.accountsTable.tableArn, ['dynamodb:Scan']);
-    allow(worker, this.marginStatusTable.tableArn, ['dynamodb:BatchGetItem', 'dynamodb:PutItem']);
+    allow(worker, this.marginStatusTable.tableArn, [
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     allow(worker, this.thresholdsTable.tableArn, ['dynamodb:GetItem', 'dynamodb:Query']);
     allow(worker, this.sweepQueue.queueArn, ['sqs:SendMessage']);
     if (props.accountsTableKey) allow(worker, props.accountsTableKey.keyArn, ['kms:Decrypt']);

@@ -85,7 +85,7 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
     sweepWorker: sorted({
       [logGroupOf(worker)]: LOGS,
       [accountsTable]: ['dynamodb:Scan'],
-      [id(qmt.marginStatusTable)]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],
+      [id(qmt.marginStatusTable)]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       [id(qmt.thresholdsTable)]: ['dynamodb:GetItem', 'dynamodb:Query'],
       [id(qmt.alertsTopic)]: PUBLISH,
       [id(qmt.opsTopic)]: PUBLISH,
