@@ -1,24 +1,38 @@
 /**
- * The sweep worker's IAM policy allows every DynamoDB call its adapters really make. A sweep runs on
- * DynamoDB Local through a client that records each command and its table (transitions, publish, outbox
- * clear, a failed publish re-sent by the next sweep); the synthesised stack's worker role must allow each
- * (action, table). A call the policy misses fails only in AWS, with AccessDenied, never on DynamoDB Local:
- * this test is what catches it (it caught the outbox clear's UpdateItem missing).
+ * Each function's IAM policy allows every DynamoDB call its code really makes. The use case (sweep worker)
+ * or the whole handler (recalibrate, sweep coordinator, idempotency included) runs on DynamoDB Local
+ * through a client that records each command and its table; the synthesised stack's role of that function
+ * must allow each (action, table). A call the policy misses fails only in AWS, with AccessDenied, never on
+ * DynamoDB Local: this test is what catches it (it caught the outbox clear's UpdateItem missing).
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Template } from 'aws-cdk-lib/assertions';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
+import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
+import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
 import { DynamoDbAccountSource } from '../../lib/adapters/dynamodb/account-source.ts';
 import { writeAccounts } from '../../lib/adapters/dynamodb/account-writer.ts';
 import { createDynamoDbClient } from '../../lib/adapters/dynamodb/client.ts';
 import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
-import { accountsTable, marginStatusTable, thresholdsTable } from '../../lib/adapters/dynamodb/tables.ts';
+import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
+import {
+  accountsTable,
+  marginStatusTable,
+  TABLES,
+  tableNames,
+  thresholdsTable,
+  toCreateTableInput,
+} from '../../lib/adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
+import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import type { MarginAlert } from '../../lib/domain/account/account.ts';
+import { generateCandles } from '../../lib/domain/market/generated.ts';
 import type { AlertPublisher, AlertPublishResult } from '../../lib/ports.ts';
-import { FixedClock, RecordingOps } from '../app/in-memory-ports.ts';
+import { FixedClock, PreparedMarket, RecordingOps } from '../app/in-memory-ports.ts';
 import { buildStack, grantsOf, logicalId } from '../infra/support.ts';
+import { lambdaContext, lambdaEnv, recordedObservability } from '../lambdas/support.ts';
 import { btcSet, seededAccounts } from './faults/support.ts';
 import { useDynamoDbLocal } from './support/dynamodb.ts';
 
@@ -40,25 +54,80 @@ class FirstAlertFailsOnce implements AlertPublisher {
   }
 }
 
-/** A client that records `dynamodb:<Action>` per table name for every command it sends. */
+/** The IAM action each item of a transaction is authorised as (DynamoDB has no TransactWriteItems action). */
+const TRANSACT_ACTIONS: Readonly<Record<string, string>> = {
+  Put: 'dynamodb:PutItem',
+  Update: 'dynamodb:UpdateItem',
+  Delete: 'dynamodb:DeleteItem',
+  ConditionCheck: 'dynamodb:ConditionCheckItem',
+  Get: 'dynamodb:GetItem',
+};
+
+/** A client that records the IAM actions it needs, per table name, for every command it sends. */
 function recordingClient(endpoint: string): { client: DynamoDBClient; calls: Map<string, Set<string>> } {
   const client = createDynamoDbClient({ endpoint });
   const calls = new Map<string, Set<string>>();
+  const record = (table: string, action: string) => {
+    const actions = calls.get(table) ?? new Set<string>();
+    actions.add(action);
+    calls.set(table, actions);
+  };
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> };
-      const tables = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
-      const action = `dynamodb:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
-      for (const table of tables) {
-        const actions = calls.get(table) ?? new Set<string>();
-        actions.add(action);
-        calls.set(table, actions);
+      const input = args.input as {
+        TableName?: string;
+        RequestItems?: Record<string, unknown>;
+        TransactItems?: Record<string, { TableName?: string }>[];
+      };
+      if (input.TransactItems) {
+        for (const item of input.TransactItems) {
+          for (const [kind, body] of Object.entries(item)) {
+            record(body.TableName ?? '?', TRANSACT_ACTIONS[kind] ?? `dynamodb:${kind}`);
+          }
+        }
+        return next(args);
       }
+      const action = `dynamodb:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
+      const tables = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
+      for (const table of tables) record(table, action);
       return next(args);
     },
     { step: 'initialize', name: 'qmtRecordCalls' },
   );
   return { client, calls };
+}
+
+/** Every (action, table) in `calls` is allowed to `role` on that table's resource. */
+function expectAllowed(
+  template: Template,
+  role: unknown,
+  calls: ReadonlyMap<string, ReadonlySet<string>>,
+  resources: ReadonlyMap<string, string>,
+): void {
+  if (!role) throw new Error('the function has no role');
+  const granted = grantsOf(template, logicalId(role as never));
+  expect(
+    [...calls.keys()].every((table) => resources.has(table)),
+    [...calls.keys()].join(', '),
+  ).toBe(true);
+  for (const [table, actions] of calls) {
+    const resource = resources.get(table) as string;
+    for (const action of actions)
+      expect(granted[resource] ?? [], `${action} on ${resource}`).toContain(action);
+  }
+}
+
+/** What `lambdaEnv()` names the tables (prefix `qmt-test`), created on DynamoDB Local for the handlers. */
+const HANDLER_TABLES = tableNames('qmt-test');
+let handlerTablesCreated = false;
+async function handlerTables(): Promise<typeof HANDLER_TABLES> {
+  if (!handlerTablesCreated) {
+    for (const table of TABLES) {
+      await db.local.client.send(new CreateTableCommand(toCreateTableInput(table, HANDLER_TABLES[table.id])));
+    }
+    handlerTablesCreated = true;
+  }
+  return HANDLER_TABLES;
 }
 
 describe('IAM against real calls', () => {
@@ -94,21 +163,93 @@ describe('IAM against real calls', () => {
 
     const { stack, template } = buildStack();
     const qmt = stack.marginThresholds;
-    const role = (qmt.sweepWorkerFunction as NodejsFunction).role;
-    if (!role) throw new Error('the sweep worker has no role');
-    const granted = grantsOf(template, logicalId(role));
     const tableIds = new Map([
       [tables.accounts, logicalId(qmt.accountsTable as never)],
       [tables.statuses, logicalId(qmt.marginStatusTable)],
       [tables.thresholds, logicalId(qmt.thresholdsTable)],
     ]);
-    const used = [...calls].map(([table, actions]) => [table, [...actions].sort()] as const);
-    expect(used.map(([table]) => table).sort()).toEqual([...tableIds.keys()].sort());
-    for (const [table, actions] of used) {
-      const resource = tableIds.get(table) as string;
-      for (const action of actions) {
-        expect(granted[resource] ?? [], `${action} on ${resource}`).toContain(action);
-      }
-    }
+    expect([...calls.keys()].sort()).toEqual([...tableIds.keys()].sort());
+    expectAllowed(template, (qmt.sweepWorkerFunction as NodejsFunction).role, calls, tableIds);
   }, 60_000);
+
+  it("recalibrate's and the coordinator's roles allow what their handlers send, idempotency included", async () => {
+    const names = await handlerTables();
+    await writeAccounts(
+      db.local.client,
+      names.accounts,
+      seededAccounts(3, 'handler').map((s) => s.account),
+    );
+    const today = Date.UTC(2026, 10, 24);
+    const market = new PreparedMarket({
+      BTC: generateCandles({ instrument: 'BTC', days: 800, endTime: today, startPrice: 30_000, seed: 1 }),
+      ETH: generateCandles({ instrument: 'ETH', days: 800, endTime: today, startPrice: 2_000, seed: 2 }),
+    });
+    const queue = { enqueue: async () => {} };
+    const clock = new FixedClock(today + 5 * 60_000);
+
+    const recalibrateCalls = recordingClient(db.local.endpoint);
+    const r = recalibrateCalls.client;
+    const recalibrate = createRecalibrateHandler({
+      env: lambdaEnv(),
+      observability: recordedObservability(),
+      adapters: {
+        market,
+        clock,
+        thresholds: new DynamoDbThresholdStore(r, names.thresholds),
+        ledger: new DynamoDbRunLedger(r, names.runs),
+        accounts: new DynamoDbAccountSource(r, names.accounts),
+        ops: new RecordingOps(),
+        sweepQueue: queue,
+      },
+      idempotencyStore: new DynamoDbIdempotencyStore({ client: r, tableName: names.runs }),
+    });
+    // A new set, then the same scheduled time again (answered from the idempotency record), then a new day.
+    const first = await recalibrate({ scheduledTime: '2026-11-24T00:05:00Z' }, lambdaContext());
+    await recalibrate({ scheduledTime: '2026-11-24T00:05:00Z' }, lambdaContext());
+    await recalibrate({ scheduledTime: '2026-11-25T00:05:00Z' }, lambdaContext());
+    expect(first).toMatchObject({ outcome: 'published' });
+
+    const coordinatorCalls = recordingClient(db.local.endpoint);
+    const c = coordinatorCalls.client;
+    const coordinator = createSweepCoordinatorHandler({
+      env: lambdaEnv(),
+      observability: recordedObservability(),
+      adapters: { clock, accounts: new DynamoDbAccountSource(c, names.accounts), sweepQueue: queue },
+      idempotencyStore: new DynamoDbIdempotencyStore({ client: c, tableName: names.runs }),
+    });
+    await coordinator({ scheduledTime: '2026-11-24T00:10:00Z' }, lambdaContext());
+    await coordinator({ scheduledTime: '2026-11-24T00:10:00Z' }, lambdaContext());
+    r.destroy();
+    c.destroy();
+
+    const { stack, template } = buildStack();
+    const qmt = stack.marginThresholds;
+    const resources = new Map([
+      [names.accounts, logicalId(qmt.accountsTable as never)],
+      [names.thresholds, logicalId(qmt.thresholdsTable)],
+      [names.runs, logicalId(qmt.runsTable)],
+    ]);
+    expect([...recalibrateCalls.calls.keys()].sort()).toEqual(
+      [names.accounts, names.runs, names.thresholds].sort(),
+    );
+    // The run ledger's lease is a transaction: recorded as the item actions IAM authorises.
+    expect([...(recalibrateCalls.calls.get(names.runs) ?? [])].sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expectAllowed(
+      template,
+      (qmt.recalibrateFunction as NodejsFunction).role,
+      recalibrateCalls.calls,
+      resources,
+    );
+    expect([...coordinatorCalls.calls.keys()].sort()).toEqual([names.accounts, names.runs].sort());
+    expectAllowed(
+      template,
+      (qmt.sweepCoordinatorFunction as NodejsFunction).role,
+      coordinatorCalls.calls,
+      resources,
+    );
+  }, 120_000);
 });
