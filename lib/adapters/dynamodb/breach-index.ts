@@ -13,7 +13,10 @@ import { QmtError } from '../../domain/errors.ts';
 import type { BreachIndex } from '../../ports.ts';
 import type { Item } from './attributes.ts';
 import { type BatchOptions, batchWriteAll } from './batch.ts';
+import { shardOf } from './shards.ts';
 import { BREACH_INDEX_BY_PRICE } from './tables.ts';
+
+export { shardOf };
 
 export const BREACH_INDEX_SHARDS = 16;
 /** Items outlive their set by this much after the last full sweep that wrote them (must exceed its interval). */
@@ -132,16 +135,6 @@ export class DynamoDbBreachIndex implements BreachIndex {
   private partition(setId: string, instrument: string, side: string, accountId: string): string {
     return `${setId}#${instrument}#${side}#${shardOf(accountId, this.shards)}`;
   }
-}
-
-/** FNV-1a of the account id, mod `shards`: stable across processes and languages. */
-export function shardOf(accountId: string, shards: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < accountId.length; i++) {
-    hash ^= accountId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % shards;
 }
 
 /** Shortest round-trip decimal, without an exponent (DynamoDB numbers are plain decimals). */

@@ -5,12 +5,16 @@
  *
  * Item (table `margin-status`, key `accountId`): accountId, state, previousState, sequence (N), marginRatio
  * (S decimal, or NULL when the ratio is undefined: no maintenance requirement), runId, thresholdSetId,
- * updatedAt, alertId, writeToken, pendingAlert.
+ * updatedAt, alertId, writeToken, pendingAlert, watch.
  *
  * Transactional outbox: the transition's PutItem also stores its alert as `pendingAlert` (S, the alert as
  * JSON, exactly as it will be published), so the state change and the duty to announce it are one atomic
  * write. `markAlertPublished` removes it after a successful publish, conditioned on the same sequence; until
  * then every sweep re-publishes it (same alertId, so subscribers and FIFO dedupe see one message).
+ *
+ * Watchlist: `watch` (`w<shard>`) puts the item in the sparse `watchlist` index. Every transition sets it
+ * (its pending alert must be found); confirming an alert that moved the account back to OK removes it. So the
+ * index holds exactly the statuses that are not OK or hold a pending alert: the only ones a sweep must read.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -18,6 +22,8 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   PutItemCommand,
+  QueryCommand,
+  ResourceNotFoundException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -39,7 +45,19 @@ import {
   str,
 } from './attributes.ts';
 import { type BatchOptions, batchGetAll } from './batch.ts';
-import { keyAttributeNames, marginStatusTable } from './tables.ts';
+import { shardOf } from './shards.ts';
+import {
+  keyAttributeNames,
+  MARGIN_WATCHLIST_INDEX,
+  MARGIN_WATCHLIST_SHARDS,
+  marginStatusTable,
+} from './tables.ts';
+
+/**
+ * Above this many watched accounts a sweep reads every status instead: each worker loads the whole
+ * watchlist, so past a few hundred thousand (a crash day) reading its own page's statuses is cheaper.
+ */
+export const DEFAULT_WATCHLIST_LIMIT = 200_000;
 
 const KEY_NAMES = keyAttributeNames(marginStatusTable);
 const STATUS_ATTRIBUTES = [
@@ -63,6 +81,8 @@ export interface MarginStatusStoreOptions {
   readonly batch?: BatchOptions;
   /** Token that lets a writer recognise its own write when the SDK resends it after a lost response. */
   readonly newToken?: () => string;
+  /** @default DEFAULT_WATCHLIST_LIMIT */
+  readonly watchlistLimit?: number;
 }
 
 export class DynamoDbMarginStatusStore implements MarginStatusStore {
@@ -130,6 +150,7 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
             alertId: str(alert.alertId),
             pendingAlert: str(JSON.stringify(alert)),
             writeToken: str(token),
+            watch: str(watchKey(transition.accountId)),
           },
           ...(expected === 0
             ? {
@@ -154,18 +175,23 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
   }
 
   /**
-   * `REMOVE pendingAlert` only while the stored sequence is `sequence`; a failed condition (a newer
-   * transition wrote its own pending alert, or there is no item) leaves everything as it is.
+   * `REMOVE pendingAlert` (and `watch` when the account is back to OK: `stillWatched` false) only while the
+   * stored sequence is `sequence`; a failed condition (a newer transition wrote its own pending alert, or
+   * there is no item) leaves everything as it is.
    */
-  async markAlertPublished(accountId: string, sequence: number): Promise<void> {
+  async markAlertPublished(accountId: string, sequence: number, stillWatched = true): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { accountId: str(accountId) },
-          UpdateExpression: 'REMOVE #pendingAlert',
+          UpdateExpression: stillWatched ? 'REMOVE #pendingAlert' : 'REMOVE #pendingAlert, #watch',
           ConditionExpression: '#sequence = :sequence',
-          ExpressionAttributeNames: attributeNames('pendingAlert', 'sequence'),
+          ExpressionAttributeNames: attributeNames(
+            'pendingAlert',
+            'sequence',
+            ...(stillWatched ? [] : ['watch']),
+          ),
           ExpressionAttributeValues: { ':sequence': num(sequence) },
         }),
       );
@@ -173,6 +199,73 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
+
+  /**
+   * The accounts in the watchlist index (not OK, or an alert pending): one Query per shard, all at once,
+   * every page. Undefined when there are more than the limit, so the caller reads every status instead.
+   * The index is eventually consistent: a status changed in the last moment may be missing, which only
+   * delays that account's recovery to the next sweep (a worsening re-reads the status before it writes).
+   */
+  async watchlist(): Promise<ReadonlySet<string> | undefined> {
+    const limit = this.options.watchlistLimit ?? DEFAULT_WATCHLIST_LIMIT;
+    const watched = new Set<string>();
+    let over = false;
+    const names = attributeNames('watch', 'accountId');
+    try {
+      await this.queryWatchlist(names, watched, limit, () => {
+        over = true;
+      });
+    } catch (error) {
+      // The index is missing or still being built (added to an existing table): read every status.
+      if (error instanceof ResourceNotFoundException) return undefined;
+      if (error instanceof Error && error.name === 'ValidationException' && /index/i.test(error.message)) {
+        return undefined;
+      }
+      throw error;
+    }
+    return over ? undefined : watched;
+  }
+
+  private async queryWatchlist(
+    names: Record<string, string>,
+    watched: Set<string>,
+    limit: number,
+    overLimit: () => void,
+  ): Promise<void> {
+    let over = false;
+    await Promise.all(
+      Array.from({ length: MARGIN_WATCHLIST_SHARDS }, async (_, shard) => {
+        let start: Item | undefined;
+        do {
+          const out = await this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: MARGIN_WATCHLIST_INDEX,
+              KeyConditionExpression: '#watch = :watch',
+              ProjectionExpression: '#accountId',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: { ':watch': str(`w${shard}`) },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of out.Items ?? []) {
+            const id = item.accountId?.S;
+            if (id !== undefined) watched.add(id);
+          }
+          if (watched.size > limit) {
+            over = true;
+            overLimit();
+          }
+          start = out.LastEvaluatedKey as Item | undefined;
+        } while (start !== undefined && !over);
+      }),
+    );
+  }
+}
+
+/** The watchlist partition of an account: `w0` … `w15`. */
+export function watchKey(accountId: string): string {
+  return `w${shardOf(accountId, MARGIN_WATCHLIST_SHARDS)}`;
 }
 
 function readStatus(item: Item): MarginStatus {

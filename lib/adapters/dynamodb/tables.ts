@@ -91,13 +91,29 @@ export const accountsTable: TableDefinition = {
 };
 
 /** One item per account: state, sequence and what it was computed under. */
+/**
+ * The watchlist: a sparse index of the statuses that are not OK or still hold a pending alert (`watch` =
+ * `w<shard>`, set by every transition and removed when an alert back to OK is confirmed). A sweep reads only
+ * these statuses; any other account is OK with nothing pending, and its status is read only when it is
+ * about to change state. Sixteen shards keep a crash day's writes off one index partition.
+ */
+export const MARGIN_WATCHLIST_INDEX = 'watchlist';
+export const MARGIN_WATCHLIST_SHARDS = 16;
+
 export const marginStatusTable: TableDefinition = {
   id: 'marginStatus',
   suffix: 'margin-status',
   description: 'Margin state per account, changed only by conditional writes on its sequence number',
   ownedBy: 'qmt',
   partitionKey: { name: 'accountId', type: 'S' },
-  globalSecondaryIndexes: [],
+  globalSecondaryIndexes: [
+    {
+      indexName: MARGIN_WATCHLIST_INDEX,
+      partitionKey: { name: 'watch', type: 'S' },
+      sortKey: { name: 'accountId', type: 'S' },
+      projection: { type: 'KEYS_ONLY' },
+    },
+  ],
   localSecondaryIndexes: [],
   billingMode: 'PAY_PER_REQUEST',
 };

@@ -4,11 +4,12 @@ import {
   ConditionalCheckFailedException,
   DynamoDBClient,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbMarginStatusStore } from '../../../lib/adapters/dynamodb/margin-status-store.ts';
+import { DynamoDbMarginStatusStore, watchKey } from '../../../lib/adapters/dynamodb/margin-status-store.ts';
 import { IncompleteBatchError } from '../../../lib/domain/errors.ts';
 import { fakeRetryTime, sampleTransition } from './support.ts';
 
@@ -204,5 +205,66 @@ describe('DynamoDbMarginStatusStore.markAlertPublished', () => {
   it('passes other errors through', async () => {
     ddb.on(UpdateItemCommand).rejects(new Error('network down'));
     await expect(store().markAlertPublished('acc-1', 5)).rejects.toThrow('network down');
+  });
+});
+
+describe('DynamoDbMarginStatusStore: the watchlist', () => {
+  it('puts every transition on the watchlist, in its account’s shard', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await store().applyTransition(sampleTransition('acc-1', 0));
+    const item = ddb.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+    expect(item?.watch).toEqual({ S: watchKey('acc-1') });
+    expect(watchKey('acc-1')).toMatch(/^w([0-9]|1[0-5])$/);
+  });
+
+  it('takes an account off it when its alert back to OK is confirmed, in the same conditional write', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    await store().markAlertPublished('acc-1', 5, false);
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      UpdateExpression: 'REMOVE #pendingAlert, #watch',
+      ConditionExpression: '#sequence = :sequence',
+      ExpressionAttributeNames: {
+        '#pendingAlert': 'pendingAlert',
+        '#sequence': 'sequence',
+        '#watch': 'watch',
+      },
+    });
+  });
+
+  it('reads every shard of the index, every page', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':watch': { S: 'w3' } } })
+      .resolvesOnce({ Items: [{ accountId: { S: 'a' } }], LastEvaluatedKey: { accountId: { S: 'a' } } })
+      .resolvesOnce({ Items: [{ accountId: { S: 'b' } }] });
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':watch': { S: 'w15' } } })
+      .resolves({ Items: [{ accountId: { S: 'c' } }] });
+    const watched = await store().watchlist();
+    expect([...(watched ?? [])].sort()).toEqual(['a', 'b', 'c']);
+    const calls = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(calls).toHaveLength(17);
+    expect(new Set(calls.map((c) => c.ExpressionAttributeValues?.[':watch']?.S)).size).toBe(16);
+    expect(calls.every((c) => c.IndexName === 'watchlist' && c.TableName === TABLE)).toBe(true);
+    expect(calls.find((c) => c.ExclusiveStartKey)?.ExclusiveStartKey).toEqual({ accountId: { S: 'a' } });
+  });
+
+  it('answers "read every status" while the index is missing or being built, and passes other errors on', async () => {
+    const missing = Object.assign(new Error('The table does not have the specified index: watchlist'), {
+      name: 'ValidationException',
+    });
+    ddb.on(QueryCommand).rejects(missing);
+    await expect(store().watchlist()).resolves.toBeUndefined();
+    ddb.on(QueryCommand).rejects(new Error('network down'));
+    await expect(store().watchlist()).rejects.toThrow('network down');
+  });
+
+  it('gives up past its limit, so the sweep reads every status instead', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [{ accountId: { S: 'x' } }, { accountId: { S: 'y' } }] });
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':watch': { S: 'w0' } } }).resolves({
+      Items: [{ accountId: { S: 'a' } }, { accountId: { S: 'b' } }, { accountId: { S: 'c' } }],
+    });
+    const small = new DynamoDbMarginStatusStore(new DynamoDBClient({}), TABLE, { watchlistLimit: 4 });
+    await expect(small.watchlist()).resolves.toBeUndefined();
   });
 });
