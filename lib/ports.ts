@@ -82,9 +82,15 @@ export interface MarginStatusStore {
   /**
    * Clear the status's `pendingAlert` (the transactional outbox entry written by `applyTransition`) once its
    * alert is published — only if the stored sequence is still `sequence`: a newer transition's pending alert
-   * is left alone. A no-op when the sequence moved on or the account has no status.
+   * is left alone. A no-op when the sequence moved on or the account has no status. `stillWatched` false (the
+   * alert moved the account back to OK) also takes the account off the watchlist. @default true
    */
-  markAlertPublished(accountId: string, sequence: number): Promise<void>;
+  markAlertPublished(accountId: string, sequence: number, stillWatched?: boolean): Promise<void>;
+  /**
+   * The accounts whose status a sweep must read: not OK, or an alert still pending. Every other account is OK
+   * with nothing pending. Undefined (or no method) means "unknown: read every status".
+   */
+  watchlist?(): Promise<ReadonlySet<string> | undefined>;
 }
 
 export interface AlertPublishResult {

@@ -138,7 +138,15 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
   const counts: PageCounts & { indexed?: number } = emptyPageCounts();
   const rejected: RejectedAccountRecord[] = [];
   const published: MarginAlert[] = [];
-  const context: PageContext = { runId: request.runId, set, snapshot, levels };
+  // Only statuses on the watchlist (not OK, or an alert pending) are read page by page; see `sweepPage`.
+  const watched = await ports.statuses.watchlist?.();
+  const context: PageContext = {
+    runId: request.runId,
+    set,
+    snapshot,
+    levels,
+    ...(watched ? { watched } : {}),
+  };
   const indexer = ports.breachIndex
     ? await BreachIndexer.start(ports.breachIndex, set.setId, snapshot, levels, ports.clock.now())
     : undefined;
@@ -188,6 +196,11 @@ export interface PageContext {
   readonly set: ThresholdSet;
   readonly snapshot: MarketSnapshot;
   readonly levels: MarginLevels;
+  /**
+   * The status store's watchlist: when given, only these accounts' statuses are read up front; any other
+   * account is taken as OK with nothing pending, and its status is read before it may change state.
+   */
+  readonly watched?: ReadonlySet<string>;
 }
 
 /** Per account of a page: its state after the sweep, or why it has none this time. */
@@ -216,12 +229,22 @@ export async function sweepPage(
 ): Promise<PageOutcome> {
   const states = new Map<string, MarginState>();
   const unsettled = new Map<string, string>();
-  const statuses = await ports.statuses.get(accounts.map((a) => a.accountId));
+  const watched = context.watched;
+  const ids = accounts.map((a) => a.accountId);
+  const statuses = await ports.statuses.get(watched ? ids.filter((id) => watched.has(id)) : ids);
   // Outbox first: alerts of transitions already written but not confirmed published go out before any
   // newer transition of the same account can replace them.
   const undelivered = await resendPending(ports, accounts, statuses, counts, published);
   const transitions: MarginTransition[] = [];
   const asOf = ports.clock.now();
+  const evaluate = (account: Account, status: MarginStatus | undefined) =>
+    evaluateAccount(account, context.snapshot, status, context.levels, {
+      thresholdSetId: context.set.setId,
+      runId: context.runId,
+      asOf,
+    });
+  // Accounts off the watchlist that would change state: their status (its sequence) is read before writing.
+  const unread: Account[] = [];
   for (const account of accounts) {
     if (undelivered.has(account.accountId)) {
       // Its pending alert is still not out: a new transition would overwrite it, so wait for the next sweep.
@@ -230,25 +253,43 @@ export async function sweepPage(
       continue;
     }
     try {
-      const evaluation = evaluateAccount(
-        account,
-        context.snapshot,
-        statuses.get(account.accountId),
-        context.levels,
-        {
-          thresholdSetId: context.set.setId,
-          runId: context.runId,
-          asOf,
-        },
-      );
+      const evaluation = evaluate(account, statuses.get(account.accountId));
       counts.accounts++;
       states.set(account.accountId, evaluation.state);
-      if (evaluation.transition) transitions.push(evaluation.transition);
+      if (!evaluation.transition) continue;
+      if (watched && !watched.has(account.accountId)) unread.push(account);
+      else transitions.push(evaluation.transition);
     } catch (error) {
       if (!(error instanceof QmtError)) throw error;
       rejected.push({ accountKey: account.accountId, reason: error.message });
       counts.rejected++;
       unsettled.set(account.accountId, error.message);
+    }
+  }
+  if (unread.length > 0) {
+    const stored = await ports.statuses.get(unread.map((a) => a.accountId));
+    for (const account of unread) {
+      const status = stored.get(account.accountId);
+      if (status?.pendingAlert !== undefined && status.pendingAlert.sequence === status.sequence) {
+        // The watchlist had not caught up with this status yet: its alert goes out first, next sweep.
+        counts.deferred++;
+        states.delete(account.accountId);
+        unsettled.set(account.accountId, 'pending alert not yet published');
+        continue;
+      }
+      // Same valuation, now from the stored state and sequence (a missing status is OK at sequence 0).
+      try {
+        const evaluation = evaluate(account, status);
+        states.set(account.accountId, evaluation.state);
+        if (evaluation.transition) transitions.push(evaluation.transition);
+      } catch (error) {
+        if (!(error instanceof QmtError)) throw error;
+        counts.accounts--;
+        states.delete(account.accountId);
+        rejected.push({ accountKey: account.accountId, reason: error.message });
+        counts.rejected++;
+        unsettled.set(account.accountId, error.message);
+      }
     }
   }
   const applied = await applyTransitions(ports.statuses, transitions, counts);
@@ -370,7 +411,7 @@ export async function publishAndConfirm(
     await Promise.all(
       delivered
         .slice(i, i + concurrency)
-        .map((a) => ports.statuses.markAlertPublished(a.accountId, a.sequence)),
+        .map((a) => ports.statuses.markAlertPublished(a.accountId, a.sequence, a.newState !== 'OK')),
     );
   }
   return new Set(delivered.map((a) => a.alertId));

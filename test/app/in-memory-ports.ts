@@ -132,8 +132,19 @@ export class InMemoryAccountSource implements AccountSource {
 
 export class InMemoryMarginStatusStore implements MarginStatusStore {
   readonly items = new Map<string, MarginStatus>();
+  /** The watchlist index as DynamoDB keeps it: set by a transition, dropped when an alert back to OK is confirmed. */
+  readonly watch = new Set<string>();
+  /** Ids asked of `get`, call by call. */
+  readonly reads: string[][] = [];
+  /** Present only with `{ watchlist: true }`, as a store without the index would be. */
+  readonly watchlist?: () => Promise<ReadonlySet<string> | undefined>;
+
+  constructor(options: { readonly watchlist?: boolean } = {}) {
+    if (options.watchlist) this.watchlist = async () => new Set(this.watch);
+  }
 
   async get(accountIds: readonly string[]): Promise<Map<string, MarginStatus>> {
+    this.reads.push([...accountIds]);
     return new Map(
       accountIds.flatMap((id) => (this.items.has(id) ? [[id, this.items.get(id) as MarginStatus]] : [])),
     );
@@ -153,14 +164,16 @@ export class InMemoryMarginStatusStore implements MarginStatusStore {
       marginRatio: alert.marginRatio ?? 'Infinity',
       pendingAlert: structuredClone(alert),
     });
+    this.watch.add(transition.accountId);
     return 'applied';
   }
 
-  async markAlertPublished(accountId: string, sequence: number): Promise<void> {
+  async markAlertPublished(accountId: string, sequence: number, stillWatched = true): Promise<void> {
     const stored = this.items.get(accountId);
     if (stored?.sequence !== sequence) return;
     const { pendingAlert: _published, ...rest } = stored;
     this.items.set(accountId, rest);
+    if (!stillWatched) this.watch.delete(accountId);
   }
 }
 

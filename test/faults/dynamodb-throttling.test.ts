@@ -16,6 +16,7 @@ import {
   InternalServerError,
   ProvisionedThroughputExceededException,
   PutItemCommand,
+  QueryCommand,
   RequestLimitExceeded,
   ThrottlingException,
 } from '@aws-sdk/client-dynamodb';
@@ -138,6 +139,8 @@ describe('throttling on the conditional transition write (PutItem)', () => {
 });
 
 function sweepPorts(accounts = 8) {
+  // An empty watchlist (no status yet): each account that changes state has its status read first.
+  ddb.on(QueryCommand).resolves({ Items: [] });
   const thresholds = new InMemoryThresholdStore();
   void thresholds.publishSet(btcSet, undefined);
   return {
