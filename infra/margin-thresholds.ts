@@ -26,6 +26,7 @@ import {
   accountsTable as accountsTableDefinition,
   type IndexProjection,
   type KeyAttribute,
+  MARGIN_WATCHLIST_INDEX,
   marginStatusTable as marginStatusTableDefinition,
   runsTable as runsTableDefinition,
   TABLE_NAME_ENV,
@@ -482,15 +483,16 @@ export class MarginThresholds extends Construct {
     allow(coordinator, this.sweepQueue.queueArn, ['sqs:SendMessage']);
     allow(coordinator, this.runsTable.tableArn, IDEMPOTENCY_ACTIONS);
     // sweep worker — DynamoDbAccountSource.scanPage: Scan. DynamoDbMarginStatusStore: BatchGetItem (get),
-    // PutItem (applyTransition), UpdateItem (markAlertPublished clears the outbox). DynamoDbThresholdStore.
-    // currentSet: GetItem, Query. Alerts with PublishBatch (authorised as Publish), rejected records to ops.
-    // A worker near its timeout queues a continuation with its cursor: SendMessage.
+    // PutItem (applyTransition), UpdateItem (markAlertPublished clears the outbox), Query on the watchlist
+    // index. DynamoDbThresholdStore.currentSet: GetItem, Query. Alerts with PublishBatch (authorised as
+    // Publish), rejected records to ops. A worker near its timeout queues a continuation: SendMessage.
     allow(worker, this.accountsTable.tableArn, ['dynamodb:Scan']);
     allow(worker, this.marginStatusTable.tableArn, [
       'dynamodb:BatchGetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
     ]);
+    allow(worker, `${this.marginStatusTable.tableArn}/index/${MARGIN_WATCHLIST_INDEX}`, ['dynamodb:Query']);
     allow(worker, this.thresholdsTable.tableArn, ['dynamodb:GetItem', 'dynamodb:Query']);
     allow(worker, this.sweepQueue.queueArn, ['sqs:SendMessage']);
     if (props.accountsTableKey) allow(worker, props.accountsTableKey.keyArn, ['kms:Decrypt']);

@@ -86,6 +86,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [logGroupOf(worker)]: LOGS,
       [accountsTable]: ['dynamodb:Scan'],
       [id(qmt.marginStatusTable)]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // The statuses a sweep must read (not OK, or an alert pending).
+      [`\${${id(qmt.marginStatusTable)}}/index/watchlist`]: ['dynamodb:Query'],
       [id(qmt.thresholdsTable)]: ['dynamodb:GetItem', 'dynamodb:Query'],
       [id(qmt.alertsTopic)]: PUBLISH,
       [id(qmt.opsTopic)]: PUBLISH,

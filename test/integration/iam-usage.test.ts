@@ -18,6 +18,7 @@ import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-st
 import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import {
   accountsTable,
+  MARGIN_WATCHLIST_INDEX,
   marginStatusTable,
   TABLES,
   tableNames,
@@ -76,6 +77,7 @@ function recordingClient(endpoint: string): { client: DynamoDBClient; calls: Map
     (next, context) => async (args) => {
       const input = args.input as {
         TableName?: string;
+        IndexName?: string;
         RequestItems?: Record<string, unknown>;
         TransactItems?: Record<string, { TableName?: string }>[];
       };
@@ -89,7 +91,9 @@ function recordingClient(endpoint: string): { client: DynamoDBClient; calls: Map
       }
       const action = `dynamodb:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
       const tables = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
-      for (const table of tables) record(table, action);
+      // A Query on an index is authorised on the index's ARN, not the table's.
+      const index = input.IndexName ? `/index/${input.IndexName}` : '';
+      for (const table of tables) record(`${table}${index}`, action);
       return next(args);
     },
     { step: 'initialize', name: 'qmtRecordCalls' },
@@ -166,6 +170,10 @@ describe('IAM against real calls', () => {
     const tableIds = new Map([
       [tables.accounts, logicalId(qmt.accountsTable as never)],
       [tables.statuses, logicalId(qmt.marginStatusTable)],
+      [
+        `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`,
+        `\${${logicalId(qmt.marginStatusTable)}}/index/${MARGIN_WATCHLIST_INDEX}`,
+      ],
       [tables.thresholds, logicalId(qmt.thresholdsTable)],
     ]);
     expect([...calls.keys()].sort()).toEqual([...tableIds.keys()].sort());
