@@ -41,6 +41,8 @@ export interface ItemSizes {
   readonly alertBytes: number;
   /** The sweep reads statuses strongly consistent (1 unit per 4 KB instead of ½). */
   readonly consistentStatusReads: boolean;
+  /** One watchlist index entry (keys only: account id and shard), read by every worker at its start. */
+  readonly watchlistEntryBytes: number;
 }
 
 /** List prices in USD; us-east-1 on-demand figures in `SCALE.md`, with their sources. */
@@ -58,6 +60,13 @@ export interface SweepCapacityInput {
   readonly accounts: number;
   /** Share of accounts that change state in this sweep: 0 on a quiet day, e.g. 0.1 on a crash day. */
   readonly transitionShare: number;
+  /**
+   * Share of accounts on the status watchlist when the sweep starts (not OK, or an alert pending). Only
+   * their statuses are read up front, plus those of the accounts about to change state. 1 = no watchlist.
+   */
+  readonly watchedShare: number;
+  /** Past this many watched accounts a worker reads every status instead (the store's limit). */
+  readonly watchlistLimit: number;
   readonly plan: SweepPlan;
   /** The sweep queue's event source maximum concurrency (the stack's `sweepWorkerConcurrency`). */
   readonly workerConcurrency: number;
@@ -100,7 +109,10 @@ export interface SweepCapacity {
   readonly requiredAccountsTableReadUnitsPerSecond: number;
   /** Peak read units per second on the accounts table (parallel Scan, eventually consistent). */
   readonly accountsTableReadUnitsPerSecond: number;
-  /** Peak read units per second on the margin status table (BatchGetItem, each item rounded up to 4 KB). */
+  /**
+   * Peak read units per second on the margin status table and its watchlist index (BatchGetItem rounds each
+   * item up to 4 KB; the watchlist Query sums sizes).
+   */
   readonly statusReadUnitsPerSecond: number;
   /** Peak write units per second on the margin status table (conditional transition + outbox clear). */
   readonly statusWriteUnitsPerSecond: number;
@@ -136,8 +148,13 @@ export function sweepCapacity(input: SweepCapacityInput): SweepCapacity {
       throw new RangeError(`sweepCapacity: ${name} must be a positive number, got ${value}`);
     }
   }
-  if (!(input.transitionShare >= 0 && input.transitionShare <= 1)) {
-    throw new RangeError(`sweepCapacity: transitionShare must be in [0, 1], got ${input.transitionShare}`);
+  for (const [name, value] of [
+    ['transitionShare', input.transitionShare],
+    ['watchedShare', input.watchedShare],
+  ] as const) {
+    if (!(value >= 0 && value <= 1)) {
+      throw new RangeError(`sweepCapacity: ${name} must be in [0, 1], got ${value}`);
+    }
   }
 
   const waves = Math.ceil(plan.totalSegments / input.workerConcurrency);
@@ -156,12 +173,22 @@ export function sweepCapacity(input: SweepCapacityInput): SweepCapacity {
   // each item up to 4 KB. A transition writes the status with its pending alert, and the clear rewrites it:
   // UpdateItem is charged on the larger of the item before and after.
   const scanUnits = (accounts * sizes.accountItemBytes) / SCAN_UNIT_BYTES / 2;
+  // Statuses read: the watched ones and those of accounts about to change state; all past the limit.
+  const watched = accounts * input.watchedShare;
+  const useWatchlist = input.watchedShare < 1 && watched <= input.watchlistLimit;
+  const statusesRead = useWatchlist ? Math.min(accounts, watched + transitions) : accounts;
   const statusReadUnits =
-    accounts * Math.ceil(sizes.statusItemBytes / SCAN_UNIT_BYTES) * (sizes.consistentStatusReads ? 1 : 0.5);
+    statusesRead *
+    Math.ceil(sizes.statusItemBytes / SCAN_UNIT_BYTES) *
+    (sizes.consistentStatusReads ? 1 : 0.5);
+  // Every worker reads the whole watchlist (a keys-only Query, eventually consistent) when it starts.
+  const watchlistUnits = useWatchlist
+    ? plan.totalSegments * Math.ceil((watched * sizes.watchlistEntryBytes) / SCAN_UNIT_BYTES) * 0.5
+    : 0;
   const writeUnitsPerTransition =
     2 * Math.ceil((sizes.statusItemBytes + sizes.alertBytes) / WRITE_UNIT_BYTES);
   const writeUnits = transitions * writeUnitsPerTransition;
-  const readUnits = scanUnits + statusReadUnits;
+  const readUnits = scanUnits + statusReadUnits + watchlistUnits;
   const snsBilledRequests =
     Math.ceil(transitions / PUBLISH_BATCH) * Math.ceil((PUBLISH_BATCH * sizes.alertBytes) / SNS_CHUNK_BYTES);
   const lambdaGbSeconds =
@@ -198,10 +225,11 @@ export function sweepCapacity(input: SweepCapacityInput): SweepCapacity {
     accountsPerSecond: peakAccountsPerSecond,
     peakWorkers,
     requiredAccountsPerSecond,
-    requiredStatusReadUnitsPerSecond: (statusReadUnits / accounts) * requiredAccountsPerSecond,
+    requiredStatusReadUnitsPerSecond:
+      ((statusReadUnits + watchlistUnits) / accounts) * requiredAccountsPerSecond,
     requiredAccountsTableReadUnitsPerSecond: (scanUnits / accounts) * requiredAccountsPerSecond,
     accountsTableReadUnitsPerSecond: (scanUnits / accounts) * peakAccountsPerSecond,
-    statusReadUnitsPerSecond: (statusReadUnits / accounts) * peakAccountsPerSecond,
+    statusReadUnitsPerSecond: ((statusReadUnits + watchlistUnits) / accounts) * peakAccountsPerSecond,
     statusWriteUnitsPerSecond: (writeUnits / accounts) * peakAccountsPerSecond,
     alertsPerSecond: input.transitionShare * peakAccountsPerSecond,
     readUnits,
@@ -240,6 +268,7 @@ export const TYPICAL_ITEM_SIZES: ItemSizes = {
   statusItemBytes: 320,
   alertBytes: 640,
   consistentStatusReads: true,
+  watchlistEntryBytes: 64,
 };
 
 /**

@@ -141,6 +141,11 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--concurrency <n>', "the stack's sweepWorkerConcurrency", '100')
     .option('--memory <mb>', 'sweep worker memory (MB)', '1024')
     .option('--crash-share <fraction>', 'share of accounts changing state in a crash-day sweep', '0.1')
+    .option(
+      '--watched-share <fraction>',
+      'share of accounts not OK when a sweep starts (the watchlist)',
+      '0.01',
+    )
     .option('--sweeps-per-day <n>', 'full sweeps a day (rate(5 minutes) = 288)', '288')
     .option('--deadline <seconds>', 'time a sweep must finish in', '60')
     .option('--json', 'print JSON')
@@ -152,6 +157,7 @@ export function buildProgram(io: Io = defaultIo): Command {
         concurrency: string;
         memory: string;
         crashShare: string;
+        watchedShare: string;
         sweepsPerDay: string;
         deadline: string;
         json?: boolean;
@@ -162,10 +168,13 @@ export function buildProgram(io: Io = defaultIo): Command {
             throw new UsageError(`${flag} ${value}: must be a positive number`);
           return n;
         };
-        const crashShare = Number(options.crashShare);
-        if (!(crashShare >= 0 && crashShare <= 1)) {
-          throw new UsageError(`--crash-share ${options.crashShare}: must be a fraction from 0 to 1`);
-        }
+        const fraction = (flag: string, value: string) => {
+          const n = Number(value);
+          if (!(n >= 0 && n <= 1)) throw new UsageError(`${flag} ${value}: must be a fraction from 0 to 1`);
+          return n;
+        };
+        const crashShare = fraction('--crash-share', options.crashShare);
+        const watchedShare = fraction('--watched-share', options.watchedShare);
         const report = scaleReport({
           accounts: count('--accounts', options.accounts),
           ...(options.accountsPerSegment === undefined
@@ -177,6 +186,7 @@ export function buildProgram(io: Io = defaultIo): Command {
           workerConcurrency: count('--concurrency', options.concurrency),
           workerMemoryMb: count('--memory', options.memory),
           crashShare,
+          watchedShare,
           sweepsPerDay: count('--sweeps-per-day', options.sweepsPerDay),
           deadlineSeconds: count('--deadline', options.deadline),
         });

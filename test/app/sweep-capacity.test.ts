@@ -5,7 +5,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/margin-thresholds.ts';
 import { accountItem } from '../../lib/adapters/dynamodb/account-writer.ts';
-import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
+import {
+  DEFAULT_WATCHLIST_LIMIT,
+  DynamoDbMarginStatusStore,
+} from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { planSweep } from '../../lib/app/plan-sweep.ts';
 import {
   MEASURED_WORKER_THROUGHPUT,
@@ -27,12 +30,21 @@ const DEADLINE_S = 60;
 const handInput: SweepCapacityInput = {
   accounts: 1_000_000,
   transitionShare: 0.1,
+  // Without a watchlist: every status is read.
+  watchedShare: 1,
+  watchlistLimit: 200_000,
   plan: { totalSegments: 10, accountsPerSegment: 100_000 },
   workerConcurrency: 5,
   workerMemoryMb: 2048,
   ramp: { initialWorkers: 2, addedWorkersPerSecond: 1 },
   throughput: { quietAccountsPerSecond: 10_000, transitionsPerSecond: 500, startupSeconds: 2 },
-  sizes: { accountItemBytes: 1024, statusItemBytes: 256, alertBytes: 768, consistentStatusReads: true },
+  sizes: {
+    accountItemBytes: 1024,
+    statusItemBytes: 256,
+    alertBytes: 768,
+    consistentStatusReads: true,
+    watchlistEntryBytes: 64,
+  },
   prices: US_EAST_1_PRICES,
 };
 
@@ -79,9 +91,18 @@ describe('sweepCapacity', () => {
     expect(eventual.writeUnits).toBe(100_000 * 10);
   });
 
+  it('reads only the watched statuses and those about to change, plus each worker’s copy of the watchlist', () => {
+    const c = sweepCapacity({ ...handInput, watchedShare: 0.01 });
+    // 10,000 watched + 100,000 changing = 110,000 statuses; 10 workers × ⌈10,000 × 64 B / 4 KB⌉ = 157 × ½.
+    expect(c.readUnits).toBe(125_000 + 110_000 + 10 * 157 * 0.5);
+    // Past the limit (500,000 watched > 200,000) every status is read again.
+    expect(sweepCapacity({ ...handInput, watchedShare: 0.5 }).readUnits).toBe(125_000 + 1_000_000);
+  });
+
   it('names a bad input', () => {
     expect(() => sweepCapacity({ ...handInput, accounts: 0 })).toThrow(/accounts must be a positive number/);
     expect(() => sweepCapacity({ ...handInput, transitionShare: 1.5 })).toThrow(/transitionShare/);
+    expect(() => sweepCapacity({ ...handInput, watchedShare: -0.1 })).toThrow(/watchedShare/);
     expect(() =>
       sweepCapacity({
         ...handInput,
@@ -210,6 +231,8 @@ describe('ten million accounts within a minute: the plan the deployment produces
         sweepCapacity({
           accounts: TEN_MILLION,
           transitionShare,
+          watchedShare: 0.01,
+          watchlistLimit: DEFAULT_WATCHLIST_LIMIT,
           plan,
           workerConcurrency: concurrency,
           workerMemoryMb: memory,
@@ -235,6 +258,7 @@ describe('ten million accounts within a minute: the plan the deployment produces
         workerConcurrency: concurrency,
         workerMemoryMb: memory,
         crashShare: 0.1,
+        watchedShare: 0.01,
         sweepsPerDay: 288,
         deadlineSeconds: DEADLINE_S,
       }),

@@ -95,7 +95,7 @@ const bench: Bench = async (log) => {
         'BatchGetItem (statuses)',
         sends('BatchGetItemCommand'),
         Math.ceil(swept / BATCH_GET_LIMIT),
-        `minimum ⌈accounts/${BATCH_GET_LIMIT}⌉`,
+        `reference: every status, ⌈accounts/${BATCH_GET_LIMIT}⌉; ours reads only watched statuses (none yet on a first sweep) and, a page at a time, those of the accounts about to change state`,
       ),
       perAlert(
         'PutItem (conditional transitions)',

@@ -2,6 +2,7 @@
  * `qmt scale`: the capacity model of a full sweep (`lib/app/sweep-capacity.ts`) for a table size and a
  * deployment, on a quiet day and on a crash day. `docs/SCALE.md` prints this command's output.
  */
+import { DEFAULT_WATCHLIST_LIMIT } from '../../adapters/dynamodb/margin-status-store.ts';
 import { planSweep, type SweepPlan } from '../../app/plan-sweep.ts';
 import {
   DEFAULT_TABLE_THROUGHPUT_QUOTA,
@@ -23,6 +24,8 @@ export interface ScaleOptions {
   readonly workerMemoryMb: number;
   /** Share of accounts changing state in the crash-day sweep. */
   readonly crashShare: number;
+  /** Share of accounts not OK (on the status watchlist) when a sweep starts. */
+  readonly watchedShare: number;
   /** Full sweeps a day at the schedule (rate(5 minutes): 288). */
   readonly sweepsPerDay: number;
   readonly deadlineSeconds: number;
@@ -47,6 +50,8 @@ export function scaleReport(options: ScaleOptions): ScaleReport {
     sweepCapacity({
       accounts: options.accounts,
       transitionShare,
+      watchedShare: options.watchedShare,
+      watchlistLimit: DEFAULT_WATCHLIST_LIMIT,
       plan,
       workerConcurrency: options.workerConcurrency,
       workerMemoryMb: options.workerMemoryMb,
@@ -113,7 +118,7 @@ export function formatScaleReport(report: ScaleReport): string {
     both('cost per sweep: total', (c) => usd(c.costUsd.total)),
   ];
   return [
-    `${int(options.accounts)} accounts; quiet sweep vs crash-day sweep (${(options.crashShare * 100).toFixed(0)}% change state); worker ${options.workerMemoryMb} MB`,
+    `${int(options.accounts)} accounts, ${(options.watchedShare * 100).toFixed(1)}% not OK; quiet sweep vs crash-day sweep (${(options.crashShare * 100).toFixed(0)}% change state); worker ${options.workerMemoryMb} MB`,
     renderTable(['', 'quiet', 'crash day'], rows, ['left', 'right', 'right']),
     `a day of quiet sweeps (${options.sweepsPerDay} a day): ${usd(report.quietDayUsd)}; quota = DynamoDB's default ${int(quota)} units/s per table`,
   ].join('\n');
