@@ -17,12 +17,9 @@ import { createDynamoDbClient } from '../../lib/adapters/dynamodb/client.ts';
 import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import {
-  accountsTable,
   MARGIN_WATCHLIST_INDEX,
-  marginStatusTable,
   TABLES,
   tableNames,
-  thresholdsTable,
   toCreateTableInput,
 } from '../../lib/adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
@@ -34,7 +31,7 @@ import type { AlertPublisher, AlertPublishResult } from '../../lib/ports.ts';
 import { FixedClock, PreparedMarket, RecordingOps } from '../app/in-memory-ports.ts';
 import { buildStack, grantsOf, logicalId } from '../infra/support.ts';
 import { lambdaContext, lambdaEnv, recordedObservability } from '../lambdas/support.ts';
-import { btcSet, seededAccounts } from './faults/support.ts';
+import { seededAccounts, sweepTables } from './faults/support.ts';
 import { useDynamoDbLocal } from './support/dynamodb.ts';
 
 const db = useDynamoDbLocal();
@@ -136,15 +133,8 @@ async function handlerTables(): Promise<typeof HANDLER_TABLES> {
 
 describe('IAM against real calls', () => {
   it("the sweep worker's role allows every DynamoDB action its sweep sends, on the table it sends it to", async () => {
-    const tables = {
-      accounts: await db.freshTable(accountsTable),
-      statuses: await db.freshTable(marginStatusTable),
-      thresholds: await db.freshTable(thresholdsTable),
-    };
-    await new DynamoDbThresholdStore(db.local.client, tables.thresholds).publishSet(btcSet, undefined);
-    await writeAccounts(
-      db.local.client,
-      tables.accounts,
+    const tables = await sweepTables(
+      db,
       seededAccounts(12).map((s) => s.account),
     );
     const { client, calls } = recordingClient(db.local.endpoint);

@@ -6,29 +6,22 @@ import { describe, expect, it } from 'vitest';
 import { DynamoDbAccountSource } from '../../../lib/adapters/dynamodb/account-source.ts';
 import { writeAccounts } from '../../../lib/adapters/dynamodb/account-writer.ts';
 import { DynamoDbMarginStatusStore } from '../../../lib/adapters/dynamodb/margin-status-store.ts';
-import { accountsTable, marginStatusTable, thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
 import { sweepSegment } from '../../../lib/app/sweep.ts';
 import { FixedClock, RecordingOps } from '../../app/in-memory-ports.ts';
 import { account } from '../../app/sweep-fixtures.ts';
 import { countRequests } from '../../bench/support/fixtures.ts';
-import { btcSet, RecordingAlertPublisher } from '../faults/support.ts';
+import { RecordingAlertPublisher, sweepTables } from '../faults/support.ts';
 import { useDynamoDbLocal } from '../support/dynamodb.ts';
 
 const db = useDynamoDbLocal();
 
 describe('the watchlist index on DynamoDB Local', () => {
   it('holds the accounts not OK or with an alert pending, and a steady sweep reads only their statuses', async () => {
-    const tables = {
-      accounts: await db.freshTable(accountsTable),
-      statuses: await db.freshTable(marginStatusTable),
-      thresholds: await db.freshTable(thresholdsTable),
-    };
-    await new DynamoDbThresholdStore(db.local.client, tables.thresholds).publishSet(btcSet, undefined);
     // 40 healthy accounts, and three that leave OK on the first sweep.
     const healthy = Array.from({ length: 40 }, (_, i) => account(`ok-${String(i).padStart(2, '0')}`, 10_000));
     const alerting = [account('warn', 2_000), account('call', 1_700), account('liq', 1_000)];
-    await writeAccounts(db.local.client, tables.accounts, [...healthy, ...alerting]);
+    const tables = await sweepTables(db, [...healthy, ...alerting]);
     const statuses = new DynamoDbMarginStatusStore(db.local.client, tables.statuses);
     const requests = countRequests(db.local.client);
     let run = 0;

@@ -6,16 +6,10 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbAccountSource } from '../../../lib/adapters/dynamodb/account-source.ts';
-import { writeAccounts } from '../../../lib/adapters/dynamodb/account-writer.ts';
 import { createDynamoDbClient } from '../../../lib/adapters/dynamodb/client.ts';
 import { DynamoDbMarginStatusStore } from '../../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../../lib/adapters/dynamodb/run-ledger.ts';
-import {
-  accountsTable,
-  marginStatusTable,
-  runsTable,
-  thresholdsTable,
-} from '../../../lib/adapters/dynamodb/tables.ts';
+import { runsTable, thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
 import { type RecalibrationPorts, recalibrate } from '../../../lib/app/recalibrate.ts';
 import { type SweepPorts, sweepSegment } from '../../../lib/app/sweep.ts';
@@ -25,11 +19,11 @@ import type { Lease, MarginStatusStore, RunLedger } from '../../../lib/ports.ts'
 import { FixedClock, PreparedMarket, RecordingOps } from '../../app/in-memory-ports.ts';
 import { uniqueId, useDynamoDbLocal } from '../support/dynamodb.ts';
 import {
-  btcSet,
   RecordingAlertPublisher,
   STATUS_ITEM_ATTRIBUTES,
   scanAll,
   seededAccounts,
+  sweepTables,
   withStatusReads,
 } from './support.ts';
 
@@ -165,16 +159,9 @@ describe('two recalibrations at once on DynamoDB Local', () => {
 describe('the same segment message handled by two workers at once on DynamoDB Local', () => {
   it('applies each transition once (the other worker gets stale) and publishes each alert once', async () => {
     // Prepare: 200 accounts, 150 of which change state.
-    const tables = {
-      accounts: await db.freshTable(accountsTable),
-      statuses: await db.freshTable(marginStatusTable),
-      thresholds: await db.freshTable(thresholdsTable),
-    };
-    await new DynamoDbThresholdStore(db.local.client, tables.thresholds).publishSet(btcSet, undefined);
     const seeded = seededAccounts(200);
-    await writeAccounts(
-      db.local.client,
-      tables.accounts,
+    const tables = await sweepTables(
+      db,
       seeded.map((s) => s.account),
     );
     const alerts = new RecordingAlertPublisher();

@@ -2,11 +2,15 @@
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { writeAccounts } from '../../../lib/adapters/dynamodb/account-writer.ts';
 import type { Item } from '../../../lib/adapters/dynamodb/attributes.ts';
+import { accountsTable, marginStatusTable, thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
+import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
 import type { Account, MarginAlert, MarginState, MarginStatus } from '../../../lib/domain/account/account.ts';
 import type { Threshold, ThresholdSet } from '../../../lib/domain/threshold/threshold.ts';
 import type { AlertPublisher, AlertPublishResult, MarginStatusStore } from '../../../lib/ports.ts';
 import { btc, PRICE } from '../../app/sweep-fixtures.ts';
+import type { DynamoDbLocalFixture } from '../support/dynamodb.ts';
 
 export { PRICE };
 
@@ -120,4 +124,22 @@ export function withStatusReads(
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * Fresh accounts, status and thresholds tables on `db`, `btcSet` published as CURRENT and `accounts`
+ * written: what a sweep on DynamoDB Local starts from.
+ */
+export async function sweepTables(
+  db: DynamoDbLocalFixture,
+  accounts: readonly Account[],
+): Promise<{ accounts: string; statuses: string; thresholds: string }> {
+  const tables = {
+    accounts: await db.freshTable(accountsTable),
+    statuses: await db.freshTable(marginStatusTable),
+    thresholds: await db.freshTable(thresholdsTable),
+  };
+  await new DynamoDbThresholdStore(db.local.client, tables.thresholds).publishSet(btcSet, undefined);
+  await writeAccounts(db.local.client, tables.accounts, accounts);
+  return tables;
 }

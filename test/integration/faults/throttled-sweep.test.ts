@@ -6,21 +6,19 @@ import type { DynamoDBClient, PutItemCommandInput } from '@aws-sdk/client-dynamo
 import { InternalServerError, ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbAccountSource } from '../../../lib/adapters/dynamodb/account-source.ts';
-import { writeAccounts } from '../../../lib/adapters/dynamodb/account-writer.ts';
 import { createDynamoDbClient } from '../../../lib/adapters/dynamodb/client.ts';
 import { DynamoDbMarginStatusStore } from '../../../lib/adapters/dynamodb/margin-status-store.ts';
 import { isRetryableDynamoDbError } from '../../../lib/adapters/dynamodb/retryable.ts';
-import { accountsTable, marginStatusTable, thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
 import { type SweepPorts, sweepSegment } from '../../../lib/app/sweep.ts';
 import { FixedClock, RecordingOps } from '../../app/in-memory-ports.ts';
 import { useDynamoDbLocal } from '../support/dynamodb.ts';
 import {
-  btcSet,
   RecordingAlertPublisher,
   STATUS_ITEM_ATTRIBUTES,
   scanAll,
   seededAccounts,
+  sweepTables,
 } from './support.ts';
 
 const db = useDynamoDbLocal();
@@ -64,15 +62,8 @@ function faultyClient(
 }
 
 async function prepare() {
-  const tables = {
-    accounts: await db.freshTable(accountsTable),
-    statuses: await db.freshTable(marginStatusTable),
-    thresholds: await db.freshTable(thresholdsTable),
-  };
-  await new DynamoDbThresholdStore(db.local.client, tables.thresholds).publishSet(btcSet, undefined);
-  await writeAccounts(
-    db.local.client,
-    tables.accounts,
+  const tables = await sweepTables(
+    db,
     seeded.map((s) => s.account),
   );
   const alerts = new RecordingAlertPublisher();
