@@ -207,14 +207,8 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
    * delays that account's recovery to the next sweep (a worsening re-reads the status before it writes).
    */
   async watchlist(): Promise<ReadonlySet<string> | undefined> {
-    const limit = this.options.watchlistLimit ?? DEFAULT_WATCHLIST_LIMIT;
-    const watched = new Set<string>();
-    let over = false;
-    const names = attributeNames('watch', 'accountId');
     try {
-      await this.queryWatchlist(names, watched, limit, () => {
-        over = true;
-      });
+      return await this.readWatchlist(this.options.watchlistLimit ?? DEFAULT_WATCHLIST_LIMIT);
     } catch (error) {
       // The index is missing or still being built (added to an existing table): read every status.
       if (error instanceof ResourceNotFoundException) return undefined;
@@ -223,16 +217,12 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
       }
       throw error;
     }
-    return over ? undefined : watched;
   }
 
-  private async queryWatchlist(
-    names: Record<string, string>,
-    watched: Set<string>,
-    limit: number,
-    overLimit: () => void,
-  ): Promise<void> {
-    let over = false;
+  /** Every shard, every page, all shards at once; undefined as soon as more than `limit` are found. */
+  private async readWatchlist(limit: number): Promise<ReadonlySet<string> | undefined> {
+    const watched = new Set<string>();
+    const names = attributeNames('watch', 'accountId');
     await Promise.all(
       Array.from({ length: MARGIN_WATCHLIST_SHARDS }, async (_, shard) => {
         let start: Item | undefined;
@@ -244,7 +234,7 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
               KeyConditionExpression: '#watch = :watch',
               ProjectionExpression: '#accountId',
               ExpressionAttributeNames: names,
-              ExpressionAttributeValues: { ':watch': str(`w${shard}`) },
+              ExpressionAttributeValues: { ':watch': str(watchPartition(shard)) },
               ExclusiveStartKey: start,
             }),
           );
@@ -252,20 +242,21 @@ export class DynamoDbMarginStatusStore implements MarginStatusStore {
             const id = item.accountId?.S;
             if (id !== undefined) watched.add(id);
           }
-          if (watched.size > limit) {
-            over = true;
-            overLimit();
-          }
           start = out.LastEvaluatedKey as Item | undefined;
-        } while (start !== undefined && !over);
+        } while (start !== undefined && watched.size <= limit);
       }),
     );
+    return watched.size > limit ? undefined : watched;
   }
+}
+
+function watchPartition(shard: number): string {
+  return `w${shard}`;
 }
 
 /** The watchlist partition of an account: `w0` … `w15`. */
 export function watchKey(accountId: string): string {
-  return `w${shardOf(accountId, MARGIN_WATCHLIST_SHARDS)}`;
+  return watchPartition(shardOf(accountId, MARGIN_WATCHLIST_SHARDS));
 }
 
 function readStatus(item: Item): MarginStatus {
