@@ -118,19 +118,6 @@ function expectAllowed(
   }
 }
 
-/** What `lambdaEnv()` names the tables (prefix `qmt-test`), created on DynamoDB Local for the handlers. */
-const HANDLER_TABLES = tableNames('qmt-test');
-let handlerTablesCreated = false;
-async function handlerTables(): Promise<typeof HANDLER_TABLES> {
-  if (!handlerTablesCreated) {
-    for (const table of TABLES) {
-      await db.local.client.send(new CreateTableCommand(toCreateTableInput(table, HANDLER_TABLES[table.id])));
-    }
-    handlerTablesCreated = true;
-  }
-  return HANDLER_TABLES;
-}
-
 describe('IAM against real calls', () => {
   it("the sweep worker's role allows every DynamoDB action its sweep sends, on the table it sends it to", async () => {
     const tables = await sweepTables(
@@ -171,7 +158,11 @@ describe('IAM against real calls', () => {
   }, 60_000);
 
   it("recalibrate's and the coordinator's roles allow what their handlers send, idempotency included", async () => {
-    const names = await handlerTables();
+    // The tables as `lambdaEnv()` names them (prefix `qmt-test`), so the handlers' configuration finds them.
+    const names = tableNames('qmt-test');
+    for (const table of TABLES) {
+      await db.local.client.send(new CreateTableCommand(toCreateTableInput(table, names[table.id])));
+    }
     await writeAccounts(
       db.local.client,
       names.accounts,
