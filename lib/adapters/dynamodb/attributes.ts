@@ -47,7 +47,7 @@ export type AttributePath = readonly (string | number)[];
 /**
  * A plain JavaScript value from an attribute value. `onNumber` receives each N's exact text and its path, so
  * the caller decides per field whether it wants a decimal string or a float. Binary becomes `Uint8Array`,
- * sets become arrays.
+ * sets become arrays. A map's keys become own fields whatever they are, `__proto__` included.
  */
 export function toPlainValue(
   value: AttributeValue,
@@ -59,10 +59,11 @@ export function toPlainValue(
   if (value.BOOL !== undefined) return value.BOOL;
   if (value.NULL !== undefined) return null;
   if (value.M !== undefined) {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value.M))
-      out[key] = toPlainValue(inner, onNumber, [...path, key]);
-    return out;
+    // fromEntries defines own fields: assigning `out.__proto__ = …` would set the prototype instead, and a
+    // schema would then read inherited fields it never saw. The schema's caller refuses such keys by path.
+    return Object.fromEntries(
+      Object.entries(value.M).map(([key, inner]) => [key, toPlainValue(inner, onNumber, [...path, key])]),
+    );
   }
   if (value.L !== undefined) return value.L.map((inner, i) => toPlainValue(inner, onNumber, [...path, i]));
   if (value.SS !== undefined) return [...value.SS];
