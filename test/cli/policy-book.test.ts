@@ -48,7 +48,7 @@ describe('loadPolicyBook', () => {
     expect(book.policyFor('BTC')).toMatchObject({ confidence: 0.995, marginPeriodOfRiskDays: 1 });
   });
 
-  it('refuses a misspelt "instruments" with its path and the key it meant, instead of losing the override', async () => {
+  it('refuses a misspelt instruments key with its path and the key it meant, instead of losing the override', async () => {
     const { error, path } = await bookError({
       default: { confidence: 0.995 },
       instrument: { SOL: { marginPeriodOfRiskDays: 2 } },
@@ -57,13 +57,13 @@ describe('loadPolicyBook', () => {
     expect(error.message).toContain(`${path}:instrument: unknown key (did you mean "instruments"?)`);
   });
 
-  it('refuses a misspelt "instruments" in a file without a default too (not read as a one-policy file)', async () => {
+  it('refuses a misspelt instruments key in a file without a default too (not read as a one-policy file)', async () => {
     const { error, path } = await bookError({ instrument: { SOL: { marginPeriodOfRiskDays: 2 } } });
     expect(error.path).toBe(`${path}:instrument`);
     expect(error.message).toContain(`${path}:instrument: unknown key (did you mean "instruments"?)`);
   });
 
-  it('refuses a misspelt "default", and a policy field at the top of a book, with their paths', async () => {
+  it('refuses a misspelt default key, and a policy field at the top of a book, with their paths', async () => {
     const { error, path } = await bookError({
       defaults: { confidence: 0.995 },
       confidence: 0.995,
