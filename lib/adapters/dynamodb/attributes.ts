@@ -59,11 +59,21 @@ export function toPlainValue(
   if (value.BOOL !== undefined) return value.BOOL;
   if (value.NULL !== undefined) return null;
   if (value.M !== undefined) {
-    // fromEntries defines own fields: assigning `out.__proto__ = …` would set the prototype instead, and a
-    // schema would then read inherited fields it never saw. The schema's caller refuses such keys by path.
-    return Object.fromEntries(
-      Object.entries(value.M).map(([key, inner]) => [key, toPlainValue(inner, onNumber, [...path, key])]),
-    );
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value.M)) {
+      const plain = toPlainValue(inner, onNumber, [...path, key]);
+      // `out.__proto__ = …` would set the prototype, and a schema would read inherited fields it never saw:
+      // define it as an own field instead, for the schema's caller to refuse by path.
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: plain,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else out[key] = plain;
+    }
+    return out;
   }
   if (value.L !== undefined) return value.L.map((inner, i) => toPlainValue(inner, onNumber, [...path, i]));
   if (value.SS !== undefined) return [...value.SS];
