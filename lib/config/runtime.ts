@@ -28,6 +28,7 @@ import {
 } from '../adapters/dynamodb/tables.ts';
 import { DEFAULT_CONSENSUS_VENUES } from '../adapters/market/index.ts';
 import type { InstrumentPolicy } from '../app/recalibrate.ts';
+import { withoutReservedKeys } from '../domain/document-keys.ts';
 import { PolicyError } from '../domain/errors.ts';
 import { parseThresholdPolicy, type ThresholdPolicy } from '../domain/threshold/policy.ts';
 import { ConfigError } from './errors.ts';
@@ -162,6 +163,9 @@ export const runtimeDocumentSchema = z.strictObject({
 
 export type RuntimeDocument = z.input<typeof runtimeDocumentSchema>;
 
+/** The document as read: a reserved key anywhere (a map would drop it, a merge would set a prototype) is named. */
+const runtimeDocumentReader = withoutReservedKeys(runtimeDocumentSchema);
+
 /**
  * Read and validate the runtime configuration. Call it once per container, at module scope, so a bad value
  * fails the container's start. Throws `ConfigError` whose `path` names the field (an environment variable
@@ -290,7 +294,7 @@ function parseDocument(text: string, source: string): ParsedDocument {
     const variable = source === RUNTIME_ENV.config ? RUNTIME_ENV.config : RUNTIME_ENV.configFile;
     throw new ConfigError(`${source}: not valid JSON: ${reason(error)}`, variable, { cause: error });
   }
-  const result = runtimeDocumentSchema.safeParse(json);
+  const result = runtimeDocumentReader.safeParse(json);
   if (result.success) return result.data;
   throw fromIssues(result.error, [], source);
 }
@@ -439,13 +443,17 @@ export function mergePolicyDocuments(
   base: Readonly<Record<string, unknown>>,
   override: Readonly<Record<string, unknown>>,
 ): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
+  // A Map, then fromEntries: every key becomes an own field. `merged[key] = …` with key `__proto__` would set
+  // the prototype, and the policy schema would read its fields as if they were the instrument's own.
+  const merged = new Map(Object.entries(base));
   for (const [key, value] of Object.entries(override)) {
-    const previous = merged[key];
-    merged[key] =
-      isPlainObject(previous) && isPlainObject(value) ? mergePolicyDocuments(previous, value) : value;
+    const previous = merged.get(key);
+    merged.set(
+      key,
+      isPlainObject(previous) && isPlainObject(value) ? mergePolicyDocuments(previous, value) : value,
+    );
   }
-  return merged;
+  return Object.fromEntries(merged);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
