@@ -31,6 +31,7 @@ import type { InstrumentPolicy } from '../app/recalibrate.ts';
 import { withoutReservedKeys } from '../domain/document-keys.ts';
 import { PolicyError } from '../domain/errors.ts';
 import { parseThresholdPolicy, type ThresholdPolicy } from '../domain/threshold/policy.ts';
+import { mergePolicyDocuments } from '../domain/threshold/policy-book.ts';
 import { ConfigError } from './errors.ts';
 import {
   CATALOGUE_VENUES,
@@ -430,34 +431,6 @@ function withConfigPath<T>(source: string, parse: () => T): T {
     }
     throw error;
   }
-}
-
-/**
- * `override` over `base`, recursively for plain objects; arrays, scalars and null in `override` replace.
- *
- * @example
- * mergePolicyDocuments({ stress: { coveredShare: 0.3 } }, { stress: { scenarios: [] } });
- * // { stress: { coveredShare: 0.3, scenarios: [] } }
- */
-export function mergePolicyDocuments(
-  base: Readonly<Record<string, unknown>>,
-  override: Readonly<Record<string, unknown>>,
-): Record<string, unknown> {
-  // A Map, then fromEntries: every key becomes an own field. `merged[key] = …` with key `__proto__` would set
-  // the prototype, and the policy schema would read its fields as if they were the instrument's own.
-  const merged = new Map(Object.entries(base));
-  for (const [key, value] of Object.entries(override)) {
-    const previous = merged.get(key);
-    merged.set(
-      key,
-      isPlainObject(previous) && isPlainObject(value) ? mergePolicyDocuments(previous, value) : value,
-    );
-  }
-  return Object.fromEntries(merged);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function reason(error: unknown): string {

@@ -48,6 +48,16 @@ describe('loadPolicyBook', () => {
     expect(book.policyFor('BTC')).toMatchObject({ confidence: 0.995, marginPeriodOfRiskDays: 1 });
   });
 
+  it('merges an override into the default at every depth, as the deployed configuration does', async () => {
+    // A shallow merge would replace the whole antiProcyclicality object and drop the default's buffer.
+    const path = await fileWith('book.json', {
+      default: { antiProcyclicality: { buffer: 0.25, longLookbackFloor: { years: 5 } } },
+      instruments: { SOL: { antiProcyclicality: { longLookbackFloor: { share: 1 } } } },
+    });
+    const sol = (await loadPolicyBook(path)).policyFor('SOL').antiProcyclicality;
+    expect(sol).toMatchObject({ buffer: 0.25, longLookbackFloor: { years: 5, share: 1 } });
+  });
+
   it('refuses a misspelt instruments key with its path and the key it meant, instead of losing the override', async () => {
     const { error, path } = await bookError({
       default: { confidence: 0.995 },

@@ -1,7 +1,7 @@
 /**
  * A policy file as the command line reads it: one policy for every instrument, or a book
  * `{ "default": {...}, "instruments": { "BTC": {...} } }` whose instrument entries override the default
- * field by field at the top level. A key the file does not know is refused with its path: an override under
+ * field by field at every depth (`mergePolicyDocuments`), as the deployed configuration does. A key the file does not know is refused with its path: an override under
  * a misspelt key would otherwise be lost without a word, and the instrument margined on the default.
  */
 import { z } from 'zod';
@@ -66,7 +66,7 @@ export function parsePolicyBook(document: unknown, where = 'policy'): PolicyBook
     }
     keyOf.set(symbol, key);
     const policy = parseThresholdPolicy(
-      { ...(book.default ?? {}), ...override },
+      mergePolicyDocuments(book.default ?? {}, override),
       `${where}:instruments.${key}`,
     );
     perInstrument.set(symbol, policy);
@@ -109,4 +109,32 @@ function policyFileError(issues: readonly Issue[], where: string): PolicyError {
   const at = (issue: Issue) => `${where}:${issue.path.map(String).join('.')}`;
   const all = issues.map((issue) => `${at(issue)}: ${issue.message}`).join('; ');
   return new PolicyError(`invalid policy file: ${all}`, issues[0] ? at(issues[0]) : where);
+}
+
+/**
+ * `override` over `base`, recursively for plain objects; arrays, scalars and null in `override` replace.
+ *
+ * @example
+ * mergePolicyDocuments({ stress: { coveredShare: 0.3 } }, { stress: { scenarios: [] } });
+ * // { stress: { coveredShare: 0.3, scenarios: [] } }
+ */
+export function mergePolicyDocuments(
+  base: Readonly<Record<string, unknown>>,
+  override: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  // A Map, then fromEntries: every key becomes an own field. `merged[key] = …` with key `__proto__` would set
+  // the prototype, and the policy schema would read its fields as if they were the instrument's own.
+  const merged = new Map(Object.entries(base));
+  for (const [key, value] of Object.entries(override)) {
+    const previous = merged.get(key);
+    merged.set(
+      key,
+      isPlainObject(previous) && isPlainObject(value) ? mergePolicyDocuments(previous, value) : value,
+    );
+  }
+  return Object.fromEntries(merged);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
