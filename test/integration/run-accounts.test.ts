@@ -1,7 +1,8 @@
 /**
  * `qmt run --accounts FILE --offline --json` end to end on DynamoDB Local (generated prices: needs only the
  * repository): records the accounts table cannot hold as they are are reported in `errors` by key and reason,
- * and the rest of the book is swept.
+ * and the rest of the book is swept; a policy whose threshold items would be too large fails the run with a
+ * clear error.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ const cash = (accountId: string, amount = '1000') => ({
   positions: [],
 });
 
-describe('qmt run --accounts: records the table cannot hold', () => {
+describe('qmt run: records and policies DynamoDB cannot hold', () => {
   const dirs: string[] = [];
   afterEach(async () => {
     await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
@@ -85,5 +86,37 @@ describe('qmt run --accounts: records the table cannot hold', () => {
     expect(refused).toHaveLength(6);
     // The 30 good accounts, and none of the refused ones, were valued.
     expect(output.counts).toMatchObject({ accounts: 30, rejected: 6 });
+  }, 180_000);
+
+  it('refuses a policy whose threshold items would pass 400 KB with a clear error, not an SDK trace', async () => {
+    // Prepare: 50 stress scenarios named in 9,000 characters each: ~450 KB of audit trail per instrument.
+    const dir = await mkdtemp(join(tmpdir(), 'qmt-run-policy-'));
+    dirs.push(dir);
+    const policy = join(dir, 'policy.json');
+    const scenarios = Array.from({ length: 50 }, (_, i) => ({
+      name: `${i}-${'s'.repeat(9_000)}`,
+      kind: 'hypothetical',
+      move: -0.3,
+    }));
+    await writeFile(policy, JSON.stringify({ stress: { scenarios } }));
+    const accounts = join(dir, 'accounts.json');
+    await writeFile(accounts, JSON.stringify([cash('a')]));
+    // Act
+    const { code, err } = await run(
+      'run',
+      '--accounts',
+      accounts,
+      '--policy',
+      policy,
+      '--offline',
+      '--data-dir',
+      join(dir, 'data'),
+      '--json',
+    );
+    // Assess
+    expect(code).toBe(1);
+    expect(err).toMatch(
+      /^qmt: ItemLimitError: threshold set \S+, instrument [A-Z]+: item is \d+ bytes, over DynamoDB's 400 KB item limit \(409600 bytes\)$/,
+    );
   }, 180_000);
 });

@@ -35,10 +35,8 @@ const DISPLAY_KEY_CHARS = 40;
 export class ItemLimitError extends QmtError {
   constructor(
     message: string,
-    /** The key as shown (shortened): see `displayKey`. */
+    /** The record's key as shown (shortened): see `displayKey`. */
     readonly key: string,
-    /** The limit passed, in bytes. */
-    readonly limitBytes: number,
   ) {
     super(message);
     this.name = 'ItemLimitError';
