@@ -50,18 +50,18 @@ export async function writeAccounts(
   tableName: string,
   accounts: readonly Account[],
 ): Promise<AccountWriteResult> {
-  const positions = new Map<string, number[]>();
+  const recordsById = new Map<string, number[]>();
   accounts.forEach((account, i) => {
-    const seen = positions.get(account.accountId);
+    const seen = recordsById.get(account.accountId);
     if (seen) seen.push(i);
-    else positions.set(account.accountId, [i]);
+    else recordsById.set(account.accountId, [i]);
   });
   const rejected: RejectedAccountRecord[] = [];
   const refusedIds = new Set<string>();
   const requests: WriteRequest[] = [];
   accounts.forEach((account) => {
     const id = account.accountId;
-    const copies = positions.get(id) ?? [];
+    const copies = recordsById.get(id) ?? [];
     const item = accountItem(account);
     const reason =
       copies.length > 1
