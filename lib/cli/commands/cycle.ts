@@ -176,7 +176,10 @@ export async function runCycle(
       ((await overrides.accounts.approximateCount()) > 0
         ? []
         : demoAccounts(set.thresholds, { count: DEMO_ACCOUNTS, seed: 7, asOf: clock }));
-    if (accounts.length > 0) await writeAccounts(db.client, db.tables.accounts, accounts);
+    // Records the table cannot hold as they are (a repeated id, an id or item past DynamoDB's limits) are
+    // refused here, by key and reason; the rest are written and swept.
+    const refused =
+      accounts.length > 0 ? (await writeAccounts(db.client, db.tables.accounts, accounts)).rejected : [];
 
     // 5. Plan and sweep.
     const coordinator = createSweepCoordinatorHandler({
@@ -197,7 +200,10 @@ export async function runCycle(
       }
     }
 
-    const rejected = recorded.ops.flatMap((e) => (e.type === 'accounts.rejected' ? e.rejected : []));
+    const rejected = [
+      ...refused,
+      ...recorded.ops.flatMap((e) => (e.type === 'accounts.rejected' ? e.rejected : [])),
+    ];
     const completed = recorded.ops.flatMap((e) => (e.type === 'sweep.completed' ? [e.counts] : []));
     const total = (key: string) => completed.reduce((sum, c) => sum + (c[key] ?? 0), 0);
     const report: CycleReport = {
