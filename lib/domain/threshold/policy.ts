@@ -82,10 +82,14 @@ export const riskMeasureSchema = z.discriminatedUnion('method', [
   }),
 ]);
 
-/** A scenario's name keys its loss in every threshold's audit trail, so it cannot be a reserved key. */
+/**
+ * A scenario's name keys its loss in every threshold's audit trail, so it cannot be a reserved key, and it is
+ * short: 50 long names would push an instrument's threshold item past DynamoDB's 400 KB and stop the set.
+ */
 const scenarioName = z
   .string()
   .min(1)
+  .max(128)
   .refine((name) => !isReservedKey(name), RESERVED_KEY_MESSAGE);
 
 export const stressScenarioSchema = z.discriminatedUnion('kind', [
