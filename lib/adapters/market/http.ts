@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { MarketSourceError } from '../../domain/errors.ts';
+import { cutAtWord } from '../../domain/text.ts';
 import { QMT_VERSION } from '../../version.ts';
 import {
   DEFAULT_RETRY_POLICY,
@@ -364,7 +365,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; er
 function snippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat === '') return '(empty body)';
-  return flat.length > BODY_SNIPPET_CHARS ? `${flat.slice(0, BODY_SNIPPET_CHARS)}…` : flat;
+  return cutAtWord(flat, BODY_SNIPPET_CHARS);
 }
 
 // undici reports every network failure as `TypeError: fetch failed`; the useful part is in `cause`.
