@@ -121,9 +121,11 @@ export interface MarginThresholdsProps {
 
   /**
    * The key that encrypts both topics. An imported key must already allow CloudWatch
-   * (`cloudwatch.amazonaws.com`) kms:Decrypt and kms:GenerateDataKey, or alarm notifications fail.
+   * (`cloudwatch.amazonaws.com`) kms:Decrypt and kms:GenerateDataKey, or alarm notifications fail; scope
+   * that grant with `aws:SourceAccount` and `aws:SourceArn` (this account's alarms) as the default key does.
    *
-   * @default - a new customer-managed key with yearly rotation whose policy lets CloudWatch alarms publish
+   * @default - a new customer-managed key with yearly rotation whose policy lets this account's CloudWatch
+   * alarms (and nothing else of CloudWatch's) publish
    */
   readonly topicKey?: kms.IKey;
 
