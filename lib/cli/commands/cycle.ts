@@ -25,15 +25,16 @@ import { openLocalOutbox } from '../../adapters/local/outbox.ts';
 import { StaticMarketSource } from '../../adapters/market/static.ts';
 import type { Account, MarginAlert } from '../../domain/account/account.ts';
 import { DAY_MS } from '../../domain/market/candle.ts';
+import { forTerminal } from '../../domain/text.ts';
 import type { Threshold } from '../../domain/threshold/threshold.ts';
 import type { AlertPublisher, OpsEvent, OpsPublisher, RejectedAccountRecord } from '../../ports.ts';
 import { demoAccounts } from '../demo-accounts.ts';
 import { loadPolicyBook, UsageError } from '../inputs.ts';
 import type { Io } from '../main.ts';
-import { marketData } from './market-data.ts';
+import { type MarketDataOptions, marketData, noteForTerminal } from './market-data.ts';
 import { formatThresholds } from './thresholds.ts';
 
-export interface CycleOptions {
+export interface CycleOptions extends MarketDataOptions {
   readonly prices?: readonly string[];
   /** Accounts JSON file (an array of account records); without it, demo accounts are seeded. */
   readonly accounts?: string;
@@ -157,7 +158,7 @@ export async function runCycle(
     if (!set) throw new UsageError('the recalibration published no threshold set');
     if (quiet) {
       io.out(`qmt local cycle, ${new Date(today).toISOString().slice(0, 10)}`);
-      for (const note of notes) io.out(`  ${note}`);
+      for (const note of notes) io.out(`  ${noteForTerminal(note)}`);
       // A rerun on the same day gets the stored result back from the idempotency record: say which set applies.
       const held = set.thresholds.filter((t) => t.status === 'held').length;
       io.out(
@@ -229,7 +230,8 @@ export async function runCycle(
       },
     };
     if (quiet) {
-      for (const r of rejected.slice(0, 20)) io.out(`  rejected ${r.accountKey}: ${r.reason}`);
+      for (const r of rejected.slice(0, 20))
+        io.out(`  rejected ${forTerminal(r.accountKey)}: ${forTerminal(r.reason)}`);
       io.out('');
       io.out(
         `swept ${report.counts.accounts} accounts in ${segments} segment(s): ${report.counts.transitions} state changes, ` +
