@@ -74,7 +74,9 @@ describe('the local outbox belongs to its database', () => {
       expect(countedAlerts(r.out)).toBeGreaterThan(10);
       expect(alertLines(r.out)).toHaveLength(countedAlerts(r.out));
     }
-    expect(alertLines(second.out)).toEqual(alertLines(first.out));
+    // The same accounts and states (option values move by cents with the clock between the runs).
+    const states = (out: string) => alertLines(out).map((line) => line.split('  ').slice(0, 2).join(' '));
+    expect(states(second.out)).toEqual(states(first.out));
     expect(third.code).toBe(0);
     expect(countedAlerts(third.out)).toBe(0);
     expect(alertLines(third.out)).toEqual([]);
