@@ -99,7 +99,7 @@ describe('the local outbox belongs to its database', () => {
     expect(third.out).not.toContain('alerts written to');
   }, 240_000);
 
-  it('--accounts with --data-dir keeps its database: a second run announces only the account that changed', async () => {
+  it('--accounts with --data-dir keeps its database: a second run announces only the account that changed and values only the file’s accounts', async () => {
     // Prepare: 1-BTC longs entered at the last close, collateral from 0.3× to 6× the maintenance requirement.
     const dir = await tempDir('qmt-accounts-');
     const endTime = Math.floor(Date.now() / DAY_MS) * DAY_MS;
@@ -138,7 +138,7 @@ describe('the local outbox belongs to its database', () => {
     // Act
     const first = await run(args);
     book[7] = account('acc-7', 0.01 * mark * 0.05); // the healthiest account loses its collateral
-    await writeFile(file, JSON.stringify(book));
+    await writeFile(file, JSON.stringify(book.slice(1))); // and acc-0 (in LIQUIDATION) leaves the file
     const second = await run(args);
 
     // Assess
@@ -150,6 +150,7 @@ describe('the local outbox belongs to its database', () => {
     expect(second.code).toBe(0);
     const secondAlerts = JSON.parse(second.out).alerts as { accountId: string; newState: string }[];
     expect(secondAlerts.map((a) => [a.accountId, a.newState])).toEqual([['acc-7', 'LIQUIDATION']]);
+    expect(JSON.parse(second.out).counts.accounts).toBe(7);
   }, 240_000);
 });
 

@@ -16,7 +16,7 @@ import type { SegmentMessage, SweepQueue } from '../../../lambdas/shared/sweep-q
 import { createSweepCoordinatorHandler } from '../../../lambdas/sweep-coordinator/coordinator-handler.ts';
 import { createSweepWorkerHandler } from '../../../lambdas/sweep-worker/worker-handler.ts';
 import { DynamoDbAccountSource } from '../../adapters/dynamodb/account-source.ts';
-import { writeAccounts } from '../../adapters/dynamodb/account-writer.ts';
+import { deleteAccountsNotIn, writeAccounts } from '../../adapters/dynamodb/account-writer.ts';
 import { DynamoDbMarginStatusStore } from '../../adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../adapters/dynamodb/run-ledger.ts';
 import { TABLE_NAME_ENV } from '../../adapters/dynamodb/tables.ts';
@@ -260,6 +260,15 @@ export async function runCycle(
     if (userAccounts) {
       if (dbPath) await writeBook(dbPath, { kind: 'accounts' });
       await writer(userAccounts);
+      // A kept database mirrors the file: an account dropped from it is no longer valued or announced.
+      if (dbPath) {
+        const dropped = await deleteAccountsNotIn(
+          db.client,
+          db.tables.accounts,
+          new Set(userAccounts.map((a) => a.accountId)),
+        );
+        if (quiet && dropped > 0) io.out(`${dropped} account(s) no longer in ${options.accounts} removed`);
+      }
     } else if (dbPath) {
       const marks = new Map(set.thresholds.map((t) => [t.instrument, t.referencePrice]));
       const { book, seeded } = await seedDemoBook(dbPath, set.thresholds, clock, writer);
