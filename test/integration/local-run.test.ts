@@ -186,6 +186,28 @@ describe('a failed sweep, and seeding cut short', () => {
     expect(failed[0]?.reason).toContain('injected: accounts table unavailable');
   }, 120_000);
 
+  it('exits 1 on an unexpected error (not a usage mistake), with its cause and no stack trace', async () => {
+    // Prepare: the runs ledger fails with a plain TypeError, as a bug would.
+    const dataDir = await tempDir('qmt-unexpected-');
+    const hooks: CycleHooks = {
+      adapters: (real) => ({
+        ledger: Object.assign(Object.create(real.ledger), {
+          acquire: async () => {
+            throw new TypeError('injected: ledger bug');
+          },
+        }),
+      }),
+    };
+
+    // Act
+    const { code, err } = await run(['start', '--offline', '--data-dir', dataDir], hooks);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(err).toContain('TypeError: injected: ledger bug');
+    expect(err).not.toMatch(/\n\s+at /);
+  }, 120_000);
+
   it('resumes seeding cut short by a failing write: the next run values the whole demo book', async () => {
     // Prepare: the write dies after 100 of the 300 demo accounts, as if DynamoDB Local had stopped.
     const dataDir = await tempDir('qmt-seed-');
