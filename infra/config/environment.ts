@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../lib/config/errors.ts';
 import { loadRuntimeConfig, type RuntimeDocument, runtimeDocumentSchema } from '../../lib/config/runtime.ts';
 import { MARGIN_STATES } from '../../lib/domain/account/account.ts';
+import { withoutReservedKeys } from '../../lib/domain/document-keys.ts';
 
 export { ConfigError };
 
@@ -193,6 +194,9 @@ export const environmentConfigSchema = z.strictObject({
 });
 
 export type EnvironmentConfigInput = z.input<typeof environmentConfigSchema>;
+
+/** The file as read: a reserved key anywhere (`tags.__proto__` would be dropped by the record) is named. */
+const environmentConfigReader = withoutReservedKeys(environmentConfigSchema);
 export type EnvironmentConfig = z.output<typeof environmentConfigSchema> & {
   readonly qmt: RuntimeDocument;
   /** The environment's name (`dev`, `prod`): the file name without `.json`. */
@@ -268,7 +272,7 @@ export function parseEnvironmentConfig(
       'env',
     );
   }
-  const result = environmentConfigSchema.safeParse(document);
+  const result = environmentConfigReader.safeParse(document);
   let issues: Issue[];
   if (result.success) {
     issues = [...runtimeIssues(result.data.qmt), ...fifoIssues(result.data)];

@@ -16,7 +16,11 @@ import type { SegmentMessage, SweepQueue } from '../../../lambdas/shared/sweep-q
 import { createSweepCoordinatorHandler } from '../../../lambdas/sweep-coordinator/coordinator-handler.ts';
 import { createSweepWorkerHandler } from '../../../lambdas/sweep-worker/worker-handler.ts';
 import { DynamoDbAccountSource } from '../../adapters/dynamodb/account-source.ts';
-import { deleteAccountsNotIn, writeAccounts } from '../../adapters/dynamodb/account-writer.ts';
+import {
+  type AccountWriteResult,
+  deleteAccountsNotIn,
+  writeAccounts,
+} from '../../adapters/dynamodb/account-writer.ts';
 import { DynamoDbMarginStatusStore } from '../../adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../adapters/dynamodb/run-ledger.ts';
 import { TABLE_NAME_ENV } from '../../adapters/dynamodb/tables.ts';
@@ -68,7 +72,7 @@ export interface CycleOptions {
 }
 
 /** Stores account records in the local accounts table. */
-export type AccountWriter = (accounts: readonly Account[]) => Promise<void>;
+export type AccountWriter = (accounts: readonly Account[]) => Promise<AccountWriteResult>;
 
 /** Seams for tests: the same cycle with a fault put into a port or into the account writes. */
 export interface CycleHooks {
@@ -257,9 +261,12 @@ export async function runCycle(
     // 4. Accounts: the user's, or the demo book (seeded once; later runs re-value the same accounts).
     queue.clear();
     let demoBook: CycleReport['demoBook'];
+    // Records the table cannot hold as they are (a repeated id, an id or item past DynamoDB's limits) are
+    // refused by the writer, by key and reason; the rest are written and swept.
+    let refused: readonly RejectedAccountRecord[] = [];
     if (userAccounts) {
       if (dbPath) await writeBook(dbPath, { kind: 'accounts' });
-      await writer(userAccounts);
+      refused = (await writer(userAccounts)).rejected;
       // A kept database mirrors the file: an account dropped from it is no longer valued or announced.
       if (dbPath) {
         const dropped = await deleteAccountsNotIn(
@@ -271,7 +278,8 @@ export async function runCycle(
       }
     } else if (dbPath) {
       const marks = new Map(set.thresholds.map((t) => [t.instrument, t.referencePrice]));
-      const { book, seeded } = await seedDemoBook(dbPath, set.thresholds, clock, writer);
+      const { book, seeded, rejected } = await seedDemoBook(dbPath, set.thresholds, clock, writer);
+      refused = rejected;
       // Never value a book sized for other prices without saying so (the check before start re-seeds).
       const stale = seeded ? undefined : staleBookReason(book.sizedOn, marks);
       if (stale) {
@@ -330,7 +338,10 @@ export async function runCycle(
     // SQS would redeliver and then dead-letter these; here there is no redelivery, so ops hears at once.
     for (const failed of failedSegments) await overrides.ops.publish({ type: 'sweep.failed', ...failed });
 
-    const rejected = recorded.ops.flatMap((e) => (e.type === 'accounts.rejected' ? e.rejected : []));
+    const rejected = [
+      ...refused,
+      ...recorded.ops.flatMap((e) => (e.type === 'accounts.rejected' ? e.rejected : [])),
+    ];
     const completed = recorded.ops.flatMap((e) => (e.type === 'sweep.completed' ? [e.counts] : []));
     const total = (key: string) => completed.reduce((sum, c) => sum + (c[key] ?? 0), 0);
     const alerts = [...new Map(recorded.alerts.map((a) => [a.alertId, a])).values()];
@@ -448,9 +459,9 @@ async function seedDemoBook(
   thresholds: readonly Threshold[],
   asOf: number,
   write: AccountWriter,
-): Promise<{ book: DemoBookRecord; seeded: boolean }> {
+): Promise<{ book: DemoBookRecord; seeded: boolean; rejected: readonly RejectedAccountRecord[] }> {
   const existing = await readBook(dbPath);
-  if (existing?.kind === 'demo' && existing.complete) return { book: existing, seeded: false };
+  if (existing?.kind === 'demo' && existing.complete) return { book: existing, seeded: false, rejected: [] };
   const book: DemoBookRecord =
     existing?.kind === 'demo'
       ? existing
@@ -470,8 +481,9 @@ async function seedDemoBook(
         };
   await writeBook(dbPath, book);
   const accounts = demoAccounts(book.sizedOn, { count: book.count, seed: book.seed, asOf: book.asOf });
+  let result: AccountWriteResult;
   try {
-    await write(accounts);
+    result = await write(accounts);
   } catch (error) {
     throw new LocalRunError(
       `seeding the demo book (${accounts.length} accounts) failed: ${describe(error)}; the next run finishes it`,
@@ -480,7 +492,7 @@ async function seedDemoBook(
   }
   const complete: DemoBookRecord = { ...book, complete: true };
   await writeBook(dbPath, complete);
-  return { book: complete, seeded: true };
+  return { book: complete, seeded: true, rejected: result.rejected };
 }
 
 function describe(error: unknown): string {
