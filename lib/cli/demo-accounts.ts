@@ -27,7 +27,10 @@ const money = (x: number, places = 2) => x.toFixed(places);
  * @example
  * const accounts = demoAccounts(thresholds, { count: 300, seed: 7, asOf: Date.now() });
  */
-export function demoAccounts(thresholds: readonly Threshold[], options: DemoAccountOptions): Account[] {
+export function demoAccounts(
+  thresholds: readonly Pick<Threshold, 'instrument' | 'referencePrice' | 'maintenanceMarginRate'>[],
+  options: DemoAccountOptions,
+): Account[] {
   const usable = thresholds.filter((t) => t.referencePrice > 0);
   if (usable.length === 0) return [];
   const next = seededRandom(options.seed);

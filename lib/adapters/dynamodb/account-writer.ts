@@ -2,7 +2,12 @@
  * Writes account records in the documented item shape (ACCOUNTS.md). qmt never writes the exchange's table
  * in production; this is for local runs and tests, which need a table to sweep.
  */
-import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  ScanCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import type { Account } from '../../domain/account/account.ts';
 import type { RejectedAccountRecord } from '../../ports.ts';
 import { batchWriteAll } from './batch.ts';
@@ -84,4 +89,39 @@ function listed(indexes: readonly number[]): string {
   return indexes.length <= 2
     ? indexes.join(' and ')
     : `${indexes.slice(0, -1).join(', ')} and ${indexes[indexes.length - 1]}`;
+}
+
+/**
+ * Delete every account whose id is not in `keep` (a local run whose database mirrors the user's accounts
+ * file: an account dropped from the file must not go on being valued and announced). Returns how many.
+ */
+export async function deleteAccountsNotIn(
+  client: DynamoDBClient,
+  tableName: string,
+  keep: ReadonlySet<string>,
+): Promise<number> {
+  const gone: string[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: 'accountId',
+        ConsistentRead: true,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const id = item.accountId?.S;
+      if (id !== undefined && !keep.has(id)) gone.push(id);
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  await batchWriteAll(
+    client,
+    tableName,
+    gone.map((accountId) => ({ DeleteRequest: { Key: { accountId: { S: accountId } } } })),
+    ['accountId'],
+  );
+  return gone.length;
 }
