@@ -46,6 +46,8 @@ describe('candleValidationRulesSchema', () => {
       spikeLogMove: Math.log(3),
       spikeReversionShare: 0.75,
       spikeAction: 'hold',
+      jumpSigmas: 25,
+      maxFrozenBars: 3,
     });
     expect(DEFAULT_CANDLE_VALIDATION_RULES).toEqual(parsed);
   });
@@ -474,8 +476,8 @@ describe('validateCandles: one-bar spikes', () => {
     // Act
     const report = validateCandles(series, DEFAULT_CANDLE_VALIDATION_RULES, asOf);
 
-    // Assess
-    expect(codes(report.issues)).toEqual(['incomplete']);
+    // Assess: no spike; the 10× last closed bar is an unconfirmed jump (no next bar, no second venue).
+    expect(codes(report.issues)).toEqual(['unconfirmed-jump', 'incomplete']);
   });
 });
 
@@ -613,8 +615,12 @@ describe('validateCandles properties', () => {
   });
 
   it('a gently moving series never raises an issue, and one NaN close is always reported at its time', () => {
-    // Prepare
-    const walk = fc.array(fc.double({ min: -0.3, max: 0.3, noNaN: true }), { minLength: 30, maxLength: 80 });
+    // Prepare: every day moves 1–10% either way. Not less (a run of equal closes is a frozen feed), and
+    // no sudden big move after a dead-calm month (that is an unconfirmed jump): at most 10σ here.
+    const move = fc
+      .tuple(fc.boolean(), fc.double({ min: 0.01, max: 0.1, noNaN: true }))
+      .map(([down, size]) => (down ? -size : size));
+    const walk = fc.array(move, { minLength: 30, maxLength: 80 });
 
     fc.assert(
       fc.property(walk, fc.nat(), (logReturns, at) => {
