@@ -561,8 +561,8 @@ function offUtcDayReason(series: CandleSeries): string | undefined {
 
 /**
  * The series without the candles whose price must never be used, not even as the reference price (the
- * mark accounts are valued at) of a hold with no previous threshold: unconfirmed jumps and candles dated
- * after `asOf`. A frozen run's price is only old, not false, and stays.
+ * mark accounts are valued at) of a hold with no previous threshold: unconfirmed jumps, and candles not
+ * closed by `asOf` (from the future, or still forming). A frozen run's price is only old, not false: it stays.
  */
 function trustedPart(series: CandleSeries, issues: readonly CandleIssue[], asOf: number): CandleSeries {
   const jumps = new Set(
@@ -570,7 +570,8 @@ function trustedPart(series: CandleSeries, issues: readonly CandleIssue[], asOf:
       issue.code === 'unconfirmed-jump' && issue.time !== undefined ? [issue.time] : [],
     ),
   );
-  return { ...series, candles: series.candles.filter((c) => !(c.time > asOf || jumps.has(c.time))) };
+  const closed = (c: Candle) => c.time + series.intervalMs <= asOf;
+  return { ...series, candles: series.candles.filter((c) => closed(c) && !jumps.has(c.time)) };
 }
 
 function summarise(reasons: readonly string[]): string {
