@@ -380,8 +380,9 @@ interface Spike {
  * A one-bar spike is a close that jumps by more than `spikeLogMove` and gives back at least
  * `spikeReversionShare` of it on the next bar. A crash that stays down is a real move and must reach the
  * model: holding the previous (lower) margin through a crash is the unsafe direction. The first and last
- * candles are never spikes — with no bar on one side a bad print cannot be told from a move; a bad last print
- * only raises volatility, so it errs on the safe side until the next run sees the reversion.
+ * candles are never spikes — with no bar on one side a reversion cannot be seen. An extreme last print is
+ * not safe to take (it becomes the reference price every account is marked at): findUnconfirmedJumps
+ * holds it unless a second venue confirms it.
  */
 function findSpikes(candles: readonly IndexedCandle[], rules: CandleValidationRules): Spike[] {
   const priced = candles.filter(({ candle }) => Number.isFinite(candle.close) && candle.close > 0);
