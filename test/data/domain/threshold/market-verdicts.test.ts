@@ -4,7 +4,10 @@ import { readCandlesCsv } from '../../../../lib/adapters/csv-file.ts';
 import { type Candle, type CandleSeries, DAY_MS } from '../../../../lib/domain/market/candle.ts';
 import { validateCandles } from '../../../../lib/domain/market/validate.ts';
 import { recalibrate } from '../../../../lib/domain/threshold/model.ts';
-import { DEFAULT_THRESHOLD_POLICY } from '../../../../lib/domain/threshold/policy.ts';
+import {
+  DEFAULT_STRESS_SCENARIOS,
+  DEFAULT_THRESHOLD_POLICY,
+} from '../../../../lib/domain/threshold/policy.ts';
 
 /**
  * Issue 11, items 6–8 on the real daily files (../shared/data/{BTC,ETH,SOL}-USD.csv, read in place): the
@@ -169,5 +172,41 @@ describe('bad data in real BTC prices is held (issue 11 items 6–8)', () => {
       source: 'recorded, not in series',
     });
     expect(short.components.stressRate).toBeCloseTo(full.components.stressRate ?? Number.NaN, 5);
+  });
+});
+
+describe('the default scenarios’ recorded moves are the shared files’ (issue 11 item 8)', () => {
+  it('match, to 4 places, what the model measures on each file, and the generic move is the worst of them', () => {
+    // Act: a run on 2023-08-01 covers every scenario each file has.
+    const measured = (['BTC', 'ETH', 'SOL'] as const).map((instrument) => ({
+      instrument,
+      scenarios: recalibrate(policy, before(instrument, '2023-08-01'), undefined, {
+        asOf: dayStart('2023-08-01'),
+      }).components.stressScenarios,
+    }));
+
+    // Assess
+    const round = (x: number) => Math.round(x * 1e4) / 1e4;
+    for (const scenario of DEFAULT_STRESS_SCENARIOS) {
+      const own = measured.filter((m) => m.scenarios?.[scenario.name]?.source === undefined);
+      for (const { instrument, scenarios } of own) {
+        const loss = scenarios?.[scenario.name];
+        expect(scenario.recorded.instruments).toHaveProperty(instrument);
+        const recorded = (scenario.recorded.instruments as Record<string, { long: number; short: number }>)[
+          instrument
+        ];
+        expect([instrument, scenario.name, recorded]).toEqual([
+          instrument,
+          scenario.name,
+          { long: round(loss?.long ?? Number.NaN), short: round(loss?.short ?? Number.NaN) },
+        ]);
+      }
+      const worst = (side: 'long' | 'short') =>
+        Math.max(...own.map(({ scenarios }) => round(scenarios?.[scenario.name]?.[side] ?? Number.NaN)));
+      expect({ long: scenario.recorded.long, short: scenario.recorded.short }).toEqual({
+        long: worst('long'),
+        short: worst('short'),
+      });
+    }
   });
 });
