@@ -28,7 +28,7 @@ beforeAll(async () => {
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);
 
 /** What the scheduled run on `day` sees: the candles before it, asOf its midnight. */
-function before(instrument: Instrument, day: string): CandleSeries {
+function seenOn(instrument: Instrument, day: string): CandleSeries {
   const all = series[instrument];
   if (!all) throw new Error(`${instrument} not loaded`);
   return { ...all, candles: all.candles.filter((c) => c.time < dayStart(day)) };
@@ -65,7 +65,7 @@ describe('real crashes are not flagged (issue 11 items 6–8)', () => {
     (instrument, day) => {
       for (const runDay of [dayStart(day) + DAY_MS, dayStart(day) + 8 * DAY_MS]) {
         // Prepare
-        const seen = before(instrument, new Date(runDay).toISOString().slice(0, 10));
+        const seen = seenOn(instrument, new Date(runDay).toISOString().slice(0, 10));
 
         // Act
         const report = validateCandles(seen, policy.dataQuality, runDay);
@@ -81,7 +81,7 @@ describe('real crashes are not flagged (issue 11 items 6–8)', () => {
 
   it.each(['BTC', 'ETH', 'SOL'] as const)('%s: the whole file raises no issue', (instrument) => {
     // Prepare
-    const all = before(instrument, '2023-08-01');
+    const all = seenOn(instrument, '2023-08-01');
 
     // Act
     const report = validateCandles(all, policy.dataQuality, dayStart('2023-08-01'));
@@ -96,12 +96,12 @@ describe('bad data in real BTC prices is held (issue 11 items 6–8)', () => {
   let previous: ReturnType<typeof recalibrate>;
 
   beforeAll(() => {
-    previous = recalibrate(policy, before('BTC', '2023-07-31'), undefined, { asOf: dayStart('2023-07-31') });
+    previous = recalibrate(policy, seenOn('BTC', '2023-07-31'), undefined, { asOf: dayStart('2023-07-31') });
   });
 
   it('a ×10 last bar is held: the margin and the reference price stay where they were', () => {
     // Prepare
-    const jumped = withLast(before('BTC', '2023-08-01'), (last, prior) => ({
+    const jumped = withLast(seenOn('BTC', '2023-08-01'), (last, prior) => ({
       ...last,
       close: prior.close * 10,
       high: prior.close * 10,
@@ -120,7 +120,7 @@ describe('bad data in real BTC prices is held (issue 11 items 6–8)', () => {
 
   it('thirty identical closes with zero range are held, not a lower margin', () => {
     // Prepare: from 2023-07-02 the feed repeats that day's close.
-    const fresh = before('BTC', '2023-08-01');
+    const fresh = seenOn('BTC', '2023-08-01');
     const from = fresh.candles.length - 30;
     const stuck = (fresh.candles[from] as Candle).close;
     const frozen = {
@@ -142,7 +142,7 @@ describe('bad data in real BTC prices is held (issue 11 items 6–8)', () => {
 
   it('the file shifted ten days into the future is held, naming the first misdated candle', () => {
     // Prepare
-    const fresh = before('BTC', '2023-08-01');
+    const fresh = seenOn('BTC', '2023-08-01');
     const shifted = { ...fresh, candles: fresh.candles.map((c) => ({ ...c, time: c.time + 10 * DAY_MS })) };
 
     // Act
@@ -158,7 +158,7 @@ describe('bad data in real BTC prices is held (issue 11 items 6–8)', () => {
 
   it('the file starting after 2020-03-12 keeps the COVID stress floor from its recorded move', () => {
     // Prepare: the last three years only, as a venue with short history would give.
-    const fresh = before('BTC', '2023-08-01');
+    const fresh = seenOn('BTC', '2023-08-01');
     const recent = { ...fresh, candles: fresh.candles.filter((c) => c.time >= dayStart('2020-08-01')) };
 
     // Act
@@ -180,7 +180,7 @@ describe('the default scenarios’ recorded moves are the shared files’ (issue
     // Act: a run on 2023-08-01 covers every scenario each file has.
     const measured = (['BTC', 'ETH', 'SOL'] as const).map((instrument) => ({
       instrument,
-      scenarios: recalibrate(policy, before(instrument, '2023-08-01'), undefined, {
+      scenarios: recalibrate(policy, seenOn(instrument, '2023-08-01'), undefined, {
         asOf: dayStart('2023-08-01'),
       }).components.stressScenarios,
     }));
