@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { backtest } from '../domain/backtest/backtest.ts';
 import { QmtError } from '../domain/errors.ts';
+import { linesForTerminal } from '../domain/text.ts';
 import { writeBacktestChart } from './chart.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
 import { runCycle } from './commands/cycle.ts';
@@ -24,6 +25,16 @@ const defaultIo: Io = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
+/**
+ * Every line qmt prints passes here: control characters and bidi overrides in anything user-supplied
+ * (ids, reasons, CSV cells, venue errors, file names, commander's echo of an argument) are shown as
+ * `\uXXXX`, never executed by the terminal. Report lines escape their fields themselves too, so a newline
+ * inside an id cannot forge a line. JSON output stays valid and parses to the same strings.
+ */
+function terminalIo(io: Io): Io {
+  return { out: (text) => io.out(linesForTerminal(text)), err: (text) => io.err(linesForTerminal(text)) };
+}
+
 function json(value: unknown): string {
   return JSON.stringify(
     value,
@@ -32,7 +43,8 @@ function json(value: unknown): string {
   );
 }
 
-export function buildProgram(io: Io = defaultIo): Command {
+export function buildProgram(rawIo: Io = defaultIo): Command {
+  const io = terminalIo(rawIo);
   const program = new Command('qmt')
     .description(
       'Quantitative Margin Thresholds: volatility-adjusted margin thresholds for crypto derivatives.',
@@ -246,7 +258,8 @@ export function buildProgram(io: Io = defaultIo): Command {
 }
 
 /** Run the command line; returns the process exit code. */
-export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: Io = defaultIo): Promise<number> {
+  const io = terminalIo(rawIo);
   const program = buildProgram(io);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/config/errors.ts';
-import { loadRuntimeConfig, mergePolicyDocuments } from '../../lib/config/runtime.ts';
+import { loadRuntimeConfig } from '../../lib/config/runtime.ts';
+import { mergePolicyDocuments } from '../../lib/domain/threshold/policy-book.ts';
 import { PolicyError } from '../../lib/domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 

@@ -25,15 +25,16 @@ import { openLocalOutbox } from '../../adapters/local/outbox.ts';
 import { StaticMarketSource } from '../../adapters/market/static.ts';
 import type { Account, MarginAlert } from '../../domain/account/account.ts';
 import { DAY_MS } from '../../domain/market/candle.ts';
+import { forTerminal } from '../../domain/text.ts';
 import type { Threshold } from '../../domain/threshold/threshold.ts';
 import type { AlertPublisher, OpsEvent, OpsPublisher, RejectedAccountRecord } from '../../ports.ts';
 import { demoAccounts } from '../demo-accounts.ts';
 import { loadPolicyBook, UsageError } from '../inputs.ts';
 import type { Io } from '../main.ts';
-import { marketData } from './market-data.ts';
+import { type MarketDataOptions, marketData, noteForTerminal } from './market-data.ts';
 import { formatThresholds } from './thresholds.ts';
 
-export interface CycleOptions {
+export interface CycleOptions extends MarketDataOptions {
   readonly prices?: readonly string[];
   /** Accounts JSON file (an array of account records); without it, demo accounts are seeded. */
   readonly accounts?: string;
@@ -165,7 +166,7 @@ export async function runCycle(
     if (!set) throw new UsageError('the recalibration published no threshold set');
     if (quiet) {
       io.out(`qmt local cycle, ${new Date(today).toISOString().slice(0, 10)}`);
-      for (const note of notes) io.out(`  ${note}`);
+      for (const note of notes) io.out(`  ${noteForTerminal(note)}`);
       // A rerun on the same day gets the stored result back from the idempotency record: say which set applies.
       const held = set.thresholds.filter((t) => t.status === 'held').length;
       io.out(
@@ -184,7 +185,10 @@ export async function runCycle(
       ((await overrides.accounts.approximateCount()) > 0
         ? []
         : demoAccounts(set.thresholds, { count: DEMO_ACCOUNTS, seed: 7, asOf: clock }));
-    if (accounts.length > 0) await writeAccounts(db.client, db.tables.accounts, accounts);
+    // Records the table cannot hold as they are (a repeated id, an id or item past DynamoDB's limits) are
+    // refused here, by key and reason; the rest are written and swept.
+    const refused =
+      accounts.length > 0 ? (await writeAccounts(db.client, db.tables.accounts, accounts)).rejected : [];
 
     // 5. Plan and sweep.
     const coordinator = createSweepCoordinatorHandler({
@@ -205,7 +209,10 @@ export async function runCycle(
       }
     }
 
-    const rejected = recorded.ops.flatMap((e) => (e.type === 'accounts.rejected' ? e.rejected : []));
+    const rejected = [
+      ...refused,
+      ...recorded.ops.flatMap((e) => (e.type === 'accounts.rejected' ? e.rejected : [])),
+    ];
     const completed = recorded.ops.flatMap((e) => (e.type === 'sweep.completed' ? [e.counts] : []));
     const total = (key: string) => completed.reduce((sum, c) => sum + (c[key] ?? 0), 0);
     const report: CycleReport = {
@@ -231,7 +238,8 @@ export async function runCycle(
       },
     };
     if (quiet) {
-      for (const r of rejected.slice(0, 20)) io.out(`  rejected ${r.accountKey}: ${r.reason}`);
+      for (const r of rejected.slice(0, 20))
+        io.out(`  rejected ${forTerminal(r.accountKey)}: ${forTerminal(r.reason)}`);
       io.out('');
       io.out(
         `swept ${report.counts.accounts} accounts in ${segments} segment(s): ${report.counts.transitions} state changes, ` +

@@ -1,5 +1,6 @@
 /** `qmt thresholds`: the threshold per symbol with its components. */
 import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import { forTerminal } from '../../domain/text.ts';
 import { recalibrate } from '../../domain/threshold/model.ts';
 import type { Threshold } from '../../domain/threshold/threshold.ts';
 import type { PolicyBook } from '../inputs.ts';
@@ -32,7 +33,7 @@ export function formatThresholds(thresholds: readonly Threshold[]): string {
     const c = t.components;
     const v = c.volatility;
     return [
-      t.instrument,
+      forTerminal(t.instrument),
       t.asOf,
       t.status === 'held' ? 'HELD' : 'ok',
       percent(t.initialMarginRate),
@@ -45,7 +46,7 @@ export function formatThresholds(thresholds: readonly Threshold[]): string {
       percent(c.modelRate),
       percent(c.apcFloorRate),
       percent(c.stressRate),
-      t.activeBound,
+      forTerminal(t.activeBound),
     ];
   });
   const table = renderTable(
@@ -84,8 +85,8 @@ export function formatThresholds(thresholds: readonly Threshold[]): string {
     ],
   );
   const notes = thresholds.flatMap((t) => [
-    ...(t.status === 'held' ? [`${t.instrument} held: ${t.heldReason}`] : []),
-    `${t.instrument}: data ${t.inputs.firstCandle}..${t.inputs.lastCandle} (${t.inputs.candleCount} candles) from ${t.inputs.source}; policy ${t.inputs.policyVersion} #${t.inputs.policyHash.slice(0, 12)}; prices #${t.inputs.pricesHash.slice(0, 12)}`,
+    ...(t.status === 'held' ? [`${forTerminal(t.instrument)} held: ${forTerminal(t.heldReason ?? '')}`] : []),
+    `${forTerminal(t.instrument)}: data ${t.inputs.firstCandle}..${t.inputs.lastCandle} (${t.inputs.candleCount} candles) from ${forTerminal(t.inputs.source)}; policy ${forTerminal(t.inputs.policyVersion)} #${t.inputs.policyHash.slice(0, 12)}; prices #${t.inputs.pricesHash.slice(0, 12)}`,
   ]);
   return [
     table,

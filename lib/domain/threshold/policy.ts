@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { isReservedKey, RESERVED_KEY_MESSAGE, withoutReservedKeys } from '../document-keys.ts';
 import { PolicyError } from '../errors.ts';
 import { candleValidationRulesSchema } from '../market/validate.ts';
 
@@ -81,6 +82,16 @@ export const riskMeasureSchema = z.discriminatedUnion('method', [
   }),
 ]);
 
+/**
+ * A scenario's name keys its loss in every threshold's audit trail, so it cannot be a reserved key, and it is
+ * short: 50 long names would push an instrument's threshold item past DynamoDB's 400 KB and stop the set.
+ */
+const scenarioName = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((name) => !isReservedKey(name), RESERVED_KEY_MESSAGE);
+
 /** A scenario's worst one-day move when it happened, as losses (fractions): a long's and a short's. */
 const recordedMoveSchema = z.strictObject({
   long: z.number().min(0).lt(1),
@@ -89,7 +100,7 @@ const recordedMoveSchema = z.strictObject({
 
 export const stressScenarioSchema = z.discriminatedUnion('kind', [
   z.strictObject({
-    name: z.string().min(1),
+    name: scenarioName,
     kind: z.literal('historical'),
     from: isoDay,
     to: isoDay,
@@ -101,7 +112,7 @@ export const stressScenarioSchema = z.discriminatedUnion('kind', [
       ),
   }),
   z.strictObject({
-    name: z.string().min(1),
+    name: scenarioName,
     kind: z.literal('hypothetical'),
     /** Price move over the MPOR as a fraction: −0.4 is a 40% fall. */
     move: z.number().gt(-1).lt(10),
@@ -408,6 +419,9 @@ export const thresholdPolicySchema = z
     }
   });
 
+/** What `parseThresholdPolicy` reads: the policy schema, refusing reserved keys anywhere with their path. */
+const policyDocumentSchema = withoutReservedKeys(thresholdPolicySchema);
+
 export type ThresholdPolicy = z.output<typeof thresholdPolicySchema>;
 export type ThresholdPolicyInput = z.input<typeof thresholdPolicySchema>;
 export type StressScenario = z.output<typeof stressScenarioSchema>;
@@ -420,7 +434,7 @@ export type StressScenario = z.output<typeof stressScenarioSchema>;
  * const policy = parseThresholdPolicy({ confidence: 0.995, marginPeriodOfRiskDays: 2 });
  */
 export function parseThresholdPolicy(input: unknown, where = 'policy'): ThresholdPolicy {
-  const result = thresholdPolicySchema.safeParse(input ?? {});
+  const result = policyDocumentSchema.safeParse(input ?? {});
   if (result.success) return result.data;
   // An unknown key is reported on its parent with the key in `keys`: name the key itself.
   const issuePath = (i: z.core.$ZodIssue) =>
