@@ -164,7 +164,15 @@ export async function runCycle(
     ...seriesList.map((s) => s.candles[s.candles.length - 1]?.time ?? Number.NEGATIVE_INFINITY),
   );
   const fromFiles = (options.prices?.length ?? 0) > 0 && Number.isFinite(lastCandle);
-  const today = options.asOf ?? (fromFiles ? lastCandle + DAY_MS : Math.floor(now / DAY_MS) * DAY_MS);
+  // Never later than the real day: a file dated into the future must not move the run's clock with it.
+  const realToday = Math.floor(now / DAY_MS) * DAY_MS;
+  const today = options.asOf ?? (fromFiles ? Math.min(lastCandle + DAY_MS, realToday) : realToday);
+  // A replay as of a past day sees only the candles before it. Otherwise the series go in whole, so a
+  // candle dated after the run's clock holds its instrument (validator) instead of being cut off quietly.
+  const marketSeries =
+    options.asOf === undefined
+      ? seriesList
+      : seriesList.map((s) => ({ ...s, candles: s.candles.filter((c) => c.time < today) }));
   // The handlers' clock: five past the scheduled midnight on a historical day, the real time otherwise.
   const clock = options.asOf !== undefined || fromFiles ? today + 5 * 60_000 : now;
   const instruments = Object.fromEntries(
@@ -207,7 +215,7 @@ export async function runCycle(
     const queue = new InProcessSweepQueue();
     const localAdapters: Adapters = {
       clock: { now: () => clock },
-      market: new StaticMarketSource(seriesList),
+      market: new StaticMarketSource(marketSeries),
       thresholds: new DynamoDbThresholdStore(db.client, db.tables.thresholds),
       ledger: new DynamoDbRunLedger(db.client, db.tables.runs),
       accounts: new DynamoDbAccountSource(db.client, db.tables.accounts),

@@ -1,5 +1,5 @@
 /** `qmt thresholds`: the threshold per symbol with its components. */
-import type { CandleSeries } from '../../domain/market/candle.ts';
+import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
 import { forTerminal } from '../../domain/text.ts';
 import { recalibrate } from '../../domain/threshold/model.ts';
 import type { Threshold } from '../../domain/threshold/threshold.ts';
@@ -8,17 +8,20 @@ import { percent, renderTable } from '../table.ts';
 
 /**
  * Recalibrate each series as of `asOf` (ms, a UTC day start): the model sees only candles before that day,
- * as the scheduled job would that morning. Without `asOf`, as of the day after each series' last candle.
+ * as the scheduled job would that morning. Without `asOf`, as of the day after each series' last candle but
+ * never later than today (`now`), with every candle: a file dated into the future is held as misdated.
  */
 export function thresholdsFor(
   seriesList: readonly CandleSeries[],
   policies: PolicyBook,
   asOf?: number,
+  now: number = Date.now(),
 ): Threshold[] {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
   return seriesList.map((series) => {
     const last = series.candles[series.candles.length - 1];
-    const at = asOf ?? (last ? last.time + series.intervalMs : Date.now());
-    const candles = series.candles.filter((c) => !(c.time >= at));
+    const at = asOf ?? (last ? Math.min(last.time + series.intervalMs, today) : now);
+    const candles = asOf === undefined ? series.candles : series.candles.filter((c) => !(c.time >= at));
     return recalibrate(policies.policyFor(series.instrument), { ...series, candles }, undefined, {
       asOf: at,
     });

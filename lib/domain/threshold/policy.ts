@@ -92,12 +92,24 @@ const scenarioName = z
   .max(128)
   .refine((name) => !isReservedKey(name), RESERVED_KEY_MESSAGE);
 
+/** A scenario's worst one-day move when it happened, as losses (fractions): a long's and a short's. */
+const recordedMoveSchema = z.strictObject({
+  long: z.number().min(0).lt(1),
+  short: z.number().min(0).max(10),
+});
+
 export const stressScenarioSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     name: scenarioName,
     kind: z.literal('historical'),
     from: isoDay,
     to: isoDay,
+    recorded: recordedMoveSchema
+      .extend({ instruments: z.record(z.string().min(1), recordedMoveSchema).default({}) })
+      .optional()
+      .describe(
+        'The move when it happened, used when a series does not cover the dates (it starts later, or its dates are wrong): per instrument, else the generic long/short. One-day losses; over a longer MPOR the log move is scaled by √days.',
+      ),
   }),
   z.strictObject({
     name: scenarioName,
@@ -107,11 +119,70 @@ export const stressScenarioSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/**
+ * The committee's historical scenarios with their recorded moves: the worst one-day close-to-close loss of
+ * a long and of a short over the scenario's days (the model's own measure at MPOR 1 day), rounded to 4
+ * places, from ../shared/data/{BTC,ETH,SOL}-USD.csv (Yahoo Finance / CoinMarketCap daily closes, see
+ * ../shared/data/README.md). The generic move, for an instrument without its own, is the worst of the three.
+ * SOL's file starts 2020-04-10, so it has no COVID move of its own.
+ */
 export const DEFAULT_STRESS_SCENARIOS = [
-  { name: 'covid-crash', kind: 'historical', from: '2020-03-12', to: '2020-03-13' },
-  { name: 'china-mining-ban', kind: 'historical', from: '2021-05-19', to: '2021-05-19' },
-  { name: 'luna-collapse', kind: 'historical', from: '2022-05-09', to: '2022-05-12' },
-  { name: 'ftx-collapse', kind: 'historical', from: '2022-11-08', to: '2022-11-09' },
+  {
+    name: 'covid-crash',
+    kind: 'historical',
+    from: '2020-03-12',
+    to: '2020-03-13',
+    recorded: {
+      long: 0.4235,
+      short: 0.1856,
+      instruments: { BTC: { long: 0.3717, short: 0.1193 }, ETH: { long: 0.4235, short: 0.1856 } },
+    },
+  },
+  {
+    name: 'china-mining-ban',
+    kind: 'historical',
+    from: '2021-05-19',
+    to: '2021-05-19',
+    recorded: {
+      long: 0.3721,
+      short: 0,
+      instruments: {
+        BTC: { long: 0.1377, short: 0 },
+        ETH: { long: 0.272, short: 0 },
+        SOL: { long: 0.3721, short: 0 },
+      },
+    },
+  },
+  {
+    name: 'luna-collapse',
+    kind: 'historical',
+    from: '2022-05-09',
+    to: '2022-05-12',
+    recorded: {
+      long: 0.248,
+      short: 0.0553,
+      instruments: {
+        BTC: { long: 0.1105, short: 0.024 },
+        ETH: { long: 0.1158, short: 0.0437 },
+        SOL: { long: 0.248, short: 0.0553 },
+      },
+    },
+  },
+  {
+    name: 'ftx-collapse',
+    kind: 'historical',
+    from: '2022-11-08',
+    to: '2022-11-09',
+    recorded: {
+      long: 0.4228,
+      short: 0,
+      instruments: {
+        BTC: { long: 0.1435, short: 0 },
+        ETH: { long: 0.1746, short: 0 },
+        SOL: { long: 0.4228, short: 0 },
+      },
+    },
+  },
 ] as const;
 
 export const bracketSchema = z.strictObject({
