@@ -4,7 +4,7 @@
  * builds with `esbuildBuildOptions()`, the same settings through esbuild's API, so it measures what deploys.
  */
 import { fileURLToPath } from 'node:url';
-import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 
 /** The directory esbuild runs in (NodejsFunction's `projectRoot`): the repository root. */
@@ -33,6 +33,8 @@ const SETTINGS = {
   mainFields: ['module', 'main'],
   // Bundle the AWS SDK too: the pinned version is the one tested, and tree-shaking keeps it small.
   externalModules: [] as string[],
+  // Warnings and errors only: esbuild's per-bundle size summary would print on every synth and test run.
+  logLevel: 'warning',
 } as const;
 
 /** `NodejsFunction` `bundling`: local esbuild with `SETTINGS` and `BUNDLE_ALIASES` (`--alias:zod=…`). */
@@ -45,13 +47,14 @@ export const LAMBDA_BUNDLING: BundlingOptions = {
   mainFields: [...SETTINGS.mainFields],
   banner: REQUIRE_BANNER,
   externalModules: SETTINGS.externalModules,
+  logLevel: LogLevel.WARNING,
   esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([from, to]) => `${from}=${to}`) },
 };
 
 /**
  * The esbuild API options equivalent to the command line NodejsFunction runs with `LAMBDA_BUNDLING`
  * (`--bundle --platform=node --format=esm --minify --sourcemap --target=node24 --main-fields=module,main
- * --banner:js=… --alias:zod=…`, in the repository root), less the entry and output, which the caller adds.
+ * --log-level=warning --banner:js=… --alias:zod=…`, in the repository root), less the entry and output, which the caller adds.
  */
 export function esbuildBuildOptions(): BuildOptions {
   return {
@@ -66,5 +69,6 @@ export function esbuildBuildOptions(): BuildOptions {
     banner: { js: REQUIRE_BANNER },
     external: [...SETTINGS.externalModules],
     alias: { ...BUNDLE_ALIASES },
+    logLevel: SETTINGS.logLevel,
   };
 }
