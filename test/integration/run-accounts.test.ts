@@ -35,7 +35,7 @@ describe('qmt run: records and policies DynamoDB cannot hold', () => {
     await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  it('reports every copy of a repeated id and every record past a DynamoDB limit, and sweeps the rest', async () => {
+  it('reports every copy of a repeated id, every record past a DynamoDB limit or without an id, and sweeps the rest', async () => {
     // Prepare: 30 good accounts; 'twin' twice in one write batch, 'far' in the first and the second batch;
     // an id of 3,000 bytes; an item of about 450 KB.
     const dir = await mkdtemp(join(tmpdir(), 'qmt-run-accounts-'));
@@ -48,6 +48,8 @@ describe('qmt run: records and policies DynamoDB cannot hold', () => {
       ...cash('heavy'),
       collateral: Array.from({ length: 300 }, () => ({ asset: 'X'.repeat(1_500), amount: '1' })),
     });
+    // Two records with no key to store them under: refused alone, by their place in the file.
+    records.push({ collateral: [], positions: [] }, null);
     const file = join(dir, 'accounts.json');
     await writeFile(file, JSON.stringify(records));
 
@@ -83,9 +85,13 @@ describe('qmt run: records and policies DynamoDB cannot hold', () => {
     expect(refused.find((e) => e.key === 'heavy')?.reason).toMatch(
       /^item is \d+ bytes, over DynamoDB's 400 KB item limit \(409600 bytes\)$/,
     );
-    expect(refused).toHaveLength(6);
+    expect(refused.filter((e) => e.key.startsWith('record '))).toEqual([
+      { kind: 'account-rejected', key: 'record 36', reason: 'no accountId (a non-empty string)' },
+      { kind: 'account-rejected', key: 'record 37', reason: 'no accountId (a non-empty string)' },
+    ]);
+    expect(refused).toHaveLength(8);
     // The 30 good accounts, and none of the refused ones, were valued.
-    expect(output.counts).toMatchObject({ accounts: 30, rejected: 6 });
+    expect(output.counts).toMatchObject({ accounts: 30, rejected: 8 });
   }, 180_000);
 
   it('refuses a policy whose threshold items would pass 400 KB at load, naming the field, not an SDK trace', async () => {

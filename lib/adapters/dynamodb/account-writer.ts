@@ -47,7 +47,8 @@ export interface AccountWriteResult {
  * they are refused up front, and the others are written:
  * - every copy of an id that appears more than once (which copy is the account? none is valued; in one
  *   batch DynamoDB would refuse them all, across batches the last would win silently);
- * - a record whose id or item is past a DynamoDB limit (`limits.ts`).
+ * - a record whose id or item is past a DynamoDB limit (`limits.ts`);
+ * - a record with no accountId to store it under (named by its place: `record 7`).
  * A refused id's stored item, if any (a kept database), is deleted, so no older copy is valued in its place.
  */
 export async function writeAccounts(
@@ -57,6 +58,7 @@ export async function writeAccounts(
 ): Promise<AccountWriteResult> {
   const recordsById = new Map<string, number[]>();
   accounts.forEach((account, i) => {
+    if (!hasAccountId(account)) return;
     const seen = recordsById.get(account.accountId);
     if (seen) seen.push(i);
     else recordsById.set(account.accountId, [i]);
@@ -64,7 +66,11 @@ export async function writeAccounts(
   const rejected: RejectedAccountRecord[] = [];
   const refusedIds = new Set<string>();
   const requests: WriteRequest[] = [];
-  accounts.forEach((account) => {
+  accounts.forEach((account, i) => {
+    if (!hasAccountId(account)) {
+      rejected.push({ accountKey: `record ${i}`, reason: 'no accountId (a non-empty string)' });
+      return;
+    }
     const id = account.accountId;
     const copies = recordsById.get(id) ?? [];
     const item = accountItem(account);
@@ -124,4 +130,10 @@ export async function deleteAccountsNotIn(
     ['accountId'],
   );
   return gone.length;
+}
+
+/** Records come from a user's file: typed as accounts, but the key is checked before anything reads it. */
+function hasAccountId(record: Account | null | undefined): record is Account {
+  const id: unknown = record?.accountId;
+  return typeof id === 'string' && id.length > 0;
 }

@@ -131,3 +131,20 @@ describe('writeAccounts: DynamoDB limits', () => {
     expect(written('DeleteRequest')).toEqual([]);
   });
 });
+
+describe('writeAccounts: records without a key', () => {
+  it('refuses a record with no accountId by its place, and writes the others', async () => {
+    // Prepare: a file's records are only typed as accounts; these have no usable key.
+    const noId = { collateral: [], positions: [] } as unknown as Account;
+    const emptyId = account('');
+    const numericId = { ...account('x'), accountId: 7 } as unknown as Account;
+    const records = [account('a'), noId, emptyId, null as unknown as Account, numericId, account('b')];
+    // Act
+    const result = await writeAccounts(client, TABLE, records);
+    // Assess
+    const reason = 'no accountId (a non-empty string)';
+    expect(result.rejected).toEqual([1, 2, 3, 4].map((i) => ({ accountKey: `record ${i}`, reason })));
+    expect(result.written).toBe(2);
+    expect(written()).toEqual(['a', 'b']);
+  });
+});

@@ -201,7 +201,7 @@ describe('misdated series (issue 11 item 8)', () => {
     // Act
     const threshold = recalibrate(policy, base, undefined, { asOf: RUN });
 
-    // Assess: BTC's recorded −37.17% (../shared/data/BTC-USD.csv), 25% covered.
+    // Assess: BTC's recorded −37.17% (the shared BTC-USD.csv), 25% covered.
     const covid = threshold.components.stressScenarios?.['covid-crash'];
     expect(covid).toEqual({ long: 0.3717, short: 0.1193, source: 'recorded, not in series' });
     expect(threshold.components.stressRate).toBeCloseTo(0.25 * 0.3717, 12);
