@@ -28,7 +28,12 @@ const money = (x: number, places = 2) => x.toFixed(places);
  * const accounts = demoAccounts(thresholds, { count: 300, seed: 7, asOf: Date.now() });
  */
 export function demoAccounts(thresholds: readonly Threshold[], options: DemoAccountOptions): Account[] {
-  const usable = thresholds.filter((t) => t.referencePrice > 0);
+  // Only instruments with a price can be sized; a new listing held without one is left out.
+  const usable = thresholds.flatMap((t) =>
+    t.referencePrice !== undefined && t.referencePrice > 0
+      ? [{ ...t, referencePrice: t.referencePrice }]
+      : [],
+  );
   if (usable.length === 0) return [];
   const next = seededRandom(options.seed);
   const accounts: Account[] = [];

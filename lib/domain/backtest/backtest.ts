@@ -140,7 +140,8 @@ export function backtest(
       date: utcDay(today.time),
       close: today.close,
       initialMarginRate: rate,
-      effectiveVolatility: threshold.components.effectiveVolatility,
+      // A day held with no previous threshold has no σ: NaN leaves a gap in the chart.
+      effectiveVolatility: threshold.components.effectiveVolatility ?? Number.NaN,
       activeBound: threshold.activeBound,
       longLoss,
       shortLoss,

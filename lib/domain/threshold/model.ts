@@ -460,11 +460,14 @@ export function holdThreshold(
   const maintenance = rate * policy.maintenanceFraction;
   const last = series.candles[series.candles.length - 1];
   const first = series.candles[0];
+  // Every field must be storable (DynamoDB refuses NaN, and one unstorable threshold stops the whole set),
+  // so what the model never computed is left out rather than written as NaN.
+  const referencePrice = lastSaneClose(series.candles);
   return {
     instrument: series.instrument,
     asOf: last && Number.isFinite(last.time) ? utcDay(last.time) : 'unknown',
-    // The last trustworthy close, if any; 0 tells a sweep there is no price to value positions at.
-    referencePrice: lastSaneClose(series.candles),
+    // The last trustworthy close, if any; without one a sweep has no price to value positions at.
+    ...(referencePrice === undefined ? {} : { referencePrice }),
     initialMarginRate: rate,
     maintenanceMarginRate: maintenance,
     warningMarginRate: maintenance * policy.levels.warning,
@@ -474,8 +477,6 @@ export function holdThreshold(
     activeBound: 'held',
     components: {
       volatility: {},
-      effectiveVolatility: Number.NaN,
-      riskMultiplier: Number.NaN,
       modelRate: rate,
       unboundedRate: rate,
     },
@@ -492,12 +493,12 @@ export function holdThreshold(
   };
 }
 
-function lastSaneClose(candles: readonly Candle[]): number {
+function lastSaneClose(candles: readonly Candle[]): number | undefined {
   for (let i = candles.length - 1; i >= 0; i--) {
     const close = (candles[i] as Candle).close;
     if (Number.isFinite(close) && close > 0) return close;
   }
-  return 0;
+  return undefined;
 }
 
 function summarise(reasons: readonly string[]): string {
