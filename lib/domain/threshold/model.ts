@@ -4,6 +4,7 @@
  * give the same threshold, byte for byte.
  */
 import { createHash } from 'node:crypto';
+import { aggregateToUtcDays, formatInterval, isIntradayInterval } from '../market/aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS, utcDay } from '../market/candle.ts';
 import { describeIssue, validateCandles } from '../market/validate.ts';
 import { empiricalExpectedShortfall, empiricalQuantile } from '../math/quantile.ts';
@@ -30,7 +31,8 @@ const YEAR_DAYS = 365;
 
 /**
  * Recalibrate one instrument.
- *  1. Validate the candles against the policy's data rules; unusable data holds the previous threshold.
+ *  1. Aggregate intraday bars to UTC days; validate the candles against the policy's data rules; unusable
+ *     data holds the previous threshold.
  *  2. Estimate σ (EWMA, GARCH(1,1), Yang–Zhang, implied) and combine them as the policy says.
  *  3. Scale a risk measure (filtered historical simulation or Student-t; VaR or ES) to σ over the MPOR.
  *  4. Apply the stress floor and anti-procyclicality (long-lookback floor, buffer, stressed weight).
@@ -43,19 +45,13 @@ const YEAR_DAYS = 365;
  */
 export function recalibrate(
   policy: ThresholdPolicy,
-  series: CandleSeries,
+  bars: CandleSeries,
   previous?: Threshold,
   context: RecalibrationContext = {},
 ): Threshold {
-  // Every σ and horizon here is per day: other bars would be read as daily and misstate the risk.
-  if (series.intervalMs !== DAY_MS) {
-    return holdThreshold(
-      policy,
-      series,
-      previous,
-      `${series.instrument}: bars of ${series.intervalMs} ms; the model needs daily bars`,
-    );
-  }
+  const daily = toDailyBars(bars);
+  if ('heldReason' in daily) return holdThreshold(policy, bars, previous, daily.heldReason);
+  const series = daily.series;
   const last = series.candles[series.candles.length - 1];
   const asOf = context.asOf ?? (last ? last.time + series.intervalMs : Number.NaN);
   const report = validateCandles(series, policy.dataQuality, Number.isFinite(asOf) ? asOf : undefined);
@@ -64,7 +60,7 @@ export function recalibrate(
     return holdThreshold(policy, series, previous, summarise(reasons));
   }
   const candles = report.candles;
-  const warnings = report.issues.map(describeIssue);
+  const warnings = [...daily.notes, ...report.issues.map(describeIssue)];
   const returns = logReturns(candles);
   // The FHS quantile needs residuals beyond the seed: at least 1/(1−p) of them (100 at 99%).
   const minimumResiduals = Math.ceil(1 / (1 - policy.confidence) - 1e-9);
@@ -136,6 +132,28 @@ export function recalibrate(
     previous,
     warnings,
   );
+}
+
+/**
+ * Every σ and horizon here is per day: intraday bars that divide a day are aggregated to UTC days (with a
+ * note); other bar lengths would be read as daily and misstate the risk, so they hold.
+ */
+export function toDailyBars(
+  bars: CandleSeries,
+): { readonly series: CandleSeries; readonly notes: readonly string[] } | { readonly heldReason: string } {
+  if (bars.intervalMs === DAY_MS) return { series: bars, notes: [] };
+  if (!isIntradayInterval(bars.intervalMs)) {
+    return {
+      heldReason: `${bars.instrument}: bars of ${bars.intervalMs} ms; the model needs daily bars, or intraday bars that divide a day`,
+    };
+  }
+  const aggregation = aggregateToUtcDays(bars);
+  if (aggregation.problemCount > 0) {
+    return {
+      heldReason: `${bars.instrument}: ${formatInterval(bars.intervalMs)} bars cannot be aggregated to days: ${aggregation.problems.join('; ')}`,
+    };
+  }
+  return { series: aggregation.series, notes: [aggregation.note] };
 }
 
 /** Daily log returns of consecutive closes. */
