@@ -14,7 +14,7 @@
 import { type Candle, type CandleSeries, DAY_MS, utcDay } from './candle.ts';
 
 export interface DailyAggregation {
-  /** The daily series (oldest first); the source is kept, the interval is one day. */
+  /** The daily series (oldest first), one day apart; its source names the aggregation. */
   readonly series: CandleSeries;
   /** One line for the result: what was aggregated, the days with missing bars, the days dropped. */
   readonly note: string;
@@ -179,7 +179,13 @@ export function aggregateToUtcDays(series: CandleSeries): DailyAggregation {
   }
   if (droppedDays.length > 0) parts.push(`incomplete first/last day dropped: ${droppedDays.join(', ')}`);
   return {
-    series: { ...series, intervalMs: DAY_MS, candles: daily },
+    // The source says so too, so the audit trail (and every report that names the source) shows it.
+    series: {
+      ...series,
+      intervalMs: DAY_MS,
+      candles: daily,
+      source: `${series.source} (${label} bars aggregated to UTC days)`,
+    },
     note: parts.join('; '),
     daysWithMissingBars,
     droppedDays,

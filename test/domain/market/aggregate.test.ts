@@ -7,7 +7,7 @@ import { backtest, MAX_BACKTEST_DAYS } from '../../../lib/domain/backtest/backte
 import { aggregateToUtcDays, isIntradayInterval } from '../../../lib/domain/market/aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS } from '../../../lib/domain/market/candle.ts';
 import { parseCandlesCsv } from '../../../lib/domain/market/csv.ts';
-import { generateCandles } from '../../../lib/domain/market/generated.ts';
+import { GENERATED_SOURCE, generateCandles } from '../../../lib/domain/market/generated.ts';
 import { DEFAULT_CANDLE_VALIDATION_RULES, validateCandles } from '../../../lib/domain/market/validate.ts';
 import { recalibrate } from '../../../lib/domain/threshold/model.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
@@ -178,6 +178,7 @@ describe('intraday bars in the model and the backtest', () => {
     expect(fromHourly.status).toBe('computed');
     expect(fromHourly.initialMarginRate).toBeCloseTo(fromDaily.initialMarginRate, 12);
     expect(fromHourly.inputs.candleCount).toBe(800);
+    expect(fromHourly.inputs.source).toBe(`${GENERATED_SOURCE} (1h bars aggregated to UTC days)`);
     expect(fromHourly.warnings?.[0]).toMatch(/^ETH: 19200 bars of 1h aggregated to 800 UTC days/);
   });
 
