@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { linesForTerminal } from '../lib/domain/text.ts';
 import { ConfigError, loadEnvironmentConfig } from './config/environment.ts';
 import { QmtStack } from './stack.ts';
 
@@ -55,7 +56,8 @@ if (isMain()) {
   } catch (error) {
     // A configuration mistake is the user's to fix: say what and where, without a stack trace.
     if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
+    // The message quotes values from the file and the command line: show them, never let them drive the terminal.
+    console.error(linesForTerminal(error.message));
     process.exitCode = 1;
   }
 }

@@ -3,6 +3,7 @@
  * `NodejsFunction` (local esbuild, never Docker), and the cold-start bench (`test/bench/cold-start.ts`)
  * builds with `esbuildBuildOptions()`, the same settings through esbuild's API, so it measures what deploys.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
@@ -21,6 +22,17 @@ export const REQUIRE_BANNER =
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   zod: './infra/zod-without-locales/index.ts',
+};
+
+/**
+ * Constants esbuild writes into the code: qmt's version (`lib/version.ts`), so no handler imports
+ * package.json and no bundle carries its dependency list and scripts.
+ */
+export const BUNDLE_DEFINES: Readonly<Record<string, string>> = {
+  __QMT_VERSION__: JSON.stringify(
+    (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version,
+  ),
 };
 
 /** The settings both views share. */
@@ -45,13 +57,14 @@ export const LAMBDA_BUNDLING: BundlingOptions = {
   mainFields: [...SETTINGS.mainFields],
   banner: REQUIRE_BANNER,
   externalModules: SETTINGS.externalModules,
+  define: { ...BUNDLE_DEFINES },
   esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([from, to]) => `${from}=${to}`) },
 };
 
 /**
  * The esbuild API options equivalent to the command line NodejsFunction runs with `LAMBDA_BUNDLING`
  * (`--bundle --platform=node --format=esm --minify --sourcemap --target=node24 --main-fields=module,main
- * --banner:js=… --alias:zod=…`, in the repository root), less the entry and output, which the caller adds.
+ * --banner:js=… --define:__QMT_VERSION__=… --alias:zod=…`, in the repository root), less the entry and output, which the caller adds.
  */
 export function esbuildBuildOptions(): BuildOptions {
   return {
@@ -66,5 +79,6 @@ export function esbuildBuildOptions(): BuildOptions {
     banner: { js: REQUIRE_BANNER },
     external: [...SETTINGS.externalModules],
     alias: { ...BUNDLE_ALIASES },
+    define: { ...BUNDLE_DEFINES },
   };
 }

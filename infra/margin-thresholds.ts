@@ -121,9 +121,11 @@ export interface MarginThresholdsProps {
 
   /**
    * The key that encrypts both topics. An imported key must already allow CloudWatch
-   * (`cloudwatch.amazonaws.com`) kms:Decrypt and kms:GenerateDataKey, or alarm notifications fail.
+   * (`cloudwatch.amazonaws.com`) kms:Decrypt and kms:GenerateDataKey, or alarm notifications fail; scope
+   * that grant with `aws:SourceAccount` and `aws:SourceArn` (this account's alarms) as the default key does.
    *
-   * @default - a new customer-managed key with yearly rotation whose policy lets CloudWatch alarms publish
+   * @default - a new customer-managed key with yearly rotation whose policy lets this account's CloudWatch
+   * alarms (and nothing else of CloudWatch's) publish
    */
   readonly topicKey?: kms.IKey;
 
@@ -135,6 +137,14 @@ export interface MarginThresholdsProps {
    * @default false - a standard topic, which delivers to every protocol
    */
   readonly fifoAlerts?: boolean;
+
+  /**
+   * Other AWS accounts (12-digit ids) allowed to subscribe to the alerts topic, for example a risk engine in
+   * its own account. The topic policy grants them `sns:Subscribe` over TLS and nothing else.
+   *
+   * @default - no other account: only this account's principals with IAM permission can subscribe
+   */
+  readonly alertSubscriberAccounts?: readonly string[];
 
   /**
    * When to recalibrate. Each run's id is its scheduled time, so a repeated delivery does not run twice.
@@ -351,12 +361,26 @@ export class MarginThresholds extends Construct {
         enableKeyRotation: true,
         removalPolicy: this.removalPolicy,
       });
+    // Only on behalf of this account's alarms: without the source conditions, the CloudWatch service could
+    // be made to use the key for another account's alarm (the confused-deputy problem).
+    const thisAccountsAlarms = {
+      ArnLike: {
+        'aws:SourceArn': Stack.of(this).formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+      StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+    };
     this.topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublishToEncryptedTopics',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
+        conditions: thisAccountsAlarms,
       }),
     );
     this.alertsTopic = new sns.Topic(this, 'AlertsTopic', {
@@ -372,6 +396,18 @@ export class MarginThresholds extends Construct {
         fifoThroughputScope: sns.FifoThroughputScope.MESSAGE_GROUP,
       }),
     });
+    const subscribers = props.alertSubscriberAccounts ?? [];
+    if (subscribers.length > 0) {
+      this.alertsTopic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowConfiguredAccountsToSubscribe',
+          principals: subscribers.map((account) => new iam.AccountPrincipal(account)),
+          actions: ['sns:Subscribe'],
+          resources: [this.alertsTopic.topicArn],
+          conditions: { Bool: { 'aws:SecureTransport': 'true' } },
+        }),
+      );
+    }
     const opsTopic = new sns.Topic(this, 'OpsTopic', {
       topicName: `${this.prefix}-ops`,
       displayName: 'qmt operations',
@@ -385,17 +421,7 @@ export class MarginThresholds extends Construct {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [opsTopic.topicArn],
-        conditions: {
-          ArnLike: {
-            'aws:SourceArn': Stack.of(this).formatArn({
-              service: 'cloudwatch',
-              resource: 'alarm',
-              resourceName: '*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-        },
+        conditions: thisAccountsAlarms,
       }),
     );
     this.opsTopic = opsTopic;
@@ -1223,6 +1249,10 @@ function validateProps(props: MarginThresholdsProps): void {
         `must be whole hours from 2 to 168 (CloudWatch evaluates at most 7 days), got ${hours} h`,
       );
     }
+  }
+  for (const [index, account] of (props.alertSubscriberAccounts ?? []).entries()) {
+    if (!Token.isUnresolved(account) && !/^\d{12}$/.test(account))
+      fail('alertSubscriberAccounts', `entry ${index} must be a 12-digit AWS account id, got "${account}"`);
   }
   if (props.accountsTableKey && !props.accountsTable) {
     fail(

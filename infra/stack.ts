@@ -57,6 +57,7 @@ export class QmtStack extends Stack {
         }),
       }),
       fifoAlerts: config.fifoAlerts,
+      ...(config.alertSubscriberAccounts && { alertSubscriberAccounts: config.alertSubscriberAccounts }),
       recalibrationSchedule: schedule(config.schedules.recalibration, config.schedules.timeZone),
       sweepSchedule: schedule(config.schedules.sweep, config.schedules.timeZone),
       schedulesEnabled: config.schedules.enabled,

@@ -125,6 +125,13 @@ export type OpsEvent =
       readonly counts: Readonly<Record<string, number>>;
     }
   | {
+      /** A sweep segment that failed and was not retried in place (the local cycle, which has no SQS). */
+      readonly type: 'sweep.failed';
+      readonly runId: string;
+      readonly segment: number;
+      readonly reason: string;
+    }
+  | {
       readonly type: 'accounts.rejected';
       readonly runId: string;
       readonly rejected: readonly RejectedAccountRecord[];

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../lib/config/errors.ts';
 import { loadRuntimeConfig, type RuntimeDocument, runtimeDocumentSchema } from '../../lib/config/runtime.ts';
 import { MARGIN_STATES } from '../../lib/domain/account/account.ts';
+import { withoutReservedKeys } from '../../lib/domain/document-keys.ts';
 
 export { ConfigError };
 
@@ -67,6 +68,8 @@ const scheduleExpression = z.string().superRefine((text, ctx) => {
   }
 });
 
+const awsAccountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
+
 const values = <T extends string>(item: z.ZodType<T>) => z.array(item).min(1).max(100);
 
 /** Filter on the alert's SNS message attributes; subscribers get only what matches every listed attribute. */
@@ -120,10 +123,7 @@ export type SubscriptionConfig = AlertSubscriptionConfig | OpsSubscriptionConfig
 
 export const environmentConfigSchema = z.strictObject({
   /** Target account and region; left out, the stack is environment-agnostic (the CLI's profile decides). */
-  account: z
-    .string()
-    .regex(/^\d{12}$/, 'a 12-digit AWS account id')
-    .optional(),
+  account: awsAccountId.optional(),
   region: z
     .string()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
@@ -155,6 +155,12 @@ export const environmentConfigSchema = z.strictObject({
     })
     .prefault({}),
   alarmEmail: z.email().optional(),
+  /** Other AWS accounts allowed to subscribe to the alerts topic (`sns:Subscribe` only). */
+  alertSubscriberAccounts: z
+    .array(awsAccountId)
+    .max(100)
+    .refine((accounts) => new Set(accounts).size === accounts.length, 'each account once')
+    .optional(),
   accountsTable: z
     .discriminatedUnion('mode', [
       z.strictObject({ mode: z.literal('create') }),
@@ -193,6 +199,9 @@ export const environmentConfigSchema = z.strictObject({
 });
 
 export type EnvironmentConfigInput = z.input<typeof environmentConfigSchema>;
+
+/** The file as read: a reserved key anywhere (`tags.__proto__` would be dropped by the record) is named. */
+const environmentConfigReader = withoutReservedKeys(environmentConfigSchema);
 export type EnvironmentConfig = z.output<typeof environmentConfigSchema> & {
   readonly qmt: RuntimeDocument;
   /** The environment's name (`dev`, `prod`): the file name without `.json`. */
@@ -268,7 +277,7 @@ export function parseEnvironmentConfig(
       'env',
     );
   }
-  const result = environmentConfigSchema.safeParse(document);
+  const result = environmentConfigReader.safeParse(document);
   let issues: Issue[];
   if (result.success) {
     issues = [...runtimeIssues(result.data.qmt), ...fifoIssues(result.data)];

@@ -2,8 +2,8 @@
  * The scheduled recalibration. EventBridge Scheduler invokes it with the target input
  * `{ "scheduledTime": "<aws.scheduler.scheduled-time>" }`.
  *
- *  1. Validate the event: the scheduled time (ISO) is the run id.
- *  2. Idempotency on the scheduled time (Powertools; records in the runs table): Scheduler delivers at
+ *  1. Validate the event: the scheduled time (ISO, read as its instant; at most a day ahead) is the run id.
+ *  2. Idempotency on the scheduled instant (Powertools; records in the runs table): Scheduler delivers at
  *     least once, and a repeated delivery returns the first one's result without running again.
  *  3. Recalibrate every configured instrument (lease, hold on bad data, one pointer flip, ops summary).
  *  4. After a published set, start a sweep of the accounts against it. Best effort: if queueing fails the
@@ -17,7 +17,7 @@ import { recalibrate } from '../../lib/app/recalibrate.ts';
 import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { dynamoDbClient } from '../shared/clients.ts';
-import { parseEvent, type ScheduledEvent, scheduledEventSchema } from '../shared/events.ts';
+import { parseEvent, refuseFarFuture, type ScheduledEvent, scheduledEventSchema } from '../shared/events.ts';
 import {
   count,
   createObservability,
@@ -152,6 +152,7 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
     observeInvocation(observability, context, async () => {
       // Validate before idempotency: a malformed event never touches the idempotency store.
       const scheduled = parseEvent(scheduledEventSchema, event, 'scheduled event');
+      refuseFarFuture(scheduled, ports.clock.now(), 'scheduled event');
       logger.appendKeys({ runId: scheduled.scheduledTime });
       return idempotentRun(scheduled, context);
     });

@@ -14,7 +14,12 @@ import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamod
 import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { dynamoDbClient } from '../shared/clients.ts';
-import { type CoordinatorEvent, coordinatorEventSchema, parseEvent } from '../shared/events.ts';
+import {
+  type CoordinatorEvent,
+  coordinatorEventSchema,
+  parseEvent,
+  refuseFarFuture,
+} from '../shared/events.ts';
 import {
   count,
   createObservability,
@@ -82,7 +87,9 @@ export function createSweepCoordinatorHandler(
   });
 
   return (event, context) =>
-    observeInvocation(observability, context, async () =>
-      idempotentCoordinate(parseEvent(coordinatorEventSchema, event, 'coordinator event'), context),
-    );
+    observeInvocation(observability, context, async () => {
+      const scheduled = parseEvent(coordinatorEventSchema, event, 'coordinator event');
+      refuseFarFuture(scheduled, ports.clock.now(), 'coordinator event');
+      return idempotentCoordinate(scheduled, context);
+    });
 }

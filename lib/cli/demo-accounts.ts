@@ -27,7 +27,10 @@ const money = (x: number, places = 2) => x.toFixed(places);
  * @example
  * const accounts = demoAccounts(thresholds, { count: 300, seed: 7, asOf: Date.now() });
  */
-export function demoAccounts(thresholds: readonly Threshold[], options: DemoAccountOptions): Account[] {
+export function demoAccounts(
+  thresholds: readonly Pick<Threshold, 'instrument' | 'referencePrice' | 'maintenanceMarginRate'>[],
+  options: DemoAccountOptions,
+): Account[] {
   // Only instruments with a price can be sized; a new listing held without one is left out.
   const usable = thresholds.flatMap((t) =>
     t.referencePrice !== undefined && t.referencePrice > 0

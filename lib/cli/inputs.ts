@@ -7,7 +7,8 @@ import { basename } from 'node:path';
 import { readCandlesCsv } from '../adapters/csv-file.ts';
 import { QmtError } from '../domain/errors.ts';
 import type { CandleSeries } from '../domain/market/candle.ts';
-import { parseThresholdPolicy, type ThresholdPolicy } from '../domain/threshold/policy.ts';
+import { parseThresholdPolicy } from '../domain/threshold/policy.ts';
+import { type PolicyBook, parsePolicyBook } from '../domain/threshold/policy-book.ts';
 
 /** A command-line mistake: printed without a stack trace, exit code 2. */
 export class UsageError extends QmtError {
@@ -53,14 +54,9 @@ export async function loadPrices(argument: string): Promise<CandleSeries> {
   return readCandlesCsv(path, symbol);
 }
 
-/**
- * A policy file: either one policy for every instrument, or `{ "default": {...}, "instruments": { "BTC": {...} } }`
- * where an instrument's entry overrides the default field by field at the top level.
- */
-export interface PolicyBook {
-  policyFor(instrument: string): ThresholdPolicy;
-}
+export type { PolicyBook };
 
+/** The policy file `--policy` names (see `parsePolicyBook`); without one, the committee defaults. */
 export async function loadPolicyBook(path: string | undefined): Promise<PolicyBook> {
   if (path === undefined) {
     const policy = parseThresholdPolicy({});
@@ -72,20 +68,5 @@ export async function loadPolicyBook(path: string | undefined): Promise<PolicyBo
   } catch (error) {
     throw new UsageError(`--policy ${path}: ${(error as Error).message}`, { cause: error });
   }
-  if (document && typeof document === 'object' && ('instruments' in document || 'default' in document)) {
-    const book = document as {
-      default?: Record<string, unknown>;
-      instruments?: Record<string, Record<string, unknown>>;
-    };
-    const base = parseThresholdPolicy(book.default ?? {}, `${path}:default`);
-    const perInstrument = new Map(
-      Object.entries(book.instruments ?? {}).map(([symbol, override]) => [
-        symbol.toUpperCase(),
-        parseThresholdPolicy({ ...(book.default ?? {}), ...override }, `${path}:instruments.${symbol}`),
-      ]),
-    );
-    return { policyFor: (instrument) => perInstrument.get(instrument) ?? base };
-  }
-  const policy = parseThresholdPolicy(document, path);
-  return { policyFor: () => policy };
+  return parsePolicyBook(document, path);
 }

@@ -1,13 +1,15 @@
 /**
  * The `qmt` command: local runs, volatility and threshold reports, and backtests. Exit code 0 only on
- * success; 1 for a failed run (bad data, a policy error), 2 for a usage mistake.
+ * success; 2 for a usage mistake only; 1 for everything else that fails (bad data, a policy error, a failed
+ * sweep segment, an unexpected error), with the cause printed.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { backtest } from '../domain/backtest/backtest.ts';
 import { QmtError } from '../domain/errors.ts';
+import { linesForTerminal } from '../domain/text.ts';
 import { writeBacktestChart } from './chart.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
-import { runCycle } from './commands/cycle.ts';
+import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';
 import { formatScaleReport, scaleReport } from './commands/scale.ts';
 import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
 import { formatVolatilityReport, volatilityReport } from './commands/volatility.ts';
@@ -24,6 +26,16 @@ const defaultIo: Io = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
+/**
+ * Every line qmt prints passes here: control characters and bidi overrides in anything user-supplied
+ * (ids, reasons, CSV cells, venue errors, file names, commander's echo of an argument) are shown as
+ * `\uXXXX`, never executed by the terminal. Report lines escape their fields themselves too, so a newline
+ * inside an id cannot forge a line. JSON output stays valid and parses to the same strings.
+ */
+function terminalIo(io: Io): Io {
+  return { out: (text) => io.out(linesForTerminal(text)), err: (text) => io.err(linesForTerminal(text)) };
+}
+
 function json(value: unknown): string {
   return JSON.stringify(
     value,
@@ -32,7 +44,13 @@ function json(value: unknown): string {
   );
 }
 
-export function buildProgram(io: Io = defaultIo): Command {
+/** Seams for tests. */
+export interface ProgramHooks {
+  readonly cycle?: CycleHooks;
+}
+
+export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): Command {
+  const io = terminalIo(rawIo);
   const program = new Command('qmt')
     .description(
       'Quantitative Margin Thresholds: volatility-adjusted margin thresholds for crypto derivatives.',
@@ -207,12 +225,15 @@ export function buildProgram(io: Io = defaultIo): Command {
     )
     .option('--policy <file>', 'threshold policy JSON')
     .option('--offline', 'do not try the live venues (generated prices unless --prices)')
-    .option('--fresh', 'forget the demo state kept in the data directory and start over')
+    .option('--fresh', 'forget the database and outbox kept in the data directory and start over')
     .option(
       '--as-of <date>',
       'value as of this day (default: today; with --prices, the day after the files end)',
     )
-    .option('--data-dir <dir>', 'where the demo keeps its database and the outbox', '.qmt')
+    .option(
+      '--data-dir <dir>',
+      `where the database and the outbox are kept between runs (default: ${DEFAULT_DATA_DIR}; with --accounts and no --data-dir, a new in-memory database every run)`,
+    )
     .option('--json', 'print { thresholds, alerts, errors } as JSON')
     .action(
       async (options: {
@@ -222,12 +243,17 @@ export function buildProgram(io: Io = defaultIo): Command {
         offline?: boolean;
         fresh?: boolean;
         asOf?: string;
-        dataDir: string;
+        dataDir?: string;
         json?: boolean;
       }) => {
         const { asOf: day, ...rest } = options;
         const asOf = parseDay('--as-of', day);
-        const report = await runCycle({ ...rest, ...(asOf === undefined ? {} : { asOf }) }, io);
+        const report = await runCycle(
+          { ...rest, ...(asOf === undefined ? {} : { asOf }) },
+          io,
+          Date.now(),
+          hooks.cycle,
+        );
         if (options.json) {
           io.out(
             json({
@@ -236,8 +262,13 @@ export function buildProgram(io: Io = defaultIo): Command {
               errors: report.errors,
               dataNotes: report.dataNotes,
               counts: report.counts,
+              ...(report.demoBook === undefined ? {} : { demoBook: report.demoBook }),
             }),
           );
+        }
+        // After the report, so --json still carries the failures in `errors`.
+        if (report.failedSegments.length > 0) {
+          throw new SweepFailedError(report.failedSegments, report.opsFile);
         }
       },
     );
@@ -246,8 +277,13 @@ export function buildProgram(io: Io = defaultIo): Command {
 }
 
 /** Run the command line; returns the process exit code. */
-export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
-  const program = buildProgram(io);
+export async function main(
+  argv: readonly string[],
+  rawIo: Io = defaultIo,
+  hooks: ProgramHooks = {},
+): Promise<number> {
+  const io = terminalIo(rawIo);
+  const program = buildProgram(io, hooks);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
@@ -268,6 +304,17 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       io.err(`qmt: ${error.message}`);
       return 1;
     }
-    throw error;
+    // Not a usage mistake, so not 2: a failed run, with its cause (and the cause's causes) on one line.
+    io.err(`qmt: ${causeChain(error)}`);
+    return 1;
   }
+}
+
+function causeChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined && parts.length < 5; e = (e as { cause?: unknown }).cause) {
+    parts.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(' (caused by ') + ')'.repeat(parts.length - 1);
 }

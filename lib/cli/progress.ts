@@ -2,6 +2,7 @@
  * A one-line terminal progress bar for long CLI runs (a backtest walks thousands of recalibrations).
  * Draws only on a TTY, so piped output, `--json` and CI logs never see carriage returns.
  */
+import { forTerminal } from '../domain/text.ts';
 
 export interface Progress {
   /** Report `done` of `total` steps; redraws at most every 100 ms (always on the last step). */
@@ -37,6 +38,7 @@ export function createProgress(
   options: ProgressOptions = {},
 ): Progress {
   if (!stream.isTTY) return { update() {}, done() {} };
+  const shown = forTerminal(label);
   const now = options.now ?? Date.now;
   const intervalMs = options.intervalMs ?? 100;
   const started = now();
@@ -50,12 +52,13 @@ export function createProgress(
       drawn = true;
       // A line wider than the terminal wraps, and \r then only returns to the start of the last row.
       const columns = stream.columns && stream.columns > 1 ? stream.columns - 1 : 120;
-      stream.write(CLEAR_LINE + progressLine(label, done, total, t - started).slice(0, columns));
+      stream.write(CLEAR_LINE + progressLine(shown, done, total, t - started).slice(0, columns));
     },
     done(message) {
       if (drawn) stream.write(CLEAR_LINE);
       drawn = false;
-      if (message !== undefined) stream.write(`${label}: ${message} (${duration(now() - started)})\n`);
+      if (message !== undefined)
+        stream.write(`${shown}: ${forTerminal(message)} (${duration(now() - started)})\n`);
     },
   };
 }

@@ -3,6 +3,7 @@
  * it, so adding an instrument or a venue listing is configuration, not code.
  */
 import { z } from 'zod';
+import { withoutReservedKeys } from '../domain/document-keys.ts';
 import { PolicyError, QmtError } from '../domain/errors.ts';
 
 /** Venues the catalogue knows names for. */
@@ -42,6 +43,9 @@ const symbolSchema = z
 export const instrumentCatalogueSchema = z.record(symbolSchema, instrumentListingSchema);
 
 export type InstrumentCatalogue = Readonly<Record<string, InstrumentListing>>;
+
+/** A record drops a `__proto__` key without a word: refuse reserved keys by path instead. */
+const catalogueReader = withoutReservedKeys(instrumentCatalogueSchema);
 
 /** BTC, ETH and SOL on the four venues qmt reads. Binance quotes in USDT, the others in USD(C). */
 export const DEFAULT_INSTRUMENT_CATALOGUE: InstrumentCatalogue = Object.freeze({
@@ -104,7 +108,7 @@ function toPolicyError(error: z.ZodError, prefix: string): PolicyError {
  * const catalogue = parseInstrumentCatalogue({ BTC: { binance: { symbol: 'BTCUSDT' } } });
  */
 export function parseInstrumentCatalogue(input: unknown): InstrumentCatalogue {
-  const result = instrumentCatalogueSchema.safeParse(input);
+  const result = catalogueReader.safeParse(input);
   if (!result.success) throw toPolicyError(result.error, 'instruments');
   return result.data;
 }
@@ -117,7 +121,7 @@ const listingOverrideSchema = z.strictObject({
   kraken: krakenListing.nullable().optional(),
 });
 
-const catalogueOverrideSchema = z.record(symbolSchema, listingOverrideSchema.nullable());
+const catalogueOverrideSchema = withoutReservedKeys(z.record(symbolSchema, listingOverrideSchema.nullable()));
 
 /**
  * Merge a user's catalogue over `base`: per instrument and venue the user's entry wins; `null` removes a

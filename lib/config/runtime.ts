@@ -28,8 +28,10 @@ import {
 } from '../adapters/dynamodb/tables.ts';
 import { DEFAULT_CONSENSUS_VENUES } from '../adapters/market/index.ts';
 import type { InstrumentPolicy } from '../app/recalibrate.ts';
+import { withoutReservedKeys } from '../domain/document-keys.ts';
 import { PolicyError } from '../domain/errors.ts';
 import { parseThresholdPolicy, type ThresholdPolicy } from '../domain/threshold/policy.ts';
+import { mergePolicyDocuments } from '../domain/threshold/policy-book.ts';
 import { ConfigError } from './errors.ts';
 import {
   CATALOGUE_VENUES,
@@ -162,6 +164,9 @@ export const runtimeDocumentSchema = z.strictObject({
 
 export type RuntimeDocument = z.input<typeof runtimeDocumentSchema>;
 
+/** The document as read: a reserved key anywhere (a map would drop it, a merge would set a prototype) is named. */
+const runtimeDocumentReader = withoutReservedKeys(runtimeDocumentSchema);
+
 /**
  * Read and validate the runtime configuration. Call it once per container, at module scope, so a bad value
  * fails the container's start. Throws `ConfigError` whose `path` names the field (an environment variable
@@ -290,7 +295,7 @@ function parseDocument(text: string, source: string): ParsedDocument {
     const variable = source === RUNTIME_ENV.config ? RUNTIME_ENV.config : RUNTIME_ENV.configFile;
     throw new ConfigError(`${source}: not valid JSON: ${reason(error)}`, variable, { cause: error });
   }
-  const result = runtimeDocumentSchema.safeParse(json);
+  const result = runtimeDocumentReader.safeParse(json);
   if (result.success) return result.data;
   throw fromIssues(result.error, [], source);
 }
@@ -426,30 +431,6 @@ function withConfigPath<T>(source: string, parse: () => T): T {
     }
     throw error;
   }
-}
-
-/**
- * `override` over `base`, recursively for plain objects; arrays, scalars and null in `override` replace.
- *
- * @example
- * mergePolicyDocuments({ stress: { coveredShare: 0.3 } }, { stress: { scenarios: [] } });
- * // { stress: { coveredShare: 0.3, scenarios: [] } }
- */
-export function mergePolicyDocuments(
-  base: Readonly<Record<string, unknown>>,
-  override: Readonly<Record<string, unknown>>,
-): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const previous = merged[key];
-    merged[key] =
-      isPlainObject(previous) && isPlainObject(value) ? mergePolicyDocuments(previous, value) : value;
-  }
-  return merged;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function reason(error: unknown): string {

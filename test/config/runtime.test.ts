@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/config/errors.ts';
-import { loadRuntimeConfig, mergePolicyDocuments } from '../../lib/config/runtime.ts';
+import { loadRuntimeConfig } from '../../lib/config/runtime.ts';
 import { PolicyError } from '../../lib/domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
+import { mergePolicyDocuments } from '../../lib/domain/threshold/policy-book.ts';
 
 const ALERTS = 'arn:aws:sns:eu-west-1:123456789012:qmt-alerts';
 const OPS = 'arn:aws:sns:eu-west-1:123456789012:qmt-ops';

@@ -9,6 +9,7 @@
  * logic in test/domain/threshold/model.test.ts. This file proves the end-to-end path.
  */
 import { describe, expect, it } from 'vitest';
+import { StaticMarketSource } from '../../lib/adapters/market/static.ts';
 import { recalibrate } from '../../lib/app/recalibrate.ts';
 import { ConfigError } from '../../lib/config/errors.ts';
 import { UnknownInstrumentError } from '../../lib/config/instruments.ts';
@@ -44,6 +45,8 @@ function history(instrument: Symbol, endTime: number): CandleSeries {
 const AT = 990;
 const tomorrowsEth = history('ETH', TOMORROW);
 const dayOf = (index: number) => utcDay((tomorrowsEth.candles[index] as Candle).time);
+/** Index of tomorrow's last candle (the day before the run). */
+const LAST = tomorrowsEth.candles.length - 1;
 
 function withCandles(series: CandleSeries, edit: (candles: Candle[]) => Candle[]): CandleSeries {
   return { ...series, candles: edit(series.candles.map((c) => ({ ...c }))) };
@@ -184,6 +187,37 @@ const ROWS: Row[] = [
     day: dayOf(AT),
   },
   {
+    name: 'a 10× LAST candle from a single source (an unconfirmed jump)',
+    eth: () =>
+      withCandles(
+        tomorrowsEth,
+        replaceAt(LAST, (c) => ({ ...c, close: c.close * 10, high: Math.max(c.high, c.close * 10) })),
+      ),
+    reason:
+      /unconfirmed jump: \+9\d\d\.\d% \([\d.]+σ, allowed 25σ\) from the previous close .*, the last bar, and no second venue confirms it \(held\)/,
+    day: dayOf(LAST),
+  },
+  {
+    name: 'thirty identical closes with zero range (a frozen feed)',
+    eth: () =>
+      withCandles(tomorrowsEth, (candles) => {
+        const stuck = (candles[LAST - 29] as Candle).close;
+        return candles.map((c, i) =>
+          i < LAST - 29 ? c : { ...c, open: stuck, high: stuck, low: stuck, close: stuck },
+        );
+      }),
+    reason: new RegExp(
+      `repeated on 30 bars in a row, to ${dayOf(LAST)}: a frozen feed, not a market \\(allowed: 3\\)`,
+    ),
+    day: dayOf(LAST - 29),
+  },
+  {
+    name: 'dates written with a +14:00 offset (10:00 UTC the day before)',
+    eth: () =>
+      withCandles(tomorrowsEth, (candles) => candles.map((c) => ({ ...c, time: c.time - 14 * 3_600_000 }))),
+    reason: /misdated series: 1000 daily bars open off 00:00 UTC .*UTC calendar days/,
+  },
+  {
     name: 'an empty series',
     eth: () => ({ ...tomorrowsEth, candles: [] }),
     reason: /ETH: no candles/,
@@ -284,17 +318,45 @@ describe('bad market data through the recalibrate use case: held, never lowered'
     expect(resumed.initialMarginRate).toBeGreaterThanOrEqual(previous.initialMarginRate * 0.95 - 1e-15);
   });
 
-  it('a 10× spike on the LAST candle is not a hold (no bar to revert on): the rate can only go up', async () => {
-    // Documented in validate.ts findSpikes: a bad last print only raises volatility, erring on the safe side.
-    const last = tomorrowsEth.candles.length - 1;
+  it('a 10× LAST candle is held and its price never becomes the mark (issue 11 item 6)', async () => {
+    // Once accepted: the reference price (every account's mark) became ten times the market.
     const spiked = withCandles(
       tomorrowsEth,
-      replaceAt(last, (c) => ({ ...c, close: c.close * 10, high: Math.max(c.high, c.close * 10) })),
+      replaceAt(LAST, (c) => ({ ...c, close: c.close * 10, high: Math.max(c.high, c.close * 10) })),
     );
     const { previous, byInstrument } = await tomorrowWith(spiked);
     const eth = byInstrument.get('ETH') as Threshold;
-    expect(eth.status).toBe('computed');
-    expect(eth.initialMarginRate).toBeGreaterThanOrEqual(previous.initialMarginRate);
+    expect(eth.status).toBe('held');
+    expect(eth.referencePrice).toBe(previous.referencePrice);
+  });
+
+  it('a price file dated five days into the future → held, naming the candles after the run’s clock (issue 11 item 8)', async () => {
+    // Files go to the use case whole (StaticMarketSource), so the candles after the clock reach the validator.
+    const shifted = withCandles(tomorrowsEth, (candles) =>
+      candles.map((c) => ({ ...c, time: c.time + 5 * DAY_MS })),
+    );
+    const clock = new FixedClock(TOMORROW + 60_000);
+    const result = await recalibrate(
+      {
+        market: new StaticMarketSource([shifted]),
+        thresholds: new InMemoryThresholdStore(),
+        ledger: new InMemoryRunLedger(clock),
+        ops: new RecordingOps(),
+        clock,
+      },
+      {
+        runId: 'run-1',
+        holder: 'test',
+        instruments: [{ instrument: 'ETH', policy: DEFAULT_THRESHOLD_POLICY }],
+      },
+    );
+    if (result.outcome !== 'published') throw new Error('the run should publish');
+    const eth = result.set.thresholds[0] as Threshold;
+    expect(eth.status).toBe('held');
+    expect(eth.heldReason).toContain(
+      "ETH 2026-11-26: candle dated after the run's clock 2026-11-25 (4 candles, to 2026-11-29): misdated series",
+    );
+    expect(eth.referencePrice).toBe((tomorrowsEth.candles[LAST - 5] as Candle).close);
   });
 
   // Regression: the use case once trusted `series.instrument`, so a source answering ETH with BTC data

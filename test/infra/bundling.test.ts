@@ -12,11 +12,17 @@ import { HANDLER_ENTRIES, type QmtFunctionName, REPO_ROOT } from '../../infra/ma
 import { CDK_CONTEXT, logicalId } from './support.ts';
 
 const MAX_BUNDLE_BYTES = 3 * 1024 * 1024;
+const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  description: string;
+  scripts: { test: string };
+  devDependencies: Record<string, string>;
+};
 const outdir = mkdtempSync(join(tmpdir(), 'qmt-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe('handler bundles', { timeout: 300_000 }, () => {
-  it('bundles every handler with local esbuild as ESM under 3 MB, the AWS SDK included', () => {
+  it('bundles every handler with local esbuild as ESM under 3 MB, the AWS SDK included, package.json left out', () => {
     // Prepare
     const missing = Object.values(HANDLER_ENTRIES).filter((entry) => !existsSync(join(REPO_ROOT, entry)));
     if (missing.length > 0) {
@@ -60,6 +66,18 @@ describe('handler bundles', { timeout: 300_000 }, () => {
       // Nothing left to load at run time from node_modules: the SDK and Powertools are inside the bundle.
       expect(text, name).not.toMatch(/from\s*["']@aws-sdk\//);
       expect(text, name).not.toMatch(/from\s*["']@aws-lambda-powertools\//);
+      // qmt's package.json is not shipped: only its version, injected at bundle time for the venues'
+      // User-Agent. (The AWS SDK clients still carry their own, public, package.json for theirs.)
+      expect(text, name).not.toContain(packageJson.description);
+      for (const devDependency of Object.keys(packageJson.devDependencies).filter(
+        (d) => !d.startsWith('@types/'),
+      ))
+        expect(text, name).not.toContain(
+          `"${devDependency}":"${packageJson.devDependencies[devDependency]}"`,
+        );
+      expect(text, name).not.toContain(packageJson.scripts.test);
+      expect(text, name).toContain(`="${packageJson.version}"`);
+      expect(text, name).not.toContain('../package.json'); // the from-source fallback is not bundled
     }
     console.info('qmt handler bundles:', sizes);
   });

@@ -36,6 +36,7 @@ const everything = buildStack(
     ...MINIMAL_DOCUMENT,
     tracing: true,
     alarmEmail: 'oncall@example.com',
+    alertSubscriberAccounts: ['111122223333'],
     accountsTable: {
       mode: 'import',
       tableName: 'exchange-accounts',

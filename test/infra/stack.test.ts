@@ -572,6 +572,7 @@ describe('MarginThresholds props', { timeout: 60_000 }, () => {
     [{ sweepWorkerTimeout: Duration.minutes(20) }, 'sweepWorkerTimeout'],
     [{ maxThresholdAge: Duration.minutes(90) }, 'maxThresholdAge'],
     [{ maxThresholdAge: Duration.days(8) }, 'maxThresholdAge'],
+    [{ alertSubscriberAccounts: ['111122223333', 'arn:aws:iam::1:root'] }, 'alertSubscriberAccounts'],
     [{ config: { instruments: {} } }, 'config.instruments'],
     [
       { config: { instruments: { BTC: { policy: { confidence: 2 } } } } },

@@ -208,6 +208,59 @@ describe('recalibrate handler', () => {
     expect(JSON.parse(record?.responseData?.S ?? 'null')).toEqual(first);
   });
 
+  it('runs once for one scheduled instant written three ways (the key is the instant, not its text)', async () => {
+    // Prepare
+    const records = fakeIdempotencyRecords(dynamo);
+    const { handler, observability } = setup();
+    // Act: Scheduler's spelling, then the same instant with milliseconds, then with an offset.
+    const first = await handler({ scheduledTime: '2026-11-24T00:05:00Z' }, lambdaContext(600_000, 'req-1'));
+    const second = await handler(
+      { scheduledTime: '2026-11-24T00:05:00.000Z' },
+      lambdaContext(600_000, 'req-2'),
+    );
+    const third = await handler(
+      { scheduledTime: '2026-11-24T01:05:00+01:00' },
+      lambdaContext(600_000, 'req-3'),
+    );
+    // Assess: one lease, one set, one record; the repeats get the first result, run id in one spelling.
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 1);
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 1);
+    expect(records.size).toBe(1);
+    expect(second).toEqual(first);
+    expect(third).toEqual(first);
+    expect(first).toMatchObject({ runId: '2026-11-24T00:05:00Z', setId: '2026-11-24T00:05:00Z' });
+    expect(observability.metric('DuplicateEvents')).toBe(2);
+  });
+
+  it('names the run by the instant in one spelling, whatever spelling the event used', async () => {
+    fakeIdempotencyRecords(dynamo);
+    const { handler } = setup();
+    const summary = await handler({ scheduledTime: '2026-11-24T01:05:00.000+01:00' }, lambdaContext());
+    expect(summary).toMatchObject({ runId: '2026-11-24T00:05:00Z' });
+  });
+
+  it.each([
+    ['a day and a second ahead of the clock', '2026-11-25T00:10:01Z'],
+    ['a year ahead', '2027-11-24T00:05:00Z'],
+  ])('refuses a scheduled time %s, touching nothing', async (_what, scheduledTime) => {
+    fakeIdempotencyRecords(dynamo);
+    const { handler, observability } = setup();
+    const attempt = handler({ scheduledTime }, lambdaContext());
+    await expect(attempt).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(attempt).rejects.toThrow(
+      /^invalid scheduled event: scheduledTime: more than a day after the clock \(2026-11-24T00:05:00Z\)/,
+    );
+    expect(dynamo).not.toHaveReceivedAnyCommand();
+    expect(observability.metric('InvocationsFailed')).toBe(1);
+  });
+
+  it('accepts a scheduled time up to a day ahead (a clock a little behind Scheduler’s)', async () => {
+    fakeIdempotencyRecords(dynamo);
+    const { handler } = setup();
+    const summary = await handler({ scheduledTime: '2026-11-25T00:05:00Z' }, lambdaContext());
+    expect(summary).toMatchObject({ outcome: 'published', runId: '2026-11-25T00:05:00Z' });
+  });
+
   it('runs again for another scheduled time', async () => {
     fakeIdempotencyRecords(dynamo);
     const { handler } = setup();
@@ -224,6 +277,11 @@ describe('recalibrate handler', () => {
       /^invalid scheduled event: scheduledTime: Invalid ISO datetime/,
     ],
     ['not an object', 'run now', /^invalid scheduled event: \(root\): Invalid input: expected object/],
+    [
+      'a day that does not exist',
+      { scheduledTime: '2026-02-30T00:05:00Z' },
+      /^invalid scheduled event: scheduledTime: Invalid ISO datetime/,
+    ],
   ])('rejects an event with %s, touching nothing', async (_what, event, message) => {
     fakeIdempotencyRecords(dynamo);
     const { handler, observability } = setup();

@@ -153,6 +153,19 @@ describe('sweep coordinator handler', () => {
     expect(observability.metric('DuplicateEvents')).toBe(1);
   });
 
+  it('queues one sweep for one scheduled instant written two ways, and refuses one a day ahead', async () => {
+    const { handler } = setup();
+    const first = await handler({ scheduledTime: '2026-11-24T00:10:00Z' }, lambdaContext());
+    const second = await handler({ scheduledTime: '2026-11-24T00:10:00.000+00:00' }, lambdaContext());
+    expect(second).toEqual(first);
+    expect(first.runId).toBe('2026-11-24T00:10:00Z');
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+    await expect(handler({ scheduledTime: '2026-11-25T09:30:01Z' }, lambdaContext())).rejects.toThrow(
+      /^invalid coordinator event: scheduledTime: more than a day after the clock/,
+    );
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+  });
+
   it('starts a new sweep `sweep-<now>` when invoked by hand, with no idempotency record', async () => {
     const { handler } = setup();
     const started = await handler({}, lambdaContext());

@@ -6,6 +6,7 @@
 import { DescribeTableCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { z } from 'zod';
 import { type Account, accountSchema } from '../../domain/account/account.ts';
+import { withoutReservedKeys } from '../../domain/document-keys.ts';
 import { QmtError } from '../../domain/errors.ts';
 import type {
   AccountLookup,
@@ -26,6 +27,9 @@ const FLOAT_FIELDS = new Set(['haircut', 'markVolatility']);
 
 export const DEFAULT_ACCOUNT_PAGE_SIZE = 200;
 const MAX_REASON_ISSUES = 5;
+
+/** A `__proto__`, `constructor` or `prototype` field anywhere in a record rejects it, named by its path. */
+const accountRecordSchema = withoutReservedKeys(accountSchema);
 
 export interface AccountSourceOptions {
   readonly defaultPageSize?: number;
@@ -187,7 +191,7 @@ export function readAccount(item: Item): ReadResult {
       rejected: { accountKey, reason: error instanceof Error ? error.message : String(error) },
     };
   }
-  const parsed = accountSchema.safeParse(plain);
+  const parsed = accountRecordSchema.safeParse(plain);
   if (parsed.success) return { ok: true, account: parsed.data };
   return { ok: false, rejected: { accountKey, reason: describeIssues(parsed.error.issues) } };
 }

@@ -47,7 +47,7 @@ export type AttributePath = readonly (string | number)[];
 /**
  * A plain JavaScript value from an attribute value. `onNumber` receives each N's exact text and its path, so
  * the caller decides per field whether it wants a decimal string or a float. Binary becomes `Uint8Array`,
- * sets become arrays.
+ * sets become arrays. A map's keys become own fields whatever they are, `__proto__` included.
  */
 export function toPlainValue(
   value: AttributeValue,
@@ -60,8 +60,19 @@ export function toPlainValue(
   if (value.NULL !== undefined) return null;
   if (value.M !== undefined) {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value.M))
-      out[key] = toPlainValue(inner, onNumber, [...path, key]);
+    for (const [key, inner] of Object.entries(value.M)) {
+      const plain = toPlainValue(inner, onNumber, [...path, key]);
+      // `out.__proto__ = …` would set the prototype, and a schema would read inherited fields it never saw:
+      // define it as an own field instead, for the schema's caller to refuse by path.
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: plain,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else out[key] = plain;
+    }
     return out;
   }
   if (value.L !== undefined) return value.L.map((inner, i) => toPlainValue(inner, onNumber, [...path, i]));

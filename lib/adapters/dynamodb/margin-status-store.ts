@@ -73,7 +73,8 @@ const STATUS_ATTRIBUTES = [
 
 /**
  * `MarginStatus.marginRatio` is a string but an alert's ratio may be null (no maintenance requirement, so
- * equity / 0). Stored as NULL; read back as this, the ratio's mathematical value.
+ * equity / 0). Stored as NULL; read back as this, the ratio's value for equity ≥ 0 (an insolvent account
+ * with nothing required reads the same, and its state, LIQUIDATION, tells it apart).
  */
 export const UNDEFINED_RATIO = 'Infinity';
 

@@ -30,6 +30,7 @@ import {
   str,
 } from './attributes.ts';
 import { type BatchOptions, batchWriteAll } from './batch.ts';
+import { displayKey, ItemLimitError, itemLimitViolation } from './limits.ts';
 import { keyAttributeNames, THRESHOLD_HISTORY_INDEX, thresholdsTable } from './tables.ts';
 
 const POINTER_KEY: Item = { pk: str('POINTER'), sk: str('CURRENT') };
@@ -73,9 +74,13 @@ export class DynamoDbThresholdStore implements ThresholdStore {
    *
    * @throws ThresholdSetConflictError when CURRENT is not `expectedPreviousSetId`.
    * @throws IncompleteBatchError when the set's items could not all be written (CURRENT is untouched).
+   * @throws ItemLimitError, before anything is written, when an item or key is past a DynamoDB limit.
    */
   async publishSet(set: ThresholdSet, expectedPreviousSetId: string | undefined): Promise<void> {
     checkPublishable(set, expectedPreviousSetId);
+    const items = setItems(set);
+    // Past a DynamoDB limit the batch would fail with an SDK error halfway through the set: refuse it whole.
+    checkStorable(set.setId, items);
     const current = await this.currentSetId();
     if (current !== expectedPreviousSetId) {
       throw new ThresholdSetConflictError(
@@ -84,7 +89,6 @@ export class DynamoDbThresholdStore implements ThresholdStore {
       );
     }
 
-    const items = setItems(set);
     await batchWriteAll(
       this.client,
       this.tableName,
@@ -280,6 +284,20 @@ function checkPublishable(set: ThresholdSet, expectedPreviousSetId: string | und
       throw new QmtError(`set ${set.setId} has two thresholds for ${threshold.instrument}`);
     }
     seen.add(threshold.instrument);
+  }
+}
+
+/** @throws ItemLimitError naming the set (shortened), the instrument (or META) and the limit. */
+function checkStorable(setId: string, items: readonly Item[]): void {
+  for (const item of items) {
+    const reason = itemLimitViolation(thresholdsTable, item);
+    if (reason === undefined) continue;
+    const instrument = getString(item, 'instrument');
+    const shown = displayKey(setId);
+    throw new ItemLimitError(
+      `threshold set ${shown}, ${instrument === undefined ? 'META item' : `instrument ${instrument}`}: ${reason}`,
+      shown,
+    );
   }
 }
 

@@ -6,8 +6,12 @@
  * (so every line validates against `lib/schemas/margin-alert.v1.json`); `<directory>/ops.jsonl` holds one
  * ops message per line, the same body the ops topic would get. Two files rather than one with a `kind`
  * field, so a subscriber's parser can be tried on the alerts file as is.
+ *
+ * The outbox's memory of published alertIds belongs to one database: alertIds (`accountId:sequence`) start
+ * again at sequence 1 in a new database, so an outbox that remembered another database's ids would swallow
+ * the new alerts. `<directory>/database-id` names the database the files belong to.
  */
-import { appendFile, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MarginAlert } from '../../domain/account/account.ts';
 import { marginAlertSchema } from '../../domain/alert/alert.ts';
@@ -28,6 +32,14 @@ export interface LocalOutboxOptions {
   /** ANSI colours on the terminal lines; off by default so piped output stays plain. */
   readonly color?: boolean;
   readonly now?: () => number;
+  /**
+   * The database whose alerts this outbox holds. If the directory's files belong to another database (or
+   * to none recorded), they are moved to `<directory>/previous/` and the outbox starts empty.
+   * @default - no database recorded; the files are kept whatever wrote them
+   */
+  readonly databaseId?: string;
+  /** Write each new alert's line to the terminal as it is published. @default true */
+  readonly echoAlerts?: boolean;
 }
 
 export interface LocalOutbox {
@@ -35,7 +47,11 @@ export interface LocalOutbox {
   readonly ops: OpsPublisher;
   readonly alertsFile: string;
   readonly opsFile: string;
+  /** Where the files of another database were moved on opening, if they were. */
+  readonly previousDirectory?: string;
 }
+
+const DATABASE_ID_FILE = 'database-id';
 
 /**
  * Open (creating the directory if needed) the outbox. Alert ids already in `alerts.jsonl` are read first,
@@ -50,11 +66,56 @@ export interface LocalOutbox {
 export async function openLocalOutbox(options: LocalOutboxOptions = {}): Promise<LocalOutbox> {
   const directory = options.directory ?? DEFAULT_OUTBOX_DIRECTORY;
   await mkdir(directory, { recursive: true });
+  const previousDirectory =
+    options.databaseId === undefined ? undefined : await claimFor(directory, options.databaseId);
   const terminal = options.terminal ?? process.stdout;
-  const alerts = new LocalAlertOutbox(join(directory, 'alerts.jsonl'), terminal, options.color ?? false);
+  const alerts = new LocalAlertOutbox(
+    join(directory, 'alerts.jsonl'),
+    options.echoAlerts === false ? { write: () => undefined } : terminal,
+    options.color ?? false,
+  );
   await alerts.refresh();
   const ops = new LocalOpsOutbox(join(directory, 'ops.jsonl'), terminal, options.now ?? Date.now);
-  return { alerts, ops, alertsFile: alerts.file, opsFile: ops.file };
+  return {
+    alerts,
+    ops,
+    alertsFile: alerts.file,
+    opsFile: ops.file,
+    ...(previousDirectory === undefined ? {} : { previousDirectory }),
+  };
+}
+
+/**
+ * Make `directory` the outbox of `databaseId`. Files written for another database are moved to `previous/`
+ * (replacing an older generation): they are that database's history, not this one's memory.
+ */
+async function claimFor(directory: string, databaseId: string): Promise<string | undefined> {
+  const idFile = join(directory, DATABASE_ID_FILE);
+  const owner = await readFile(idFile, 'utf8').then(
+    (text) => text.trim(),
+    () => undefined,
+  );
+  if (owner === databaseId) return undefined;
+  const files = ['alerts.jsonl', 'ops.jsonl'];
+  const present = (
+    await Promise.all(
+      files.map((name) =>
+        stat(join(directory, name)).then(
+          () => name,
+          () => undefined,
+        ),
+      ),
+    )
+  ).filter((name): name is string => name !== undefined);
+  let previous: string | undefined;
+  if (present.length > 0) {
+    previous = join(directory, 'previous');
+    await rm(previous, { recursive: true, force: true });
+    await mkdir(previous, { recursive: true });
+    for (const name of present) await rename(join(directory, name), join(previous, name));
+  }
+  await writeFile(idFile, `${databaseId}\n`, 'utf8');
+  return previous;
 }
 
 class LocalAlertOutbox implements AlertPublisher {

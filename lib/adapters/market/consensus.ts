@@ -56,7 +56,10 @@ export interface ConsensusIssue {
   readonly message: string;
 }
 
-/** A consensus candle series with the evidence for it: per-venue status and the days left out. */
+/**
+ * A consensus candle series with the evidence for it: per-venue status and the days left out.
+ * `confirmingVenues` is the fewest venues that agreed on any of its days (at least the quorum).
+ */
 export interface ConsensusSeries extends CandleSeries {
   readonly venueReport: readonly VenueReport[];
   readonly issues: readonly ConsensusIssue[];
@@ -273,6 +276,8 @@ export class ConsensusSource implements MarketDataSource {
     }
     const candles: Candle[] = [];
     const unconfirmed: number[] = [];
+    // The fewest venues behind any kept day: what the validator may count as a second venue's confirmation.
+    let confirmingVenues = Number.POSITIVE_INFINITY;
     const perVenue = new Map<string, { used: number; disagreements: VenueDisagreement[] }>(
       withData.map((o) => [o.venue, { used: 0, disagreements: [] }]),
     );
@@ -285,6 +290,7 @@ export class ConsensusSource implements MarketDataSource {
         continue;
       }
       candles.push(day.candle);
+      confirmingVenues = Math.min(confirmingVenues, day.used.length);
       for (const venue of day.used) {
         const stats = perVenue.get(venue);
         if (stats) stats.used++;
@@ -298,7 +304,10 @@ export class ConsensusSource implements MarketDataSource {
         perVenue,
       );
     }
-    return this.result(instrument, candles, outcomes, perVenue, unconfirmed, quorum);
+    return {
+      ...this.result(instrument, candles, outcomes, perVenue, unconfirmed, quorum),
+      confirmingVenues,
+    };
   }
 
   private result(

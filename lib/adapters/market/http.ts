@@ -3,8 +3,9 @@
  * off, honours `Retry-After`, paces itself and reports malformed bodies the same way.
  */
 import type { z } from 'zod';
-import packageJson from '../../../package.json' with { type: 'json' };
 import { MarketSourceError } from '../../domain/errors.ts';
+import { cutAtWord } from '../../domain/text.ts';
+import { QMT_VERSION } from '../../version.ts';
 import {
   DEFAULT_RETRY_POLICY,
   type RetryDecision,
@@ -15,7 +16,7 @@ import {
 } from '../retry.ts';
 
 /** Sent on every request: venues ask for an identifiable client, and Coinbase rejects requests without one. */
-export const USER_AGENT = `qmt/${packageJson.version}`;
+export const USER_AGENT = `qmt/${QMT_VERSION}`;
 
 /** Default per-request timeout. A daily-candle page is small; a venue slower than this is unhealthy. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -364,7 +365,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; er
 function snippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat === '') return '(empty body)';
-  return flat.length > BODY_SNIPPET_CHARS ? `${flat.slice(0, BODY_SNIPPET_CHARS)}…` : flat;
+  return cutAtWord(flat, BODY_SNIPPET_CHARS);
 }
 
 // undici reports every network failure as `TypeError: fetch failed`; the useful part is in `cause`.

@@ -14,9 +14,15 @@ export class StaticMarketSource implements MarketDataSource {
     this.byInstrument = new Map(series.map((s) => [s.instrument, s]));
   }
 
+  /**
+   * The candles from `range.from` on. Candles at or after `range.to` are passed on, not cut: they are the
+   * still-open day or a file dated into the future, and the validator drops the first and holds the
+   * instrument for the second; cut here, a misdated file would look fresh. A replay as of a past day cuts
+   * its files itself (see the cycle command).
+   */
   async candles(instrument: string, range: TimeRange): Promise<CandleSeries> {
     const series = this.byInstrument.get(instrument);
     if (!series) throw new UnknownInstrumentError(instrument, [...this.byInstrument.keys()].sort());
-    return { ...series, candles: series.candles.filter((c) => !(c.time < range.from || c.time >= range.to)) };
+    return { ...series, candles: series.candles.filter((c) => !(c.time < range.from)) };
   }
 }

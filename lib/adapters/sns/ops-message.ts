@@ -13,7 +13,7 @@ export type OpsSeverity = 'info' | 'warning' | 'critical';
 const TROUBLE_COUNT = /fail|reject|error|dead|stale/i;
 
 /**
- * How urgent an ops event is: a failed recalibration is critical (margins are not being updated); held
+ * How urgent an ops event is: a failed recalibration or sweep segment is critical (margins are not being updated); held
  * instruments, rejected account records and sweeps with failure counts are warnings; the rest is info.
  *
  * @example
@@ -22,6 +22,7 @@ const TROUBLE_COUNT = /fail|reject|error|dead|stale/i;
 export function opsSeverity(event: OpsEvent): OpsSeverity {
   switch (event.type) {
     case 'recalibration.failed':
+    case 'sweep.failed':
       return 'critical';
     case 'recalibration.completed':
       return event.held.length > 0 ? 'warning' : 'info';
@@ -56,6 +57,9 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'sweep.completed':
       text = `qmt sweep segment ${event.segment} completed ${run}`;
+      break;
+    case 'sweep.failed':
+      text = `qmt sweep segment ${event.segment} FAILED ${run}`;
       break;
     case 'accounts.rejected':
       text = `qmt sweep rejected ${event.rejected.length} account records ${run}`;

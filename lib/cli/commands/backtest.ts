@@ -1,5 +1,6 @@
 /** `qmt backtest`: walk-forward coverage and procyclicality statistics for long and short positions. */
 import type { BacktestResult, SideStatistics } from '../../domain/backtest/backtest.ts';
+import { forTerminal } from '../../domain/text.ts';
 import { fixed, percent, renderTable } from '../table.ts';
 
 /** The figures the issue and the README quote; `days` stay out of the JSON unless asked for. */
@@ -20,7 +21,7 @@ export function formatBacktest(result: BacktestResult): string {
   ];
   const expected = (1 - result.confidence) * result.observations;
   return [
-    `${result.instrument} (${result.source}), policy ${result.policyVersion}: ${(result.confidence * 100).toFixed(1)}% over ` +
+    `${forTerminal(result.instrument)} (${forTerminal(result.source)}), policy ${forTerminal(result.policyVersion)}: ${(result.confidence * 100).toFixed(1)}% over ` +
       `${result.marginPeriodOfRiskDays}-day MPOR, scored ${result.from} to ${result.to} (${result.observations} days, ` +
       `${expected.toFixed(1)} breaches expected per side)`,
     '',

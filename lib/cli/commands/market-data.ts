@@ -5,6 +5,8 @@
 import { createConsensusSource } from '../../adapters/market/index.ts';
 import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
 import { GENERATED_SOURCE, generateCandles } from '../../domain/market/generated.ts';
+import { cutAtWord, forTerminal } from '../../domain/text.ts';
+import type { MarketDataSource } from '../../ports.ts';
 import { loadPrices } from '../inputs.ts';
 
 /** The demo instruments and where generated prices start (seeds fixed so every run shows the same numbers). */
@@ -18,6 +20,22 @@ const HISTORY_DAYS = 4 * 365;
 export interface MarketDataOptions {
   readonly prices?: readonly string[];
   readonly offline?: boolean;
+  /** @default the venues' consensus, with a short retry budget */
+  readonly live?: MarketDataSource;
+}
+
+/** Widest data note on the terminal; `--json` carries the whole note. */
+export const NOTE_WIDTH = 200;
+
+/**
+ * A data note as one terminal line: whitespace folded, cut at a word boundary, escaped. A venue error can
+ * run to several hundred characters (one cause per venue); `--json` keeps it whole.
+ *
+ * @example
+ * noteForTerminal('BTC: live venues unavailable (consensus BTC: …)');
+ */
+export function noteForTerminal(note: string): string {
+  return forTerminal(cutAtWord(note.replace(/\s+/g, ' ').trim(), NOTE_WIDTH));
 }
 
 export async function marketData(
@@ -30,7 +48,9 @@ export async function marketData(
   }
   const notes: string[] = [];
   const seriesList: CandleSeries[] = [];
-  const live = options.offline ? undefined : createConsensusSource(undefined, liveSettings());
+  const live = options.offline
+    ? undefined
+    : (options.live ?? createConsensusSource(undefined, liveSettings()));
   for (const demo of DEMO_INSTRUMENTS) {
     if (live) {
       try {
@@ -42,7 +62,7 @@ export async function marketData(
         notes.push(`${demo.instrument}: live prices from ${series.source}`);
         continue;
       } catch (error) {
-        notes.push(`${demo.instrument}: live venues unavailable (${firstLine(error)})`);
+        notes.push(`${demo.instrument}: live venues unavailable (${messageOf(error)})`);
       }
     }
     seriesList.push(
@@ -72,7 +92,7 @@ function liveSettings() {
   };
 }
 
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split('\n')[0] ?? '').slice(0, 160);
+/** The whole message: the terminal shortens it (`noteForTerminal`), `--json` prints it as it is. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,6 @@
 /** `qmt thresholds`: the threshold per symbol with its components. */
-import type { CandleSeries } from '../../domain/market/candle.ts';
+import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import { forTerminal } from '../../domain/text.ts';
 import { recalibrate } from '../../domain/threshold/model.ts';
 import type { Threshold } from '../../domain/threshold/threshold.ts';
 import type { PolicyBook } from '../inputs.ts';
@@ -7,17 +8,20 @@ import { percent, renderTable } from '../table.ts';
 
 /**
  * Recalibrate each series as of `asOf` (ms, a UTC day start): the model sees only candles before that day,
- * as the scheduled job would that morning. Without `asOf`, as of the day after each series' last candle.
+ * as the scheduled job would that morning. Without `asOf`, as of the day after each series' last candle but
+ * never later than today (`now`), with every candle: a file dated into the future is held as misdated.
  */
 export function thresholdsFor(
   seriesList: readonly CandleSeries[],
   policies: PolicyBook,
   asOf?: number,
+  now: number = Date.now(),
 ): Threshold[] {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
   return seriesList.map((series) => {
     const last = series.candles[series.candles.length - 1];
-    const at = asOf ?? (last ? last.time + series.intervalMs : Date.now());
-    const candles = series.candles.filter((c) => !(c.time >= at));
+    const at = asOf ?? (last ? Math.min(last.time + series.intervalMs, today) : now);
+    const candles = asOf === undefined ? series.candles : series.candles.filter((c) => !(c.time >= at));
     return recalibrate(policies.policyFor(series.instrument), { ...series, candles }, undefined, {
       asOf: at,
     });
@@ -29,7 +33,7 @@ export function formatThresholds(thresholds: readonly Threshold[]): string {
     const c = t.components;
     const v = c.volatility;
     return [
-      t.instrument,
+      forTerminal(t.instrument),
       t.asOf,
       t.status === 'held' ? 'HELD' : 'ok',
       percent(t.initialMarginRate),
@@ -42,7 +46,7 @@ export function formatThresholds(thresholds: readonly Threshold[]): string {
       percent(c.modelRate),
       percent(c.apcFloorRate),
       percent(c.stressRate),
-      t.activeBound,
+      forTerminal(t.activeBound),
     ];
   });
   const table = renderTable(
@@ -81,8 +85,8 @@ export function formatThresholds(thresholds: readonly Threshold[]): string {
     ],
   );
   const notes = thresholds.flatMap((t) => [
-    ...(t.status === 'held' ? [`${t.instrument} held: ${t.heldReason}`] : []),
-    `${t.instrument}: data ${t.inputs.firstCandle}..${t.inputs.lastCandle} (${t.inputs.candleCount} candles) from ${t.inputs.source}; policy ${t.inputs.policyVersion} #${t.inputs.policyHash.slice(0, 12)}; prices #${t.inputs.pricesHash.slice(0, 12)}`,
+    ...(t.status === 'held' ? [`${forTerminal(t.instrument)} held: ${forTerminal(t.heldReason ?? '')}`] : []),
+    `${forTerminal(t.instrument)}: data ${t.inputs.firstCandle}..${t.inputs.lastCandle} (${t.inputs.candleCount} candles) from ${forTerminal(t.inputs.source)}; policy ${forTerminal(t.inputs.policyVersion)} #${t.inputs.policyHash.slice(0, 12)}; prices #${t.inputs.pricesHash.slice(0, 12)}`,
   ]);
   return [
     table,

@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
 import { utcDay } from '../../domain/market/candle.ts';
+import { forTerminal } from '../../domain/text.ts';
 import { toDailyBars } from '../../domain/threshold/model.ts';
 import { ewmaVolatility } from '../../domain/volatility/ewma.ts';
 import { fitGarch11, GARCH_MIN_RETURNS } from '../../domain/volatility/garch.ts';
@@ -128,7 +129,7 @@ export function formatVolatilityReport(report: VolatilityReport): string {
   ]);
   const g = report.garch;
   return [
-    `${report.instrument} (${report.source}): ${report.returns} daily log returns, ${report.from} to ${report.to}`,
+    `${forTerminal(report.instrument)} (${forTerminal(report.source)}): ${report.returns} daily log returns, ${report.from} to ${report.to}`,
     '',
     renderTable(['estimator', 'daily σ', 'annualised'], rows, ['left', 'right', 'right']),
     '',

@@ -41,7 +41,7 @@
 import type { MarketSnapshot } from '../valuation/snapshot.ts';
 import { type AccountValuation, valueAccount } from '../valuation/valuation.ts';
 import type { Account, MarginState } from './account.ts';
-import { type MarginLevels, nextMarginState } from './state-machine.ts';
+import { type MarginLevels, nextMarginState, ratioForState } from './state-machine.ts';
 
 /** Safe-move ladder (fractions of the mark). Coarse on purpose: few probes, and a band rounds DOWN to it. */
 export const SAFE_MOVE_LADDER: readonly number[] = [
@@ -190,7 +190,7 @@ export class BreachBandCalculator {
     const hint: { corner?: number[] } = {};
     const safeAt = (i: number): boolean => {
       const delta = this.ladder[i] as number;
-      if (delta === 0) return !this.changes(base.ratio, state);
+      if (delta === 0) return !this.changes(base, state);
       return method === 'separable'
         ? this.separableSafe(account, state, symbols, i, counter, base, hint)
         : this.sampledSafe(account, state, symbols, i, counter);
@@ -269,7 +269,7 @@ export class BreachBandCalculator {
     const previous = hint.corner;
     if (previous && previous.length > 1) {
       const guess = this.valuationAt(account, this.snapshotAt(symbols, index, previous), counter);
-      if (this.changes(guess.ratio, state)) return false;
+      if (this.changes(guess, state)) return false;
     }
     const corner: number[] = [];
     let recoverySlack = better === undefined ? 0 : slack(base, better);
@@ -277,16 +277,16 @@ export class BreachBandCalculator {
       // One instrument: its worse end last time first, so a failing probe costs one valuation.
       const upFirst = symbols.length === 1 && previous?.[0] === 1;
       const first = this.valuationAt(account, this.point(symbols, index, s, upFirst ? 1 : -1), counter);
-      if (this.changes(first.ratio, state)) return false;
+      if (this.changes(first, state)) return false;
       const second = this.valuationAt(account, this.point(symbols, index, s, upFirst ? -1 : 1), counter);
-      if (this.changes(second.ratio, state)) return false;
+      if (this.changes(second, state)) return false;
       const down = upFirst ? second : first;
       const up = upFirst ? first : second;
       if (worse !== Number.NEGATIVE_INFINITY) corner.push(slack(down, worse) <= slack(up, worse) ? -1 : 1);
       if (better !== undefined) {
         const halfDown = this.valuationAt(account, this.point(symbols, index, s, -0.5), counter);
         const halfUp = this.valuationAt(account, this.point(symbols, index, s, 0.5), counter);
-        if (this.changes(halfDown.ratio, state) || this.changes(halfUp.ratio, state)) return false;
+        if (this.changes(halfDown, state) || this.changes(halfUp, state)) return false;
         const axisBest = Math.max(...[down, up, halfDown, halfUp].map((v) => slack(v, better)));
         recoverySlack += Math.max(0, axisBest - slack(base, better));
       }
@@ -299,7 +299,7 @@ export class BreachBandCalculator {
     if (corner.length < 2) return true; // one instrument: the axis ends are the corners
     if (sameSigns(previous, corner)) return true; // this corner was valued first, above
     const worst = this.valuationAt(account, this.snapshotAt(symbols, index, corner), counter);
-    return !this.changes(worst.ratio, state);
+    return !this.changes(worst, state);
   }
 
   /** Corners, axis points and (for up to four instruments) an interior grid. */
@@ -311,25 +311,21 @@ export class BreachBandCalculator {
     counter: { valuations: number },
   ): boolean {
     for (const point of samplePoints(symbols.length)) {
-      if (this.changes(this.ratioAt(account, this.snapshotAt(symbols, index, point), counter), state))
+      if (this.changes(this.valuationAt(account, this.snapshotAt(symbols, index, point), counter), state))
         return false;
     }
     return true;
   }
 
-  /** True when the state machine would leave `state` at this ratio, or the ratio is within the margin of a worse level. */
-  private changes(ratio: number | null, state: MarginState): boolean {
+  /**
+   * True when the state machine would leave `state` at this valuation, or its ratio is within the margin of a
+   * worse level. It reads what the state machine reads: with nothing required, negative equity is LIQUIDATION.
+   */
+  private changes(valuation: AccountValuation, state: MarginState): boolean {
+    const ratio = ratioForState(valuation);
     if (nextMarginState(state, ratio, this.levels) !== state) return true;
     const floor = worseLevel(state, this.levels);
     return ratio !== null && ratio < floor + RATIO_MARGIN;
-  }
-
-  private ratioAt(
-    account: Account,
-    snapshot: MarketSnapshot | undefined,
-    counter: { valuations: number },
-  ): number | null {
-    return this.valuationAt(account, snapshot, counter).ratio;
   }
 
   private valuationAt(

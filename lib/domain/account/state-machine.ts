@@ -6,10 +6,14 @@
  * - Worsening is immediate and may skip states (OK → LIQUIDATION on one print).
  * - Improving needs the ratio to clear the level by the hysteresis band: WARNING → OK only at
  *   ratio ≥ warning + hysteresis. It may jump several states at once if the ratio clears each band.
- * - No maintenance requirement (ratio null) counts as an infinite ratio.
+ * - No maintenance requirement (ratio null) counts as an infinite ratio when equity is zero or more.
+ * - Negative equity is LIQUIDATION whatever the requirement: with one the ratio is negative, below every
+ *   level; with none (positions netted to zero, only expired options left) the ratio is null and the
+ *   machine reads −∞ (`ratioForState`). An insolvent account must never read as recovered.
  */
 import { marginAlert } from '../alert/alert.ts';
 import { AccountRecordError, PolicyError } from '../errors.ts';
+import { compareUnits, type Units } from '../valuation/money.ts';
 import type { MarketSnapshot } from '../valuation/snapshot.ts';
 import type { AccountValuation } from '../valuation/valuation.ts';
 import { valueAccount } from '../valuation/valuation.ts';
@@ -49,6 +53,21 @@ function checkLevels(levels: MarginLevels, hysteresis: number): void {
   }
 }
 
+/**
+ * The ratio the state machine reads for a valuation: its margin ratio, or, when nothing is required (the
+ * published ratio is null), null (∞: OK) for equity ≥ 0 and −∞ (LIQUIDATION) for negative equity.
+ *
+ * @example
+ * ratioForState({ ratio: null, equityUnits: -590_000_000_000 }); // -Infinity: insolvent, nothing required
+ */
+export function ratioForState(valuation: {
+  readonly ratio: number | null;
+  readonly equityUnits: Units;
+}): number | null {
+  if (valuation.ratio !== null) return valuation.ratio;
+  return compareUnits(valuation.equityUnits, 0) < 0 ? Number.NEGATIVE_INFINITY : null;
+}
+
 /** The state a ratio falls in, without hysteresis: OK ≥ warning > WARNING ≥ marginCall > … */
 export function marginStateFor(ratio: number | null, levels: MarginLevels, band = 0): MarginState {
   if (ratio === null) return 'OK';
@@ -60,7 +79,8 @@ export function marginStateFor(ratio: number | null, levels: MarginLevels, band 
 }
 
 /**
- * The next state from the previous one and the current ratio (null: nothing required, i.e. ∞).
+ * The next state from the previous one and the current ratio (`ratioForState`: null when nothing is
+ * required and equity ≥ 0, i.e. ∞; −∞ when nothing is required and equity is negative).
  *
  * @example
  * const levels = { warning: 1.2, marginCall: 1, liquidation: 0.8 };
@@ -141,7 +161,7 @@ export function evaluateAccount(
   const asOf = epochMs(context.asOf);
   const valuation = valueAccount(account, snapshot, asOf);
   const previousState = previousStatus?.state ?? 'OK';
-  const state = nextMarginState(previousState, valuation.ratio, levels);
+  const state = nextMarginState(previousState, ratioForState(valuation), levels);
   if (state === previousState) return { valuation, previousState, state };
   const sequence = previousSequence + 1;
   const alert = marginAlert({

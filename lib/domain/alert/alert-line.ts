@@ -2,6 +2,7 @@
  * One readable terminal line per alert, for `npm start` and the local outbox. Pure: the caller writes it.
  */
 import type { MarginAlert } from '../account/account.ts';
+import { forTerminal } from '../text.ts';
 import type { AlertSeverity } from './alert.ts';
 
 const SYMBOL: Readonly<Record<AlertSeverity, string>> = { info: '✓', warning: '⚠', critical: '✖' };
@@ -34,12 +35,6 @@ export function formatDecimal(value: string, fractionDigits: number): string {
   return `${scaled === 0n ? '' : sign}${grouped}${fracDigits}`;
 }
 
-/** Control characters (ESC above all) in an id must not reach a terminal, where they could rewrite the screen. */
-function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
-
 /**
  * The terminal line for an alert, without a trailing newline. Colour codes only when `color` is true.
  *
@@ -50,12 +45,12 @@ function printable(text: string): string {
 export function alertLine(alert: MarginAlert, options: { readonly color?: boolean } = {}): string {
   const ratio = alert.marginRatio === null ? 'n/a' : formatDecimal(alert.marginRatio, 2);
   const line = [
-    `${SYMBOL[alert.severity]} ${printable(alert.accountId)}`,
+    `${SYMBOL[alert.severity]} ${forTerminal(alert.accountId)}`,
     `${alert.previousState} → ${alert.newState}`,
     `ratio ${ratio}`,
     `equity ${formatDecimal(alert.equity, 2)}`,
     `shortfall ${formatDecimal(alert.shortfallToInitial, 2)}`,
-    `set ${printable(alert.thresholdSetId)}`,
+    `set ${forTerminal(alert.thresholdSetId)}`,
   ].join('  ');
   return options.color ? `${COLOUR[alert.severity]}${line}${RESET}` : line;
 }

@@ -19,6 +19,11 @@ export interface CandleSeries {
   readonly candles: readonly Candle[];
   /** Where the candles came from (venue name, `file:…`, `consensus(…)`, `generated`). */
   readonly source: string;
+  /**
+   * Venues whose closes agreed on every candle (a consensus keeps only days a quorum agrees on). Absent for
+   * a single source (one venue, one file): an extreme move it alone prints stays unconfirmed.
+   */
+  readonly confirmingVenues?: number;
 }
 
 export const DAY_MS = 86_400_000;

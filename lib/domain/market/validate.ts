@@ -48,6 +48,21 @@ export const candleValidationRulesSchema = z.strictObject({
     .enum(['hold', 'drop'])
     .default('hold')
     .describe('A spike: hold the threshold (error) or drop the bar and warn.'),
+  jumpSigmas: z
+    .number()
+    .positive()
+    .default(25)
+    .describe(
+      'A close more than this many σ from the previous close (σ: EWMA, λ 0.94, of the returns before it) needs confirming, by the next bar keeping the move or by a second venue; otherwise it is an unconfirmed jump and the threshold is held. The largest real move in the shared BTC/ETH/SOL daily files is 15σ (BTC, 2020-03-12).',
+    ),
+  maxFrozenBars: z
+    .number()
+    .int()
+    .min(1)
+    .default(3)
+    .describe(
+      'Consecutive bars that may share one close; a longer run is a frozen feed and the threshold is held. Crypto trades 24/7: the shared daily files never repeat a close more than twice in a row.',
+    ),
 });
 
 export type CandleValidationRules = z.infer<typeof candleValidationRulesSchema>;
@@ -57,8 +72,11 @@ export const DEFAULT_CANDLE_VALIDATION_RULES: CandleValidationRules = candleVali
 
 /**
  * Why a series (or one candle of it) is not fit for a model. Beyond the base list: `misaligned` (two
- * candles not a whole number of bars apart — the models assume equal spacing) and `incomplete` (a bar that
- * has not closed at `asOf`, so its close is only a last price; it is dropped with a warning).
+ * candles not a whole number of bars apart — the models assume equal spacing), `incomplete` (a bar that
+ * has not closed at `asOf`, so its close is only a last price; it is dropped with a warning),
+ * `unconfirmed-jump` (an extreme move neither the next bar nor a second venue confirms), `frozen` (the same
+ * close bar after bar: a feed that stopped, not a market) and `future` (a candle that opens after `asOf`:
+ * the dates are wrong).
  */
 export type CandleIssueCode =
   | 'empty'
@@ -72,6 +90,9 @@ export type CandleIssueCode =
   | 'misaligned'
   | 'stale'
   | 'spike'
+  | 'unconfirmed-jump'
+  | 'frozen'
+  | 'future'
   | 'incomplete';
 
 export interface CandleIssue {
@@ -155,7 +176,9 @@ export function validateCandles(
   const dropped = new Set<number>();
   if (asOf !== undefined) {
     candles.forEach((candle, index) => {
-      if (Number.isFinite(candle.time) && candle.time + intervalMs > asOf) {
+      // A bar opening after `asOf` cannot exist yet: reported by checkFutureCandles, never used.
+      if (Number.isFinite(candle.time) && candle.time > asOf) dropped.add(index);
+      else if (Number.isFinite(candle.time) && candle.time + intervalMs > asOf) {
         dropped.add(index);
         report(
           'incomplete',
@@ -165,6 +188,7 @@ export function validateCandles(
         );
       }
     });
+    checkFutureCandles(candles, asOf, report);
   }
 
   const complete = candles
@@ -180,6 +204,11 @@ export function validateCandles(
       spike.time,
     );
   }
+
+  for (const jump of findUnconfirmedJumps(complete, rules, series.confirmingVenues ?? 1)) {
+    report('unconfirmed-jump', 'error', jump.message, jump.time);
+  }
+  for (const run of findFrozenRuns(complete, rules)) report('frozen', 'error', run.message, run.time);
 
   const usableCandles = candles.filter((_, index) => !dropped.has(index));
   if (usableCandles.length < rules.minCandles) {
@@ -351,8 +380,9 @@ interface Spike {
  * A one-bar spike is a close that jumps by more than `spikeLogMove` and gives back at least
  * `spikeReversionShare` of it on the next bar. A crash that stays down is a real move and must reach the
  * model: holding the previous (lower) margin through a crash is the unsafe direction. The first and last
- * candles are never spikes — with no bar on one side a bad print cannot be told from a move; a bad last print
- * only raises volatility, so it errs on the safe side until the next run sees the reversion.
+ * candles are never spikes — with no bar on one side a reversion cannot be seen. An extreme last print is
+ * not safe to take (it becomes the reference price every account is marked at): findUnconfirmedJumps
+ * holds it unless a second venue confirms it.
  */
 function findSpikes(candles: readonly IndexedCandle[], rules: CandleValidationRules): Spike[] {
   const priced = candles.filter(({ candle }) => Number.isFinite(candle.close) && candle.close > 0);
@@ -378,6 +408,115 @@ function findSpikes(candles: readonly IndexedCandle[], rules: CandleValidationRu
     }
   }
   return spikes;
+}
+
+/**
+ * Candles that open after `asOf` (the run's clock): a series shifted into the future, or dates read in
+ * the wrong time zone. They are never used, and the series is held: with its dates wrong, every
+ * date-keyed rule (stress scenarios, staleness) would be judged on the wrong days. One issue names them all.
+ */
+function checkFutureCandles(candles: readonly Candle[], asOf: number, report: Report): void {
+  let first: number | undefined;
+  let last: number | undefined;
+  let count = 0;
+  for (const { time } of candles) {
+    if (!(Number.isFinite(time) && time > asOf)) continue;
+    count++;
+    if (first === undefined || time < first) first = time;
+    if (last === undefined || time > last) last = time;
+  }
+  if (first === undefined || last === undefined) return;
+  const span = count === 1 ? '' : ` (${count} candles, to ${formatBarTime(last)})`;
+  report(
+    'future',
+    'error',
+    `candle dated after the run's clock ${formatBarTime(asOf)}${span}: misdated series (dates shifted, or a time-zone offset?) (held)`,
+    first,
+  );
+}
+
+/** EWMA decay and seed for the σ a jump is measured in: RiskMetrics' daily 0.94 follows a new regime fast. */
+const JUMP_LAMBDA = 0.94;
+const JUMP_SEED_RETURNS = 30;
+
+/**
+ * An unconfirmed jump is a close more than `jumpSigmas` σ from the previous close that nothing confirms:
+ * not the next bar (it gives back at least `spikeReversionShare` of the move, or there is no next bar) and
+ * not a second venue (`confirmingVenues` < 2). The last bar of a single source can only be confirmed by a
+ * second venue, so an extreme last print from one feed is held: taken, it would set the reference price
+ * every account is marked at, and the margin. A crash that the next bar keeps, or that several venues
+ * print, is a market move and reaches the model. Moves the spike rule already reports are left to it.
+ * σ is the EWMA of the returns before the bar (so the jump does not dampen itself); the first 30 returns
+ * only seed it and are not judged.
+ */
+function findUnconfirmedJumps(
+  candles: readonly IndexedCandle[],
+  rules: CandleValidationRules,
+  confirmingVenues: number,
+): Spike[] {
+  if (confirmingVenues >= 2) return [];
+  const priced = candles.filter(({ candle }) => Number.isFinite(candle.close) && candle.close > 0);
+  const jumps: Spike[] = [];
+  let variance = 0;
+  for (let i = 1; i < priced.length; i++) {
+    const before = (priced[i - 1] as IndexedCandle).candle;
+    const { candle, index } = priced[i] as IndexedCandle;
+    const jump = Math.log(candle.close / before.close);
+    if (i > JUMP_SEED_RETURNS) {
+      const sigmas = Math.abs(jump) / Math.sqrt(variance);
+      const after = priced[i + 1]?.candle;
+      const reversion = after ? Math.log(after.close / candle.close) : undefined;
+      const reverts = reversion !== undefined && givesBack(jump, reversion, rules.spikeReversionShare);
+      const isSpike = reverts && Math.abs(jump) > rules.spikeLogMove;
+      if (sigmas > rules.jumpSigmas && (after === undefined || reverts) && !isSpike) {
+        const next =
+          reversion === undefined ? 'the last bar' : `then ${formatChange(reversion)} on the next bar`;
+        jumps.push({
+          index,
+          time: candle.time,
+          message:
+            `close ${candle.close} is an unconfirmed jump: ${formatChange(jump)} (${sigmas.toFixed(1)}σ, allowed ${rules.jumpSigmas}σ) ` +
+            `from the previous close ${before.close}, ${next}, and no second venue confirms it (held)`,
+        });
+      }
+    }
+    if (i <= JUMP_SEED_RETURNS) variance += jump ** 2 / JUMP_SEED_RETURNS;
+    else variance = JUMP_LAMBDA * variance + (1 - JUMP_LAMBDA) * jump ** 2;
+  }
+  return jumps;
+}
+
+/** Whether the next bar's log move gives back at least `share` of `jump`. */
+function givesBack(jump: number, reversion: number, share: number): boolean {
+  return Math.sign(reversion) === -Math.sign(jump) && Math.abs(reversion) >= share * Math.abs(jump);
+}
+
+/**
+ * Runs of more than `maxFrozenBars` bars with the same close. Identical closes, whatever the range: a
+ * stuck feed may repeat only the last trade while its high and low still move, and on a 24/7 market even
+ * two equal daily closes are rare. The stale check compares the last candle's time with the clock, so it
+ * cannot see a feed that keeps stamping new bars with the old price; this is that check.
+ */
+function findFrozenRuns(
+  candles: readonly IndexedCandle[],
+  rules: CandleValidationRules,
+): { time: number; message: string }[] {
+  const runs: { time: number; message: string }[] = [];
+  let start = 0;
+  for (let i = 1; i <= candles.length; i++) {
+    const first = (candles[start] as IndexedCandle).candle;
+    if (i < candles.length && (candles[i] as IndexedCandle).candle.close === first.close) continue;
+    const length = i - start;
+    if (length > rules.maxFrozenBars) {
+      const last = (candles[i - 1] as IndexedCandle).candle;
+      runs.push({
+        time: first.time,
+        message: `close ${first.close} repeated on ${length} bars in a row, to ${formatBarTime(last.time)}: a frozen feed, not a market (allowed: ${rules.maxFrozenBars}) (held)`,
+      });
+    }
+    start = i;
+  }
+  return runs;
 }
 
 function checkStaleness(

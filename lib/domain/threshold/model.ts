@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { aggregateToUtcDays, formatInterval, isIntradayInterval } from '../market/aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS, utcDay } from '../market/candle.ts';
-import { describeIssue, validateCandles } from '../market/validate.ts';
+import { type CandleIssue, describeIssue, validateCandles } from '../market/validate.ts';
 import { empiricalExpectedShortfall, empiricalQuantile } from '../math/quantile.ts';
 import {
   fitStandardizedTDegreesOfFreedom,
@@ -52,12 +52,14 @@ export function recalibrate(
   const daily = toDailyBars(bars);
   if ('heldReason' in daily) return holdThreshold(policy, bars, previous, daily.heldReason);
   const series = daily.series;
+  const offDay = offUtcDayReason(series);
+  if (offDay !== undefined) return holdThreshold(policy, series, previous, offDay);
   const last = series.candles[series.candles.length - 1];
   const asOf = context.asOf ?? (last ? last.time + series.intervalMs : Number.NaN);
   const report = validateCandles(series, policy.dataQuality, Number.isFinite(asOf) ? asOf : undefined);
   if (!report.usable) {
     const reasons = report.issues.filter((issue) => issue.severity === 'error').map(describeIssue);
-    return holdThreshold(policy, series, previous, summarise(reasons));
+    return holdThreshold(policy, trustedPart(series, report.issues, asOf), previous, summarise(reasons));
   }
   const candles = report.candles;
   const warnings = [...daily.notes, ...report.issues.map(describeIssue)];
@@ -80,7 +82,7 @@ export function recalibrate(
   const horizonSigma = volatility.effective * Math.sqrt(h);
   const modelRate = lossRate(multiplier, horizonSigma);
 
-  const stress = stressRates(policy, candles);
+  const stress = stressRates(policy, series.instrument, candles, asOf);
   const stressRate = stress.worst > 0 ? policy.stress.coveredShare * stress.worst : undefined;
   const apc = policy.antiProcyclicality;
   const apcFloorRate = apc.longLookbackFloor
@@ -130,7 +132,7 @@ export function recalibrate(
     bounded.activeBound,
     components,
     previous,
-    warnings,
+    [...warnings, ...stress.warnings].slice(0, 20),
   );
 }
 
@@ -292,24 +294,37 @@ function bufferedRate(model: number, buffer: number, previous: Threshold | undef
 
 interface StressResult {
   readonly worst: number;
-  readonly scenarios: Record<string, { long: number; short: number }>;
+  readonly scenarios: Record<string, StressScenarioLoss>;
+  /** Scenarios that have happened, are not in the series and carry no recorded move: named, not silent. */
+  readonly warnings: readonly string[];
 }
 
+type StressScenarioLoss = NonNullable<ThresholdComponents['stressScenarios']>[string];
+
 /**
- * Each scenario's loss over the MPOR, long and short. A historical scenario counts only once the candles
- * cover its whole window (in a backtest, only after it happened: no look-ahead).
+ * Each scenario's loss over the MPOR, long and short. A historical scenario is measured on the candles once
+ * they cover its whole window. One that has happened by `asOf` but that the series does not cover (it
+ * starts later, or its dates are wrong) takes its recorded move instead — the instrument's own, else the
+ * generic one — marked `recorded, not in series`, so the stress floor never silently disappears. One that
+ * has not happened by `asOf` does not count (in a backtest: no look-ahead).
  */
-function stressRates(policy: ThresholdPolicy, candles: readonly Candle[]): StressResult {
+function stressRates(
+  policy: ThresholdPolicy,
+  instrument: string,
+  candles: readonly Candle[],
+  asOf: number,
+): StressResult {
   const h = policy.marginPeriodOfRiskDays;
-  const scenarios: Record<string, { long: number; short: number }> = {};
+  const scenarios: Record<string, StressScenarioLoss> = {};
+  const warnings: string[] = [];
   let worst = 0;
-  const record = (scenario: StressScenario, long: number, short: number) => {
-    scenarios[scenario.name] = { long, short };
-    worst = Math.max(worst, long, short);
+  const record = (scenario: StressScenario, loss: StressScenarioLoss) => {
+    scenarios[scenario.name] = loss;
+    worst = Math.max(worst, loss.long, loss.short);
   };
   for (const scenario of policy.stress.scenarios) {
     if (scenario.kind === 'hypothetical') {
-      record(scenario, Math.max(0, -scenario.move), Math.max(0, scenario.move));
+      record(scenario, { long: Math.max(0, -scenario.move), short: Math.max(0, scenario.move) });
       continue;
     }
     // Compare times, not formatted days: a backtest calls this once per day over thousands of candles.
@@ -317,7 +332,21 @@ function stressRates(policy: ThresholdPolicy, candles: readonly Candle[]): Stres
     const toTime = Date.parse(`${scenario.to}T00:00:00Z`);
     const firstTime = (candles[0] as Candle).time;
     const lastTime = (candles[candles.length - 1] as Candle).time;
-    if (fromTime <= firstTime || toTime > lastTime) continue;
+    if (fromTime <= firstTime || toTime > lastTime) {
+      if (!(toTime + DAY_MS <= asOf)) continue;
+      // Own keys only: an instrument named `constructor` must not read Object.prototype.
+      const own = scenario.recorded && Object.hasOwn(scenario.recorded.instruments, instrument);
+      const recorded = (own ? scenario.recorded?.instruments[instrument] : undefined) ?? scenario.recorded;
+      if (recorded) {
+        record(scenario, { ...recordedOverMpor(recorded, h), source: 'recorded, not in series' });
+      } else {
+        scenarios[scenario.name] = { long: 0, short: 0, source: 'not in series, no recorded move' };
+        warnings.push(
+          `${instrument}: stress scenario ${scenario.name} (${scenario.from} … ${scenario.to}) is not in the series and has no recorded move: it does not count`,
+        );
+      }
+      continue;
+    }
     let long = 0;
     let short = 0;
     let days = 0;
@@ -333,9 +362,24 @@ function stressRates(policy: ThresholdPolicy, candles: readonly Candle[]): Stres
       long = Math.max(long, -move);
       short = Math.max(short, move);
     }
-    if (days > 0) record(scenario, long, short);
+    if (days > 0) record(scenario, { long, short });
   }
-  return { worst, scenarios };
+  return { worst, scenarios, warnings };
+}
+
+/**
+ * A recorded one-day move over an MPOR of `h` days: the log move scaled by √h (a square-root-of-time
+ * approximation; exact for the default 1-day MPOR).
+ */
+function recordedOverMpor(
+  recorded: { readonly long: number; readonly short: number },
+  h: number,
+): { long: number; short: number } {
+  const scale = Math.sqrt(h);
+  return {
+    long: -Math.expm1(Math.log1p(-recorded.long) * scale),
+    short: Math.expm1(Math.log1p(recorded.short) * scale),
+  };
 }
 
 function firstIndexAtOrAfter(candles: readonly Candle[], time: number): number {
@@ -517,6 +561,36 @@ function lastSaneClose(candles: readonly Candle[]): number | undefined {
     if (Number.isFinite(close) && close > 0) return close;
   }
   return undefined;
+}
+
+/**
+ * Daily bars must open at 00:00 UTC: the model's days, `asOf` and the stress scenarios are UTC calendar
+ * days. Dates written with an offset (`2020-03-12T00:00:00+14:00` is 10:00 UTC the day before) would shift
+ * every scenario by a day and drop the crash it is keyed on. The venue adapters already refuse such rows;
+ * this catches files and other sources.
+ */
+function offUtcDayReason(series: CandleSeries): string | undefined {
+  const off = series.candles.filter((c) => Number.isFinite(c.time) && c.time % DAY_MS !== 0);
+  const first = off[0];
+  if (!first) return undefined;
+  const at = `${new Date(first.time).toISOString().slice(0, 16)}Z`;
+  const count = off.length === 1 ? 'a daily bar opens' : `${off.length} daily bars open`;
+  return `${series.instrument} ${at}: misdated series: ${count} off 00:00 UTC (first at ${at}); the model's days and stress scenarios are UTC calendar days (a time-zone offset in the dates?)`;
+}
+
+/**
+ * The series without the candles whose price must never be used, not even as the reference price (the
+ * mark accounts are valued at) of a hold with no previous threshold: unconfirmed jumps, and candles not
+ * closed by `asOf` (from the future, or still forming). A frozen run's price is only old, not false: it stays.
+ */
+function trustedPart(series: CandleSeries, issues: readonly CandleIssue[], asOf: number): CandleSeries {
+  const jumps = new Set(
+    issues.flatMap((issue) =>
+      issue.code === 'unconfirmed-jump' && issue.time !== undefined ? [issue.time] : [],
+    ),
+  );
+  const closed = (c: Candle) => c.time + series.intervalMs <= asOf;
+  return { ...series, candles: series.candles.filter((c) => closed(c) && !jumps.has(c.time)) };
 }
 
 function summarise(reasons: readonly string[]): string {

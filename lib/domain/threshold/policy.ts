@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { isReservedKey, RESERVED_KEY_MESSAGE, withoutReservedKeys } from '../document-keys.ts';
 import { PolicyError } from '../errors.ts';
 import { candleValidationRulesSchema } from '../market/validate.ts';
 
@@ -81,26 +82,107 @@ export const riskMeasureSchema = z.discriminatedUnion('method', [
   }),
 ]);
 
+/**
+ * A scenario's name keys its loss in every threshold's audit trail, so it cannot be a reserved key, and it is
+ * short: 50 long names would push an instrument's threshold item past DynamoDB's 400 KB and stop the set.
+ */
+const scenarioName = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((name) => !isReservedKey(name), RESERVED_KEY_MESSAGE);
+
+/** A scenario's worst one-day move when it happened, as losses (fractions): a long's and a short's. */
+const recordedMoveSchema = z.strictObject({
+  long: z.number().min(0).lt(1),
+  short: z.number().min(0).max(10),
+});
+
 export const stressScenarioSchema = z.discriminatedUnion('kind', [
   z.strictObject({
-    name: z.string().min(1),
+    name: scenarioName,
     kind: z.literal('historical'),
     from: isoDay,
     to: isoDay,
+    recorded: recordedMoveSchema
+      .extend({ instruments: z.record(z.string().min(1), recordedMoveSchema).default({}) })
+      .optional()
+      .describe(
+        'The move when it happened, used when a series does not cover the dates (it starts later, or its dates are wrong): per instrument, else the generic long/short. One-day losses; over a longer MPOR the log move is scaled by √days.',
+      ),
   }),
   z.strictObject({
-    name: z.string().min(1),
+    name: scenarioName,
     kind: z.literal('hypothetical'),
     /** Price move over the MPOR as a fraction: −0.4 is a 40% fall. */
     move: z.number().gt(-1).lt(10),
   }),
 ]);
 
+/**
+ * The committee's historical scenarios with their recorded moves: the worst one-day close-to-close loss of
+ * a long and of a short over the scenario's days (the model's own measure at MPOR 1 day), rounded to 4
+ * places, from ../shared/data/{BTC,ETH,SOL}-USD.csv (Yahoo Finance / CoinMarketCap daily closes, see
+ * ../shared/data/README.md). The generic move, for an instrument without its own, is the worst of the three.
+ * SOL's file starts 2020-04-10, so it has no COVID move of its own.
+ */
 export const DEFAULT_STRESS_SCENARIOS = [
-  { name: 'covid-crash', kind: 'historical', from: '2020-03-12', to: '2020-03-13' },
-  { name: 'china-mining-ban', kind: 'historical', from: '2021-05-19', to: '2021-05-19' },
-  { name: 'luna-collapse', kind: 'historical', from: '2022-05-09', to: '2022-05-12' },
-  { name: 'ftx-collapse', kind: 'historical', from: '2022-11-08', to: '2022-11-09' },
+  {
+    name: 'covid-crash',
+    kind: 'historical',
+    from: '2020-03-12',
+    to: '2020-03-13',
+    recorded: {
+      long: 0.4235,
+      short: 0.1856,
+      instruments: { BTC: { long: 0.3717, short: 0.1193 }, ETH: { long: 0.4235, short: 0.1856 } },
+    },
+  },
+  {
+    name: 'china-mining-ban',
+    kind: 'historical',
+    from: '2021-05-19',
+    to: '2021-05-19',
+    recorded: {
+      long: 0.3721,
+      short: 0,
+      instruments: {
+        BTC: { long: 0.1377, short: 0 },
+        ETH: { long: 0.272, short: 0 },
+        SOL: { long: 0.3721, short: 0 },
+      },
+    },
+  },
+  {
+    name: 'luna-collapse',
+    kind: 'historical',
+    from: '2022-05-09',
+    to: '2022-05-12',
+    recorded: {
+      long: 0.248,
+      short: 0.0553,
+      instruments: {
+        BTC: { long: 0.1105, short: 0.024 },
+        ETH: { long: 0.1158, short: 0.0437 },
+        SOL: { long: 0.248, short: 0.0553 },
+      },
+    },
+  },
+  {
+    name: 'ftx-collapse',
+    kind: 'historical',
+    from: '2022-11-08',
+    to: '2022-11-09',
+    recorded: {
+      long: 0.4228,
+      short: 0,
+      instruments: {
+        BTC: { long: 0.1435, short: 0 },
+        ETH: { long: 0.1746, short: 0 },
+        SOL: { long: 0.4228, short: 0 },
+      },
+    },
+  },
 ] as const;
 
 export const bracketSchema = z.strictObject({
@@ -337,6 +419,9 @@ export const thresholdPolicySchema = z
     }
   });
 
+/** What `parseThresholdPolicy` reads: the policy schema, refusing reserved keys anywhere with their path. */
+const policyDocumentSchema = withoutReservedKeys(thresholdPolicySchema);
+
 export type ThresholdPolicy = z.output<typeof thresholdPolicySchema>;
 export type ThresholdPolicyInput = z.input<typeof thresholdPolicySchema>;
 export type StressScenario = z.output<typeof stressScenarioSchema>;
@@ -349,7 +434,7 @@ export type StressScenario = z.output<typeof stressScenarioSchema>;
  * const policy = parseThresholdPolicy({ confidence: 0.995, marginPeriodOfRiskDays: 2 });
  */
 export function parseThresholdPolicy(input: unknown, where = 'policy'): ThresholdPolicy {
-  const result = thresholdPolicySchema.safeParse(input ?? {});
+  const result = policyDocumentSchema.safeParse(input ?? {});
   if (result.success) return result.data;
   // An unknown key is reported on its parent with the key in `keys`: name the key itself.
   const issuePath = (i: z.core.$ZodIssue) =>

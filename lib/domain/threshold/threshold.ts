@@ -58,8 +58,21 @@ export interface ThresholdComponents {
   readonly apcFloorRate?: number;
   readonly apcBufferRate?: number;
   readonly unboundedRate: number;
-  /** Worst loss over the MPOR per stress scenario (fractions), long and short. */
-  readonly stressScenarios?: Readonly<Record<string, { readonly long: number; readonly short: number }>>;
+  /**
+   * Worst loss over the MPOR per stress scenario (fractions), long and short. `source` is absent when the
+   * loss was measured on the series; a scenario the series does not cover says so, with its recorded move
+   * or with no loss at all.
+   */
+  readonly stressScenarios?: Readonly<
+    Record<
+      string,
+      {
+        readonly long: number;
+        readonly short: number;
+        readonly source?: 'recorded, not in series' | 'not in series, no recorded move';
+      }
+    >
+  >;
   readonly garch?: {
     readonly omega: number;
     readonly alpha: number;

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ItemLimitError } from '../../../lib/adapters/dynamodb/limits.ts';
 import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
 import { QmtError, ThresholdSetConflictError } from '../../../lib/domain/errors.ts';
 import { fakeRetryTime, sampleSet, sampleThreshold } from './support.ts';
@@ -44,6 +45,43 @@ beforeEach(() => {
 });
 
 describe('DynamoDbThresholdStore.publishSet', () => {
+  it('refuses a set with an item past 400 KB before writing anything, naming the set, the instrument and the limit', async () => {
+    // Prepare: a policy with 50 stress scenarios named in 9,000 characters each puts ~450 KB of audit
+    // trail into ETH's threshold item.
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(PutItemCommand).resolves({});
+    const set = sampleSet('set-a', ['BTC', 'ETH']);
+    const eth = set.thresholds[1];
+    if (!eth) throw new Error('no ETH');
+    const stressScenarios = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`${i}-${'s'.repeat(9_000)}`, { long: -0.4, short: 0.3 }]),
+    );
+    const heavy = {
+      ...set,
+      thresholds: [set.thresholds[0], { ...eth, components: { ...eth.components, stressScenarios } }],
+    };
+    // Act
+    const publish = store().publishSet(heavy as typeof set, undefined);
+    // Assess
+    await expect(publish).rejects.toThrow(ItemLimitError);
+    await expect(publish).rejects.toThrow(
+      /^threshold set set-a, instrument ETH: item is \d+ bytes, over DynamoDB's 400 KB item limit \(409600 bytes\)$/,
+    );
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteItemCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  it('refuses a set id whose keys would pass DynamoDB’s key limits, shortened in the message', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    const setId = 'x'.repeat(1_500);
+    const publish = store().publishSet(sampleSet(setId, ['BTC']), undefined);
+    await expect(publish).rejects.toThrow(ItemLimitError);
+    await expect(publish).rejects.toThrow(
+      `threshold set ${'x'.repeat(40)}… (1500 bytes), instrument BTC: index byInstrument sort key historyKey is`,
+    );
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteItemCommand);
+  });
+
   it('writes every item in batches of 25, then flips CURRENT once, conditional on there being none', async () => {
     ddb.on(GetItemCommand).resolves({});
     ddb.on(PutItemCommand).resolves({});

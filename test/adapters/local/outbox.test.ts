@@ -155,3 +155,33 @@ describe('local outbox: ops events', () => {
     expect(await readOutboxAlerts(outbox.alertsFile)).toEqual([]);
   });
 });
+
+describe('local outbox: tied to its database', () => {
+  it('forgets the alertIds of another database, keeping its files in previous/, and remembers its own', async () => {
+    // Prepare: database A announced acc-0000:7; a new database B starts its sequences again.
+    const a = await openLocalOutbox({ directory, terminal: terminal().sink, databaseId: 'db-a' });
+    await a.alerts.publish(sampleAlerts(1));
+
+    // Act
+    const screen = terminal();
+    const b = await openLocalOutbox({ directory, terminal: screen.sink, databaseId: 'db-b' });
+    await b.alerts.publish(sampleAlerts(1));
+    const bAgain = await openLocalOutbox({ directory, terminal: terminal().sink, databaseId: 'db-b' });
+    await bAgain.alerts.publish(sampleAlerts(1));
+
+    // Assess: B announced the same alertId once, and A's file was kept aside, not lost.
+    expect(screen.lines).toHaveLength(1);
+    expect(b.previousDirectory).toBe(join(directory, 'previous'));
+    expect(bAgain.previousDirectory).toBeUndefined();
+    expect(await lines(b.alertsFile)).toEqual(sampleAlerts(1));
+    expect(await lines(join(directory, 'previous', 'alerts.jsonl'))).toEqual(sampleAlerts(1));
+  });
+
+  it('can keep alert lines off the terminal (the local cycle prints them sorted)', async () => {
+    const screen = terminal();
+    const outbox = await openLocalOutbox({ directory, terminal: screen.sink, echoAlerts: false });
+    await outbox.alerts.publish(sampleAlerts(2));
+    expect(screen.lines).toEqual([]);
+    expect(await lines(outbox.alertsFile)).toHaveLength(2);
+  });
+});

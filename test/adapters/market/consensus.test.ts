@@ -3,6 +3,9 @@ import { ConsensusSource, consensusDay, median } from '../../../lib/adapters/mar
 import { InstrumentNotListedError, UnknownInstrumentError } from '../../../lib/config/instruments.ts';
 import { MarketSourceError } from '../../../lib/domain/errors.ts';
 import { type Candle, DAY_MS } from '../../../lib/domain/market/candle.ts';
+import { generateCandles } from '../../../lib/domain/market/generated.ts';
+import { recalibrate } from '../../../lib/domain/threshold/model.ts';
+import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
 import type { ImpliedVolatilitySeries, MarketDataSource, TimeRange } from '../../../lib/ports.ts';
 import { day } from './fake-fetch.ts';
 
@@ -239,5 +242,57 @@ describe('ConsensusSource', () => {
     const withIv = new ConsensusSource([venue('binance', bars(good)), venue('deribit', bars(good), iv)]);
     await expect(withIv.impliedVolatility?.('BTC', range)).resolves.toBe(iv);
     expect(new ConsensusSource([venue('binance', bars(good))]).impliedVolatility).toBeUndefined();
+  });
+});
+
+describe('ConsensusSource: a second venue confirms a jump (issue 11 item 6)', () => {
+  const RUN = Date.UTC(2023, 7, 1);
+  const history = generateCandles({
+    instrument: 'BTC',
+    days: 400,
+    endTime: RUN,
+    startPrice: 30_000,
+    seed: 3,
+    annualVolatility: 0.3,
+  });
+  /** The last day printed at 3× the day before, as a real squeeze would be, by every venue that has it. */
+  const squeezed = history.candles.map((c, i, all) => {
+    if (i !== all.length - 1) return c;
+    const close = (all[i - 1] as Candle).close * 3;
+    return { ...c, close, high: close };
+  });
+  const range: TimeRange = { from: RUN - 400 * DAY_MS, to: RUN };
+
+  it('accepts a 3× last day that two venues print alike, and marks accounts at it', async () => {
+    // Prepare
+    const market = new ConsensusSource([venue('a', squeezed), venue('b', squeezed)]);
+
+    // Act
+    const series = await market.candles('BTC', range);
+    const threshold = recalibrate(DEFAULT_THRESHOLD_POLICY, series, undefined, { asOf: RUN });
+
+    // Assess
+    expect(series.confirmingVenues).toBe(2);
+    expect(threshold.status).toBe('computed');
+    expect(threshold.referencePrice).toBe(squeezed.at(-1)?.close);
+  });
+
+  it('holds the same day from the only venue that lists the instrument: nobody confirms it', async () => {
+    // Prepare
+    const market = new ConsensusSource([
+      venue('a', squeezed),
+      venue('b', new InstrumentNotListedError('BTC', 'b')),
+    ]);
+
+    // Act
+    const series = await market.candles('BTC', range);
+    const threshold = recalibrate(DEFAULT_THRESHOLD_POLICY, series, undefined, { asOf: RUN });
+
+    // Assess
+    expect(series.confirmingVenues).toBe(1);
+    expect(threshold.status).toBe('held');
+    expect(threshold.heldReason).toContain('2023-07-31: close');
+    expect(threshold.heldReason).toContain('is an unconfirmed jump: +200.0%');
+    expect(threshold.referencePrice).toBe(squeezed.at(-2)?.close);
   });
 });

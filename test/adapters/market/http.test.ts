@@ -86,6 +86,23 @@ describe('MarketHttpClient', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('quotes a long error body cut at a word boundary, never mid-word', async () => {
+    // Prepare: an HTML error page far longer than the snippet.
+    const words = Array.from({ length: 80 }, (_, i) => `word${i}`).join(' ');
+    const { client: http } = client(() => new Response(`<html> ${words} </html>`, { status: 400 }));
+    // Act
+    const error = await http.getJson(request).then(
+      () => new Error('expected the request to fail'),
+      (e: unknown) => e as Error,
+    );
+    // Assess
+    const snippet = /HTTP 400: (.*)$/.exec(error.message)?.[1] ?? '';
+    expect(snippet.endsWith('…')).toBe(true);
+    expect(snippet.length).toBeLessThanOrEqual(200);
+    expect(snippet.slice(0, -1)).toMatch(/ word\d+$/);
+    expect(`<html> ${words}`.startsWith(`${snippet.slice(0, -1)} `)).toBe(true);
+  });
+
   it('retries network errors', async () => {
     const { client: http, requests } = client((_url, call) => {
       if (call === 1) throw new TypeError('fetch failed', { cause: new Error('socket hang up') });

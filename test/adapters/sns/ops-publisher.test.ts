@@ -55,6 +55,11 @@ describe('opsSeverity', () => {
     ['a clean sweep', sweep({ valued: 1_000, transitions: 4 }), 'info'],
     ['a sweep with failures', sweep({ valued: 1_000, publishFailed: 2 }), 'warning'],
     ['a sweep with zero failures', sweep({ valued: 1_000, publishFailed: 0 }), 'info'],
+    [
+      'a failed sweep segment',
+      { type: 'sweep.failed', runId: 'sweep-1', segment: 3, reason: 'table unavailable' },
+      'critical',
+    ],
   ] as const)('%s is %s', (_label, event, severity) => {
     expect(opsSeverity(event)).toBe(severity);
   });
@@ -68,6 +73,9 @@ describe('opsSubject', () => {
     expect(opsSubject(failedRun)).toBe('qmt recalibration FAILED (run 2026-11-24T00:00Z)');
     expect(opsSubject(sweep({}))).toBe('qmt sweep segment 3 completed (run sweep-1)');
     expect(opsSubject(rejected(5))).toBe('qmt sweep rejected 5 account records (run sweep-1)');
+    expect(opsSubject({ type: 'sweep.failed', runId: 'sweep-1', segment: 3, reason: 'x' })).toBe(
+      'qmt sweep segment 3 FAILED (run sweep-1)',
+    );
   });
 
   it('stays within 100 printable ASCII characters whatever the run id', () => {

@@ -10,7 +10,11 @@ import {
   isWorse,
   SAFE_MOVE_LADDER,
 } from '../../../lib/domain/account/breach.ts';
-import { type MarginLevels, nextMarginState } from '../../../lib/domain/account/state-machine.ts';
+import {
+  type MarginLevels,
+  nextMarginState,
+  ratioForState,
+} from '../../../lib/domain/account/state-machine.ts';
 import { createMarketSnapshot, type MarketSnapshot } from '../../../lib/domain/valuation/snapshot.ts';
 import { valueAccount } from '../../../lib/domain/valuation/valuation.ts';
 import { AS_OF, BINANCE_BTCUSDT, inDays, thresholdFor } from '../valuation/fixtures.ts';
@@ -47,7 +51,7 @@ function snapshotAt(marks: Readonly<Record<string, number>>, correlations = fals
 
 const BASE = snapshotAt(MARKS);
 const state = (account: Account, snapshot = BASE): MarginState =>
-  nextMarginState('OK', valueAccount(account, snapshot, AS_OF).ratio, LEVELS);
+  nextMarginState('OK', ratioForState(valueAccount(account, snapshot, AS_OF)), LEVELS);
 
 const perp = (instrument: string, quantity: number, entryPrice: number): Position => ({
   kind: 'perpetual',
@@ -317,6 +321,25 @@ describe('BreachBandCalculator', () => {
     expect(bandOf(deep, 'OK').safeMove).toBe(0);
     const always = bandOf(deep, 'OK').entries[0];
     expect(bandCrossed([always as NonNullable<typeof always>], new Map([['ETH', 2_000]]))).toBe(true);
+  });
+
+  it('stops the band of a netted account (nothing required) before a move makes its equity negative', () => {
+    // BTC futures netted to zero that have lost 2,600, against 0.1 BTC of collateral (3,000): equity +400
+    // and nothing required, so OK. Below BTC 26,000 (−13.3%) it is insolvent: LIQUIDATION.
+    const netted: Account = {
+      accountId: 'netted',
+      collateral: [{ asset: 'BTC', amount: '0.1' }],
+      positions: [perp('BTC', 1, 30_000), perp('BTC', -1, 27_400)],
+    };
+    expect(state(netted)).toBe('OK');
+    expect(state(netted, moved({ BTC: -1, ETH: 0, SOL: 0 }, 0.15))).toBe('LIQUIDATION');
+    const band = bandOf(netted, 'OK');
+    expect(band.safeMove).toBe(0.1);
+    expect(bandCrossed(band.entries, new Map([['BTC', 26_000]]))).toBe(true);
+    // Insolvent with nothing required and quote collateral: no move restores its equity, nor its state.
+    const insolvent: Account = { ...netted, collateral: [{ asset: 'USDT', amount: '2000' }] };
+    expect(state(insolvent)).toBe('LIQUIDATION');
+    expect(bandOf(insolvent, 'LIQUIDATION').safeMove).toBe(SAFE_MOVE_LADDER.at(-1));
   });
 
   it('samples when correlation offsets couple instruments, and still holds on joint moves', () => {

@@ -7,12 +7,13 @@ import {
   type MarginLevels,
   marginStateFor,
   nextMarginState,
+  ratioForState,
 } from '../../../lib/domain/account/state-machine.ts';
 import { marginAlertSchema } from '../../../lib/domain/alert/alert.ts';
 import { AccountRecordError, PolicyError } from '../../../lib/domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
 import { ValuationError } from '../../../lib/domain/valuation/errors.ts';
-import { AS_OF, linear, snapshotOf } from '../valuation/fixtures.ts';
+import { AS_OF, inDays, linear, option, snapshotOf } from '../valuation/fixtures.ts';
 
 const LEVELS: MarginLevels = { warning: 1.2, marginCall: 1, liquidation: 0.8, hysteresis: 0.05 };
 
@@ -27,9 +28,18 @@ describe('marginStateFor (no hysteresis)', () => {
     [0.79999999, 'LIQUIDATION'],
     [0, 'LIQUIDATION'],
     [-3, 'LIQUIDATION'],
+    [Number.NEGATIVE_INFINITY, 'LIQUIDATION'],
     [null, 'OK'],
   ] as const)('ratio %s is %s', (ratio, state) => {
     expect(marginStateFor(ratio, LEVELS)).toBe(state);
+  });
+
+  it('reads nothing required as ∞ (null) with equity ≥ 0 and as −∞ with negative equity', () => {
+    expect(ratioForState({ ratio: 1.5, equityUnits: -1 })).toBe(1.5);
+    expect(ratioForState({ ratio: null, equityUnits: 0 })).toBeNull();
+    expect(ratioForState({ ratio: null, equityUnits: 5 })).toBeNull();
+    expect(ratioForState({ ratio: null, equityUnits: -1 })).toBe(Number.NEGATIVE_INFINITY);
+    expect(ratioForState({ ratio: null, equityUnits: -(10n ** 30n) })).toBe(Number.NEGATIVE_INFINITY);
   });
 
   it('refuses NaN', () => {
@@ -216,6 +226,71 @@ describe('evaluateAccount', () => {
     const result = evaluateAccount(flat, snapshot, status('LIQUIDATION', 4), LEVELS, context);
     expect(result.transition?.newState).toBe('OK');
     expect(result.transition?.alert.marginRatio).toBeNull();
+  });
+
+  describe('an insolvent account is in LIQUIDATION whatever its requirement', () => {
+    // Long 1 BTC entered at 100k and short 1 BTC entered at 90k: they net to nothing required, and the
+    // short has lost 10,000. With 4,100 of collateral equity is −5,900.
+    const netted = (collateral: string): Account => ({
+      accountId: 'acc-1',
+      collateral: [{ asset: 'USD', amount: collateral }],
+      positions: [linear('BTC', '1', '100000'), linear('BTC', '-1', '90000')],
+    });
+    // A short 90k call that expired yesterday, in the money at a 100k mark: settled at −10,000.
+    const expiredShortCall = (collateral: string): Account => ({
+      accountId: 'acc-1',
+      collateral: [{ asset: 'USD', amount: collateral }],
+      positions: [option('BTC', 'call', '90000', '-1', inDays(-1))],
+    });
+
+    it.each([
+      ['positions netted to zero', netted],
+      ['only an expired in-the-money short option left', expiredShortCall],
+    ])('%s with negative equity: OK → LIQUIDATION, ratio null', (_case, build) => {
+      const result = evaluateAccount(build('4100'), snapshot, undefined, LEVELS, context);
+      expect(result.valuation.maintenanceRequirement).toBe('0.00000000');
+      expect(result.valuation.equity).toBe('-5900.00000000');
+      expect(result.state).toBe('LIQUIDATION');
+      expect(result.transition?.alert).toMatchObject({
+        previousState: 'OK',
+        newState: 'LIQUIDATION',
+        severity: 'critical',
+        marginRatio: null,
+        equity: '-5900.00000000',
+      });
+      expect(() => marginAlertSchema.parse(result.transition?.alert)).not.toThrow();
+    });
+
+    it.each([
+      ['positions netted to zero', netted],
+      ['only an expired in-the-money short option left', expiredShortCall],
+    ])('%s with negative equity: LIQUIDATION stays LIQUIDATION, never "recovers" to OK', (_case, build) => {
+      const result = evaluateAccount(build('4100'), snapshot, status('LIQUIDATION', 3), LEVELS, context);
+      expect(result.state).toBe('LIQUIDATION');
+      expect(result.transition).toBeUndefined();
+    });
+
+    it('nothing required and equity exactly 0 or above is OK (a LIQUIDATION account recovers)', () => {
+      for (const collateral of ['10000', '10001']) {
+        const first = evaluateAccount(netted(collateral), snapshot, undefined, LEVELS, context);
+        expect(first.state).toBe('OK');
+        expect(first.transition).toBeUndefined();
+        const recovered = evaluateAccount(
+          netted(collateral),
+          snapshot,
+          status('LIQUIDATION', 3),
+          LEVELS,
+          context,
+        );
+        expect(recovered.transition?.newState).toBe('OK');
+      }
+    });
+
+    it('one minor unit below zero is already LIQUIDATION', () => {
+      const result = evaluateAccount(netted('9999.99999999'), snapshot, undefined, LEVELS, context);
+      expect(result.valuation.equity).toBe('-0.00000001');
+      expect(result.state).toBe('LIQUIDATION');
+    });
   });
 
   it('accepts asOf as epoch ms, ISO string or Date', () => {

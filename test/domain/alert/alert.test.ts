@@ -140,8 +140,10 @@ describe('alertLine', () => {
   });
 
   it('never passes control characters from ids to the terminal', () => {
-    const line = alertLine(sampleAlert({ accountId: 'acc\u001b[2Jx', thresholdSetId: 'set\n1' }));
-    expect([...line].filter((char) => char.charCodeAt(0) < 0x20)).toEqual([]);
-    expect(line).toContain('acc?[2Jx');
+    const line = alertLine(sampleAlert({ accountId: 'acc\u001b[2Jx\u202e', thresholdSetId: 'set\n1' }));
+    expect([...line].filter((char) => char.charCodeAt(0) < 0x20 || char === '\u202e')).toEqual([]);
+    // Shown as visible escapes, so two ids that differ only in a control character stay apart.
+    expect(line).toContain('acc\\u001b[2Jx\\u202e');
+    expect(line).toContain('set set\\u000a1');
   });
 });

@@ -46,6 +46,8 @@ describe('candleValidationRulesSchema', () => {
       spikeLogMove: Math.log(3),
       spikeReversionShare: 0.75,
       spikeAction: 'hold',
+      jumpSigmas: 25,
+      maxFrozenBars: 3,
     });
     expect(DEFAULT_CANDLE_VALIDATION_RULES).toEqual(parsed);
   });
@@ -474,8 +476,103 @@ describe('validateCandles: one-bar spikes', () => {
     // Act
     const report = validateCandles(series, DEFAULT_CANDLE_VALIDATION_RULES, asOf);
 
+    // Assess: no spike; the 10× last closed bar is an unconfirmed jump (no next bar, no second venue).
+    expect(codes(report.issues)).toEqual(['unconfirmed-jump', 'incomplete']);
+  });
+});
+
+describe('validateCandles: unconfirmed jumps (issue 11 item 6)', () => {
+  const tenTimesLast = patchCandle(clean, 39, { close: 1000, high: 1010 });
+
+  it('holds a 10× last bar from a single source, naming the day, the move and its size in σ', () => {
+    // Prepare / Act
+    const report = validateCandles(tenTimesLast, DEFAULT_CANDLE_VALIDATION_RULES, dayAfterLast(clean));
+
     // Assess
-    expect(codes(report.issues)).toEqual(['incomplete']);
+    expect(report.usable).toBe(false);
+    expect(report.issues).toMatchObject([
+      { code: 'unconfirmed-jump', severity: 'error', time: day('2023-02-09') },
+    ]);
+    expect(describeIssue(report.issues[0] as CandleIssue)).toMatch(
+      /^BTC 2023-02-09: close 1000 is an unconfirmed jump: \+\d+\.\d% \(\d+\.\dσ, allowed 25σ\) from the previous close [\d.]+, the last bar, and no second venue confirms it \(held\)$/,
+    );
+  });
+
+  it('accepts the same bar when a second venue printed it (a consensus of two)', () => {
+    // Prepare / Act
+    const report = validateCandles(
+      { ...tenTimesLast, confirmingVenues: 2 },
+      DEFAULT_CANDLE_VALIDATION_RULES,
+      dayAfterLast(clean),
+    );
+
+    // Assess
+    expect(report.issues).toEqual([]);
+  });
+
+  it('accepts a move under jumpSigmas, and flags it once the committee lowers the limit', () => {
+    // Prepare: +30% on the last day of a ±2% series (about 20σ).
+    const squeeze = patchCandle(clean, 39, { close: 130, high: 131 });
+
+    // Act
+    const lenient = validateCandles(squeeze, DEFAULT_CANDLE_VALIDATION_RULES, dayAfterLast(clean));
+    const strict = validateCandles(squeeze, rules({ jumpSigmas: 10 }), dayAfterLast(clean));
+
+    // Assess
+    expect(lenient.issues).toEqual([]);
+    expect(codes(strict.issues)).toEqual(['unconfirmed-jump']);
+  });
+});
+
+describe('validateCandles: frozen feeds (issue 11 item 7)', () => {
+  /** The last `n` bars stamped with the close of the first of them and no range. */
+  const frozenFor = (n: number) =>
+    withCandles(
+      clean,
+      clean.candles.map((c, i) => {
+        const stuck = clean.candles[40 - n]?.close ?? Number.NaN;
+        return i < 40 - n ? c : { ...c, open: stuck, high: stuck, low: stuck, close: stuck };
+      }),
+    );
+
+  it('reports a run of more than maxFrozenBars equal closes at its first day, with its length', () => {
+    // Prepare / Act
+    const report = validateCandles(frozenFor(4), DEFAULT_CANDLE_VALIDATION_RULES, dayAfterLast(clean));
+
+    // Assess
+    expect(report.usable).toBe(false);
+    expect(report.issues.map(describeIssue)).toEqual([
+      `BTC 2023-02-06: close ${clean.candles[36]?.close} repeated on 4 bars in a row, to 2023-02-09: a frozen feed, not a market (allowed: 3) (held)`,
+    ]);
+  });
+
+  it('accepts a run of exactly maxFrozenBars', () => {
+    // Prepare / Act
+    const report = validateCandles(frozenFor(3), DEFAULT_CANDLE_VALIDATION_RULES, dayAfterLast(clean));
+
+    // Assess
+    expect(report.issues).toEqual([]);
+  });
+});
+
+describe('validateCandles: candles after the clock (issue 11 item 8)', () => {
+  it('holds a series with candles opening after asOf, in one issue naming the first and how many', () => {
+    // Prepare: the run's clock is 2023-02-07T00:00Z; the feed has bars to 2023-02-09.
+    const asOf = day('2023-02-07');
+
+    // Act
+    const report = validateCandles(clean, DEFAULT_CANDLE_VALIDATION_RULES, asOf);
+
+    // Assess: 02-07 opens at the clock (still forming: dropped with a warning); 02-08 and 02-09 cannot exist yet.
+    expect(report.usable).toBe(false);
+    expect(report.issues.map((issue) => [issue.severity, describeIssue(issue)])).toEqual([
+      ['warning', 'BTC 2023-02-07: bar has not closed by 2023-02-07 (dropped)'],
+      [
+        'error',
+        "BTC 2023-02-08: candle dated after the run's clock 2023-02-07 (2 candles, to 2023-02-09): misdated series (dates shifted, or a time-zone offset?) (held)",
+      ],
+    ]);
+    expect(report.candles).toEqual(clean.candles.slice(0, 37));
   });
 });
 
@@ -613,8 +710,12 @@ describe('validateCandles properties', () => {
   });
 
   it('a gently moving series never raises an issue, and one NaN close is always reported at its time', () => {
-    // Prepare
-    const walk = fc.array(fc.double({ min: -0.3, max: 0.3, noNaN: true }), { minLength: 30, maxLength: 80 });
+    // Prepare: every day moves 1–10% either way. Not less (a run of equal closes is a frozen feed), and
+    // no sudden big move after a dead-calm month (that is an unconfirmed jump): at most 10σ here.
+    const move = fc
+      .tuple(fc.boolean(), fc.double({ min: 0.01, max: 0.1, noNaN: true }))
+      .map(([down, size]) => (down ? -size : size));
+    const walk = fc.array(move, { minLength: 30, maxLength: 80 });
 
     fc.assert(
       fc.property(walk, fc.nat(), (logReturns, at) => {

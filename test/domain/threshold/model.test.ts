@@ -126,7 +126,8 @@ describe('recalibrate: default policy against an independent Python implementati
       activeBound: 'apc-floor',
     },
     {
-      // SOL's file starts 2020-04-10: the COVID scenario is outside the data and must not count.
+      // SOL's file starts 2020-04-10: the COVID scenario is outside the data, so its recorded generic move
+      // counts (ETH's −42.35%: 0.25 × 0.4235), just above SOL's own FTX fall (0.25 × 0.4228).
       instrument: 'SOL',
       day: '2023-07-31',
       candleCount: 1207,
@@ -134,7 +135,7 @@ describe('recalibrate: default policy against an independent Python implementati
       riskMultiplier: 2.1765838051688866,
       modelRate: 0.11183673669276416,
       apcFloorRate: 0.15067503649253972,
-      stressRate: 0.10570225920282522,
+      stressRate: 0.105875,
       initialMarginRate: 0.15067503649253972,
       activeBound: 'apc-floor',
     },
@@ -177,10 +178,17 @@ describe('recalibrate: default policy against an independent Python implementati
       rel: 1e-12,
     });
     expect(Object.keys(sol.components.stressScenarios ?? {})).toEqual([
+      'covid-crash',
       'china-mining-ban',
       'luna-collapse',
       'ftx-collapse',
     ]);
+    expect(sol.components.stressScenarios?.['covid-crash']).toEqual({
+      long: 0.4235,
+      short: 0.1856,
+      source: 'recorded, not in series',
+    });
+    expect(after.components.stressScenarios?.['covid-crash']?.source).toBeUndefined();
   });
 });
 

@@ -208,6 +208,46 @@ describe('parseThresholdPolicy: every invalid field is a PolicyError naming its 
         'policy.stress.scenarios.0.move',
       ],
       ['a bad data-quality rule', { dataQuality: { minCandles: 0 } }, 'policy.dataQuality.minCandles'],
+      ['a jump limit of 0σ', { dataQuality: { jumpSigmas: 0 } }, 'policy.dataQuality.jumpSigmas'],
+      [
+        'a frozen-run limit of 0 bars',
+        { dataQuality: { maxFrozenBars: 0 } },
+        'policy.dataQuality.maxFrozenBars',
+      ],
+      [
+        'a recorded long loss of 100% or more',
+        {
+          stress: {
+            scenarios: [
+              {
+                name: 'x',
+                kind: 'historical',
+                from: '2022-11-08',
+                to: '2022-11-09',
+                recorded: { long: 1, short: 0 },
+              },
+            ],
+          },
+        },
+        'policy.stress.scenarios.0.recorded.long',
+      ],
+      [
+        'a misspelt field in an instrument’s recorded move',
+        {
+          stress: {
+            scenarios: [
+              {
+                name: 'x',
+                kind: 'historical',
+                from: '2022-11-08',
+                to: '2022-11-09',
+                recorded: { long: 0.2, short: 0, instruments: { BTC: { lng: 0.1, short: 0 } } },
+              },
+            ],
+          },
+        },
+        'policy.stress.scenarios.0.recorded.instruments.BTC.long',
+      ],
     ]),
   )('$name → $path', ({ input, path }) => {
     // Act

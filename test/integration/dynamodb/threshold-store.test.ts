@@ -1,5 +1,6 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { ItemLimitError } from '../../../lib/adapters/dynamodb/limits.ts';
 import { thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
 import { ThresholdSetConflictError } from '../../../lib/domain/errors.ts';
@@ -36,6 +37,31 @@ describe('DynamoDbThresholdStore on DynamoDB Local', () => {
     expect(current).toEqual(b);
     expect(current?.thresholds[1]?.initialMarginRate).toBe(0.30000000000000004);
     expect(current?.thresholds.map((t) => t.instrument)).toEqual(['SOL', 'BTC', 'ETH']);
+  });
+
+  it('refuses a set whose instrument item is past 400 KB with a clear error; CURRENT stays on the last set', async () => {
+    const { store } = await freshStore();
+    const a = sampleSet('set-a', ['BTC', 'ETH']);
+    await store.publishSet(a, undefined);
+    const b = sampleSet('set-b', ['BTC', 'ETH'], { previousSetId: 'set-a' });
+    const eth = b.thresholds[1] as ThresholdSet['thresholds'][number];
+    const stressScenarios = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`${i}-${'s'.repeat(9_000)}`, { long: -0.4, short: 0.3 }]),
+    );
+    const heavy: ThresholdSet = {
+      ...b,
+      thresholds: [
+        b.thresholds[0] as typeof eth,
+        { ...eth, components: { ...eth.components, stressScenarios } },
+      ],
+    };
+    const publish = store.publishSet(heavy, 'set-a');
+    await expect(publish).rejects.toThrow(ItemLimitError);
+    await expect(publish).rejects.toThrow(
+      /^threshold set set-b, instrument ETH: item is \d+ bytes, over DynamoDB's 400 KB/,
+    );
+    await expect(store.currentSet()).resolves.toEqual(a);
+    expect(await store.history('BTC')).toHaveLength(1); // nothing of set-b was written
   });
 
   it('never lets a reader see half a recalibration', async () => {
