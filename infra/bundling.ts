@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 
 /** The directory esbuild runs in (NodejsFunction's `projectRoot`): the repository root. */
@@ -45,6 +45,8 @@ const SETTINGS = {
   mainFields: ['module', 'main'],
   // Bundle the AWS SDK too: the pinned version is the one tested, and tree-shaking keeps it small.
   externalModules: [] as string[],
+  // Warnings and errors only: esbuild's per-bundle size summary would print on every synth and test run.
+  logLevel: 'warning',
 } as const;
 
 /** `NodejsFunction` `bundling`: local esbuild with `SETTINGS` and `BUNDLE_ALIASES` (`--alias:zod=…`). */
@@ -58,13 +60,15 @@ export const LAMBDA_BUNDLING: BundlingOptions = {
   banner: REQUIRE_BANNER,
   externalModules: SETTINGS.externalModules,
   define: { ...BUNDLE_DEFINES },
+  logLevel: LogLevel.WARNING,
   esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([from, to]) => `${from}=${to}`) },
 };
 
 /**
  * The esbuild API options equivalent to the command line NodejsFunction runs with `LAMBDA_BUNDLING`
  * (`--bundle --platform=node --format=esm --minify --sourcemap --target=node24 --main-fields=module,main
- * --banner:js=… --define:__QMT_VERSION__=… --alias:zod=…`, in the repository root), less the entry and output, which the caller adds.
+ * --log-level=warning --banner:js=… --define:__QMT_VERSION__=… --alias:zod=…`, in the repository root), less the entry
+ * and output, which the caller adds.
  */
 export function esbuildBuildOptions(): BuildOptions {
   return {
@@ -80,5 +84,6 @@ export function esbuildBuildOptions(): BuildOptions {
     external: [...SETTINGS.externalModules],
     alias: { ...BUNDLE_ALIASES },
     define: { ...BUNDLE_DEFINES },
+    logLevel: SETTINGS.logLevel,
   };
 }

@@ -4,9 +4,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCandlesCsv } from '../../lib/adapters/csv-file.ts';
 import { MarketDataError } from '../../lib/domain/errors.ts';
-import { utcDay } from '../../lib/domain/market/candle.ts';
-
-const SHARED_DATA_DIR = path.resolve(import.meta.dirname, '../../../shared/data');
 
 describe('readCandlesCsv', () => {
   let dir: string;
@@ -17,20 +14,6 @@ describe('readCandlesCsv', () => {
 
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
-  });
-
-  it('reads a real file and labels the source with its file name', async () => {
-    // Prepare
-    const file = path.join(SHARED_DATA_DIR, 'SOL-USD.csv');
-
-    // Act
-    const series = await readCandlesCsv(file, 'SOL');
-
-    // Assess
-    expect(series.source).toBe('file:SOL-USD.csv');
-    expect(series.instrument).toBe('SOL');
-    expect(series.candles).toHaveLength(1208);
-    expect(utcDay(series.candles[0]?.time ?? Number.NaN)).toBe('2020-04-10');
   });
 
   it('reads a file the user wrote, with CRLF line ends', async () => {

@@ -12,11 +12,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
 import { fitGarch11, type GarchFit } from '../../lib/domain/volatility/garch.ts';
 import { logReturns } from '../../lib/domain/volatility/returns.ts';
-import { REPO_ROOT, readDailyCandles, readJson, windowReturns } from '../domain/volatility/price-history.ts';
+import { readDailyCandles, readJson, windowReturns } from '../data/domain/volatility/price-history.ts';
+import { REPO_ROOT } from '../data/shared.ts';
 import type { Bench, BenchFigure } from './types.ts';
 import { medianOf } from './valuation.ts';
 
@@ -49,10 +49,10 @@ interface RFit {
 }
 
 function windows(log: (line: string) => void): Window[] {
-  const referencePath = fileURLToPath(new URL(REFERENCE_FILE, REPO_ROOT));
+  const referencePath = path.resolve(REPO_ROOT, REFERENCE_FILE);
   if (existsSync(referencePath)) {
     const { fits } = readJson<{ fits: ReferenceFit[] }>(REFERENCE_FILE);
-    const usable = fits.filter((f) => existsSync(fileURLToPath(new URL(f.file, REPO_ROOT))));
+    const usable = fits.filter((f) => existsSync(path.resolve(REPO_ROOT, f.file)));
     if (usable.length === fits.length) {
       return fits.map((f) => ({
         label: `${f.symbol} ${f.from.slice(0, 7)}…${f.to.slice(0, 7)}`,

@@ -6,7 +6,7 @@
  * summary lists it under `held`.
  *
  * The validator's rules themselves are unit-tested in test/domain/market/validate.test.ts; the holding
- * logic in test/domain/threshold/model.test.ts. This file proves the end-to-end path.
+ * logic in test/data/domain/threshold/model.test.ts. This file proves the end-to-end path.
  */
 import { describe, expect, it } from 'vitest';
 import { StaticMarketSource } from '../../lib/adapters/market/static.ts';

@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createQmtApp } from '../../infra/app.ts';
 import { HANDLER_ENTRIES, type QmtFunctionName, REPO_ROOT } from '../../infra/margin-thresholds.ts';
 import { CDK_CONTEXT, logicalId } from './support.ts';
@@ -31,9 +31,22 @@ describe('handler bundles', { timeout: 300_000 }, () => {
       );
     }
 
-    // Act
+    // Act: CDK announces each asset on stderr ("Bundling asset qmt-dev/Qmt/Recalibrate/Code/Stage..."); this
+    // test reports the sizes itself, so the announcements are kept out of the run's output.
+    const stderr = process.stderr.write.bind(process.stderr);
+    const announced: string[] = [];
+    const quiet = vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
+      if (!String(chunk).startsWith('Bundling asset ')) return stderr(chunk, ...(rest as [BufferEncoding]));
+      announced.push(String(chunk));
+      return true;
+    });
     const { app, stack } = createQmtApp({ outdir, context: { ...CDK_CONTEXT, env: 'dev' } });
-    const assembly = app.synth();
+    let assembly: ReturnType<typeof app.synth>;
+    try {
+      assembly = app.synth();
+    } finally {
+      quiet.mockRestore();
+    }
 
     // Assess
     const template = assembly.getStackArtifact(stack.artifactId).template as {
@@ -79,6 +92,7 @@ describe('handler bundles', { timeout: 300_000 }, () => {
       expect(text, name).toContain(`="${packageJson.version}"`);
       expect(text, name).not.toContain('../package.json'); // the from-source fallback is not bundled
     }
+    expect(announced).toHaveLength(Object.keys(byName).length);
     console.info('qmt handler bundles:', sizes);
   });
 });

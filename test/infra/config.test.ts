@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +7,7 @@ import {
   loadEnvironmentConfig,
   parseEnvironmentConfig,
 } from '../../infra/config/environment.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 /** The error `parse` throws (a test fails if it throws none, or something else). */
 function configError(parse: () => unknown): ConfigError {
@@ -191,7 +191,7 @@ describe('environment configuration', { timeout: 60_000 }, () => {
 
   it('names a missing or malformed file and a bad environment name', () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'qmt-config-'));
+    const dir = tempDir('qmt-config-');
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{ "qmt": ');
 

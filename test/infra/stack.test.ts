@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import {
   thresholdsTable,
   toCreateTableInput,
 } from '../../lib/adapters/dynamodb/tables.ts';
-import { buildStack, CDK_CONTEXT, logicalId, MINIMAL_DOCUMENT, resources, SKIP_BUNDLING } from './support.ts';
+import { buildStack, logicalId, MINIMAL_DOCUMENT, resources, testApp } from './support.ts';
 
 const POWERTOOLS_METRICS = [
   'InstrumentsRecalibrated',
@@ -547,8 +547,7 @@ describe('QmtStack variants', { timeout: 60_000 }, () => {
 
 describe('MarginThresholds props', { timeout: 60_000 }, () => {
   function construct(props: Partial<MarginThresholdsProps>): MarginThresholds {
-    const app = new App({ context: { ...CDK_CONTEXT, ...SKIP_BUNDLING } });
-    return new MarginThresholds(new Stack(app, 'Props'), 'Qmt', {
+    return new MarginThresholds(new Stack(testApp(), 'Props'), 'Qmt', {
       config: { instruments: { BTC: {} } },
       ...props,
     });

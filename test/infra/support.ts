@@ -11,6 +11,7 @@ import { createQmtApp } from '../../infra/app.ts';
 import { type EnvironmentConfigInput, parseEnvironmentConfig } from '../../infra/config/environment.ts';
 import { REPO_ROOT } from '../../infra/margin-thresholds.ts';
 import { QmtStack } from '../../infra/stack.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 /** The context `cdk synth` runs with (feature flags, defaults), so tests see the same template. */
 export const CDK_CONTEXT: Readonly<Record<string, unknown>> = JSON.parse(
@@ -29,9 +30,17 @@ export interface BuiltStack {
   readonly template: Template;
 }
 
+/**
+ * An app with the cdk.json context, bundling skipped. It synthesises into a temporary folder removed after
+ * the test file: an app without `outdir` leaves a `cdk.out*` folder behind in the temporary directory.
+ */
+export function testApp(): App {
+  return new App({ outdir: tempDir('qmt-cdk-'), context: { ...CDK_CONTEXT, ...SKIP_BUNDLING } });
+}
+
 /** A stack built from a configuration document, bundling skipped, no validation plugin (tests run cdk-nag themselves). */
 export function buildStack(document: EnvironmentConfigInput = MINIMAL_DOCUMENT, name = 'test'): BuiltStack {
-  const app = new App({ context: { ...CDK_CONTEXT, ...SKIP_BUNDLING } });
+  const app = testApp();
   const config = parseEnvironmentConfig(name, document);
   const stack = new QmtStack(app, config.stackName, { config });
   return { app, stack, template: Template.fromStack(stack) };
@@ -40,6 +49,7 @@ export function buildStack(document: EnvironmentConfigInput = MINIMAL_DOCUMENT, 
 /** The app as `cdk synth -c env=<name>` builds it (cdk-nag registered), bundling skipped. */
 export function buildApp(name: string, extraContext: Record<string, unknown> = {}): BuiltStack {
   const { app, stack } = createQmtApp({
+    outdir: tempDir('qmt-cdk-'),
     context: { ...CDK_CONTEXT, ...SKIP_BUNDLING, env: name, ...extraContext },
   });
   return { app, stack, template: Template.fromStack(stack) };

@@ -1,7 +1,7 @@
 /**
  * The threshold policy: every choice a risk committee signs off, validated with zod, versioned and hashed
  * into every threshold it produces. The defaults are the committee baseline that the README explains and
- * the shared-data backtest (test/domain/backtest/default-policy.test.ts) keeps honest.
+ * the shared-data backtest (test/data/domain/backtest/default-policy.test.ts) keeps honest.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';

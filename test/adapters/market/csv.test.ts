@@ -51,17 +51,4 @@ describe('CsvFileSource', () => {
     await expect(source.candles('SOL', { from: 0, to: 1 })).rejects.toThrow(UnknownInstrumentError);
     await expect(source.candles('SOL', { from: 0, to: 1 })).rejects.toThrow('knows BTC, ETH');
   });
-
-  const shared = new URL('../../../../shared/data/BTC-USD.csv', import.meta.url).pathname;
-  it('reads the shared BTC file through readCandlesCsv', async () => {
-    const source = new CsvFileSource({ BTC: shared });
-    const series = await source.candles('BTC', { from: day('2020-03-11'), to: day('2020-03-14') });
-    expect(series.source).toBe('file:BTC-USD.csv');
-    expect(series.candles.map((c) => c.time)).toEqual([
-      day('2020-03-11'),
-      day('2020-03-12'),
-      day('2020-03-13'),
-    ]);
-    expect(series.candles[1]?.close).toBeCloseTo(4970.79, 2);
-  });
 });

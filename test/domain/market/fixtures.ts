@@ -1,24 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { type Candle, type CandleSeries, DAY_MS } from '../../../lib/domain/market/candle.ts';
-import { parseCandlesCsv } from '../../../lib/domain/market/csv.ts';
 
-/** The shared real price files (never copied into the repo): ../shared/data from the repo root. */
-export const SHARED_DATA_DIR = path.resolve(import.meta.dirname, '../../../../shared/data');
-
-export type RealInstrument = 'BTC' | 'ETH' | 'SOL';
-
-const realSeriesCache = new Map<RealInstrument, CandleSeries>();
-
-/** One of the real daily series, parsed once per test file. */
-export function realSeries(instrument: RealInstrument): CandleSeries {
-  const cached = realSeriesCache.get(instrument);
-  if (cached) return cached;
-  const text = readFileSync(path.join(SHARED_DATA_DIR, `${instrument}-USD.csv`), 'utf8');
-  const series = parseCandlesCsv(text, instrument, { source: `file:${instrument}-USD.csv` });
-  realSeriesCache.set(instrument, series);
-  return series;
-}
+// Synthetic series for the market-data tests. The real price files: test/data/shared.ts.
 
 export const START = Date.UTC(2023, 0, 1);
 

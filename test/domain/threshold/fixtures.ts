@@ -1,23 +1,11 @@
-import { resolve } from 'node:path';
-import { readCandlesCsv } from '../../../lib/adapters/csv-file.ts';
 import { type Candle, type CandleSeries, DAY_MS } from '../../../lib/domain/market/candle.ts';
 import { DEFAULT_THRESHOLD_POLICY, type ThresholdPolicy } from '../../../lib/domain/threshold/policy.ts';
 import type { Threshold } from '../../../lib/domain/threshold/threshold.ts';
 
 /**
- * Test fixtures for the threshold model and the backtest: the shared real price files (read in place beside
- * the repo, never copied into it) and small synthetic series built from given log returns.
+ * Test fixtures for the threshold model and the backtest: small synthetic series built from given log
+ * returns, and helpers that cut or change a series. The real price files: test/data/shared.ts.
  */
-
-/** `../shared/data` beside the repository (this file is test/domain/threshold/fixtures.ts). */
-export const SHARED_DATA = resolve(import.meta.dirname, '../../../../shared/data');
-
-export type SharedInstrument = 'BTC' | 'ETH' | 'SOL';
-
-/** The daily candles of `<instrument>-USD.csv`; source `file:<instrument>-USD.csv`. */
-export function readShared(instrument: SharedInstrument): Promise<CandleSeries> {
-  return readCandlesCsv(resolve(SHARED_DATA, `${instrument}-USD.csv`), instrument);
-}
 
 /** Midnight UTC of a YYYY-MM-DD day (ms). */
 export function dayStart(day: string): number {

@@ -1,18 +1,20 @@
 import { readFileSync } from 'node:fs';
-import type { Candle } from '../../../lib/domain/market/candle.ts';
-import { datedLogReturns } from '../../../lib/domain/volatility/returns.ts';
+import { resolve } from 'node:path';
+import type { Candle } from '../../../../lib/domain/market/candle.ts';
+import { datedLogReturns } from '../../../../lib/domain/volatility/returns.ts';
+import { REPO_ROOT } from '../../shared.ts';
 
 /**
  * Reads the shared real price files (`../shared/data/*.csv` beside the repo, never copied into it) for the
  * volatility tests. Test-only: the domain code itself does no I/O.
  */
 
-/** The repository root, from which the reference files' `../shared/...` paths are written. */
-export const REPO_ROOT = new URL('../../../', import.meta.url);
-
-/** Daily candles from a `Date,Open,High,Low,Close,Volume` file, path relative to the repo root. */
+/**
+ * Daily candles from a `Date,Open,High,Low,Close,Volume` file, its path absolute or relative to the repo
+ * root, as the reference files write them (`../shared/data/ETH-USD.csv`).
+ */
 export function readDailyCandles(fileFromRepoRoot: string): Candle[] {
-  const text = readFileSync(new URL(fileFromRepoRoot, REPO_ROOT), 'utf8');
+  const text = readFileSync(resolve(REPO_ROOT, fileFromRepoRoot), 'utf8');
   const lines = text.trim().split(/\r?\n/);
   return lines.slice(1).map((line) => {
     const [date, open, high, low, close, volume] = line.split(',');
@@ -39,6 +41,7 @@ export function windowReturns(candles: readonly Candle[], from: string, to: stri
     .map((r) => unit * r.value);
 }
 
+/** A JSON file, its path absolute or relative to the repo root. */
 export function readJson<T>(fileFromRepoRoot: string): T {
-  return JSON.parse(readFileSync(new URL(fileFromRepoRoot, REPO_ROOT), 'utf8')) as T;
+  return JSON.parse(readFileSync(resolve(REPO_ROOT, fileFromRepoRoot), 'utf8')) as T;
 }

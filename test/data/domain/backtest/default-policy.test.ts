@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BacktestResult, backtest } from '../../../lib/domain/backtest/backtest.ts';
-import type { CandleSeries } from '../../../lib/domain/market/candle.ts';
-import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
-import { expectClose } from '../math/tolerance.ts';
-import { readShared, type SharedInstrument } from '../threshold/fixtures.ts';
+import { type BacktestResult, backtest } from '../../../../lib/domain/backtest/backtest.ts';
+import type { CandleSeries } from '../../../../lib/domain/market/candle.ts';
+import { DEFAULT_THRESHOLD_POLICY } from '../../../../lib/domain/threshold/policy.ts';
+import { expectClose } from '../../../domain/math/tolerance.ts';
+import { readShared, type SharedInstrument } from '../../shared.ts';
 
 /**
  * The regression guard for the README figures: the default policy's walk-forward backtest on the shared real

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fitGarch11, garchNegLogLik } from '../../../lib/domain/volatility/index.ts';
+import { fitGarch11, garchNegLogLik } from '../../../../lib/domain/volatility/index.ts';
+import { SHARED_REFERENCE } from '../../shared.ts';
 import { readDailyCandles, readJson, windowReturns } from './price-history.ts';
 
 /** One fGarch reference fit: percent (or fractional) returns dated by their second close in [from, to]. */
@@ -19,7 +21,7 @@ interface FgarchFit {
 }
 
 const published = readJson<{ readonly fits: readonly FgarchFit[] }>(
-  '../shared/reference/garch-fgarch.json',
+  join(SHARED_REFERENCE, 'garch-fgarch.json'),
 ).fits;
 
 /**
