@@ -31,7 +31,12 @@ export function demoAccounts(
   thresholds: readonly Pick<Threshold, 'instrument' | 'referencePrice' | 'maintenanceMarginRate'>[],
   options: DemoAccountOptions,
 ): Account[] {
-  const usable = thresholds.filter((t) => t.referencePrice > 0);
+  // Only instruments with a price can be sized; a new listing held without one is left out.
+  const usable = thresholds.flatMap((t) =>
+    t.referencePrice !== undefined && t.referencePrice > 0
+      ? [{ ...t, referencePrice: t.referencePrice }]
+      : [],
+  );
   if (usable.length === 0) return [];
   const next = seededRandom(options.seed);
   const accounts: Account[] = [];

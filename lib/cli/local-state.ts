@@ -13,7 +13,10 @@ const DATABASE_ID_FILE = 'qmt-database-id';
 const BOOK_FILE = 'qmt-book.json';
 
 /** The part of a threshold a demo book is sized on. */
-export type SizingThreshold = Pick<Threshold, 'instrument' | 'referencePrice' | 'maintenanceMarginRate'>;
+export type SizingThreshold = Pick<Threshold, 'instrument' | 'maintenanceMarginRate'> & {
+  /** Only priced instruments size a book (a new listing held without a price has none). */
+  readonly referencePrice: number;
+};
 
 export interface DemoBookRecord {
   readonly kind: 'demo';

@@ -155,7 +155,7 @@ function floorMarket(set: readonly Threshold[], snapshot: MarketSnapshot): Floor
   let at = 0;
   set.forEach((t, k) => {
     const table = tables[k] as ReturnType<typeof bracketTable>;
-    m.marks[k] = snapshot.instruments.get(t.instrument)?.markPrice ?? t.referencePrice;
+    m.marks[k] = snapshot.instruments.get(t.instrument)?.markPrice ?? (t.referencePrice as number);
     m.bracketStart[k] = at;
     m.bracketCount[k] = table.floors.length;
     m.floors.set(table.floors, at);
@@ -370,7 +370,7 @@ const bench: Bench = async (log) => {
     thresholds: thresholds(),
   };
   const snapshot = marketSnapshotFromSet(set);
-  const marks = set.thresholds.map((t) => t.referencePrice);
+  const marks = set.thresholds.map((t) => t.referencePrice as number);
 
   log(`building ${LINEAR_ACCOUNTS.toLocaleString('en-US')} linear accounts (5 perpetuals each)`);
   const linear = linearAccounts(LINEAR_ACCOUNTS, marks);
@@ -430,9 +430,9 @@ const bench: Bench = async (log) => {
     }
   }, 5);
   log(`valueAccount (options): median ${oursOptionMs.toFixed(1)} ms for ${options.length} accounts`);
-  const markMap = new Map(set.thresholds.map((t) => [t.instrument, t.referencePrice]));
+  const markMap = new Map(set.thresholds.map((t) => [t.instrument, t.referencePrice as number]));
   const volMap = new Map(
-    set.thresholds.map((t) => [t.instrument, t.components.effectiveVolatility * Math.sqrt(365)]),
+    set.thresholds.map((t) => [t.instrument, (t.components.effectiveVolatility as number) * Math.sqrt(365)]),
   );
   const floorOptionMs = optionFloor(options, markMap, volMap);
   log(`floor (10 × 27 Black-76 per account): median ${floorOptionMs.toFixed(1)} ms`);

@@ -393,7 +393,7 @@ describe('a sweep over a segment full of bad records reports each and goes on', 
   });
 
   it('an account holding an instrument held without a price (new listing) is reported, not valued at 0', async () => {
-    const unpriced = thresholdFor('DOGE', { referencePrice: 0 });
+    const { referencePrice: _price, ...unpriced } = thresholdFor('DOGE');
     const thresholds = new InMemoryThresholdStore();
     await thresholds.publishSet(
       { ...SET, thresholds: [...SET.thresholds, { ...unpriced, status: 'held' }] },

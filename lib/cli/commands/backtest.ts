@@ -36,5 +36,6 @@ export function formatBacktest(result: BacktestResult): string {
     `rate set by: ${Object.entries(result.activeBounds)
       .map(([bound, n]) => `${bound} ${n}`)
       .join(', ')}`,
+    ...(result.notes ?? []),
   ].join('\n');
 }

@@ -286,7 +286,11 @@ export async function runCycle(
         if (quiet && dropped > 0) io.out(`${dropped} account(s) no longer in ${options.accounts} removed`);
       }
     } else if (dbPath) {
-      const marks = new Map(set.thresholds.map((t) => [t.instrument, t.referencePrice]));
+      const marks = new Map(
+        set.thresholds.flatMap((t) =>
+          t.referencePrice === undefined ? [] : [[t.instrument, t.referencePrice]],
+        ),
+      );
       const { book, seeded, rejected } = await seedDemoBook(dbPath, set.thresholds, clock, writer);
       refused = rejected;
       // Never value a book sized for other prices without saying so (the check before start re-seeds).
@@ -480,13 +484,11 @@ async function seedDemoBook(
           seed: DEMO_SEED,
           count: DEMO_ACCOUNTS,
           asOf,
-          sizedOn: thresholds
-            .filter((t) => t.referencePrice > 0)
-            .map(({ instrument, referencePrice, maintenanceMarginRate }) => ({
-              instrument,
-              referencePrice,
-              maintenanceMarginRate,
-            })),
+          sizedOn: thresholds.flatMap(({ instrument, referencePrice, maintenanceMarginRate }) =>
+            referencePrice !== undefined && referencePrice > 0
+              ? [{ instrument, referencePrice, maintenanceMarginRate }]
+              : [],
+          ),
           complete: false,
         };
   await writeBook(dbPath, book);

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
 import { utcDay } from '../../domain/market/candle.ts';
 import { forTerminal } from '../../domain/text.ts';
+import { toDailyBars } from '../../domain/threshold/model.ts';
 import { ewmaVolatility } from '../../domain/volatility/ewma.ts';
 import { fitGarch11, GARCH_MIN_RETURNS } from '../../domain/volatility/garch.ts';
 import {
@@ -61,7 +62,11 @@ export function selectWindow(
   return { bars: candles.slice(first, last + 1), previousClose: (candles[first - 1] as Candle).close };
 }
 
-export function volatilityReport(series: CandleSeries, from?: number, to?: number): VolatilityReport {
+export function volatilityReport(input: CandleSeries, from?: number, to?: number): VolatilityReport {
+  // σ here is daily: intraday bars are aggregated to UTC days first (the source says so), others refused.
+  const daily = toDailyBars(input);
+  if ('heldReason' in daily) throw new UsageError(daily.heldReason);
+  const series = daily.series;
   const { bars, previousClose } = selectWindow(series, from, to);
   const closes = [previousClose, ...bars.map((b) => b.close)];
   const returns = closes.slice(1).map((c, i) => Math.log(c / (closes[i] as number)));

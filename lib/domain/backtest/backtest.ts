@@ -5,7 +5,7 @@
  */
 import { type Candle, type CandleSeries, DAY_MS, utcDay } from '../market/candle.ts';
 import { empiricalQuantile } from '../math/quantile.ts';
-import { recalibrate } from '../threshold/model.ts';
+import { recalibrate, toDailyBars } from '../threshold/model.ts';
 import type { ThresholdPolicy } from '../threshold/policy.ts';
 import type { ActiveBound, Threshold } from '../threshold/threshold.ts';
 import {
@@ -75,11 +75,17 @@ export interface BacktestResult {
   readonly heldDays: number;
   /** How often each rule set the final rate. */
   readonly activeBounds: Readonly<Partial<Record<ActiveBound, number>>>;
+  /** How the input was turned into daily bars, when it was not daily (intraday bars aggregated). */
+  readonly notes?: readonly string[];
   readonly days: readonly BacktestDay[];
 }
 
+/** The longest history a backtest walks: 20 years of daily bars (BTC's 3,134 days take about 40 s). */
+export const MAX_BACKTEST_DAYS = 7_305;
+
 /**
- * Run the walk-forward backtest.
+ * Run the walk-forward backtest. Intraday bars that divide a day are aggregated to UTC days first (the
+ * result's `notes` say so).
  *
  * @example
  * const result = backtest(DEFAULT_THRESHOLD_POLICY, btc, { scoreFrom: Date.UTC(2016, 0, 1) });
@@ -87,10 +93,23 @@ export interface BacktestResult {
  */
 export function backtest(
   policy: ThresholdPolicy,
-  series: CandleSeries,
+  bars: CandleSeries,
   options: BacktestOptions = {},
 ): BacktestResult {
+  // Intraday bars are aggregated once here, not again by every day's recalibration (that would be
+  // quadratic in the bars).
+  const daily = toDailyBars(bars);
+  if ('heldReason' in daily) throw new RangeError(daily.heldReason);
+  const series = daily.series;
   const candles = series.candles;
+  // Each day recalibrates on all the history before it, so the walk grows with the square of its length:
+  // refuse what would run for hours rather than run without end.
+  if (candles.length > MAX_BACKTEST_DAYS) {
+    throw new RangeError(
+      `${series.instrument}: ${candles.length} daily bars; a backtest walks at most ${MAX_BACKTEST_DAYS} ` +
+        '(20 years): give it a shorter history',
+    );
+  }
   const h = policy.marginPeriodOfRiskDays;
   const first = candles[0];
   if (!first || candles.length < 3) {
@@ -140,7 +159,8 @@ export function backtest(
       date: utcDay(today.time),
       close: today.close,
       initialMarginRate: rate,
-      effectiveVolatility: threshold.components.effectiveVolatility,
+      // A day held with no previous threshold has no σ: NaN leaves a gap in the chart.
+      effectiveVolatility: threshold.components.effectiveVolatility ?? Number.NaN,
       activeBound: threshold.activeBound,
       longLoss,
       shortLoss,
@@ -181,6 +201,7 @@ export function backtest(
     maxIncrease5d: rates.length > 5 ? maxIncrease(rates, 5) : 1,
     heldDays,
     activeBounds,
+    ...(daily.notes.length > 0 ? { notes: daily.notes } : {}),
     days,
   };
 }

@@ -4,6 +4,7 @@
  * validator can report them with their date alongside every other problem).
  */
 import { MarketDataError } from '../errors.ts';
+import { isIntradayInterval } from './aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS } from './candle.ts';
 
 type CandleField = keyof Candle;
@@ -27,7 +28,11 @@ const FIELDS = ['time', 'open', 'high', 'low', 'close', 'volume'] as const satis
 export interface ParseCandlesCsvOptions {
   /** Recorded as the series' source; default `csv`. */
   readonly source?: string;
-  /** Bar length; default one day. */
+  /**
+   * Bar length. Default: one day, unless the rows are spaced by a bar length that divides a day (1m, 5m,
+   * 1h, 4h …): then that length (the most common step between consecutive rows), so intraday files are
+   * aggregated to days by the model instead of read as daily bars.
+   */
   readonly intervalMs?: number;
 }
 
@@ -38,7 +43,8 @@ export interface ParseCandlesCsvOptions {
  * `timestamp,open,high,low,close,volume`: any column case and order, extra columns (`Adj Close`, …), quoted
  * cells, CRLF, a BOM, blank lines. Times may be `YYYY-MM-DD`, ISO date-times (`Z`, an offset, or no zone,
  * which is read as UTC), or epoch seconds / milliseconds / microseconds told apart by magnitude. Empty,
- * `null` and `NaN` cells parse as NaN.
+ * `null` and `NaN` cells parse as NaN. For a file too large to hold as one string, feed its lines to a
+ * {@link CandleCsvParser}.
  *
  * @throws MarketDataError naming the instrument, the line and the reason for a missing header column, a row
  *   with the wrong number of cells, or a cell that is neither a number nor a date.
@@ -51,52 +57,119 @@ export function parseCandlesCsv(
   instrument: string,
   options?: ParseCandlesCsvOptions,
 ): CandleSeries {
-  const intervalMs = options?.intervalMs ?? DAY_MS;
-  const source = options?.source ?? 'csv';
-  const fail = (line: number, reason: string, candleTime?: number): never => {
-    throw new MarketDataError(`${instrument}: line ${line}: ${reason}`, instrument, candleTime);
-  };
-
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
-  const headerIndex = lines.findIndex((line) => line.trim() !== '');
-  const headerLine = lines[headerIndex];
-  if (headerLine === undefined) {
-    throw new MarketDataError(`${instrument}: no CSV header (the text is empty)`, instrument);
+  const parser = new CandleCsvParser(instrument, options);
+  // One line at a time, not split(): a large file must not also exist as an array of a million strings.
+  const lineBreak = /\r\n|\n|\r/g;
+  let start = 0;
+  for (let match = lineBreak.exec(text); match !== null; match = lineBreak.exec(text)) {
+    parser.line(text.slice(start, match.index));
+    start = lineBreak.lastIndex;
   }
-  const header = splitCsvLine(headerLine, (reason) => fail(headerIndex + 1, reason));
-  const columns = locateColumns(header, (reason) => fail(headerIndex + 1, reason));
+  parser.line(text.slice(start));
+  return parser.finish();
+}
 
-  const candles: Candle[] = [];
-  for (let i = headerIndex + 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.trim() === '') continue;
-    const lineNumber = i + 1;
-    const cells = splitCsvLine(line, (reason) => fail(lineNumber, reason));
-    if (cells.length !== header.length) {
-      fail(lineNumber, `expected ${header.length} cells as in the header, found ${cells.length}`);
+/**
+ * The CSV reader fed one line at a time (without its line break), so a file can be streamed: the text is
+ * never held whole, only the candles. Same formats and errors as {@link parseCandlesCsv}.
+ *
+ * @example
+ * const parser = new CandleCsvParser('ETH');
+ * for await (const line of lines) parser.line(line);
+ * const series = parser.finish();
+ */
+export class CandleCsvParser {
+  private readonly candles: Candle[] = [];
+  private readonly source: string;
+  private lineNumber = 0;
+  private header: { readonly cells: number; readonly columns: Record<CandleField, number> } | undefined;
+
+  constructor(
+    private readonly instrument: string,
+    private readonly options?: ParseCandlesCsvOptions,
+  ) {
+    this.source = options?.source ?? 'csv';
+  }
+
+  /** Read the next line of the file. */
+  line(text: string): void {
+    this.lineNumber++;
+    const line = this.lineNumber === 1 ? text.replace(/^\uFEFF/, '') : text;
+    if (line.trim() === '') return;
+    const cells = splitCsvLine(line, this.fail);
+    if (this.header === undefined) {
+      this.header = { cells: cells.length, columns: locateColumns(cells, this.fail) };
+      return;
+    }
+    const { columns } = this.header;
+    if (cells.length !== this.header.cells) {
+      this.fail(`expected ${this.header.cells} cells as in the header, found ${cells.length}`);
     }
     const timeCell = cells[columns.time] as string;
-    const time =
-      parseTime(timeCell) ?? fail(lineNumber, `time "${timeCell}" is not a recognised date or timestamp`);
-    const number = (field: Exclude<CandleField, 'time'>): number => {
-      const cell = cells[columns[field]] as string;
-      const value = parseNumber(cell);
-      return value ?? fail(lineNumber, `${field} "${cell}" is not a number`, time);
-    };
-    candles.push({
+    const time = parseTime(timeCell) ?? this.fail(`time "${timeCell}" is not a recognised date or timestamp`);
+    this.candles.push({
       time,
-      open: number('open'),
-      high: number('high'),
-      low: number('low'),
-      close: number('close'),
-      volume: number('volume'),
+      open: this.number(cells, 'open', time),
+      high: this.number(cells, 'high', time),
+      low: this.number(cells, 'low', time),
+      close: this.number(cells, 'close', time),
+      volume: this.number(cells, 'volume', time),
     });
   }
-  return { instrument, intervalMs, candles, source };
+
+  // Methods, not closures made per line: a million-row file would make millions of them.
+  private readonly fail = (reason: string, candleTime?: number): never => {
+    throw new MarketDataError(
+      `${this.instrument}: line ${this.lineNumber}: ${reason}`,
+      this.instrument,
+      candleTime,
+    );
+  };
+
+  private number(cells: readonly string[], field: Exclude<CandleField, 'time'>, time: number): number {
+    const columns = this.header?.columns as Record<CandleField, number>;
+    const cell = cells[columns[field]] as string;
+    return parseNumber(cell) ?? this.fail(`${field} "${cell}" is not a number`, time);
+  }
+
+  /**
+   * The series read.
+   * @throws MarketDataError when no header was read (the text is empty).
+   */
+  finish(): CandleSeries {
+    if (this.header === undefined) {
+      throw new MarketDataError(`${this.instrument}: no CSV header (the text is empty)`, this.instrument);
+    }
+    const intervalMs = this.options?.intervalMs ?? intradayInterval(this.candles) ?? DAY_MS;
+    return { instrument: this.instrument, intervalMs, candles: this.candles, source: this.source };
+  }
+}
+
+/**
+ * The bar length of rows spaced by less than a day: the most common step between consecutive rows, when it
+ * divides a day. Undefined otherwise (daily files, and any that are neither), which keeps one day.
+ */
+function intradayInterval(candles: readonly Candle[]): number | undefined {
+  const steps = new Map<number, number>();
+  for (let i = 1; i < candles.length; i++) {
+    const step = (candles[i] as Candle).time - (candles[i - 1] as Candle).time;
+    if (step > 0) steps.set(step, (steps.get(step) ?? 0) + 1);
+  }
+  let common: number | undefined;
+  let most = 0;
+  for (const [step, count] of steps) {
+    if (count > most) {
+      common = step;
+      most = count;
+    }
+  }
+  return common !== undefined && isIntradayInterval(common) ? common : undefined;
 }
 
 /** Split one CSV record: commas separate cells, `"…"` quotes a cell, `""` inside quotes is one quote. */
 function splitCsvLine(line: string, fail: (reason: string) => never): string[] {
+  // Most exports quote nothing: split at once instead of walking every character (a million-row file).
+  if (!line.includes('"')) return line.split(',').map((cell) => cell.trim());
   const cells: string[] = [];
   let cell = '';
   let quoted = false;
@@ -164,12 +237,13 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
  * is not a number at all — that is a malformed file, not a bad print.
  */
 function parseNumber(cell: string): number | undefined {
+  if (DECIMAL.test(cell)) return Number(cell);
   const lower = cell.toLowerCase();
   if (lower === '' || lower === 'null' || lower === 'nan' || lower === 'n/a' || lower === 'na')
     return Number.NaN;
   if (/^\+?(inf|infinity)$/.test(lower)) return Number.POSITIVE_INFINITY;
   if (/^-(inf|infinity)$/.test(lower)) return Number.NEGATIVE_INFINITY;
-  return DECIMAL.test(cell) ? Number(cell) : undefined;
+  return undefined;
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;

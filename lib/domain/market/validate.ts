@@ -526,9 +526,10 @@ function checkStaleness(
   rules: CandleValidationRules,
   report: Report,
 ): void {
-  const times = candles.map((candle) => candle.time).filter(Number.isFinite);
-  if (times.length === 0) return;
-  const lastTime = Math.max(...times);
+  // A loop, not Math.max(...times): spreading a million bars as arguments overflows the stack.
+  let lastTime = Number.NEGATIVE_INFINITY;
+  for (const { time } of candles) if (Number.isFinite(time) && time > lastTime) lastTime = time;
+  if (!Number.isFinite(lastTime)) return;
   const barsBehind = Math.floor((asOf - lastTime - intervalMs) / intervalMs);
   if (barsBehind > rules.maxStalenessBars) {
     report(

@@ -4,6 +4,7 @@
  * give the same threshold, byte for byte.
  */
 import { createHash } from 'node:crypto';
+import { aggregateToUtcDays, formatInterval, isIntradayInterval } from '../market/aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS, utcDay } from '../market/candle.ts';
 import { type CandleIssue, describeIssue, validateCandles } from '../market/validate.ts';
 import { empiricalExpectedShortfall, empiricalQuantile } from '../math/quantile.ts';
@@ -30,7 +31,8 @@ const YEAR_DAYS = 365;
 
 /**
  * Recalibrate one instrument.
- *  1. Validate the candles against the policy's data rules; unusable data holds the previous threshold.
+ *  1. Aggregate intraday bars to UTC days; validate the candles against the policy's data rules; unusable
+ *     data holds the previous threshold.
  *  2. Estimate σ (EWMA, GARCH(1,1), Yang–Zhang, implied) and combine them as the policy says.
  *  3. Scale a risk measure (filtered historical simulation or Student-t; VaR or ES) to σ over the MPOR.
  *  4. Apply the stress floor and anti-procyclicality (long-lookback floor, buffer, stressed weight).
@@ -43,19 +45,13 @@ const YEAR_DAYS = 365;
  */
 export function recalibrate(
   policy: ThresholdPolicy,
-  series: CandleSeries,
+  bars: CandleSeries,
   previous?: Threshold,
   context: RecalibrationContext = {},
 ): Threshold {
-  // Every σ and horizon here is per day: other bars would be read as daily and misstate the risk.
-  if (series.intervalMs !== DAY_MS) {
-    return holdThreshold(
-      policy,
-      series,
-      previous,
-      `${series.instrument}: bars of ${series.intervalMs} ms; the model needs daily bars`,
-    );
-  }
+  const daily = toDailyBars(bars);
+  if ('heldReason' in daily) return holdThreshold(policy, bars, previous, daily.heldReason);
+  const series = daily.series;
   const offDay = offUtcDayReason(series);
   if (offDay !== undefined) return holdThreshold(policy, series, previous, offDay);
   const last = series.candles[series.candles.length - 1];
@@ -66,7 +62,7 @@ export function recalibrate(
     return holdThreshold(policy, trustedPart(series, report.issues, asOf), previous, summarise(reasons));
   }
   const candles = report.candles;
-  const warnings = report.issues.map(describeIssue);
+  const warnings = [...daily.notes, ...report.issues.map(describeIssue)];
   const returns = logReturns(candles);
   // The FHS quantile needs residuals beyond the seed: at least 1/(1−p) of them (100 at 99%).
   const minimumResiduals = Math.ceil(1 / (1 - policy.confidence) - 1e-9);
@@ -138,6 +134,28 @@ export function recalibrate(
     previous,
     [...warnings, ...stress.warnings].slice(0, 20),
   );
+}
+
+/**
+ * Every σ and horizon here is per day: intraday bars that divide a day are aggregated to UTC days (with a
+ * note); other bar lengths would be read as daily and misstate the risk, so they hold.
+ */
+export function toDailyBars(
+  bars: CandleSeries,
+): { readonly series: CandleSeries; readonly notes: readonly string[] } | { readonly heldReason: string } {
+  if (bars.intervalMs === DAY_MS) return { series: bars, notes: [] };
+  if (!isIntradayInterval(bars.intervalMs)) {
+    return {
+      heldReason: `${bars.instrument}: bars of ${bars.intervalMs} ms; the model needs daily bars, or intraday bars that divide a day`,
+    };
+  }
+  const aggregation = aggregateToUtcDays(bars);
+  if (aggregation.problemCount > 0) {
+    return {
+      heldReason: `${bars.instrument}: ${formatInterval(bars.intervalMs)} bars cannot be aggregated to days: ${aggregation.problems.join('; ')}`,
+    };
+  }
+  return { series: aggregation.series, notes: [aggregation.note] };
 }
 
 /** Daily log returns of consecutive closes. */
@@ -504,11 +522,14 @@ export function holdThreshold(
   const maintenance = rate * policy.maintenanceFraction;
   const last = series.candles[series.candles.length - 1];
   const first = series.candles[0];
+  // Every field must be storable (DynamoDB refuses NaN, and one unstorable threshold stops the whole set),
+  // so what the model never computed is left out rather than written as NaN.
+  const referencePrice = lastSaneClose(series.candles);
   return {
     instrument: series.instrument,
     asOf: last && Number.isFinite(last.time) ? utcDay(last.time) : 'unknown',
-    // The last trustworthy close, if any; 0 tells a sweep there is no price to value positions at.
-    referencePrice: lastSaneClose(series.candles),
+    // The last trustworthy close, if any; without one a sweep has no price to value positions at.
+    ...(referencePrice === undefined ? {} : { referencePrice }),
     initialMarginRate: rate,
     maintenanceMarginRate: maintenance,
     warningMarginRate: maintenance * policy.levels.warning,
@@ -518,8 +539,6 @@ export function holdThreshold(
     activeBound: 'held',
     components: {
       volatility: {},
-      effectiveVolatility: Number.NaN,
-      riskMultiplier: Number.NaN,
       modelRate: rate,
       unboundedRate: rate,
     },
@@ -536,12 +555,12 @@ export function holdThreshold(
   };
 }
 
-function lastSaneClose(candles: readonly Candle[]): number {
+function lastSaneClose(candles: readonly Candle[]): number | undefined {
   for (let i = candles.length - 1; i >= 0; i--) {
     const close = (candles[i] as Candle).close;
     if (Number.isFinite(close) && close > 0) return close;
   }
-  return 0;
+  return undefined;
 }
 
 /**

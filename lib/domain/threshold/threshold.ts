@@ -6,8 +6,11 @@ export interface Threshold {
   readonly instrument: string;
   /** UTC day of the last candle the model used (YYYY-MM-DD). */
   readonly asOf: string;
-  /** Close of the last candle used: the mark a sweep falls back to when no live price is given. */
-  readonly referencePrice: number;
+  /**
+   * Close of the last candle used: the mark a sweep falls back to when no live price is given. Absent when a
+   * new instrument is held with no trustworthy close: a sweep then has no price to value its positions at.
+   */
+  readonly referencePrice?: number;
   readonly initialMarginRate: number;
   readonly maintenanceMarginRate: number;
   /** Margin ratio levels live in the policy; these rates are the requirement at which each state starts. */
@@ -42,9 +45,13 @@ export type ActiveBound =
 export interface ThresholdComponents {
   /** Daily σ (fractions) from each estimator the policy uses, and the one the model took. */
   readonly volatility: Readonly<Record<string, number>>;
-  readonly effectiveVolatility: number;
-  /** σ-multiple of the MPOR return the margin covers (FHS quantile or tail mean, or a Student-t quantile). */
-  readonly riskMultiplier: number;
+  /** Absent when the model never ran (a new instrument held at the policy cap): there is no σ to report. */
+  readonly effectiveVolatility?: number;
+  /**
+   * σ-multiple of the MPOR return the margin covers (FHS quantile or tail mean, or a Student-t quantile).
+   * Absent when the model never ran.
+   */
+  readonly riskMultiplier?: number;
   /** Risk-measure rate over the MPOR before floors, buffers and step limits. */
   readonly modelRate: number;
   readonly stressRate?: number;

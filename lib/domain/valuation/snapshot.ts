@@ -134,7 +134,7 @@ export function marketSnapshotFromSet(
     const markPrice = options.markPrices?.[symbol] ?? threshold.referencePrice;
     // A threshold held with no price at all (a new listing with unusable data) cannot mark positions: leave
     // it out, so accounts holding it are reported as unvaluable rather than valued at a made-up mark.
-    if (!(markPrice > 0)) continue;
+    if (markPrice === undefined || !(markPrice > 0)) continue;
     const impliedVolatility = options.impliedVolatility?.[symbol];
     const openInterestNotional = options.openInterestNotional?.[symbol];
     instruments[symbol] = {
@@ -153,8 +153,12 @@ export function marketSnapshotFromSet(
   });
 }
 
-function requirePositive(instrument: string, what: string, value: number): void {
-  if (!(value > 0) || !Number.isFinite(value)) {
+function requirePositive(
+  instrument: string,
+  what: string,
+  value: number | undefined,
+): asserts value is number {
+  if (value === undefined || !(value > 0) || !Number.isFinite(value)) {
     throw new MarketDataError(`${instrument}: ${what} must be a positive number, got ${value}`, instrument);
   }
 }

@@ -311,7 +311,9 @@ function prepareInstrument(market: InstrumentMarket, p: Prepared): PreparedInstr
     liquidityPerPeriod: perPeriod > 0 && Number.isFinite(perPeriod) ? perPeriod : 0,
     longLossMultiple: longLoss / scanRange,
     shortLossMultiple: shortLoss / scanRange,
-    fallbackVolatility: market.impliedVolatility ?? threshold.components.effectiveVolatility * SQRT_365,
+    // No σ (a new listing held at the cap): NaN, so an option on it is reported as unvaluable, not priced.
+    fallbackVolatility:
+      market.impliedVolatility ?? (threshold.components.effectiveVolatility ?? Number.NaN) * SQRT_365,
   };
 }
 

@@ -58,8 +58,12 @@ describe('recalibrate: properties', () => {
         expect(b.initialMarginRate).toBeGreaterThanOrEqual(a.initialMarginRate);
         if (a.status === 'computed' && b.status === 'computed') {
           // σ scales by k exactly (up to rounding), the FHS multiplier is scale-free
-          expect(b.components.effectiveVolatility).toBeGreaterThan(a.components.effectiveVolatility);
-          expect(Math.abs(b.components.riskMultiplier / a.components.riskMultiplier - 1)).toBeLessThan(1e-9);
+          expect(b.components.effectiveVolatility).toBeGreaterThan(
+            a.components.effectiveVolatility as number,
+          );
+          expect(
+            Math.abs((b.components.riskMultiplier as number) / (a.components.riskMultiplier as number) - 1),
+          ).toBeLessThan(1e-9);
           expect(b.components.modelRate).toBeGreaterThan(a.components.modelRate);
         }
       }),

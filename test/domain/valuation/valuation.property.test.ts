@@ -321,7 +321,7 @@ describe('scenario revaluation matches black76Price per scenario', () => {
       const volatility =
         position.markVolatility ??
         market.impliedVolatility ??
-        market.threshold.components.effectiveVolatility * Math.sqrt(365);
+        (market.threshold.components.effectiveVolatility as number) * Math.sqrt(365);
       const value = black76Price(isCall, mark, strike, years, volatility, rate);
       group.delta += quantity * black76Delta(isCall, mark, strike, years, volatility, rate);
       group.legs.push({
