@@ -2,18 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Io, main } from '../../lib/cli/main.ts';
 import { tempDir } from '../temp-dirs.ts';
+import { runQmt } from './run-qmt.ts';
 
 // The commands on the real price files: test/data/cli/main.test.ts.
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s) };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (...argv: string[]) => runQmt(argv);
 
 /** A valid daily price file, for the tests that fail on something else. */
 function priceFile(): string {

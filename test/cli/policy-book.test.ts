@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPolicyBook } from '../../lib/cli/inputs.ts';
-import { type Io, main } from '../../lib/cli/main.ts';
 import { PolicyError } from '../../lib/domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY, parseThresholdPolicy } from '../../lib/domain/threshold/policy.ts';
+import { runQmt } from './run-qmt.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -140,13 +140,7 @@ describe('every object in a policy is strict', () => {
 });
 
 describe('qmt thresholds --policy', () => {
-  async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s) };
-    const code = await main(argv, io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const run = (...argv: string[]) => runQmt(argv);
 
   /** 60 days of a gentle random walk: enough for the command to run if the policy were accepted. */
   async function pricesFile(): Promise<string> {

@@ -3,16 +3,10 @@
  * prices. The runs on the real price files: test/data/integration/cycle.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { type Io, main } from '../../lib/cli/main.ts';
+import { runQmt } from '../cli/run-qmt.ts';
 import { tempDir } from '../temp-dirs.ts';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s) };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (...argv: string[]) => runQmt(argv);
 
 describe('npm start (qmt start)', () => {
   it('runs offline on generated prices, labelled as generated, and prints a readable summary', async () => {

@@ -3,33 +3,16 @@
  * tied to its database, exit codes and ops records for a failed sweep, seeding that resumes, a demo book
  * never valued at prices it was not sized on, and the alert report's order.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CycleHooks } from '../../lib/cli/commands/cycle.ts';
-import { type Io, main } from '../../lib/cli/main.ts';
 import { DAY_MS } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
+import { runQmt } from '../cli/run-qmt.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const folders: string[] = [];
-afterEach(async () => {
-  await Promise.all(folders.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  folders.push(dir);
-  return dir;
-}
-
-async function run(argv: readonly string[], hooks?: CycleHooks) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s) };
-  const code = await main(argv, io, hooks === undefined ? undefined : { cycle: hooks });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = runQmt;
 
 /** The alert lines of a text report (each starts with its severity mark). */
 function alertLines(out: string): string[] {

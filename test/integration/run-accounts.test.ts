@@ -8,20 +8,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Io, main } from '../../lib/cli/main.ts';
+import { runQmt } from '../cli/run-qmt.ts';
 
 interface Output {
   errors: { kind: string; key: string; reason: string }[];
   counts: { accounts: number; rejected: number };
 }
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s) };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (...argv: string[]) => runQmt(argv);
 
 const cash = (accountId: string, amount = '1000') => ({
   accountId,

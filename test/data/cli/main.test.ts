@@ -1,19 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Io, main } from '../../../lib/cli/main.ts';
+import { runQmt } from '../../cli/run-qmt.ts';
 import { tempDir } from '../../temp-dirs.ts';
 import { SHARED_DATA, SHARED_REFERENCE } from '../shared.ts';
 
 const FGARCH = join(SHARED_REFERENCE, 'garch-fgarch.json');
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s) };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (...argv: string[]) => runQmt(argv);
 
 describe('qmt volatility', () => {
   it('fits GARCH on the fGarch reference window as fGarch does (fractional returns)', async () => {

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Io, main } from '../../../lib/cli/main.ts';
+import { runQmt } from '../../cli/run-qmt.ts';
 import { validateMarginAlert } from '../../schemas/ajv.ts';
 import { tempDir } from '../../temp-dirs.ts';
 import { SHARED_DATA } from '../shared.ts';
@@ -32,13 +32,7 @@ interface Output {
   counts: { accounts: number; transitions: number; alerts: number; rejected: number };
 }
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s) };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (...argv: string[]) => runQmt(argv);
 
 /** The state the levels (warning 1.2, margin call 1.0, liquidation 0.8) give a first-seen account. */
 function expectedState(ratio: number): string {
