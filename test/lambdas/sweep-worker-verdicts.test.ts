@@ -13,7 +13,7 @@ import {
   RecordingOps,
 } from '../app/in-memory-ports.ts';
 import { btc, PRICE } from '../app/sweep-fixtures.ts';
-import { lambdaContext, lambdaEnv, recordedObservability } from './support.ts';
+import { lambdaContext, lambdaEnv, recordedObservability, sqsRecord } from './support.ts';
 
 const FIRST_SWEEP = Date.parse('2026-11-24T00:05:00Z');
 const EXPIRY = '2026-11-24T01:00:00Z';
@@ -39,26 +39,7 @@ function shortInTheMoneyCall(accountId: string, collateral: string): Account {
 }
 
 function segmentEvent(runId: string): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: runId,
-        receiptHandle: `handle-${runId}`,
-        body: JSON.stringify({ runId, segment: 0, totalSegments: 1 }),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: '1764000000000',
-          SenderId: 'AIDAEXAMPLE',
-          ApproximateFirstReceiveTimestamp: '1764000000001',
-        },
-        messageAttributes: {},
-        md5OfBody: 'md5',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:qmt-test-sweep',
-        awsRegion: 'eu-west-1',
-      },
-    ],
-  };
+  return { Records: [sqsRecord(runId, { runId, segment: 0, totalSegments: 1 })] };
 }
 
 describe('sweep worker verdicts across sweeps', () => {

@@ -15,6 +15,7 @@ import {
   recordedObservability,
   SWEEP_QUEUE_URL,
   sentBodies,
+  sqsRecord,
 } from './support.ts';
 
 // The worker's use case is injected below; the module's default is replaced so no test reaches the real one.
@@ -28,25 +29,6 @@ vi.mock('../../lib/app/sweep.ts', async (importOriginal) => ({
 const sqs = mockClient(SQSClient);
 
 const RUN_ID = '2026-11-24T00:10:00Z';
-
-function sqsRecord(messageId: string, body: unknown): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `handle-${messageId}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: '1764000000000',
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: '1764000000001',
-    },
-    messageAttributes: {},
-    md5OfBody: 'md5',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:qmt-test-sweep',
-    awsRegion: 'eu-west-1',
-  };
-}
 
 const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
