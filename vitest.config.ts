@@ -8,6 +8,9 @@ const INTEGRATION = { testTimeout: 120_000, hookTimeout: 180_000, fileParallelis
 
 export default defineConfig({
   test: {
+    // Timeouts only catch a hang: no test is timed (speed is measured in `npm run bench`), and property tests
+    // of a few seconds run several times longer on a shared, loaded 2-core machine.
+    testTimeout: 30_000,
     setupFiles: ['test/setup.ts'],
     globalSetup: ['test/global-setup.ts'],
     coverage: { provider: 'v8', include: ['lib/**', 'lambdas/**', 'infra/**'] },
