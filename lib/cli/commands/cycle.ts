@@ -65,7 +65,8 @@ export interface CycleOptions extends MarketDataOptions {
   readonly fresh?: boolean;
   /**
    * Where the database and the outbox are kept between runs.
-   * @default - `.qmt`; with `accounts`, an in-memory database that is new every run (outbox in `.qmt`)
+   * @default - `.qmt`; with `accounts`, an in-memory database that is new every run (outbox in
+   *   `.qmt/accounts-run/outbox`, apart from the demo's)
    */
   readonly dataDir?: string;
   /** Value as of this UTC day (ms). Default: today, or with --prices the day after the files' last candle. */
@@ -182,7 +183,8 @@ export async function runCycle(
   // The demo keeps its database between runs, so a rerun announces only what changed; so do the user's
   // accounts given a --data-dir. Without one, the user's accounts get a new in-memory database every run.
   const dbPath = userAccounts && options.dataDir === undefined ? undefined : resolve(dataDir, 'dynamodb');
-  const outboxDirectory = join(dataDir, 'outbox');
+  // An in-memory database's outbox is kept apart, so a run on the user's accounts never displaces the demo's.
+  const outboxDirectory = dbPath ? join(dataDir, 'outbox') : join(dataDir, 'accounts-run', 'outbox');
   if (options.fresh) {
     if (dbPath) await rm(dbPath, { recursive: true, force: true });
     await rm(outboxDirectory, { recursive: true, force: true });

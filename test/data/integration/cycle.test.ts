@@ -73,6 +73,9 @@ describe('qmt run --accounts --prices --json', () => {
       '--prices',
       `BTC=${join(SHARED_DATA, 'BTC-USD.csv')}`,
       `ETH=${join(SHARED_DATA, 'ETH-USD.csv')}`,
+      // A folder of the test's own: the default is `.qmt` in the repository.
+      '--data-dir',
+      join(dir, 'data'),
       '--json',
     );
 
