@@ -91,6 +91,9 @@ describe('handler bundles', { timeout: 300_000 }, () => {
       expect(text, name).not.toContain(packageJson.scripts.test);
       expect(text, name).toContain(`="${packageJson.version}"`);
       expect(text, name).not.toContain('../package.json'); // the from-source fallback is not bundled
+      // zod without its locales (infra/zod-without-locales): English messages only, no German.
+      expect(text.includes('Invalid input: expected'), `${name} has zod's English messages`).toBe(true);
+      expect(text.includes('Eingabe: erwartet'), `${name} has zod's German messages`).toBe(false);
     }
     expect(announced).toHaveLength(Object.keys(byName).length);
     console.info('qmt handler bundles:', sizes);

@@ -1,8 +1,9 @@
 /**
  * The margin alert: what subscribers of the alerts topic receive on every state change, and the pure rules
- * around it (severity, the deduplication key, the SNS filter attributes). The JSON Schema published in
- * `lib/schemas/margin-alert.v1.json` and `marginAlertSchema` below describe the same document; a test keeps
- * them in step. The schema lives in zod here (not Ajv) because Ajv is a dev dependency only.
+ * around it (severity, the deduplication key, the SNS filter attributes). `marginAlertSchema` below is the
+ * one definition of the document: the JSON Schema published in `lib/schemas/margin-alert.v1.json` is
+ * generated from it (`npm run schemas`). The schema lives in zod here (not Ajv) because Ajv is a dev
+ * dependency only.
  */
 import { z } from 'zod';
 import type { MarginAlert, MarginState } from '../account/account.ts';
@@ -120,7 +121,7 @@ export function marginAlert(input: MarginAlertInput): MarginAlert {
   });
 }
 
-// The patterns and limits below are copied verbatim into the JSON Schema; change both together.
+// The patterns and limits below reach the JSON Schema through `npm run schemas`.
 /** At most 38 significant digits (DynamoDB's number precision) plus sign and point. */
 const DECIMAL_MAX_LENGTH = 40;
 export const SIGNED_DECIMAL_PATTERN = /^-?\d+(\.\d+)?$/;
@@ -142,34 +143,121 @@ function isCalendarDate(time: string): boolean {
 
 const signedDecimal = z.string().max(DECIMAL_MAX_LENGTH).regex(SIGNED_DECIMAL_PATTERN);
 const nonNegativeDecimal = z.string().max(DECIMAL_MAX_LENGTH).regex(NON_NEGATIVE_DECIMAL_PATTERN);
-const marginStateSchema = z.enum(['OK', 'WARNING', 'MARGIN_CALL', 'LIQUIDATION']);
+const MARGIN_STATES = ['OK', 'WARNING', 'MARGIN_CALL', 'LIQUIDATION'] as const;
 const utcTime = z
   .string()
   .regex(UTC_TIME_PATTERN, 'must be an RFC 3339 UTC time such as 2026-11-24T00:00:00Z')
   .refine(isCalendarDate, 'is not a calendar date');
 
+// The named definitions of the JSON Schema (`$defs`, by their `id`); the fields below refer to them.
+const marginStateSchema = z.enum(MARGIN_STATES).meta({
+  id: 'marginState',
+  description:
+    "The account's margin state, from its margin ratio against the levels of the threshold set's policy. OK: above the warning level. WARNING: below the warning level. MARGIN_CALL: below the margin-call level; the account must add collateral or reduce positions. LIQUIDATION: below the liquidation level, or equity below zero (even when nothing is required and marginRatio is null); positions are to be closed. The levels have hysteresis so an account hovering at one does not flap.",
+});
+const signedDecimalDef = signedDecimal.meta({
+  id: 'signedDecimal',
+  description:
+    'A decimal number as a string, optionally negative, at most 38 digits: for example "-1250.50".',
+});
+const nonNegativeDecimalDef = nonNegativeDecimal.meta({
+  id: 'nonNegativeDecimal',
+  description: 'A decimal number as a string, zero or more, at most 38 digits: for example "1250.5".',
+});
+
+/**
+ * The cross-field rules of `superRefine` below, in JSON Schema (zod cannot translate a refinement): per new
+ * state, the previous state differs and the severity is the state's own.
+ */
+const TRANSITION_RULES = MARGIN_STATES.map((state) => ({
+  if: { properties: { newState: { const: state } } },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, in plain data nothing awaits.
+  then: {
+    properties: { previousState: { not: { const: state } }, severity: { const: SEVERITY_BY_STATE[state] } },
+  },
+}));
+
 /**
  * The zod mirror of `lib/schemas/margin-alert.v1.json`, used to validate every alert before it leaves
- * the process (the JSON Schema is for subscribers; Ajv is not a runtime dependency).
+ * the process (the JSON Schema is for subscribers; Ajv is not a runtime dependency). The JSON Schema is
+ * generated from this one (`npm run schemas`), descriptions included, so the two cannot drift.
  */
 export const marginAlertSchema = z
   .strictObject({
-    schemaVersion: z.literal(MARGIN_ALERT_SCHEMA_VERSION),
-    eventType: z.literal(MARGIN_ALERT_EVENT_TYPE),
-    alertId: z.string().min(1).max(160),
-    accountId: z.string().min(1).max(128),
-    previousState: marginStateSchema,
-    newState: marginStateSchema,
-    severity: z.enum(['info', 'warning', 'critical']),
-    sequence: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    equity: signedDecimal,
-    initialRequirement: nonNegativeDecimal,
-    maintenanceRequirement: nonNegativeDecimal,
-    marginRatio: signedDecimal.nullable(),
-    shortfallToInitial: nonNegativeDecimal,
-    thresholdSetId: z.string().min(1).max(256),
-    runId: z.string().min(1).max(256),
-    occurredAt: utcTime,
+    schemaVersion: z
+      .literal(MARGIN_ALERT_SCHEMA_VERSION)
+      .describe('Version of this schema. Consumers should reject versions they do not know.'),
+    eventType: z
+      .literal(MARGIN_ALERT_EVENT_TYPE)
+      .describe(
+        "What happened: the account's margin state changed. Also sent as the eventType message attribute.",
+      ),
+    alertId: z
+      .string()
+      .min(1)
+      .max(160)
+      .describe(
+        "Deduplication key: '<accountId>:<sequence>'. qmt stores each alert with its state change and re-sends it until it is confirmed published, so the same alert may arrive more than once (after a publish failure, or a crash between publishing and confirming). Every copy is identical and has the same alertId: process each alertId once, and order an account's alerts by sequence.",
+      ),
+    accountId: z
+      .string()
+      .min(1)
+      .max(128)
+      .describe(
+        "The exchange's account identifier, as stored in its accounts table. Also sent as the accountId message attribute.",
+      ),
+    previousState: marginStateSchema.describe('The margin state before this change.'),
+    newState: marginStateSchema.describe(
+      'The margin state after this change; always differs from previousState. Also sent as the newState message attribute.',
+    ),
+    severity: z
+      .enum(['info', 'warning', 'critical'])
+      .describe(
+        'Follows newState only, whatever the direction of the move: OK -> info (a recovery), WARNING -> warning, MARGIN_CALL and LIQUIDATION -> critical. Also sent as the severity message attribute.',
+      ),
+    sequence: z
+      .number()
+      .int()
+      .min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .describe(
+        "The account's margin status sequence after this change; increases by one per change, so a gap means a missed alert and a lower number means a late one.",
+      ),
+    equity: signedDecimalDef.describe(
+      'Account equity: collateral after haircuts plus unrealised profit and loss. Negative when the account is underwater.',
+    ),
+    initialRequirement: nonNegativeDecimalDef.describe(
+      "Initial margin requirement of the account's positions under the threshold set.",
+    ),
+    maintenanceRequirement: nonNegativeDecimalDef.describe(
+      "Maintenance margin requirement of the account's positions under the threshold set.",
+    ),
+    marginRatio: signedDecimal
+      .nullable()
+      .describe(
+        'equity / maintenanceRequirement as a decimal string (1.0 = exactly at maintenance), or null when the maintenance requirement is zero (no positions, positions that net to zero, or only expired options left) and the ratio is undefined. A null ratio says nothing about solvency: read equity. With nothing required, equity of zero or more is OK and negative equity is LIQUIDATION; an account with negative equity is in LIQUIDATION whatever its requirement.',
+      ),
+    shortfallToInitial: nonNegativeDecimalDef.describe(
+      'Amount of equity to add to restore the initial margin requirement: max(0, initialRequirement - equity).',
+    ),
+    thresholdSetId: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe(
+        'The immutable threshold set the account was valued under; look it up for the rates and their audit trail.',
+      ),
+    runId: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe('The sweep run that valued the account and detected the change.'),
+    // `format` for subscribers' validators; zod checks the calendar date with the refinement above.
+    occurredAt: utcTime.meta({
+      format: 'date-time',
+      description:
+        'When the change was detected, RFC 3339 in UTC with seconds, for example 2026-11-24T00:05:12.345Z.',
+    }),
   })
   .superRefine((alert, ctx) => {
     if (alert.previousState === alert.newState) {
@@ -183,4 +271,31 @@ export const marginAlertSchema = z
         message: `must be ${expected} for ${alert.newState}`,
       });
     }
+  })
+  .meta({
+    $id: 'urn:qmt:schema:margin-alert:1.0',
+    title: 'qmt margin alert, version 1.0',
+    description:
+      "Published by qmt to the alerts topic once per margin state change of an account, and only then. The body is this JSON document; the SNS message attributes eventType, severity, accountId and newState (all String) repeat the fields of the same name so subscription filter policies need not parse the body. Delivery is at least once: deduplicate on alertId and order an account's alerts by sequence. Amounts are decimal strings in the quote currency of the account's margin, never JSON numbers, so no precision is lost. Fields are never added to version 1.0; a new field means a new schemaVersion.",
+    allOf: TRANSITION_RULES,
+    examples: [
+      {
+        schemaVersion: '1.0',
+        eventType: 'margin.state_changed',
+        alertId: 'acc-0042:7',
+        accountId: 'acc-0042',
+        previousState: 'WARNING',
+        newState: 'MARGIN_CALL',
+        severity: 'critical',
+        sequence: 7,
+        equity: '9800.00',
+        initialRequirement: '12500.00',
+        maintenanceRequirement: '10000.00',
+        marginRatio: '0.98',
+        shortfallToInitial: '2700.00',
+        thresholdSetId: '2026-11-24T00:00Z',
+        runId: 'sweep-2026-11-24T00:05Z',
+        occurredAt: '2026-11-24T00:05:12.345Z',
+      },
+    ],
   });
