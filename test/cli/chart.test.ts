@@ -7,7 +7,7 @@ import {
   renderBacktestHtml,
   renderBacktestSvg,
   writeBacktestChart,
-} from '../../lib/cli/chart.ts';
+} from '../../cli/chart.ts';
 import type { BacktestDay, BacktestResult, SideStatistics } from '../../lib/domain/backtest/backtest.ts';
 import type { ActiveBound } from '../../lib/domain/threshold/threshold.ts';
 
