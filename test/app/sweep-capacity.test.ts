@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { type AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatScaleReport, scaleReport } from '../../cli/commands/scale.ts';
 import { REPO_ROOT } from '../../infra/margin-thresholds.ts';
 import { accountItem } from '../../lib/adapters/dynamodb/account-writer.ts';
 import {
@@ -19,6 +18,7 @@ import {
   TYPICAL_ITEM_SIZES,
   US_EAST_1_PRICES,
 } from '../../lib/app/sweep-capacity.ts';
+import { formatScaleReport, scaleReport } from '../../lib/cli/commands/scale.ts';
 import type { Account, MarginTransition } from '../../lib/domain/account/account.ts';
 import { marginAlert } from '../../lib/domain/alert/alert.ts';
 import { buildApp, resources } from '../infra/support.ts';

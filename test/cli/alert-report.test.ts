@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALERT_LEGEND, formatAlertReport, sortAlerts } from '../../cli/alert-report.ts';
+import { ALERT_LEGEND, formatAlertReport, sortAlerts } from '../../lib/cli/alert-report.ts';
 import type { MarginState } from '../../lib/domain/account/account.ts';
 import { sampleAlert } from '../domain/alert/sample-alert.ts';
 

@@ -7,7 +7,7 @@ import {
   renderBacktestHtml,
   renderBacktestSvg,
   writeBacktestChart,
-} from '../../cli/chart.ts';
+} from '../../lib/cli/chart.ts';
 import type { BacktestDay, BacktestResult, SideStatistics } from '../../lib/domain/backtest/backtest.ts';
 import type { ActiveBound } from '../../lib/domain/threshold/threshold.ts';
 

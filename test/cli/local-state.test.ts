@@ -8,7 +8,7 @@ import {
   readBook,
   staleBookReason,
   writeBook,
-} from '../../cli/local-state.ts';
+} from '../../lib/cli/local-state.ts';
 
 const sizedOn = [
   { instrument: 'BTC', referencePrice: 30_000, maintenanceMarginRate: 0.05 },

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadPolicyBook } from '../../cli/inputs.ts';
+import { loadPolicyBook } from '../../lib/cli/inputs.ts';
 import { PolicyError } from '../../lib/domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY, parseThresholdPolicy } from '../../lib/domain/threshold/policy.ts';
 import { runQmt } from './run-qmt.ts';

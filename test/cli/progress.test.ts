@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createProgress, progressLine } from '../../cli/progress.ts';
+import { createProgress, progressLine } from '../../lib/cli/progress.ts';
 
 function fakeStream(isTTY: boolean, columns = 100) {
   const writes: string[] = [];

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { marketData, noteForTerminal } from '../../cli/commands/market-data.ts';
+import { marketData, noteForTerminal } from '../../lib/cli/commands/market-data.ts';
 import type { MarketDataSource } from '../../lib/ports.ts';
 import { runQmt } from './run-qmt.ts';
 

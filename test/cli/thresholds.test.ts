@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { thresholdsFor } from '../../cli/commands/thresholds.ts';
+import { thresholdsFor } from '../../lib/cli/commands/thresholds.ts';
 import { DAY_MS } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';

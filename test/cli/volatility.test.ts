@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { volatilityReport } from '../../cli/commands/volatility.ts';
-import { UsageError } from '../../cli/inputs.ts';
+import { volatilityReport } from '../../lib/cli/commands/volatility.ts';
+import { UsageError } from '../../lib/cli/inputs.ts';
 import type { Candle, CandleSeries } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
 

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CycleHooks } from '../../cli/commands/cycle.ts';
+import type { CycleHooks } from '../../lib/cli/commands/cycle.ts';
 import { DAY_MS } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
 import { runQmt } from '../cli/run-qmt.ts';

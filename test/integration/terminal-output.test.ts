@@ -7,9 +7,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle } from '../../cli/commands/cycle.ts';
-import type { Io } from '../../cli/io.ts';
-import { main } from '../../cli/main.ts';
+import { runCycle } from '../../lib/cli/commands/cycle.ts';
+import type { Io } from '../../lib/cli/io.ts';
+import { main } from '../../lib/cli/main.ts';
 import type { MarketDataSource } from '../../lib/ports.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.

@@ -5,9 +5,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
-import type { BacktestDay, BacktestResult, SideStatistics } from '../lib/domain/backtest/backtest.ts';
-import { DAY_MS } from '../lib/domain/market/candle.ts';
-import type { ActiveBound } from '../lib/domain/threshold/threshold.ts';
+import type { BacktestDay, BacktestResult, SideStatistics } from '../domain/backtest/backtest.ts';
+import { DAY_MS } from '../domain/market/candle.ts';
+import type { ActiveBound } from '../domain/threshold/threshold.ts';
 
 export interface ChartOptions {
   /** Pixels; default 1400. */

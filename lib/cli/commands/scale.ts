@@ -2,8 +2,8 @@
  * `qmt scale`: the capacity model of a full sweep (`lib/app/sweep-capacity.ts`) for a table size and a
  * deployment, on a quiet day and on a crash day. `docs/SCALE.md` prints this command's output.
  */
-import { DEFAULT_WATCHLIST_LIMIT } from '../../lib/adapters/dynamodb/margin-status-store.ts';
-import { planSweep, type SweepPlan } from '../../lib/app/plan-sweep.ts';
+import { DEFAULT_WATCHLIST_LIMIT } from '../../adapters/dynamodb/margin-status-store.ts';
+import { planSweep, type SweepPlan } from '../../app/plan-sweep.ts';
 import {
   DEFAULT_TABLE_THROUGHPUT_QUOTA,
   MEASURED_WORKER_THROUGHPUT,
@@ -12,7 +12,7 @@ import {
   sweepCapacity,
   TYPICAL_ITEM_SIZES,
   US_EAST_1_PRICES,
-} from '../../lib/app/sweep-capacity.ts';
+} from '../../app/sweep-capacity.ts';
 import { renderTable } from '../table.ts';
 
 export interface ScaleOptions {

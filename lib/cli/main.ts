@@ -4,9 +4,9 @@
  * sweep segment, an unexpected error), with the cause printed.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { backtest } from '../lib/domain/backtest/backtest.ts';
-import { QmtError } from '../lib/domain/errors.ts';
-import { linesForTerminal } from '../lib/domain/text.ts';
+import { backtest } from '../domain/backtest/backtest.ts';
+import { QmtError } from '../domain/errors.ts';
+import { linesForTerminal } from '../domain/text.ts';
 import { writeBacktestChart } from './chart.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
 import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';

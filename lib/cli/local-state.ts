@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Threshold } from '../lib/domain/threshold/threshold.ts';
+import type { Threshold } from '../domain/threshold/threshold.ts';
 
 const DATABASE_ID_FILE = 'qmt-database-id';
 const BOOK_FILE = 'qmt-book.json';

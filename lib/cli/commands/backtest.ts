@@ -1,6 +1,6 @@
 /** `qmt backtest`: walk-forward coverage and procyclicality statistics for long and short positions. */
-import type { BacktestResult, SideStatistics } from '../../lib/domain/backtest/backtest.ts';
-import { forTerminal } from '../../lib/domain/text.ts';
+import type { BacktestResult, SideStatistics } from '../../domain/backtest/backtest.ts';
+import { forTerminal } from '../../domain/text.ts';
 import { fixed, percent, renderTable } from '../table.ts';
 
 /** The figures the issue and the README quote; `days` stay out of the JSON unless asked for. */

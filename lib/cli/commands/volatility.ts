@@ -1,18 +1,18 @@
 /** `qmt volatility`: every estimator's latest daily σ over a window, and the GARCH(1,1) fit. */
 import { performance } from 'node:perf_hooks';
-import type { Candle, CandleSeries } from '../../lib/domain/market/candle.ts';
-import { utcDay } from '../../lib/domain/market/candle.ts';
-import { forTerminal } from '../../lib/domain/text.ts';
-import { toDailyBars } from '../../lib/domain/threshold/model.ts';
-import { ewmaVolatility } from '../../lib/domain/volatility/ewma.ts';
-import { fitGarch11, GARCH_MIN_RETURNS } from '../../lib/domain/volatility/garch.ts';
+import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
+import { utcDay } from '../../domain/market/candle.ts';
+import { forTerminal } from '../../domain/text.ts';
+import { toDailyBars } from '../../domain/threshold/model.ts';
+import { ewmaVolatility } from '../../domain/volatility/ewma.ts';
+import { fitGarch11, GARCH_MIN_RETURNS } from '../../domain/volatility/garch.ts';
 import {
   closeToCloseVolatility,
   garmanKlassVolatility,
   parkinsonVolatility,
   rogersSatchellVolatility,
   yangZhangVolatility,
-} from '../../lib/domain/volatility/range.ts';
+} from '../../domain/volatility/range.ts';
 import { UsageError } from '../inputs.ts';
 import { fixed, percent, renderTable } from '../table.ts';
 

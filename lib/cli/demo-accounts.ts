@@ -2,9 +2,9 @@
  * Demo accounts for the local cycle: a few hundred, seeded, sized against the thresholds just computed so
  * that some sit comfortably above their levels and some hover near warning, margin call and liquidation.
  */
-import type { Account, Position } from '../lib/domain/account/account.ts';
-import { seededRandom } from '../lib/domain/math/random.ts';
-import type { Threshold } from '../lib/domain/threshold/threshold.ts';
+import type { Account, Position } from '../domain/account/account.ts';
+import { seededRandom } from '../domain/math/random.ts';
+import type { Threshold } from '../domain/threshold/threshold.ts';
 
 export interface DemoAccountOptions {
   readonly count: number;

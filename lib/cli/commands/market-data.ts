@@ -2,11 +2,11 @@
  * Market data for a local run: the live venues when they answer, else the files named with --prices, else
  * generated data that is labelled as such everywhere it shows.
  */
-import { createConsensusSource } from '../../lib/adapters/market/index.ts';
-import { type CandleSeries, DAY_MS } from '../../lib/domain/market/candle.ts';
-import { GENERATED_SOURCE, generateCandles } from '../../lib/domain/market/generated.ts';
-import { cutAtWord, forTerminal } from '../../lib/domain/text.ts';
-import type { MarketDataSource } from '../../lib/ports.ts';
+import { createConsensusSource } from '../../adapters/market/index.ts';
+import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import { GENERATED_SOURCE, generateCandles } from '../../domain/market/generated.ts';
+import { cutAtWord, forTerminal } from '../../domain/text.ts';
+import type { MarketDataSource } from '../../ports.ts';
 import { loadPrices } from '../inputs.ts';
 
 /** The demo instruments and where generated prices start (seeds fixed so every run shows the same numbers). */

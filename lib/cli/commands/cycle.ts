@@ -9,31 +9,31 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
-import type { Adapters } from '../../lambdas/shared/adapters.ts';
-import type { Observability } from '../../lambdas/shared/observability.ts';
-import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
-import { createSweepWorkerHandler } from '../../lambdas/sweep-worker/worker-handler.ts';
-import { DynamoDbAccountSource } from '../../lib/adapters/dynamodb/account-source.ts';
+import { createRecalibrateHandler } from '../../../lambdas/recalibrate/recalibrate-handler.ts';
+import type { Adapters } from '../../../lambdas/shared/adapters.ts';
+import type { Observability } from '../../../lambdas/shared/observability.ts';
+import { createSweepCoordinatorHandler } from '../../../lambdas/sweep-coordinator/coordinator-handler.ts';
+import { createSweepWorkerHandler } from '../../../lambdas/sweep-worker/worker-handler.ts';
+import { DynamoDbAccountSource } from '../../adapters/dynamodb/account-source.ts';
 import {
   type AccountWriteResult,
   deleteAccountsNotIn,
   writeAccounts,
-} from '../../lib/adapters/dynamodb/account-writer.ts';
-import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
-import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
-import { TABLE_NAME_ENV } from '../../lib/adapters/dynamodb/tables.ts';
-import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
-import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../lib/adapters/local/dynamodb-local.ts';
-import { openLocalOutbox } from '../../lib/adapters/local/outbox.ts';
-import { StaticMarketSource } from '../../lib/adapters/market/static.ts';
-import { sweepSegment } from '../../lib/app/sweep.ts';
-import type { Account, MarginAlert } from '../../lib/domain/account/account.ts';
-import { QmtError } from '../../lib/domain/errors.ts';
-import { type CandleSeries, DAY_MS } from '../../lib/domain/market/candle.ts';
-import { forTerminal } from '../../lib/domain/text.ts';
-import type { Threshold } from '../../lib/domain/threshold/threshold.ts';
+} from '../../adapters/dynamodb/account-writer.ts';
+import { DynamoDbMarginStatusStore } from '../../adapters/dynamodb/margin-status-store.ts';
+import { DynamoDbRunLedger } from '../../adapters/dynamodb/run-ledger.ts';
+import { TABLE_NAME_ENV } from '../../adapters/dynamodb/tables.ts';
+import { DynamoDbThresholdStore } from '../../adapters/dynamodb/threshold-store.ts';
+import { DynamoDbIdempotencyStore } from '../../adapters/idempotency/dynamodb-persistence.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../adapters/local/dynamodb-local.ts';
+import { openLocalOutbox } from '../../adapters/local/outbox.ts';
+import { StaticMarketSource } from '../../adapters/market/static.ts';
+import { sweepSegment } from '../../app/sweep.ts';
+import type { Account, MarginAlert } from '../../domain/account/account.ts';
+import { QmtError } from '../../domain/errors.ts';
+import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import { forTerminal } from '../../domain/text.ts';
+import type { Threshold } from '../../domain/threshold/threshold.ts';
 import type {
   AlertPublisher,
   OpsEvent,
@@ -41,7 +41,7 @@ import type {
   RejectedAccountRecord,
   SegmentMessage,
   SweepQueue,
-} from '../../lib/ports.ts';
+} from '../../ports.ts';
 import { formatAlertReport } from '../alert-report.ts';
 import { demoAccounts } from '../demo-accounts.ts';
 import { loadPolicyBook, UsageError } from '../inputs.ts';

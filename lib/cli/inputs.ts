@@ -4,11 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { readCandlesCsv } from '../lib/adapters/csv-file.ts';
-import { QmtError } from '../lib/domain/errors.ts';
-import type { CandleSeries } from '../lib/domain/market/candle.ts';
-import { parseThresholdPolicy } from '../lib/domain/threshold/policy.ts';
-import { type PolicyBook, parsePolicyBook } from '../lib/domain/threshold/policy-book.ts';
+import { readCandlesCsv } from '../adapters/csv-file.ts';
+import { QmtError } from '../domain/errors.ts';
+import type { CandleSeries } from '../domain/market/candle.ts';
+import { parseThresholdPolicy } from '../domain/threshold/policy.ts';
+import { type PolicyBook, parsePolicyBook } from '../domain/threshold/policy-book.ts';
 
 /** A command-line mistake: printed without a stack trace, exit code 2. */
 export class UsageError extends QmtError {

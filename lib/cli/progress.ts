@@ -2,7 +2,7 @@
  * A one-line terminal progress bar for long CLI runs (a backtest walks thousands of recalibrations).
  * Draws only on a TTY, so piped output, `--json` and CI logs never see carriage returns.
  */
-import { forTerminal } from '../lib/domain/text.ts';
+import { forTerminal } from '../domain/text.ts';
 
 export interface Progress {
   /** Report `done` of `total` steps; redraws at most every 100 ms (always on the last step). */

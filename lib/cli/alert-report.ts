@@ -2,8 +2,8 @@
  * The alerts of a local run as the terminal shows them: most severe state first, the lowest ratio first
  * within a state, a count per state, and what the numbers mean said once.
  */
-import type { MarginAlert, MarginState } from '../lib/domain/account/account.ts';
-import { alertLine } from '../lib/domain/alert/alert-line.ts';
+import type { MarginAlert, MarginState } from '../domain/account/account.ts';
+import { alertLine } from '../domain/alert/alert-line.ts';
 
 /** The order a liquidation desk reads alerts in. */
 const SEVERITY_ORDER: readonly MarginState[] = ['LIQUIDATION', 'MARGIN_CALL', 'WARNING', 'OK'];

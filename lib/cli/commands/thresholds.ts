@@ -1,8 +1,8 @@
 /** `qmt thresholds`: the threshold per symbol with its components. */
-import { type CandleSeries, DAY_MS } from '../../lib/domain/market/candle.ts';
-import { forTerminal } from '../../lib/domain/text.ts';
-import { recalibrate } from '../../lib/domain/threshold/model.ts';
-import type { Threshold } from '../../lib/domain/threshold/threshold.ts';
+import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import { forTerminal } from '../../domain/text.ts';
+import { recalibrate } from '../../domain/threshold/model.ts';
+import type { Threshold } from '../../domain/threshold/threshold.ts';
 import type { PolicyBook } from '../inputs.ts';
 import { percent, renderTable } from '../table.ts';
 
