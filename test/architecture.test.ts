@@ -132,7 +132,7 @@ describe('layer boundaries (biome noRestrictedImports)', () => {
           `import * as probe from '${probe.specifier}';\n\nexport { probe };\n`,
         );
       }
-      result = lint(['lib', 'cli', 'lambdas', 'infra']);
+      result = lint(['lib', 'lambdas', 'infra']);
     } finally {
       for (const probe of PROBES) rmSync(join(ROOT, probe.file), { force: true });
     }
