@@ -197,3 +197,18 @@ export interface BreachIndex {
   /** Accounts with an entry for `instrument` in `setId` that `mark` crosses: below ≥ mark or above ≤ mark. */
   crossed(setId: string, instrument: string, mark: number): Promise<readonly string[]>;
 }
+
+/** A segment to sweep, from the start or from a worker's checkpoint (`cursor`). */
+export interface SegmentMessage {
+  readonly runId: string;
+  readonly segment: number;
+  readonly totalSegments: number;
+  /** Opaque Scan checkpoint from the account source; absent to start the segment from its beginning. */
+  readonly cursor?: string;
+}
+
+/** Where segment messages go: one message per Scan segment, or per continuation of one. */
+export interface SweepQueue {
+  /** Send every message, or throw `IncompleteBatchError` naming the segments (`runId#segment`) not sent. */
+  enqueue(messages: readonly SegmentMessage[]): Promise<void>;
+}

@@ -9,7 +9,7 @@ process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 process.env.POWERTOOLS_DEV ??= 'true';
 
 // The AWS SDK's notice that its 2027 releases need Node 22 (once per worker: ~30 copies a run), filtered as
-// lib/cli/qmt.mjs filters it. Every other warning still prints.
+// cli/qmt.mjs filters it. Every other warning still prints.
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
   const sdkNodeNotice = `${warning.name} ${warning.message}`.includes('NodeVersionSupportWarning');

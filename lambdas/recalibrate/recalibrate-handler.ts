@@ -14,6 +14,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { Context } from 'aws-lambda';
 import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
 import { recalibrate } from '../../lib/app/recalibrate.ts';
+import { startSweep } from '../../lib/app/start-sweep.ts';
 import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { dynamoDbClient } from '../shared/clients.ts';
@@ -26,7 +27,6 @@ import {
   type Observability,
   observeInvocation,
 } from '../shared/observability.ts';
-import { startSweep } from '../shared/start-sweep.ts';
 
 /** Scheduler retries an event for up to 24 hours; the record outlives that, then TTL removes it. */
 export const IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3_600;

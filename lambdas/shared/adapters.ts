@@ -12,6 +12,7 @@ import { createConsensusSource } from '../../lib/adapters/market/index.ts';
 import type { RetryPolicy } from '../../lib/adapters/retry.ts';
 import { SnsAlertPublisher } from '../../lib/adapters/sns/alert-publisher.ts';
 import { SnsOpsPublisher } from '../../lib/adapters/sns/ops-publisher.ts';
+import { SqsSweepQueue } from '../../lib/adapters/sqs/sweep-queue.ts';
 import { ConfigError } from '../../lib/config/errors.ts';
 import { RUNTIME_ENV, type RuntimeConfig } from '../../lib/config/runtime.ts';
 import type {
@@ -22,10 +23,10 @@ import type {
   MarketDataSource,
   OpsPublisher,
   RunLedger,
+  SweepQueue,
   ThresholdStore,
 } from '../../lib/ports.ts';
 import { dynamoDbClient, snsTopicClient, sqsClient } from './clients.ts';
-import { SqsSweepQueue, type SweepQueue } from './sweep-queue.ts';
 
 export interface Adapters {
   readonly clock: Clock;

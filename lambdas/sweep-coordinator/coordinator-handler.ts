@@ -11,6 +11,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { type SweepStarted, startSweep } from '../../lib/app/start-sweep.ts';
 import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { dynamoDbClient } from '../shared/clients.ts';
@@ -27,7 +28,6 @@ import {
   type Observability,
   observeInvocation,
 } from '../shared/observability.ts';
-import { type SweepStarted, startSweep } from '../shared/start-sweep.ts';
 
 /** Longer than Scheduler's 24 hours of retries. */
 export const IDEMPOTENCY_EXPIRY_SECONDS = 2 * 24 * 3_600;

@@ -13,6 +13,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type SegmentMessage, segmentMessageSchema } from '../../lib/adapters/sqs/sweep-queue.ts';
 import {
   NoThresholdSetError,
   type SweepPorts,
@@ -32,7 +33,6 @@ import {
   type Observability,
   observeInvocation,
 } from '../shared/observability.ts';
-import { type SegmentMessage, segmentMessageSchema } from '../shared/sweep-queue.ts';
 
 /** A worker hands its segment over when less than this remains of its invocation. */
 export const STOP_MARGIN_MS = 30_000;

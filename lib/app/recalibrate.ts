@@ -4,7 +4,7 @@
 import { QmtError, ThresholdSetConflictError } from '../domain/errors.ts';
 import { type CandleSeries, DAY_MS } from '../domain/market/candle.ts';
 import { holdThreshold, recalibrate as recalibrateThreshold } from '../domain/threshold/model.ts';
-import type { ThresholdPolicy } from '../domain/threshold/policy.ts';
+import type { InstrumentPolicy, ThresholdPolicy } from '../domain/threshold/policy.ts';
 import type { Threshold, ThresholdSet } from '../domain/threshold/threshold.ts';
 import type { Clock, MarketDataSource, OpsEvent, OpsPublisher, RunLedger, ThresholdStore } from '../ports.ts';
 
@@ -16,10 +16,7 @@ export interface RecalibrationPorts {
   readonly clock: Clock;
 }
 
-export interface InstrumentPolicy {
-  readonly instrument: string;
-  readonly policy: ThresholdPolicy;
-}
+export type { InstrumentPolicy };
 
 export interface RecalibrationRequest {
   /** The scheduled time (ISO): Scheduler delivers at least once, so it is the run's idempotency key. */

@@ -14,12 +14,8 @@ import { formatScaleReport, scaleReport } from './commands/scale.ts';
 import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
 import { formatVolatilityReport, volatilityReport } from './commands/volatility.ts';
 import { loadPolicyBook, loadPrices, parseDay, UsageError } from './inputs.ts';
+import type { Io } from './io.ts';
 import { createProgress } from './progress.ts';
-
-export interface Io {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
 
 const defaultIo: Io = {
   out: (text) => process.stdout.write(`${text}\n`),

@@ -10,6 +10,9 @@ import { PolicyError, QmtError } from '../domain/errors.ts';
 export const CATALOGUE_VENUES = ['deribit', 'binance', 'coinbase', 'kraken'] as const;
 export type CatalogueVenue = (typeof CATALOGUE_VENUES)[number];
 
+/** The venues a default consensus reads. Kraken is left out: it serves only the last 720 days. */
+export const DEFAULT_CONSENSUS_VENUES: readonly CatalogueVenue[] = ['deribit', 'binance', 'coinbase'];
+
 const venueName = z.string().trim().min(1);
 
 const deribitListing = z.strictObject({

@@ -20,27 +20,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import {
-  TABLE_NAME_ENV,
-  type TableId,
-  type TableNames,
-  tableNamesFromEnv,
-} from '../adapters/dynamodb/tables.ts';
-import { DEFAULT_CONSENSUS_VENUES } from '../adapters/market/index.ts';
-import type { InstrumentPolicy } from '../app/recalibrate.ts';
 import { withoutReservedKeys } from '../domain/document-keys.ts';
 import { PolicyError } from '../domain/errors.ts';
-import { parseThresholdPolicy, type ThresholdPolicy } from '../domain/threshold/policy.ts';
+import {
+  type InstrumentPolicy,
+  parseThresholdPolicy,
+  type ThresholdPolicy,
+} from '../domain/threshold/policy.ts';
 import { mergePolicyDocuments } from '../domain/threshold/policy-book.ts';
 import { ConfigError } from './errors.ts';
 import {
   CATALOGUE_VENUES,
   type CatalogueVenue,
+  DEFAULT_CONSENSUS_VENUES,
   DEFAULT_INSTRUMENT_CATALOGUE,
   type InstrumentCatalogue,
   knownInstruments,
   mergeInstrumentCatalogue,
 } from './instruments.ts';
+import { TABLE_NAME_ENV, type TableId, type TableNames, tableNamesFromEnv } from './tables.ts';
 
 /** The environment variables the functions read (table names: `TABLE_NAME_ENV` and `QMT_TABLE_PREFIX`). */
 export const RUNTIME_ENV = {

@@ -2,8 +2,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Io } from '../../lib/cli/io.ts';
 import { writeBook } from '../../lib/cli/local-state.ts';
-import { type Io, main } from '../../lib/cli/main.ts';
+import { main } from '../../lib/cli/main.ts';
 
 let dir: string;
 beforeEach(async () => {

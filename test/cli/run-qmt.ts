@@ -1,6 +1,7 @@
 /** Runs the `qmt` command line in-process, as the tests of its commands do, and collects what it prints. */
 import type { CycleHooks } from '../../lib/cli/commands/cycle.ts';
-import { type Io, main } from '../../lib/cli/main.ts';
+import type { Io } from '../../lib/cli/io.ts';
+import { main } from '../../lib/cli/main.ts';
 
 export interface QmtRun {
   readonly code: number;

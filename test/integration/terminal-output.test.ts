@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCycle } from '../../lib/cli/commands/cycle.ts';
-import { type Io, main } from '../../lib/cli/main.ts';
+import type { Io } from '../../lib/cli/io.ts';
+import { main } from '../../lib/cli/main.ts';
 import type { MarketDataSource } from '../../lib/ports.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.

@@ -4,6 +4,7 @@
  * CDK app imports this module too.
  */
 import type { CreateTableCommandInput, Projection } from '@aws-sdk/client-dynamodb';
+import { TABLE_SUFFIX, type TableId } from '../../config/tables.ts';
 
 export type KeyAttributeType = 'S' | 'N' | 'B';
 
@@ -30,7 +31,7 @@ export interface LocalIndexDefinition {
   readonly projection: IndexProjection;
 }
 
-export type TableId = 'thresholds' | 'accounts' | 'marginStatus' | 'runs';
+export type { TableId } from '../../config/tables.ts';
 
 export interface TableDefinition {
   readonly id: TableId;
@@ -60,7 +61,7 @@ export const THRESHOLD_HISTORY_INDEX = 'byInstrument';
  */
 export const thresholdsTable: TableDefinition = {
   id: 'thresholds',
-  suffix: 'thresholds',
+  suffix: TABLE_SUFFIX.thresholds,
   description: 'Immutable threshold sets and the CURRENT pointer',
   ownedBy: 'qmt',
   partitionKey: { name: 'pk', type: 'S' },
@@ -81,7 +82,7 @@ export const thresholdsTable: TableDefinition = {
 /** Accounts: owned by the exchange, read by Scan segments. Item schema: `ACCOUNTS.md`. */
 export const accountsTable: TableDefinition = {
   id: 'accounts',
-  suffix: 'accounts',
+  suffix: TABLE_SUFFIX.accounts,
   description: "The exchange's accounts (collateral and positions), read-only for qmt",
   ownedBy: 'exchange',
   partitionKey: { name: 'accountId', type: 'S' },
@@ -102,7 +103,7 @@ export const MARGIN_WATCHLIST_SHARDS = 16;
 
 export const marginStatusTable: TableDefinition = {
   id: 'marginStatus',
-  suffix: 'margin-status',
+  suffix: TABLE_SUFFIX.marginStatus,
   description: 'Margin state per account, changed only by conditional writes on its sequence number',
   ownedBy: 'qmt',
   partitionKey: { name: 'accountId', type: 'S' },
@@ -121,7 +122,7 @@ export const marginStatusTable: TableDefinition = {
 /** Runs ledger: `RUN#<runId>` records (status, counts, outcome) and `LEASE#<name>` lease items. */
 export const runsTable: TableDefinition = {
   id: 'runs',
-  suffix: 'runs',
+  suffix: TABLE_SUFFIX.runs,
   description: 'Run records and the recalibration lease',
   ownedBy: 'qmt',
   partitionKey: { name: 'pk', type: 'S' },
@@ -138,43 +139,15 @@ export const TABLES: readonly TableDefinition[] = [
   runsTable,
 ];
 
-export type TableNames = Readonly<Record<TableId, string>>;
-
-export const DEFAULT_TABLE_PREFIX = 'qmt';
-
-/** `<prefix>-<suffix>` for every table. */
-export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
-  return {
-    thresholds: `${prefix}-${thresholdsTable.suffix}`,
-    accounts: `${prefix}-${accountsTable.suffix}`,
-    marginStatus: `${prefix}-${marginStatusTable.suffix}`,
-    runs: `${prefix}-${runsTable.suffix}`,
-  };
-}
-
-/** Environment variables that name each table (the stack sets them on every function). */
-export const TABLE_NAME_ENV: Readonly<Record<TableId, string>> = {
-  thresholds: 'QMT_THRESHOLDS_TABLE',
-  accounts: 'QMT_ACCOUNTS_TABLE',
-  marginStatus: 'QMT_MARGIN_STATUS_TABLE',
-  runs: 'QMT_RUNS_TABLE',
-};
-
-/**
- * Table names from the environment: each `QMT_*_TABLE` wins, else `<QMT_TABLE_PREFIX or qmt>-<suffix>`.
- * The accounts table usually has the exchange's own name, hence one variable per table.
- */
-export function tableNamesFromEnv(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): TableNames {
-  const defaults = tableNames(env.QMT_TABLE_PREFIX || DEFAULT_TABLE_PREFIX);
-  return {
-    thresholds: env[TABLE_NAME_ENV.thresholds] || defaults.thresholds,
-    accounts: env[TABLE_NAME_ENV.accounts] || defaults.accounts,
-    marginStatus: env[TABLE_NAME_ENV.marginStatus] || defaults.marginStatus,
-    runs: env[TABLE_NAME_ENV.runs] || defaults.runs,
-  };
-}
+// The names (prefix, suffixes, environment variables) are configuration; re-exported so the adapters and the
+// stack keep one import for table facts.
+export {
+  DEFAULT_TABLE_PREFIX,
+  TABLE_NAME_ENV,
+  type TableNames,
+  tableNames,
+  tableNamesFromEnv,
+} from '../../config/tables.ts';
 
 /** Key attribute names of a table, partition key first (used to name items in error reports). */
 export function keyAttributeNames(table: TableDefinition): readonly string[] {

@@ -2,7 +2,7 @@
  * Market-data adapters: one source per exchange, a CSV file source, and the consensus that combines them.
  * Callers that only need "the market" use {@link createConsensusSource}.
  */
-import type { InstrumentCatalogue } from '../../config/instruments.ts';
+import { DEFAULT_CONSENSUS_VENUES, type InstrumentCatalogue } from '../../config/instruments.ts';
 import { BinanceSource } from './binance.ts';
 import { CoinbaseSource } from './coinbase.ts';
 import { type ConsensusOptions, ConsensusSource } from './consensus.ts';
@@ -10,6 +10,7 @@ import { DeribitSource } from './deribit.ts';
 import type { VenueHttpOptions, VenueId } from './http.ts';
 import { KrakenSource } from './kraken.ts';
 
+export { DEFAULT_CONSENSUS_VENUES } from '../../config/instruments.ts';
 export { BinanceSource } from './binance.ts';
 export { CoinbaseSource } from './coinbase.ts';
 export {
@@ -32,9 +33,6 @@ export {
   type VenueId,
 } from './http.ts';
 export { KrakenSource } from './kraken.ts';
-
-/** The venues a default consensus reads. Kraken is left out: it serves only the last 720 days. */
-export const DEFAULT_CONSENSUS_VENUES: readonly VenueId[] = ['deribit', 'binance', 'coinbase'];
 
 export interface ExchangeSourceOptions {
   /** @default DEFAULT_INSTRUMENT_CATALOGUE */

@@ -12,7 +12,6 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { createRecalibrateHandler } from '../../../lambdas/recalibrate/recalibrate-handler.ts';
 import type { Adapters } from '../../../lambdas/shared/adapters.ts';
 import type { Observability } from '../../../lambdas/shared/observability.ts';
-import type { SegmentMessage, SweepQueue } from '../../../lambdas/shared/sweep-queue.ts';
 import { createSweepCoordinatorHandler } from '../../../lambdas/sweep-coordinator/coordinator-handler.ts';
 import { createSweepWorkerHandler } from '../../../lambdas/sweep-worker/worker-handler.ts';
 import { DynamoDbAccountSource } from '../../adapters/dynamodb/account-source.ts';
@@ -35,10 +34,18 @@ import { QmtError } from '../../domain/errors.ts';
 import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
 import { forTerminal } from '../../domain/text.ts';
 import type { Threshold } from '../../domain/threshold/threshold.ts';
-import type { AlertPublisher, OpsEvent, OpsPublisher, RejectedAccountRecord } from '../../ports.ts';
+import type {
+  AlertPublisher,
+  OpsEvent,
+  OpsPublisher,
+  RejectedAccountRecord,
+  SegmentMessage,
+  SweepQueue,
+} from '../../ports.ts';
 import { formatAlertReport } from '../alert-report.ts';
 import { demoAccounts } from '../demo-accounts.ts';
 import { loadPolicyBook, UsageError } from '../inputs.ts';
+import type { Io } from '../io.ts';
 import {
   bookDrift,
   type DemoBookRecord,
@@ -48,7 +55,6 @@ import {
   staleBookReason,
   writeBook,
 } from '../local-state.ts';
-import type { Io } from '../main.ts';
 import { type MarketDataOptions, marketData, noteForTerminal } from './market-data.ts';
 import { formatThresholds } from './thresholds.ts';
 

@@ -423,6 +423,12 @@ export const thresholdPolicySchema = z
 const policyDocumentSchema = withoutReservedKeys(thresholdPolicySchema);
 
 export type ThresholdPolicy = z.output<typeof thresholdPolicySchema>;
+/** An instrument and the policy its thresholds are computed under. */
+export interface InstrumentPolicy {
+  readonly instrument: string;
+  readonly policy: ThresholdPolicy;
+}
+
 export type ThresholdPolicyInput = z.input<typeof thresholdPolicySchema>;
 export type StressScenario = z.output<typeof stressScenarioSchema>;
 

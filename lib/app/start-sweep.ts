@@ -2,19 +2,25 @@
  * Start a sweep: size it from the accounts table, then queue one message per Scan segment. The coordinator
  * runs it on its schedule; the recalibration runs it right after publishing a new threshold set.
  */
-import { planSweep } from '../../lib/app/plan-sweep.ts';
-import type { SweepSettings } from '../../lib/config/runtime.ts';
-import type { AccountSource } from '../../lib/ports.ts';
-import type { SegmentMessage, SweepQueue } from './sweep-queue.ts';
+import type { AccountSource, SegmentMessage, SweepQueue } from '../ports.ts';
+import { planSweep } from './plan-sweep.ts';
 
 export interface SweepStartPorts {
   readonly accounts: Pick<AccountSource, 'approximateCount'>;
   readonly queue: SweepQueue;
 }
 
+/** How a sweep is cut into segments (the configuration's `sweep` settings fit it). */
+export interface SweepSizing {
+  /** @default planSweep's default */
+  readonly accountsPerSegment?: number;
+  /** @default planSweep's default */
+  readonly maxSegments?: number;
+}
+
 export interface SweepStartRequest {
   readonly runId: string;
-  readonly sweep?: SweepSettings;
+  readonly sweep?: SweepSizing;
 }
 
 export interface SweepStarted {

@@ -10,19 +10,15 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import {
-  DEFAULT_RETRY_POLICY,
-  type RetryHooks,
-  type RetryPolicy,
-  withRetry,
-} from '../../lib/adapters/retry.ts';
-import { IncompleteBatchError } from '../../lib/domain/errors.ts';
+import { IncompleteBatchError } from '../../domain/errors.ts';
+import type { SegmentMessage, SweepQueue } from '../../ports.ts';
+import { DEFAULT_RETRY_POLICY, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 
 /** SQS's limit of entries per SendMessageBatch. */
 export const SQS_BATCH_LIMIT = 10;
 
-/** A segment to sweep, from the start or from a worker's checkpoint (`cursor`). */
-export const segmentMessageSchema = z
+/** A segment message as it arrives in a worker's SQS record body (the `SegmentMessage` of the port). */
+export const segmentMessageSchema: z.ZodType<SegmentMessage> = z
   .object({
     runId: z.string().min(1).max(256),
     segment: z.number().int().min(0),
@@ -35,13 +31,7 @@ export const segmentMessageSchema = z
     message: 'must be below totalSegments',
   });
 
-export type SegmentMessage = z.output<typeof segmentMessageSchema>;
-
-/** Where segment messages go. */
-export interface SweepQueue {
-  /** Send every message, or throw `IncompleteBatchError` naming the segments (`runId#segment`) not sent. */
-  enqueue(messages: readonly SegmentMessage[]): Promise<void>;
-}
+export type { SegmentMessage, SweepQueue } from '../../ports.ts';
 
 export interface SqsSweepQueueOptions {
   /** The client, or a function returning it (so the queue can be built before any client). */
