@@ -18,6 +18,9 @@ import {
 } from '../../lib/adapters/retry.ts';
 import { IncompleteBatchError } from '../../lib/domain/errors.ts';
 
+/** IAM actions on the sweep queue: SendMessageBatch is authorised as SendMessage. */
+export const SWEEP_QUEUE_IAM_ACTIONS = ['sqs:SendMessage'] as const;
+
 /** SQS's limit of entries per SendMessageBatch. */
 export const SQS_BATCH_LIMIT = 10;
 
