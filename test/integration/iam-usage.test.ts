@@ -11,19 +11,31 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
 import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
 import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
-import { DynamoDbAccountSource } from '../../lib/adapters/dynamodb/account-source.ts';
+import {
+  ACCOUNT_SOURCE_IAM_ACTIONS,
+  DynamoDbAccountSource,
+} from '../../lib/adapters/dynamodb/account-source.ts';
 import { writeAccounts } from '../../lib/adapters/dynamodb/account-writer.ts';
 import { createDynamoDbClient } from '../../lib/adapters/dynamodb/client.ts';
-import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
-import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
+import {
+  DynamoDbMarginStatusStore,
+  MARGIN_STATUS_STORE_IAM_ACTIONS,
+} from '../../lib/adapters/dynamodb/margin-status-store.ts';
+import { DynamoDbRunLedger, RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import {
   MARGIN_WATCHLIST_INDEX,
   TABLES,
   tableNames,
   toCreateTableInput,
 } from '../../lib/adapters/dynamodb/tables.ts';
-import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
-import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import {
+  DynamoDbThresholdStore,
+  THRESHOLD_STORE_IAM_ACTIONS,
+} from '../../lib/adapters/dynamodb/threshold-store.ts';
+import {
+  DynamoDbIdempotencyStore,
+  IDEMPOTENCY_STORE_IAM_ACTIONS,
+} from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import type { MarginAlert } from '../../lib/domain/account/account.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
@@ -118,6 +130,20 @@ function expectAllowed(
   }
 }
 
+/**
+ * Every (action, table) in `calls` is in the IAM actions the adapters using that table export: the lists
+ * the stack composes the roles from (infra/constructs/functions.ts).
+ */
+function expectDeclared(
+  calls: ReadonlyMap<string, ReadonlySet<string>>,
+  declared: ReadonlyMap<string, readonly string[]>,
+): void {
+  for (const [table, actions] of calls) {
+    for (const action of actions)
+      expect(declared.get(table) ?? [], `${action} on ${table}, declared by its adapters`).toContain(action);
+  }
+}
+
 describe('IAM against real calls', () => {
   it("the sweep worker's role allows every DynamoDB action its sweep sends, on the table it sends it to", async () => {
     const tables = await sweepTables(
@@ -154,6 +180,18 @@ describe('IAM against real calls', () => {
       [tables.thresholds, logicalId(qmt.thresholdsTable)],
     ]);
     expect([...calls.keys()].sort()).toEqual([...tableIds.keys()].sort());
+    expectDeclared(
+      calls,
+      new Map<string, readonly string[]>([
+        [tables.accounts, ACCOUNT_SOURCE_IAM_ACTIONS.scan],
+        [tables.statuses, MARGIN_STATUS_STORE_IAM_ACTIONS.table],
+        [
+          `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`,
+          MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex,
+        ],
+        [tables.thresholds, THRESHOLD_STORE_IAM_ACTIONS.read],
+      ]),
+    );
     expectAllowed(template, (qmt.sweepWorkerFunction as NodejsFunction).role, calls, tableIds);
   }, 60_000);
 
@@ -227,6 +265,14 @@ describe('IAM against real calls', () => {
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
     ]);
+    expectDeclared(
+      recalibrateCalls.calls,
+      new Map<string, readonly string[]>([
+        [names.accounts, ACCOUNT_SOURCE_IAM_ACTIONS.count],
+        [names.thresholds, THRESHOLD_STORE_IAM_ACTIONS.publish],
+        [names.runs, [...RUN_LEDGER_IAM_ACTIONS, ...IDEMPOTENCY_STORE_IAM_ACTIONS]],
+      ]),
+    );
     expectAllowed(
       template,
       (qmt.recalibrateFunction as NodejsFunction).role,
@@ -234,6 +280,13 @@ describe('IAM against real calls', () => {
       resources,
     );
     expect([...coordinatorCalls.calls.keys()].sort()).toEqual([names.accounts, names.runs].sort());
+    expectDeclared(
+      coordinatorCalls.calls,
+      new Map<string, readonly string[]>([
+        [names.accounts, ACCOUNT_SOURCE_IAM_ACTIONS.count],
+        [names.runs, IDEMPOTENCY_STORE_IAM_ACTIONS],
+      ]),
+    );
     expectAllowed(
       template,
       (qmt.sweepCoordinatorFunction as NodejsFunction).role,

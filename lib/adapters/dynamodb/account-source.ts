@@ -49,6 +49,16 @@ interface PendingPage {
 
 type ScanOutcome = { ok: true; page: AccountPage } | { ok: false; error: unknown };
 
+/**
+ * IAM actions each use of this adapter sends to the accounts table: `scanPage` a Scan, `approximateCount` a
+ * DescribeTable, `getAccounts` (targeted sweeps) BatchGetItem. The stack grants each function the uses it makes.
+ */
+export const ACCOUNT_SOURCE_IAM_ACTIONS = {
+  scan: ['dynamodb:Scan'],
+  count: ['dynamodb:DescribeTable'],
+  get: ['dynamodb:BatchGetItem'],
+} as const;
+
 export class DynamoDbAccountSource implements AccountSource, AccountReader {
   private pending: PendingPage | undefined;
 

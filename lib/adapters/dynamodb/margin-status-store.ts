@@ -86,6 +86,15 @@ export interface MarginStatusStoreOptions {
   readonly watchlistLimit?: number;
 }
 
+/**
+ * IAM actions this adapter sends. On the table: BatchGetItem (`get`), PutItem (`applyTransition`),
+ * UpdateItem (`markAlertPublished` clears the outbox). On the watchlist index: Query (`watchlist`).
+ */
+export const MARGIN_STATUS_STORE_IAM_ACTIONS = {
+  table: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  watchlistIndex: ['dynamodb:Query'],
+} as const;
+
 export class DynamoDbMarginStatusStore implements MarginStatusStore {
   private readonly newToken: () => string;
 

@@ -61,6 +61,16 @@ function isConditionFailure(error: unknown): boolean {
   );
 }
 
+/**
+ * IAM actions this adapter sends to the runs table: TransactWriteItems of a Put and an Update (authorised as
+ * PutItem and UpdateItem), UpdateItem, DeleteItem (lease release).
+ */
+export const RUN_LEDGER_IAM_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+] as const;
+
 export class DynamoDbRunLedger implements RunLedger {
   private readonly clock: Clock;
   private readonly leaseKey: string;

@@ -49,6 +49,16 @@ export interface ThresholdStoreOptions {
   readonly defaultHistoryLimit?: number;
 }
 
+/**
+ * IAM actions this adapter sends to the thresholds table. Reading the CURRENT set: GetItem (pointer), Query
+ * (set partition). Publishing a set also sends BatchWriteItem (set items; deletes after a lost race) and
+ * PutItem (pointer flip). `history` queries the history index with the read actions.
+ */
+export const THRESHOLD_STORE_IAM_ACTIONS = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  publish: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+} as const;
+
 export class DynamoDbThresholdStore implements ThresholdStore {
   private readonly clock: Clock;
   private readonly newToken: () => string;

@@ -52,6 +52,14 @@ const ATTRIBUTE = {
   validation: 'payloadHash',
 } as const;
 
+/** IAM actions this adapter sends to the table holding the idempotency records (the runs table). */
+export const IDEMPOTENCY_STORE_IAM_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+] as const;
+
 /**
  * `BasePersistenceLayer` over DynamoDB. A record is taken with one conditional PutItem that succeeds only
  * when no record exists, the record expired, or it is in progress and its holder's time ran out; otherwise

@@ -59,6 +59,12 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /**
+ * IAM actions on the alerts topic: PublishBatch is authorised as Publish. An encrypted topic also needs the
+ * key's kms:Decrypt and kms:GenerateDataKey, which the stack grants with the topic.
+ */
+export const ALERT_PUBLISHER_IAM_ACTIONS = ['sns:Publish'] as const;
+
+/**
  * `AlertPublisher` over SNS PublishBatch.
  *
  * - Every alert is checked against `marginAlertSchema` (the mirror of `margin-alert.v1.json`); an invalid

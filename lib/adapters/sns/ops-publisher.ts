@@ -33,6 +33,9 @@ export interface SnsOpsPublisherOptions {
 /** One group for all ops events on a FIFO topic: they are few, and a run's events then arrive in order. */
 export const OPS_MESSAGE_GROUP = 'qmt-ops';
 
+/** IAM actions on the ops topic (plus the topic key's, which the stack grants with the topic). */
+export const OPS_PUBLISHER_IAM_ACTIONS = ['sns:Publish'] as const;
+
 /**
  * `OpsPublisher` over SNS Publish. The body is `opsMessage` (schemaVersion, the event's own fields,
  * publishedAt); attributes `eventType` and `severity` let subscribers filter (for example page on

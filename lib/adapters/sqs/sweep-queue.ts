@@ -14,6 +14,9 @@ import { IncompleteBatchError } from '../../domain/errors.ts';
 import type { SegmentMessage, SweepQueue } from '../../ports.ts';
 import { DEFAULT_RETRY_POLICY, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 
+/** IAM actions on the sweep queue: SendMessageBatch is authorised as SendMessage. */
+export const SWEEP_QUEUE_IAM_ACTIONS = ['sqs:SendMessage'] as const;
+
 /** SQS's limit of entries per SendMessageBatch. */
 export const SQS_BATCH_LIMIT = 10;
 

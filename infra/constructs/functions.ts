@@ -1,0 +1,314 @@
+/**
+ * The three functions, the exact permissions each one's adapters need, the sweep queue's event source and
+ * the two schedules. Built as functions on the caller's scope, not as a child construct, so every logical
+ * ID stays as it was.
+ */
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, TimeZone, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { ScheduleTargetBase, type ScheduleTargetBaseProps } from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { ACCOUNT_SOURCE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/account-source.ts';
+import { MARGIN_STATUS_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/margin-status-store.ts';
+import { RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
+import { MARGIN_WATCHLIST_INDEX, TABLE_NAME_ENV } from '../../lib/adapters/dynamodb/tables.ts';
+import { THRESHOLD_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/threshold-store.ts';
+import { IDEMPOTENCY_STORE_IAM_ACTIONS } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { ALERT_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/alert-publisher.ts';
+import { OPS_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/ops-publisher.ts';
+import { SWEEP_QUEUE_IAM_ACTIONS } from '../../lib/adapters/sqs/sweep-queue.ts';
+import { RUNTIME_ENV, type RuntimeDocument } from '../../lib/config/runtime.ts';
+import { LAMBDA_BUNDLING } from '../bundling.ts';
+import { METRICS_NAMESPACE, type QmtFunctionName, REPO_ROOT, SERVICE_NAMES } from './names.ts';
+import type { QmtStorage } from './storage.ts';
+
+export interface FunctionsOptions {
+  /** The functions' configuration document, passed to each as `QMT_CONFIG`. */
+  readonly config: RuntimeDocument;
+  /** Handler file of each function, relative to the repository root or absolute. */
+  readonly entries: Readonly<Record<QmtFunctionName, string>>;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly tracing: boolean;
+  readonly sweepWorkerTimeout: Duration;
+  readonly sweepWorkerConcurrency: number;
+  /** The customer-managed key of an imported accounts table: the workers get kms:Decrypt on it. */
+  readonly accountsTableKey?: kms.IKey;
+}
+
+export interface QmtFunctions {
+  readonly recalibrateFunction: NodejsFunction;
+  readonly sweepCoordinatorFunction: NodejsFunction;
+  readonly sweepWorkerFunction: NodejsFunction;
+}
+
+export interface SchedulesOptions {
+  readonly prefix: string;
+  readonly recalibrationSchedule: scheduler.ScheduleExpression;
+  readonly sweepSchedule: scheduler.ScheduleExpression;
+  readonly enabled: boolean;
+}
+
+export interface QmtSchedules {
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+  readonly recalibrationSchedule: scheduler.ISchedule;
+  readonly sweepSchedule: scheduler.ISchedule;
+}
+
+interface FunctionSpec {
+  readonly name: QmtFunctionName;
+  readonly id: string;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly deadLetterQueue?: sqs.IQueue;
+}
+
+/** The union of adapters' IAM action lists, sorted: one statement per resource, each action once. */
+function actions(...lists: readonly (readonly string[])[]): string[] {
+  return [...new Set(lists.flat())].sort();
+}
+
+export const DEFAULT_RECALIBRATION = scheduler.ScheduleExpression.cron({
+  minute: '5',
+  hour: '0',
+  timeZone: TimeZone.ETC_UTC,
+});
+export const DEFAULT_SWEEP = scheduler.ScheduleExpression.rate(Duration.minutes(5));
+
+/** The three functions with their roles and log groups, their permissions, and the workers' event source. */
+export function createFunctions(
+  scope: Construct,
+  storage: QmtStorage,
+  options: FunctionsOptions,
+): QmtFunctions {
+  const recalibrate = createFunction(scope, storage, options, {
+    name: 'recalibrate',
+    id: 'Recalibrate',
+    description: 'qmt: recalibrate every instrument, publish the threshold set, flip CURRENT',
+    // GARCH fits by maximum likelihood over up to ten years of daily candles per instrument.
+    memorySize: 1024,
+    timeout: Duration.minutes(10),
+    deadLetterQueue: storage.recalibrationDeadLetterQueue,
+  });
+  const coordinator = createFunction(scope, storage, options, {
+    name: 'sweepCoordinator',
+    id: 'SweepCoordinator',
+    description:
+      'qmt: plan a sweep (segments from the accounts table size) and queue one message per segment',
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+    deadLetterQueue: storage.sweepScheduleDeadLetterQueue,
+  });
+  const worker = createFunction(scope, storage, options, {
+    name: 'sweepWorker',
+    id: 'SweepWorker',
+    description: 'qmt: sweep one Scan segment, move margin states, publish one alert per change',
+    memorySize: 1024,
+    timeout: options.sweepWorkerTimeout,
+  });
+
+  const allowPublish = (fn: lambda.IFunction, topic: sns.ITopic, publisher: readonly string[]) => {
+    allow(fn, topic.topicArn, actions(publisher));
+    // SNS encrypts with the topic's key on the publisher's behalf.
+    allow(fn, storage.topicKey.keyArn, ['kms:Decrypt', 'kms:GenerateDataKey']);
+  };
+
+  // Permissions: exactly the actions each function's adapters declare next to their code, on exactly the
+  // resources they call (test/integration/iam-usage.test.ts runs the code and checks the roles allow it).
+  // recalibrate: threshold store (publish), run ledger and its idempotency record, the ops summary; then it
+  // starts a sweep like the coordinator: the accounts table's size and the segment messages.
+  allow(recalibrate, storage.thresholdsTable.tableArn, actions(THRESHOLD_STORE_IAM_ACTIONS.publish));
+  allow(
+    recalibrate,
+    storage.runsTable.tableArn,
+    actions(RUN_LEDGER_IAM_ACTIONS, IDEMPOTENCY_STORE_IAM_ACTIONS),
+  );
+  allow(recalibrate, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.count));
+  allow(recalibrate, storage.sweepQueue.queueArn, actions(SWEEP_QUEUE_IAM_ACTIONS));
+  allowPublish(recalibrate, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
+  // sweep coordinator: the accounts table's size, the segment messages, the idempotency record of each
+  // scheduled time in the runs table.
+  allow(coordinator, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.count));
+  allow(coordinator, storage.sweepQueue.queueArn, actions(SWEEP_QUEUE_IAM_ACTIONS));
+  allow(coordinator, storage.runsTable.tableArn, actions(IDEMPOTENCY_STORE_IAM_ACTIONS));
+  // sweep worker: scans its segment, reads and moves margin states (watchlist on its index), reads the
+  // CURRENT thresholds, queues a continuation near its timeout, publishes alerts and rejected records.
+  allow(worker, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.scan));
+  allow(worker, storage.marginStatusTable.tableArn, actions(MARGIN_STATUS_STORE_IAM_ACTIONS.table));
+  allow(
+    worker,
+    `${storage.marginStatusTable.tableArn}/index/${MARGIN_WATCHLIST_INDEX}`,
+    actions(MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex),
+  );
+  allow(worker, storage.thresholdsTable.tableArn, actions(THRESHOLD_STORE_IAM_ACTIONS.read));
+  allow(worker, storage.sweepQueue.queueArn, actions(SWEEP_QUEUE_IAM_ACTIONS));
+  // An imported accounts table under a customer-managed key: Scan reads through the key.
+  if (options.accountsTableKey) allow(worker, options.accountsTableKey.keyArn, ['kms:Decrypt']);
+  allowPublish(worker, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
+  allowPublish(worker, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
+  worker.addEventSource(
+    new SqsEventSource(storage.sweepQueue, {
+      batchSize: 1,
+      reportBatchItemFailures: true,
+      maxConcurrency: options.sweepWorkerConcurrency,
+    }),
+  );
+
+  return {
+    recalibrateFunction: recalibrate,
+    sweepCoordinatorFunction: coordinator,
+    sweepWorkerFunction: worker,
+  };
+}
+
+/** Schedules: retried, then dead-lettered; the scheduled time is each run's idempotency key. */
+export function createSchedules(
+  scope: Construct,
+  functions: QmtFunctions,
+  storage: QmtStorage,
+  options: SchedulesOptions,
+): QmtSchedules {
+  const scheduleGroup = new scheduler.ScheduleGroup(scope, 'ScheduleGroup', {
+    scheduleGroupName: options.prefix,
+    // Schedules are configuration, not data: nothing to keep.
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const scheduledTimeInput = scheduler.ScheduleTargetInput.fromObject({
+    scheduledTime: scheduler.ContextAttribute.scheduledTime,
+  });
+  const recalibrationSchedule = new scheduler.Schedule(scope, 'RecalibrationSchedule', {
+    schedule: options.recalibrationSchedule,
+    scheduleGroup,
+    description: 'qmt: recalibrate margin thresholds',
+    enabled: options.enabled,
+    target: new InvokeFunction(functions.recalibrateFunction, {
+      input: scheduledTimeInput,
+      deadLetterQueue: storage.recalibrationDeadLetterQueue,
+      retryAttempts: 10,
+      // A recalibration hours late is still worth running: the lease and the run id make it safe.
+      maxEventAge: Duration.hours(6),
+    }),
+  });
+  const sweepSchedule = new scheduler.Schedule(scope, 'SweepSchedule', {
+    schedule: options.sweepSchedule,
+    scheduleGroup,
+    description: 'qmt: sweep every account against the CURRENT thresholds',
+    enabled: options.enabled,
+    target: new InvokeFunction(functions.sweepCoordinatorFunction, {
+      input: scheduledTimeInput,
+      deadLetterQueue: storage.sweepScheduleDeadLetterQueue,
+      retryAttempts: 3,
+      // A sweep later than this is overtaken by the next one at the default rate.
+      maxEventAge: Duration.minutes(5),
+    }),
+  });
+  return { scheduleGroup, recalibrationSchedule, sweepSchedule };
+}
+
+/** cdk-nag findings that are the design, each with its reason. */
+export function acknowledgeFindings(functions: QmtFunctions, tracing: boolean): void {
+  if (!tracing) return;
+  const all = [
+    functions.recalibrateFunction,
+    functions.sweepCoordinatorFunction,
+    functions.sweepWorkerFunction,
+  ];
+  for (const fn of all) {
+    if (!fn.role) continue;
+    // Acknowledged on the role: its DefaultPolicy holds the statement Lambda adds for active tracing.
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Tracing is switched on, and X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions: AWS documents Resource "*" for them. Every other statement of this role names its resources.',
+    });
+  }
+}
+
+function createFunction(
+  scope: Construct,
+  storage: QmtStorage,
+  options: FunctionsOptions,
+  spec: FunctionSpec,
+): NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${spec.id}Logs`, {
+    retention: options.logRetention,
+    removalPolicy: options.removalPolicy,
+  });
+  // Its own role, no managed policy: logs to its own group, and the statements added below.
+  const role = new iam.Role(scope, `${spec.id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `qmt ${SERVICE_NAMES[spec.name]} function`,
+  });
+  logGroup.grantWrite(role);
+
+  const entry = options.entries[spec.name];
+  return new NodejsFunction(scope, spec.id, {
+    entry: entry.startsWith('/') ? entry : join(REPO_ROOT, entry),
+    handler: 'handler',
+    description: spec.description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: spec.memorySize,
+    timeout: spec.timeout,
+    role,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    ...(options.tracing && { tracing: lambda.Tracing.ACTIVE }),
+    ...(spec.deadLetterQueue && { deadLetterQueue: spec.deadLetterQueue }),
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+    environment: {
+      [TABLE_NAME_ENV.thresholds]: storage.thresholdsTable.tableName,
+      [TABLE_NAME_ENV.accounts]: storage.accountsTable.tableName,
+      [TABLE_NAME_ENV.marginStatus]: storage.marginStatusTable.tableName,
+      [TABLE_NAME_ENV.runs]: storage.runsTable.tableName,
+      [RUNTIME_ENV.alertsTopicArn]: storage.alertsTopic.topicArn,
+      [RUNTIME_ENV.opsTopicArn]: storage.opsTopic.topicArn,
+      [RUNTIME_ENV.sweepQueueUrl]: storage.sweepQueue.queueUrl,
+      [RUNTIME_ENV.config]: JSON.stringify(options.config),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAMES[spec.name],
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      // The bundle ships its source map; this makes stack traces point at the TypeScript.
+      NODE_OPTIONS: '--enable-source-maps',
+    },
+    // Local esbuild, ESM, minified, with a source map, the AWS SDK bundled, zod without its locales.
+    bundling: LAMBDA_BUNDLING,
+  });
+}
+
+/**
+ * EventBridge Scheduler invoking a Lambda function. Unlike `LambdaInvoke`, whose `grantInvoke` also allows
+ * `<function ARN>:*` (every version and alias), the schedule's role may invoke the unqualified function only:
+ * the one thing the schedule calls.
+ */
+class InvokeFunction extends ScheduleTargetBase implements scheduler.IScheduleTarget {
+  private readonly fn: lambda.IFunction;
+
+  constructor(fn: lambda.IFunction, props: ScheduleTargetBaseProps) {
+    super(props, fn.functionArn);
+    this.fn = fn;
+  }
+
+  protected addTargetActionToRole(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.fn.functionArn] }),
+    );
+  }
+}
+
+function allow(fn: lambda.IFunction, resource: string, actions: string[]): void {
+  const role = fn.role;
+  if (!role) throw new Error(`${fn.node.path} has no role`);
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [resource] }));
+}

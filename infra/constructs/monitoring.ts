@@ -1,0 +1,400 @@
+/**
+ * Alarms and the dashboard, in the cdk-monitoring-constructs style: a metric factory names each metric once,
+ * an alarm factory gives every alarm the same defaults and the ops topic as its action, and the alarms and
+ * the dashboard are built from both. Everything is created on the caller's scope (no child construct), so
+ * every logical ID stays as it was.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { METRIC, type MetricName } from '../../lambdas/shared/observability.ts';
+import type { QmtFunctions } from './functions.ts';
+import { METRICS_NAMESPACE, type QmtFunctionName, SERVICE_NAMES } from './names.ts';
+import type { QmtQueues } from './storage.ts';
+
+/** The functions' Powertools metrics (namespace `qmt`, dimension `service`), each named once. */
+export class QmtMetricFactory {
+  /**
+   * A Powertools metric of one function.
+   *
+   * @default statistic Sum over 5 minutes
+   */
+  metric(
+    metricName: MetricName,
+    source: QmtFunctionName,
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: SERVICE_NAMES[source] },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  instrumentsRecalibrated(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.InstrumentsRecalibrated, 'recalibrate', props);
+  }
+
+  thresholdsHeld(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.ThresholdsHeld, 'recalibrate', props);
+  }
+
+  segmentsPlanned(
+    source: 'sweepCoordinator' | 'recalibrate',
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.SegmentsPlanned, source, props);
+  }
+
+  segmentsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.SegmentsFailed, 'sweepWorker', props);
+  }
+
+  accountsValued(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.AccountsValued, 'sweepWorker', props);
+  }
+
+  accountsRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.AccountsRejected, 'sweepWorker', props);
+  }
+
+  transitions(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.Transitions, 'sweepWorker', props);
+  }
+
+  alertsPublished(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.AlertsPublished, 'sweepWorker', props);
+  }
+
+  alertsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.AlertsFailed, 'sweepWorker', props);
+  }
+
+  /** A function's own measure of its run time (`DurationMs`), maximum by default. */
+  durationMs(source: QmtFunctionName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.DurationMs, source, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** A counted metric labelled with its service, for the dashboard's graphs. */
+  counted(name: MetricName, source: QmtFunctionName, period: Duration): cloudwatch.Metric {
+    return this.metric(name, source, { period, label: `${name} (${SERVICE_NAMES[source]})` });
+  }
+}
+
+export type AlarmOptions = Omit<
+  cloudwatch.CreateAlarmOptions,
+  'alarmName' | 'alarmDescription' | 'evaluationPeriods'
+> & {
+  readonly evaluationPeriods?: number;
+};
+
+/** Count of at least one in the period. */
+export const AT_LEAST_ONE: AlarmOptions = {
+  threshold: 1,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+};
+/** Anything above zero. */
+export const ABOVE_ZERO: AlarmOptions = {
+  threshold: 0,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+};
+
+/**
+ * Alarms on one scope, named `<prefix>-…`, one evaluation period and missing data not breaching unless
+ * told otherwise, each notifying the ops topic on ALARM and OK. `alarms` is the live list: the dashboard's
+ * status widget reads it at synthesis, so alarms added later (subscription dead-letter queues) show too.
+ */
+export class QmtAlarmFactory {
+  readonly alarms: cloudwatch.IAlarm[] = [];
+
+  constructor(
+    private readonly scope: Construct,
+    readonly prefix: string,
+    private readonly opsTopic: sns.ITopic,
+  ) {}
+
+  /** An alarm with construct id `id` and name `<prefix>-<name>`. */
+  addAlarm(
+    id: string,
+    name: string,
+    description: string,
+    metric: cloudwatch.IMetric,
+    options: AlarmOptions,
+  ): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this.scope, id, {
+      metric,
+      alarmName: `${this.prefix}-${name}`,
+      alarmDescription: description,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...options,
+    });
+    const action = new SnsAction(this.opsTopic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}
+
+export interface MonitoredResources {
+  readonly functions: QmtFunctions;
+  readonly queues: QmtQueues;
+  readonly scheduleGroup: scheduler.IScheduleGroup;
+}
+
+function byName(functions: QmtFunctions): [QmtFunctionName, lambda.IFunction][] {
+  return [
+    ['recalibrate', functions.recalibrateFunction],
+    ['sweepCoordinator', functions.sweepCoordinatorFunction],
+    ['sweepWorker', functions.sweepWorkerFunction],
+  ];
+}
+
+function pascal(text: string): string {
+  return text.replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
+}
+
+/** The depth of a queue, its maximum over five minutes: anything in a dead-letter queue is a failure. */
+export function deadLetterDepth(queue: sqs.IQueue): cloudwatch.Metric {
+  return queue.metricApproximateNumberOfMessagesVisible({
+    statistic: cloudwatch.Stats.MAXIMUM,
+    period: Duration.minutes(5),
+  });
+}
+
+/** The service's alarms: function errors, dead letters, lost deliveries, backlog, held and stale thresholds. */
+export function createAlarms(
+  alarms: QmtAlarmFactory,
+  metrics: QmtMetricFactory,
+  resources: MonitoredResources,
+  maxThresholdAge: Duration,
+): void {
+  const fiveMinutes = Duration.minutes(5);
+  const { queues, scheduleGroup: group } = resources;
+
+  for (const [name, fn] of byName(resources.functions)) {
+    const service = SERVICE_NAMES[name];
+    alarms.addAlarm(
+      `${pascal(service)}ErrorsAlarm`,
+      `${service}-errors`,
+      `The ${service} function failed (an error or a timeout); see its log group.`,
+      fn.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+      AT_LEAST_ONE,
+    );
+  }
+
+  alarms.addAlarm(
+    'SweepDlqAlarm',
+    'sweep-dlq',
+    'A sweep segment failed on every delivery and is in the sweep dead-letter queue: its accounts were not checked.',
+    deadLetterDepth(queues.sweepDeadLetterQueue),
+    ABOVE_ZERO,
+  );
+  alarms.addAlarm(
+    'RecalibrationDlqAlarm',
+    'recalibration-dlq',
+    'A scheduled recalibration could not be delivered, or failed after its retries: thresholds were not refreshed.',
+    deadLetterDepth(queues.recalibrationDeadLetterQueue),
+    ABOVE_ZERO,
+  );
+  alarms.addAlarm(
+    'SweepScheduleDlqAlarm',
+    'sweep-schedule-dlq',
+    'A scheduled sweep could not be delivered to the coordinator, or the coordinator failed after its retries.',
+    deadLetterDepth(queues.sweepScheduleDeadLetterQueue),
+    ABOVE_ZERO,
+  );
+  alarms.addAlarm(
+    'ScheduleDeliveryAlarm',
+    'schedule-delivery',
+    'EventBridge Scheduler dropped an invocation or could not put it in the dead-letter queue.',
+    new cloudwatch.MathExpression({
+      expression: 'FILL(dropped, 0) + FILL(failedToDlq, 0)',
+      usingMetrics: {
+        dropped: group.metricDropped({ period: fiveMinutes }),
+        failedToDlq: group.metricFailedToBeSentToDLQ(undefined, { period: fiveMinutes }),
+      },
+      period: fiveMinutes,
+      label: 'Scheduler invocations lost',
+    }),
+    AT_LEAST_ONE,
+  );
+  alarms.addAlarm(
+    'SweepBacklogAlarm',
+    'sweep-backlog',
+    'Sweep segments have waited over 15 minutes: workers are failing, throttled or short of concurrency.',
+    queues.sweepQueue.metricApproximateAgeOfOldestMessage({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: fiveMinutes,
+    }),
+    {
+      threshold: 900,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+    },
+  );
+  alarms.addAlarm(
+    'ThresholdsHeldAlarm',
+    'thresholds-held',
+    'A recalibration held at least one instrument at its previous threshold because its market data was unusable (the ops topic has the reasons).',
+    metrics.thresholdsHeld({ period: Duration.hours(1) }),
+    ABOVE_ZERO,
+  );
+  alarms.addAlarm(
+    'AlertsFailedAlarm',
+    'alerts-failed',
+    'Margin alerts could not be published after retries: subscribers missed state changes.',
+    metrics.alertsFailed({ period: fiveMinutes }),
+    ABOVE_ZERO,
+  );
+
+  const hours = maxThresholdAge.toHours();
+  const recalibrate = resources.functions.recalibrateFunction;
+  alarms.addAlarm(
+    'StaleThresholdsAlarm',
+    'thresholds-stale',
+    `No recalibration has succeeded for ${hours} hours: the CURRENT threshold set is older than expected.`,
+    new cloudwatch.MathExpression({
+      expression: 'FILL(invocations, 0) - FILL(errors, 0)',
+      usingMetrics: {
+        invocations: recalibrate.metricInvocations({
+          period: Duration.hours(1),
+          statistic: cloudwatch.Stats.SUM,
+        }),
+        errors: recalibrate.metricErrors({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
+      },
+      period: Duration.hours(1),
+      label: 'Successful recalibrations',
+    }),
+    {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: hours,
+      datapointsToAlarm: hours,
+      // No data at all means no run at all: that is the case to catch.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    },
+  );
+}
+
+/** The `<prefix>-margin-thresholds` dashboard: what the functions did, how they ran, the queues, the alarms. */
+export function createDashboard(
+  scope: Construct,
+  prefix: string,
+  metrics: QmtMetricFactory,
+  resources: MonitoredResources,
+  /** The alarm factory's live list, not a copy: the widget reads it at synthesis, later alarms included. */
+  alarms: cloudwatch.IAlarm[],
+): cloudwatch.Dashboard {
+  const hour = Duration.hours(1);
+  const fiveMinutes = Duration.minutes(5);
+  const { queues, scheduleGroup } = resources;
+  const functions = byName(resources.functions);
+  const graph = (title: string, left: cloudwatch.IMetric[]) =>
+    new cloudwatch.GraphWidget({ title, left, width: 8, height: 6 });
+  const counted = (name: MetricName, source: QmtFunctionName, period: Duration) =>
+    metrics.counted(name, source, period);
+  const depth = (queue: sqs.IQueue, label: string) =>
+    queue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, label });
+
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
+    dashboardName: `${prefix}-margin-thresholds`,
+    defaultInterval: Duration.days(3),
+  });
+  dashboard.addWidgets(
+    new cloudwatch.TextWidget({
+      markdown: `# qmt (${prefix})\nRecalibration, margin sweeps and alerts. Every alarm notifies the ops topic.`,
+      width: 24,
+      height: 2,
+    }),
+  );
+  // Rows of three 8-wide graphs: what the functions did (Powertools metrics), then how they ran.
+  dashboard.addWidgets(
+    graph('Recalibration', [
+      metrics.instrumentsRecalibrated({ period: hour }),
+      metrics.thresholdsHeld({ period: hour }),
+      counted(METRIC.RecalibrationsSkipped, 'recalibrate', hour),
+      counted(METRIC.SweepStartsFailed, 'recalibrate', hour),
+    ]),
+    graph('Sweep: segments', [
+      counted(METRIC.SegmentsPlanned, 'sweepCoordinator', fiveMinutes),
+      counted(METRIC.SegmentsPlanned, 'recalibrate', fiveMinutes),
+      counted(METRIC.SegmentsCompleted, 'sweepWorker', fiveMinutes),
+      counted(METRIC.SegmentsContinued, 'sweepWorker', fiveMinutes),
+      metrics.segmentsFailed({ period: fiveMinutes }),
+    ]),
+    graph('Sweep: accounts', [
+      metrics.accountsValued({ period: fiveMinutes }),
+      metrics.accountsRejected({ period: fiveMinutes }),
+    ]),
+  );
+  dashboard.addWidgets(
+    graph('State changes and alerts', [
+      metrics.transitions({ period: fiveMinutes }),
+      counted(METRIC.StaleTransitions, 'sweepWorker', fiveMinutes),
+      metrics.alertsPublished({ period: fiveMinutes }),
+      metrics.alertsFailed({ period: fiveMinutes }),
+    ]),
+    graph(
+      'Failed invocations and repeated deliveries',
+      functions.flatMap(([name]) => [
+        counted(METRIC.InvocationsFailed, name, fiveMinutes),
+        ...(name === 'sweepWorker' ? [] : [counted(METRIC.DuplicateEvents, name, fiveMinutes)]),
+      ]),
+    ),
+    graph(
+      'Run time reported by the functions (DurationMs, max)',
+      functions.map(([name]) =>
+        metrics.durationMs(name, { period: fiveMinutes, label: SERVICE_NAMES[name] }),
+      ),
+    ),
+  );
+  dashboard.addWidgets(
+    graph(
+      'Function errors',
+      functions.map(([name, fn]) => fn.metricErrors({ period: fiveMinutes, label: SERVICE_NAMES[name] })),
+    ),
+    graph(
+      'Function duration (p99)',
+      functions.map(([name, fn]) =>
+        fn.metricDuration({
+          period: fiveMinutes,
+          statistic: cloudwatch.Stats.p(99),
+          label: SERVICE_NAMES[name],
+        }),
+      ),
+    ),
+    graph(
+      'Function throttles',
+      functions.map(([name, fn]) => fn.metricThrottles({ period: fiveMinutes, label: SERVICE_NAMES[name] })),
+    ),
+  );
+  dashboard.addWidgets(
+    graph('Sweep queue', [
+      depth(queues.sweepQueue, 'waiting'),
+      queues.sweepQueue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, label: 'oldest (s)' }),
+    ]),
+    graph('Dead-letter queues', [
+      depth(queues.sweepDeadLetterQueue, 'sweep'),
+      depth(queues.recalibrationDeadLetterQueue, 'recalibration'),
+      depth(queues.sweepScheduleDeadLetterQueue, 'sweep schedule'),
+    ]),
+    graph('Scheduler', [
+      scheduleGroup.metricAttempts({ period: fiveMinutes, label: 'invocation attempts' }),
+      scheduleGroup.metricTargetErrors({ period: fiveMinutes, label: 'target errors' }),
+      scheduleGroup.metricSentToDLQ({ period: fiveMinutes, label: 'sent to dead-letter queue' }),
+      scheduleGroup.metricDropped({ period: fiveMinutes, label: 'dropped' }),
+    ]),
+  );
+  dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }));
+  return dashboard;
+}
