@@ -11,13 +11,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { isTransientAwsError } from '../../lib/adapters/aws-errors.ts';
+import { IncompleteBatchError } from '../../lib/adapters/errors.ts';
 import {
   DEFAULT_RETRY_POLICY,
   type RetryHooks,
   type RetryPolicy,
   withRetry,
 } from '../../lib/adapters/retry.ts';
-import { IncompleteBatchError } from '../../lib/domain/errors.ts';
 
 /** SQS's limit of entries per SendMessageBatch. */
 export const SQS_BATCH_LIMIT = 10;

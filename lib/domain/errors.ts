@@ -56,18 +56,6 @@ export class ThresholdSetConflictError extends QmtError {
   }
 }
 
-/** A batch write or publish that still failed after its retries and deadline: lists what was not done. */
-export class IncompleteBatchError extends QmtError {
-  constructor(
-    message: string,
-    readonly failedKeys: readonly string[],
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'IncompleteBatchError';
-  }
-}
-
 /** A market-data venue that could not be read (timeout, HTTP error after retries, malformed body). */
 export class MarketSourceError extends QmtError {
   constructor(

@@ -12,7 +12,7 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { IncompleteBatchError } from '../../domain/errors.ts';
+import { IncompleteBatchError } from '../errors.ts';
 import { type RetryDecision, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 import { describeKey, type Item } from './attributes.ts';
 import { withoutSdkRetries } from './client.ts';

@@ -14,8 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { batchGetAll, batchWriteAll } from '../../../lib/adapters/dynamodb/batch.ts';
 import { createDynamoDbClient, DEFAULT_CLIENT_OPTIONS } from '../../../lib/adapters/dynamodb/client.ts';
 import { DynamoDbRunLedger } from '../../../lib/adapters/dynamodb/run-ledger.ts';
+import { IncompleteBatchError } from '../../../lib/adapters/errors.ts';
 import type { RetryPolicy } from '../../../lib/adapters/retry.ts';
-import { IncompleteBatchError } from '../../../lib/domain/errors.ts';
 import { fakeRetryTime } from './support.ts';
 
 const ADAPTER_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, deadlineMs: 60_000 };
