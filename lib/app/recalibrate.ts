@@ -1,7 +1,13 @@
 /**
  * The scheduled recalibration, as a use case: ports in, a summary out. No AWS, no clock but the port's.
  */
-import { QmtError, ThresholdSetConflictError } from '../domain/errors.ts';
+import {
+  InstrumentNotListedError,
+  MarketDataError,
+  MarketSourceError,
+  ThresholdSetConflictError,
+  UnknownInstrumentError,
+} from '../domain/errors.ts';
 import { type CandleSeries, DAY_MS } from '../domain/market/candle.ts';
 import { holdThreshold, recalibrate as recalibrateThreshold } from '../domain/threshold/model.ts';
 import type { InstrumentPolicy, ThresholdPolicy } from '../domain/threshold/policy.ts';
@@ -151,8 +157,9 @@ async function thresholdFor(
   try {
     series = await market.candles(instrument, { from, to: asOf });
   } catch (error) {
-    // An unreachable or malformed feed is bad data like any other: hold, never lower.
-    if (error instanceof QmtError) {
+    // An unreachable or malformed feed is bad data like any other: hold, never lower. Anything else (a
+    // configuration error, a bug) fails the run instead of passing for a held threshold.
+    if (isMarketFailure(error)) {
       const empty: CandleSeries = { instrument, intervalMs: DAY_MS, candles: [], source: market.name };
       return holdThreshold(
         policy,
@@ -181,7 +188,7 @@ async function thresholdFor(
     });
   } catch (error) {
     // Data the validator let through but a model could not use (say, a flat series): hold this instrument only.
-    if (error instanceof QmtError || error instanceof RangeError) {
+    if (error instanceof MarketDataError || error instanceof RangeError) {
       return holdThreshold(
         policy,
         series,
@@ -203,9 +210,23 @@ async function latestImpliedVolatility(
   try {
     const series = await market.impliedVolatility(instrument, { from: asOf - 7 * DAY_MS, to: asOf });
     return series.points[series.points.length - 1]?.[1];
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (isMarketFailure(error)) return undefined;
+    throw error;
   }
+}
+
+/**
+ * What a market source throws when it cannot answer for an instrument: the venue unreachable, its data
+ * unusable, or the instrument not in its catalogue.
+ */
+function isMarketFailure(error: unknown): boolean {
+  return (
+    error instanceof MarketSourceError ||
+    error instanceof MarketDataError ||
+    error instanceof UnknownInstrumentError ||
+    error instanceof InstrumentNotListedError
+  );
 }
 
 function describe(error: unknown): string {

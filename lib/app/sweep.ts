@@ -17,7 +17,7 @@ import {
   everySweepEntry,
 } from '../domain/account/breach.ts';
 import { evaluateAccount, type MarginLevels } from '../domain/account/state-machine.ts';
-import { QmtError } from '../domain/errors.ts';
+import { AccountRecordError, QmtError } from '../domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../domain/threshold/policy.ts';
 import type { ThresholdSet } from '../domain/threshold/threshold.ts';
 import { type MarketSnapshot, marketSnapshotFromSet } from '../domain/valuation/snapshot.ts';
@@ -260,7 +260,7 @@ export async function sweepPage(
       if (watched && !watched.has(account.accountId)) unread.push(account);
       else transitions.push(evaluation.transition);
     } catch (error) {
-      if (!(error instanceof QmtError)) throw error;
+      if (!(error instanceof AccountRecordError)) throw error;
       rejected.push({ accountKey: account.accountId, reason: error.message });
       counts.rejected++;
       unsettled.set(account.accountId, error.message);
@@ -283,7 +283,7 @@ export async function sweepPage(
         states.set(account.accountId, evaluation.state);
         if (evaluation.transition) transitions.push(evaluation.transition);
       } catch (error) {
-        if (!(error instanceof QmtError)) throw error;
+        if (!(error instanceof AccountRecordError)) throw error;
         counts.accounts--;
         states.delete(account.accountId);
         rejected.push({ accountKey: account.accountId, reason: error.message });

@@ -4,7 +4,11 @@
  */
 import { z } from 'zod';
 import { withoutReservedKeys } from '../domain/document-keys.ts';
-import { PolicyError, QmtError } from '../domain/errors.ts';
+import { InstrumentNotListedError, PolicyError, UnknownInstrumentError } from '../domain/errors.ts';
+
+// The market sources' errors for an unknown or unlisted instrument live in the domain; re-exported here,
+// where the catalogue raises them.
+export { InstrumentNotListedError, UnknownInstrumentError };
 
 /** Venues the catalogue knows names for. */
 export const CATALOGUE_VENUES = ['deribit', 'binance', 'coinbase', 'kraken'] as const;
@@ -72,30 +76,6 @@ export const DEFAULT_INSTRUMENT_CATALOGUE: InstrumentCatalogue = Object.freeze({
     kraken: { pair: 'SOLUSD' },
   },
 });
-
-/** An instrument the catalogue does not know: names it and the ones it does. */
-export class UnknownInstrumentError extends QmtError {
-  constructor(
-    readonly instrument: string,
-    readonly known: readonly string[],
-  ) {
-    super(
-      `unknown instrument "${instrument}": the instrument catalogue knows ${known.length > 0 ? known.join(', ') : 'none'}`,
-    );
-    this.name = 'UnknownInstrumentError';
-  }
-}
-
-/** A known instrument that the catalogue does not list on `venue` (or, for `deribit-dvol`, has no DVOL). */
-export class InstrumentNotListedError extends QmtError {
-  constructor(
-    readonly instrument: string,
-    readonly venue: string,
-  ) {
-    super(`instrument "${instrument}" is not listed on ${venue} in the instrument catalogue`);
-    this.name = 'InstrumentNotListedError';
-  }
-}
 
 function toPolicyError(error: z.ZodError, prefix: string): PolicyError {
   const [first, ...rest] = error.issues;

@@ -56,18 +56,6 @@ export class ThresholdSetConflictError extends QmtError {
   }
 }
 
-/** A batch write or publish that still failed after its retries and deadline: lists what was not done. */
-export class IncompleteBatchError extends QmtError {
-  constructor(
-    message: string,
-    readonly failedKeys: readonly string[],
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'IncompleteBatchError';
-  }
-}
-
 /** A market-data venue that could not be read (timeout, HTTP error after retries, malformed body). */
 export class MarketSourceError extends QmtError {
   constructor(
@@ -78,5 +66,31 @@ export class MarketSourceError extends QmtError {
   ) {
     super(message, options);
     this.name = 'MarketSourceError';
+  }
+}
+
+// Raised by market sources for an instrument the catalogue does not know or a venue does not list: part of the
+// market source contract, so use cases can hold that one instrument and go on.
+/** An instrument the catalogue does not know: names it and the ones it does. */
+export class UnknownInstrumentError extends QmtError {
+  constructor(
+    readonly instrument: string,
+    readonly known: readonly string[],
+  ) {
+    super(
+      `unknown instrument "${instrument}": the instrument catalogue knows ${known.length > 0 ? known.join(', ') : 'none'}`,
+    );
+    this.name = 'UnknownInstrumentError';
+  }
+}
+
+/** A known instrument that the catalogue does not list on `venue` (or, for `deribit-dvol`, has no DVOL). */
+export class InstrumentNotListedError extends QmtError {
+  constructor(
+    readonly instrument: string,
+    readonly venue: string,
+  ) {
+    super(`instrument "${instrument}" is not listed on ${venue} in the instrument catalogue`);
+    this.name = 'InstrumentNotListedError';
   }
 }

@@ -24,8 +24,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { isRetryableDynamoDbError } from '../../lib/adapters/dynamodb/retryable.ts';
+import { IncompleteBatchError } from '../../lib/adapters/errors.ts';
 import { type SweepPorts, sweepSegment } from '../../lib/app/sweep.ts';
-import { IncompleteBatchError } from '../../lib/domain/errors.ts';
 import { fakeRetryTime, sampleTransition } from '../adapters/dynamodb/support.ts';
 import {
   FixedClock,

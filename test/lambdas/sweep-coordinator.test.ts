@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidEventError } from '../../lambdas/shared/events.ts';
 import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
-import { IncompleteBatchError } from '../../lib/domain/errors.ts';
+import { IncompleteBatchError } from '../../lib/adapters/errors.ts';
 import { FixedClock } from '../app/in-memory-ports.ts';
 import {
   acceptAllMessages,

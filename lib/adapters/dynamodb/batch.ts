@@ -2,7 +2,8 @@
  * BatchWriteItem and BatchGetItem done properly: chunked to DynamoDB's limits (25 writes, 100 keys), the
  * entries DynamoDB hands back (UnprocessedItems/UnprocessedKeys) and throttling retried with the shared
  * backoff, all under one deadline. What is still not done at the deadline is named in an
- * `IncompleteBatchError`; nothing is dropped silently. Errors that retrying cannot fix (ValidationException,
+ * `IncompleteBatchError`; nothing is dropped silently. This loop is the only retry layer of these calls:
+ * the SDK's own is off for them (`withoutSdkRetries`, see `client.ts`). Errors that retrying cannot fix (ValidationException,
  * ResourceNotFoundException, …) are rethrown at once, unchanged.
  */
 import {
@@ -11,9 +12,10 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { IncompleteBatchError } from '../../domain/errors.ts';
+import { IncompleteBatchError } from '../errors.ts';
 import { type RetryDecision, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 import { describeKey, type Item } from './attributes.ts';
+import { withoutSdkRetries } from './client.ts';
 import { errorName, isRetryableDynamoDbError } from './retryable.ts';
 
 export const BATCH_WRITE_LIMIT = 25;
@@ -149,7 +151,9 @@ export async function batchWriteAll(
     chunk(requests, BATCH_WRITE_LIMIT),
     options,
     async (pending) => {
-      const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
+      const out = await client.send(
+        withoutSdkRetries(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } })),
+      );
       return out.UnprocessedItems?.[tableName] ?? [];
     },
   );
@@ -193,16 +197,18 @@ export async function batchGetAll(
     options,
     async (pending) => {
       const out = await client.send(
-        new BatchGetItemCommand({
-          RequestItems: {
-            [tableName]: {
-              Keys: pending,
-              ConsistentRead: request.consistentRead,
-              ProjectionExpression: request.projectionExpression,
-              ExpressionAttributeNames: request.expressionAttributeNames,
+        withoutSdkRetries(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [tableName]: {
+                Keys: pending,
+                ConsistentRead: request.consistentRead,
+                ProjectionExpression: request.projectionExpression,
+                ExpressionAttributeNames: request.expressionAttributeNames,
+              },
             },
-          },
-        }),
+          }),
+        ),
       );
       found.push(...(out.Responses?.[tableName] ?? []));
       return out.UnprocessedKeys?.[tableName]?.Keys ?? [];

@@ -1,8 +1,21 @@
 /**
  * The DynamoDB client: one per container (Lambda reuses it across invocations, keeping its TLS connections
  * warm), with bounded timeouts so a stuck socket cannot eat a function's whole time budget.
+ *
+ * One retry layer per call, never two stacked (4 SDK attempts under 12 adapter attempts would be 48):
+ * - single-item calls (GetItem, PutItem, Query, UpdateItem, the lease transaction): the SDK's standard
+ *   retry, `DEFAULT_CLIENT_OPTIONS.maxAttempts` attempts. It resends with the same idempotency token, so a
+ *   lost answer to a transaction that went through is not mistaken for a held lease.
+ * - BatchWriteItem and BatchGetItem: the adapter's loop in `batch.ts` only, since the SDK never resends
+ *   the UnprocessedItems/UnprocessedKeys a batch hands back, and the loop keeps throttles and unprocessed
+ *   entries under one deadline and names what was not done. Those commands go through
+ *   `withoutSdkRetries`.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type BatchGetItemCommand,
+  type BatchWriteItemCommand,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 
 /** Environment variable that points every DynamoDB client at another endpoint (DynamoDB Local). */
 export const DYNAMODB_ENDPOINT_ENV = 'QMT_DYNAMODB_ENDPOINT';
@@ -70,4 +83,25 @@ function isLoopback(endpoint: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `command`, with the client's retry loop replaced by a single attempt for this command only (the SDK's
+ * `override` of its `retryMiddleware`), for the batch calls the adapter retries itself. Other commands on
+ * the same client keep the SDK's retries.
+ *
+ * @example
+ * await client.send(withoutSdkRetries(new BatchWriteItemCommand(input)));
+ */
+export function withoutSdkRetries<C extends BatchWriteItemCommand | BatchGetItemCommand>(command: C): C {
+  // The stand-in passes any request through untouched, so the client's wider stack type fits it.
+  const stack = command.middlewareStack as unknown as DynamoDBClient['middlewareStack'];
+  stack.add((next) => (args) => next(args), {
+    name: 'retryMiddleware',
+    tags: ['RETRY'],
+    step: 'finalizeRequest',
+    priority: 'high',
+    override: true,
+  });
+  return command;
 }

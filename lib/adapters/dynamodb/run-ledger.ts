@@ -22,7 +22,6 @@ import { QmtError } from '../../domain/errors.ts';
 import type { Clock, Lease, RunLedger, RunOutcome } from '../../ports.ts';
 import { type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 import { attributeNames, getString, num, str } from './attributes.ts';
-import { isRetryableDynamoDbError } from './retryable.ts';
 
 const DAY_MS = 86_400_000;
 const MAX_DETAIL_CHARS = 10_000;
@@ -163,10 +162,9 @@ export class DynamoDbRunLedger implements RunLedger {
           );
           return { runId, holder, expiresAt };
         },
-        (error) => ({
-          retry:
-            !isConditionFailure(error) && (isTransactionConflict(error) || isRetryableDynamoDbError(error)),
-        }),
+        // Only the conflict, which the SDK does not retry: each try is a new transaction (new token, new
+        // times). Throttles and 5xx are the SDK's to retry (see `client.ts`), resending the same token.
+        (error) => ({ retry: !isConditionFailure(error) && isTransactionConflict(error) }),
         this.options.retryPolicy ?? LEASE_RETRY_POLICY,
         this.options.retryHooks,
       );

@@ -1,27 +1,7 @@
 /**
  * How the SNS adapters read a failed call: whether it is worth retrying, and a short reason to report.
  */
-
-/** Error names SNS (or the AWS query protocol, or the SDK) uses for throttling and server-side trouble. */
-const TRANSIENT_NAMES = new Set([
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'KMSThrottlingException',
-  'InternalErrorException',
-  'InternalError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-
-/** Socket-level failures: the request may not have reached SNS, and trying again is safe (FIFO dedups). */
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+import { isTransientAwsError } from '../aws-errors.ts';
 
 /**
  * Errors about the shape of one batch request: only that batch fails, the next batch may be fine.
@@ -41,10 +21,7 @@ const BATCH_SHAPE_NAMES = new Set([
 
 interface ErrorShape {
   readonly name?: unknown;
-  readonly code?: unknown;
   readonly message?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown };
-  readonly $retryable?: unknown;
 }
 
 function shape(error: unknown): ErrorShape {
@@ -52,18 +29,14 @@ function shape(error: unknown): ErrorShape {
 }
 
 /**
- * True for throttling, 5xx, timeouts and dropped connections: a later identical call may succeed.
+ * True for throttling, 5xx, timeouts and dropped connections: a later identical call may succeed (FIFO
+ * topics dedup a resend). The SDK's classification, see `isTransientAwsError`.
  *
  * @example
  * isTransientSnsError(new ThrottledException({ message: 'Rate exceeded', $metadata: {} })); // true
  */
 export function isTransientSnsError(error: unknown): boolean {
-  const { name, code, $metadata, $retryable } = shape(error);
-  if (typeof name === 'string' && TRANSIENT_NAMES.has(name)) return true;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-  const status = $metadata?.httpStatusCode;
-  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
-  return typeof $retryable === 'object' && $retryable !== null;
+  return isTransientAwsError(error);
 }
 
 /** True if a final error concerns only the batch request that got it (see `BATCH_SHAPE_NAMES`). */

@@ -10,8 +10,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { IncompleteBatchError } from '../../domain/errors.ts';
 import type { SegmentMessage, SweepQueue } from '../../ports.ts';
+import { isTransientAwsError } from '../aws-errors.ts';
+import { IncompleteBatchError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 
 /** IAM actions on the sweep queue: SendMessageBatch is authorised as SendMessage. */
@@ -47,40 +48,9 @@ export interface SqsSweepQueueOptions {
   readonly concurrency?: number;
 }
 
-/** Names of SQS (and SDK) errors that a later identical call may not get. */
-const TRANSIENT_NAMES = new Set([
-  'RequestThrottled',
-  'ThrottlingException',
-  'Throttling',
-  'KmsThrottled',
-  'KMS.ThrottlingException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalError',
-  'InternalFailure',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
-
-interface ErrorShape {
-  readonly name?: unknown;
-  readonly code?: unknown;
-  readonly message?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown };
-  readonly $retryable?: unknown;
-}
-
-/** Throttling, 5xx, timeouts and dropped connections. */
+/** Throttling, 5xx, timeouts and dropped connections: the SDK's classification, see `isTransientAwsError`. */
 export function isTransientSqsError(error: unknown): boolean {
-  const { name, code, $metadata, $retryable } =
-    typeof error === 'object' && error !== null ? (error as ErrorShape) : {};
-  if (typeof name === 'string' && TRANSIENT_NAMES.has(name)) return true;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-  const status = $metadata?.httpStatusCode;
-  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
-  return typeof $retryable === 'object' && $retryable !== null;
+  return isTransientAwsError(error);
 }
 
 /** Some entries of a batch failed on SQS's side: retried like a throttle. */
@@ -205,7 +175,8 @@ function toBody(message: SegmentMessage): SegmentMessage {
 }
 
 function errorReason(error: unknown): string {
-  const { name, message } = typeof error === 'object' && error !== null ? (error as ErrorShape) : {};
+  const { name, message } =
+    typeof error === 'object' && error !== null ? (error as { name?: unknown; message?: unknown }) : {};
   const label = typeof name === 'string' && name ? name : 'Error';
   const text = typeof message === 'string' ? message : String(error);
   const reason = text ? `${label}: ${text}` : label;

@@ -11,8 +11,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { batchGetAll, batchWriteAll } from '../../../lib/adapters/dynamodb/batch.ts';
+import { IncompleteBatchError } from '../../../lib/adapters/errors.ts';
 import type { RetryPolicy } from '../../../lib/adapters/retry.ts';
-import { IncompleteBatchError } from '../../../lib/domain/errors.ts';
 import { fakeRetryTime } from './support.ts';
 
 const ddb = mockClient(DynamoDBClient);

@@ -10,7 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbMarginStatusStore, watchKey } from '../../../lib/adapters/dynamodb/margin-status-store.ts';
-import { IncompleteBatchError } from '../../../lib/domain/errors.ts';
+import { IncompleteBatchError } from '../../../lib/adapters/errors.ts';
 import { fakeRetryTime, sampleTransition } from './support.ts';
 
 const ddb = mockClient(DynamoDBClient);
