@@ -38,6 +38,12 @@ export const DEFAULT_CLIENT_OPTIONS = {
   requestTimeoutMs: 5_000,
 } as const;
 
+/**
+ * DynamoDB Local is a JVM on the same machine: on a loaded laptop or CI box it can take seconds to accept a
+ * connection, which says nothing about a broken network, so a loopback endpoint gets longer to connect.
+ */
+const LOOPBACK_CONNECTION_TIMEOUT_MS = 5_000;
+
 /** A new client. Prefer `sharedDynamoDbClient()` in handlers. */
 export function createDynamoDbClient(options: DynamoDbClientOptions = {}): DynamoDBClient {
   const endpoint = options.endpoint;
@@ -51,7 +57,11 @@ export function createDynamoDbClient(options: DynamoDbClientOptions = {}): Dynam
     maxAttempts: options.maxAttempts ?? DEFAULT_CLIENT_OPTIONS.maxAttempts,
     retryMode: 'standard',
     requestHandler: {
-      connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CLIENT_OPTIONS.connectionTimeoutMs,
+      connectionTimeout:
+        options.connectionTimeoutMs ??
+        (endpoint && isLoopback(endpoint)
+          ? LOOPBACK_CONNECTION_TIMEOUT_MS
+          : DEFAULT_CLIENT_OPTIONS.connectionTimeoutMs),
       requestTimeout: options.requestTimeoutMs ?? DEFAULT_CLIENT_OPTIONS.requestTimeoutMs,
       // Without this a request timeout only logs a warning and the call hangs on.
       throwOnRequestTimeout: true,
