@@ -5,6 +5,7 @@
 import type { Account, MarginAlert, MarginStatus, MarginTransition } from './domain/account/account.ts';
 import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach.ts';
 import type { CandleSeries } from './domain/market/candle.ts';
+import type { MarkSnapshot, VenueMark } from './domain/market/mark.ts';
 import type { Threshold, ThresholdSet } from './domain/threshold/threshold.ts';
 
 /** A time range in ms since the epoch, inclusive of `from`, exclusive of `to`. */
@@ -24,6 +25,23 @@ export interface MarketDataSource {
     range: TimeRange,
     signal?: AbortSignal,
   ): Promise<ImpliedVolatilitySeries>;
+}
+
+/**
+ * Where a sweep's marks come from: one snapshot per sweep, shared by all its workers. The reference-close
+ * source marks at each threshold's last daily close; the live source takes a consensus of venues.
+ */
+export interface MarkSource {
+  readonly name: string;
+  /** Marks for `instruments` now; an instrument without a usable mark is in `held` with the reason. */
+  snapshot(instruments: readonly string[], signal?: AbortSignal): Promise<MarkSnapshot>;
+}
+
+/** One venue's public current-price endpoint (index, mark or ticker price). */
+export interface VenueMarkSource {
+  readonly venue: string;
+  /** The venue's current price for `instrument` (a qmt symbol); throws a `VenueError` when it has none. */
+  mark(instrument: string, signal?: AbortSignal): Promise<VenueMark>;
 }
 
 export interface ImpliedVolatilitySeries {

@@ -1,0 +1,107 @@
+/**
+ * Market data apart from risk parameters: the price each instrument is marked at, when and by whom.
+ *
+ * A threshold (the risk parameters) keeps its reference price (the last daily close the model used) for
+ * audit. What a sweep values accounts at is a `MarkSnapshot`: live consensus marks from the venues, or, when
+ * no live marks are taken, each threshold's reference close, said so by `source: 'reference-close'`.
+ */
+import { MarketDataError } from '../errors.ts';
+import type { ThresholdSet } from '../threshold/threshold.ts';
+
+/** `live`: a consensus of venues' current prices. `reference-close`: the threshold's last daily close. */
+export type MarkSourceKind = 'live' | 'reference-close';
+
+/** One instrument's mark. */
+export interface InstrumentMark {
+  readonly instrument: string;
+  /** Price of one unit of the underlying in the quote currency (USD). */
+  readonly price: number;
+  /** When the price was observed (ms since the epoch): the venues' time, or the reference candle's close. */
+  readonly at: number;
+  readonly source: MarkSourceKind;
+  /** Venues behind a live price (at least the quorum); empty for a reference close. */
+  readonly venues: readonly string[];
+}
+
+/** An instrument with no usable mark, and why (no quorum, stale, an unconfirmed jump…). */
+export interface HeldMark {
+  readonly instrument: string;
+  readonly reason: string;
+}
+
+/** The marks one sweep values every account at: all workers of a sweep share one snapshot. */
+export interface MarkSnapshot {
+  /** When the snapshot was taken (ms since the epoch). */
+  readonly takenAt: number;
+  readonly marks: ReadonlyMap<string, InstrumentMark>;
+  /** Instruments without a usable mark: accounts holding them are held where they are, never re-valued. */
+  readonly held: ReadonlyMap<string, HeldMark>;
+}
+
+/** One venue's current price for one instrument, before consensus. */
+export interface VenueMark {
+  readonly venue: string;
+  readonly instrument: string;
+  readonly price: number;
+  /** The venue's own timestamp for the price (ms since the epoch). */
+  readonly at: number;
+}
+
+/**
+ * Build a snapshot, checking every mark: a finite positive price, a finite time, filed under its own
+ * instrument, and an instrument not both marked and held. A bad value throws `MarketDataError` naming the
+ * instrument.
+ */
+export function createMarkSnapshot(input: {
+  readonly takenAt: number;
+  readonly marks: readonly InstrumentMark[];
+  readonly held?: readonly HeldMark[];
+}): MarkSnapshot {
+  const marks = new Map<string, InstrumentMark>();
+  for (const mark of input.marks) {
+    if (!(mark.price > 0) || !Number.isFinite(mark.price)) {
+      throw new MarketDataError(
+        `${mark.instrument}: mark price must be a positive number, got ${mark.price}`,
+        mark.instrument,
+      );
+    }
+    if (!Number.isFinite(mark.at)) {
+      throw new MarketDataError(`${mark.instrument}: mark time is not a time`, mark.instrument);
+    }
+    if (marks.has(mark.instrument)) {
+      throw new MarketDataError(`${mark.instrument}: marked twice in one snapshot`, mark.instrument);
+    }
+    marks.set(mark.instrument, mark);
+  }
+  const held = new Map<string, HeldMark>();
+  for (const entry of input.held ?? []) {
+    if (marks.has(entry.instrument)) {
+      throw new MarketDataError(
+        `${entry.instrument}: both marked and held in one snapshot`,
+        entry.instrument,
+      );
+    }
+    held.set(entry.instrument, entry);
+  }
+  return { takenAt: input.takenAt, marks, held };
+}
+
+/**
+ * The snapshot of a sweep that takes no live marks: each threshold's reference close, timed at the end of
+ * its `asOf` day. A threshold held with no reference price has no mark: it is listed in `held`.
+ */
+export function referenceCloseMarks(set: ThresholdSet, takenAt: number): MarkSnapshot {
+  const marks: InstrumentMark[] = [];
+  const held: HeldMark[] = [];
+  for (const threshold of set.thresholds) {
+    const price = threshold.referencePrice;
+    if (price === undefined || !(price > 0)) {
+      held.push({ instrument: threshold.instrument, reason: 'no reference close to mark at' });
+      continue;
+    }
+    const dayStart = Date.parse(`${threshold.asOf}T00:00:00Z`);
+    const at = Number.isFinite(dayStart) ? dayStart + 86_400_000 : takenAt;
+    marks.push({ instrument: threshold.instrument, price, at, source: 'reference-close', venues: [] });
+  }
+  return createMarkSnapshot({ takenAt, marks, held });
+}
