@@ -40,7 +40,7 @@ export interface MarkSource {
 /** One venue's public current-price endpoint (index, mark or ticker price). */
 export interface VenueMarkSource {
   readonly venue: string;
-  /** The venue's current price for `instrument` (a qmt symbol); throws a `VenueError` when it has none. */
+  /** The venue's current price for `instrument` (a qmt symbol); throws `MarketSourceError` when it has none. */
   mark(instrument: string, signal?: AbortSignal): Promise<VenueMark>;
 }
 
