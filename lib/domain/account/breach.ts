@@ -37,23 +37,29 @@
  *
  * An account that cannot be valued (a missing market, a bad amount) gets δ = 0 under the `EVERY_SWEEP`
  * instrument: it is revisited by every targeted sweep, where it is reported again, never dropped.
+ *
+ * The index's entries and the crossing test a targeted sweep applies are in `breach-index.ts`.
  */
 import type { MarketSnapshot } from '../valuation/snapshot.ts';
 import { type AccountValuation, valueAccount } from '../valuation/valuation.ts';
 import type { Account, MarginState } from './account.ts';
+import { type BreachIndexEntry, EVERY_SWEEP, EVERY_SWEEP_MARK } from './breach-index.ts';
 import { type MarginLevels, nextMarginState, ratioForState } from './state-machine.ts';
+
+// The index's entries and crossing test are part of this module's public face: callers import them from here.
+export {
+  type BreachIndexEntry,
+  type BreachIndexKey,
+  bandCrossed,
+  EVERY_SWEEP,
+  EVERY_SWEEP_MARK,
+  everySweepEntry,
+} from './breach-index.ts';
 
 /** Safe-move ladder (fractions of the mark). Coarse on purpose: few probes, and a band rounds DOWN to it. */
 export const SAFE_MOVE_LADDER: readonly number[] = [
   0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
 ];
-
-/**
- * Instrument key of the entries of accounts to revisit on every targeted sweep (unvaluable ones). Not a
- * valid instrument symbol, so it cannot collide; its entries sit at price 1 and are queried at mark 1.
- */
-export const EVERY_SWEEP = '*';
-export const EVERY_SWEEP_MARK = 1;
 
 /** A ratio this close above the level it must not cross counts as crossing: covers the valuation's rounding. */
 const RATIO_MARGIN = 1e-6;
@@ -61,25 +67,6 @@ const RATIO_MARGIN = 1e-6;
 /** Accounts reading more instruments than this are checked on corners + axes only, and beyond `MAX_SAMPLED_INSTRUMENTS` not at all (δ = 0). */
 const FULL_GRID_INSTRUMENTS = 4;
 const MAX_SAMPLED_INSTRUMENTS = 8;
-
-/** One row of the breach index: revisit `accountId` when `instrument`'s mark is ≤ below or ≥ above. */
-export interface BreachIndexEntry {
-  readonly accountId: string;
-  readonly instrument: string;
-  readonly below: number;
-  readonly above: number;
-}
-
-/** An entry's key within one threshold set. */
-export interface BreachIndexKey {
-  readonly accountId: string;
-  readonly instrument: string;
-}
-
-/** The entry that makes every targeted sweep revisit the account. */
-export function everySweepEntry(accountId: string): BreachIndexEntry {
-  return { accountId, instrument: EVERY_SWEEP, below: EVERY_SWEEP_MARK, above: EVERY_SWEEP_MARK };
-}
 
 export type BandMethod =
   /** Futures only, no correlation offsets: concave and separable, worst corner valued exactly. */
@@ -422,20 +409,6 @@ function sameSigns(a: readonly number[] | undefined, b: readonly number[]): bool
   return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** True when any of the account's entries is crossed by `marks` (mark ≤ below or ≥ above). */
-export function bandCrossed(
-  entries: readonly BreachIndexEntry[],
-  marks: ReadonlyMap<string, number>,
-): boolean {
-  for (const entry of entries) {
-    const mark = entry.instrument === EVERY_SWEEP ? EVERY_SWEEP_MARK : marks.get(entry.instrument);
-    if (mark === undefined) continue;
-    if (mark <= entry.below || mark >= entry.above) return true;
-  }
-  return false;
-}
-
-/** The ratio below which the state machine moves `state` to a worse state (−∞ for LIQUIDATION). */
 /** The ratio at which the state machine moves `state` to a better one (with hysteresis); none for OK. */
 function betterLevel(state: MarginState, levels: MarginLevels): number | undefined {
   const band = levels.hysteresis ?? 0;
@@ -451,6 +424,7 @@ function betterLevel(state: MarginState, levels: MarginLevels): number | undefin
   }
 }
 
+/** The ratio below which the state machine moves `state` to a worse state (−∞ for LIQUIDATION). */
 function worseLevel(state: MarginState, levels: MarginLevels): number {
   switch (state) {
     case 'OK':

@@ -2,10 +2,12 @@
  * The threshold model: from a policy and one instrument's daily candles to its margin rates, with every
  * component kept for audit. Pure and deterministic: the same policy, candles, previous threshold and context
  * give the same threshold, byte for byte.
+ *
+ * This file is the pipeline and the σ and risk-measure estimates; the floors, buffer and limits applied to
+ * the model rate are in `floors.ts`, and the threshold record (computed or held) is built in `build.ts`.
  */
-import { createHash } from 'node:crypto';
 import { aggregateToUtcDays, formatInterval, isIntradayInterval } from '../market/aggregate.ts';
-import { type Candle, type CandleSeries, DAY_MS, utcDay } from '../market/candle.ts';
+import { type Candle, type CandleSeries, DAY_MS } from '../market/candle.ts';
 import { type CandleIssue, describeIssue, validateCandles } from '../market/validate.ts';
 import { empiricalExpectedShortfall, empiricalQuantile } from '../math/quantile.ts';
 import {
@@ -16,8 +18,13 @@ import {
 import { ewmaVariances } from '../volatility/ewma.ts';
 import { fitGarch11, GARCH_MIN_RETURNS, garchTermVariance } from '../volatility/garch.ts';
 import { yangZhangVolatility } from '../volatility/range.ts';
-import { policyHash, type StressScenario, type ThresholdPolicy } from './policy.ts';
-import type { ActiveBound, NotionalBracket, Threshold, ThresholdComponents } from './threshold.ts';
+import { buildThreshold, holdThreshold } from './build.ts';
+import { applyBounds, bufferedRate, stressRates } from './floors.ts';
+import type { ThresholdPolicy } from './policy.ts';
+import type { ActiveBound, Threshold, ThresholdComponents } from './threshold.ts';
+
+// The record builders are part of this module's public face: callers import them from here.
+export { candlesHash, holdThreshold, notionalBrackets } from './build.ts';
 
 /** What the caller knows besides the candles. */
 export interface RecalibrationContext {
@@ -283,287 +290,6 @@ function rootMeanSquare(returns: readonly number[], window: number): number {
 }
 
 /**
- * EMIR Art. 28(a): hold a buffer in calm markets, release it as the model rate rises. The rate keeps the
- * previous level while the model stays within the buffer, and follows the model once it climbs beyond it.
- */
-function bufferedRate(model: number, buffer: number, previous: Threshold | undefined): number {
-  const full = model * (1 + buffer);
-  if (!previous) return full;
-  return Math.max(model, Math.min(full, previous.initialMarginRate));
-}
-
-interface StressResult {
-  readonly worst: number;
-  readonly scenarios: Record<string, StressScenarioLoss>;
-  /** Scenarios that have happened, are not in the series and carry no recorded move: named, not silent. */
-  readonly warnings: readonly string[];
-}
-
-type StressScenarioLoss = NonNullable<ThresholdComponents['stressScenarios']>[string];
-
-/**
- * Each scenario's loss over the MPOR, long and short. A historical scenario is measured on the candles once
- * they cover its whole window. One that has happened by `asOf` but that the series does not cover (it
- * starts later, or its dates are wrong) takes its recorded move instead — the instrument's own, else the
- * generic one — marked `recorded, not in series`, so the stress floor never silently disappears. One that
- * has not happened by `asOf` does not count (in a backtest: no look-ahead).
- */
-function stressRates(
-  policy: ThresholdPolicy,
-  instrument: string,
-  candles: readonly Candle[],
-  asOf: number,
-): StressResult {
-  const h = policy.marginPeriodOfRiskDays;
-  const scenarios: Record<string, StressScenarioLoss> = {};
-  const warnings: string[] = [];
-  let worst = 0;
-  const record = (scenario: StressScenario, loss: StressScenarioLoss) => {
-    scenarios[scenario.name] = loss;
-    worst = Math.max(worst, loss.long, loss.short);
-  };
-  for (const scenario of policy.stress.scenarios) {
-    if (scenario.kind === 'hypothetical') {
-      record(scenario, { long: Math.max(0, -scenario.move), short: Math.max(0, scenario.move) });
-      continue;
-    }
-    // Compare times, not formatted days: a backtest calls this once per day over thousands of candles.
-    const fromTime = Date.parse(`${scenario.from}T00:00:00Z`);
-    const toTime = Date.parse(`${scenario.to}T00:00:00Z`);
-    const firstTime = (candles[0] as Candle).time;
-    const lastTime = (candles[candles.length - 1] as Candle).time;
-    if (fromTime <= firstTime || toTime > lastTime) {
-      if (!(toTime + DAY_MS <= asOf)) continue;
-      // Own keys only: an instrument named `constructor` must not read Object.prototype.
-      const own = scenario.recorded && Object.hasOwn(scenario.recorded.instruments, instrument);
-      const recorded = (own ? scenario.recorded?.instruments[instrument] : undefined) ?? scenario.recorded;
-      if (recorded) {
-        record(scenario, { ...recordedOverMpor(recorded, h), source: 'recorded, not in series' });
-      } else {
-        scenarios[scenario.name] = { long: 0, short: 0, source: 'not in series, no recorded move' };
-        warnings.push(
-          `${instrument}: stress scenario ${scenario.name} (${scenario.from} … ${scenario.to}) is not in the series and has no recorded move: it does not count`,
-        );
-      }
-      continue;
-    }
-    let long = 0;
-    let short = 0;
-    let days = 0;
-    // Every MPOR window (closes i−1 … i+h−1) that contains a scenario day, including those ending on it.
-    for (let i = Math.max(1, firstIndexAtOrAfter(candles, fromTime) - (h - 1)); i < candles.length; i++) {
-      const day = candles[i] as Candle;
-      if (day.time > toTime) break;
-      const end = candles[i + h - 1];
-      const start = candles[i - 1];
-      if (!end || !start) continue;
-      days++;
-      const move = end.close / start.close - 1;
-      long = Math.max(long, -move);
-      short = Math.max(short, move);
-    }
-    if (days > 0) record(scenario, { long, short });
-  }
-  return { worst, scenarios, warnings };
-}
-
-/**
- * A recorded one-day move over an MPOR of `h` days: the log move scaled by √h (a square-root-of-time
- * approximation; exact for the default 1-day MPOR).
- */
-function recordedOverMpor(
-  recorded: { readonly long: number; readonly short: number },
-  h: number,
-): { long: number; short: number } {
-  const scale = Math.sqrt(h);
-  return {
-    long: -Math.expm1(Math.log1p(-recorded.long) * scale),
-    short: Math.expm1(Math.log1p(recorded.short) * scale),
-  };
-}
-
-function firstIndexAtOrAfter(candles: readonly Candle[], time: number): number {
-  let lo = 0;
-  let hi = candles.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((candles[mid] as Candle).time < time) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function applyBounds(
-  policy: ThresholdPolicy,
-  unbounded: number,
-  activeBound: ActiveBound,
-  previous: Threshold | undefined,
-): { rate: number; activeBound: ActiveBound } {
-  const { minInitialMarginRate, maxInitialMarginRate } = policy.bounds;
-  let rate = unbounded;
-  let bound = activeBound;
-  if (previous) {
-    const { maxIncrease, maxDecrease } = policy.stepLimits;
-    const prior = previous.initialMarginRate;
-    if (maxIncrease !== null && rate > prior * (1 + maxIncrease)) {
-      rate = prior * (1 + maxIncrease);
-      bound = 'step-up-limit';
-    } else if (maxDecrease !== null && rate < prior * (1 - maxDecrease)) {
-      rate = prior * (1 - maxDecrease);
-      bound = 'step-down-limit';
-    }
-  }
-  // The floor and cap are the committee's hard limits: they beat the step limits.
-  if (rate < minInitialMarginRate) return { rate: minInitialMarginRate, activeBound: 'floor' };
-  if (rate > maxInitialMarginRate) return { rate: maxInitialMarginRate, activeBound: 'cap' };
-  return { rate, activeBound: bound };
-}
-
-/** Binance-style brackets from the base rates: MM = notional × MMR − cum keeps maintenance continuous. */
-export function notionalBrackets(
-  policy: ThresholdPolicy,
-  initialRate: number,
-  maintenanceRate: number,
-): NotionalBracket[] {
-  const brackets: NotionalBracket[] = [];
-  let floor = 0;
-  let cum = 0;
-  let previousMaintenance = 0;
-  for (const bracket of policy.brackets) {
-    const im = Math.min(1, initialRate * bracket.multiplier);
-    const mm = Math.min(im, maintenanceRate * bracket.multiplier);
-    cum += floor * (mm - previousMaintenance);
-    brackets.push({
-      notionalFloor: floor,
-      notionalCap: bracket.notionalCap,
-      initialMarginRate: im,
-      maintenanceMarginRate: mm,
-      cum,
-    });
-    floor = bracket.notionalCap ?? floor;
-    previousMaintenance = mm;
-  }
-  return brackets;
-}
-
-function buildThreshold(
-  policy: ThresholdPolicy,
-  series: CandleSeries,
-  candles: readonly Candle[],
-  initialMarginRate: number,
-  activeBound: ActiveBound,
-  components: ThresholdComponents,
-  previous: Threshold | undefined,
-  warnings: readonly string[],
-): Threshold {
-  const maintenanceMarginRate = initialMarginRate * policy.maintenanceFraction;
-  const first = candles[0] as Candle;
-  const last = candles[candles.length - 1] as Candle;
-  const advWindow = candles.slice(-policy.liquidity.averageDailyVolumeDays);
-  const averageDailyVolume = advWindow.reduce((sum, c) => sum + c.volume, 0) / advWindow.length;
-  return {
-    instrument: series.instrument,
-    asOf: utcDay(last.time),
-    referencePrice: last.close,
-    initialMarginRate,
-    maintenanceMarginRate,
-    warningMarginRate: maintenanceMarginRate * policy.levels.warning,
-    liquidationMarginRate: maintenanceMarginRate * policy.levels.liquidation,
-    status: 'computed',
-    activeBound,
-    components,
-    brackets: notionalBrackets(policy, initialMarginRate, maintenanceMarginRate),
-    ...(policy.openInterestScaling ? { openInterestScaling: policy.openInterestScaling } : {}),
-    liquidity: { averageDailyVolume, participationRate: policy.liquidity.participationRate },
-    ...(previous ? { change: changeFrom(previous, initialMarginRate) } : {}),
-    ...(warnings.length > 0 ? { warnings: warnings.slice(0, 20) } : {}),
-    inputs: {
-      policyVersion: policy.version,
-      policyHash: policyHash(policy),
-      pricesHash: candlesHash(candles),
-      source: series.source,
-      firstCandle: utcDay(first.time),
-      lastCandle: utcDay(last.time),
-      candleCount: candles.length,
-    },
-  };
-}
-
-function changeFrom(previous: Threshold, initialMarginRate: number): Threshold['change'] {
-  return {
-    previousInitialMarginRate: previous.initialMarginRate,
-    previousAsOf: previous.asOf,
-    absolute: initialMarginRate - previous.initialMarginRate,
-    relative: initialMarginRate / previous.initialMarginRate - 1,
-  };
-}
-
-/**
- * Bad or missing data never lowers a margin: keep the previous threshold, marked held with the reason. With
- * no previous threshold there is nothing safe to keep, so the instrument gets the policy's cap.
- */
-export function holdThreshold(
-  policy: ThresholdPolicy,
-  series: CandleSeries,
-  previous: Threshold | undefined,
-  reason: string,
-): Threshold {
-  if (previous) {
-    const { change: _change, warnings: _warnings, ...kept } = previous;
-    return {
-      ...kept,
-      status: 'held',
-      heldReason: reason,
-      activeBound: 'held',
-      change: changeFrom(previous, previous.initialMarginRate),
-    };
-  }
-  const rate = policy.bounds.maxInitialMarginRate;
-  const maintenance = rate * policy.maintenanceFraction;
-  const last = series.candles[series.candles.length - 1];
-  const first = series.candles[0];
-  // Every field must be storable (DynamoDB refuses NaN, and one unstorable threshold stops the whole set),
-  // so what the model never computed is left out rather than written as NaN.
-  const referencePrice = lastSaneClose(series.candles);
-  return {
-    instrument: series.instrument,
-    asOf: last && Number.isFinite(last.time) ? utcDay(last.time) : 'unknown',
-    // The last trustworthy close, if any; without one a sweep has no price to value positions at.
-    ...(referencePrice === undefined ? {} : { referencePrice }),
-    initialMarginRate: rate,
-    maintenanceMarginRate: maintenance,
-    warningMarginRate: maintenance * policy.levels.warning,
-    liquidationMarginRate: maintenance * policy.levels.liquidation,
-    status: 'held',
-    heldReason: `${reason} (no previous threshold: held at the policy cap)`,
-    activeBound: 'held',
-    components: {
-      volatility: {},
-      modelRate: rate,
-      unboundedRate: rate,
-    },
-    brackets: notionalBrackets(policy, rate, maintenance),
-    inputs: {
-      policyVersion: policy.version,
-      policyHash: policyHash(policy),
-      pricesHash: candlesHash(series.candles),
-      source: series.source,
-      firstCandle: first && Number.isFinite(first.time) ? utcDay(first.time) : 'unknown',
-      lastCandle: last && Number.isFinite(last.time) ? utcDay(last.time) : 'unknown',
-      candleCount: series.candles.length,
-    },
-  };
-}
-
-function lastSaneClose(candles: readonly Candle[]): number | undefined {
-  for (let i = candles.length - 1; i >= 0; i--) {
-    const close = (candles[i] as Candle).close;
-    if (Number.isFinite(close) && close > 0) return close;
-  }
-  return undefined;
-}
-
-/**
  * Daily bars must open at 00:00 UTC: the model's days, `asOf` and the stress scenarios are UTC calendar
  * days. Dates written with an offset (`2020-03-12T00:00:00+14:00` is 10:00 UTC the day before) would shift
  * every scenario by a day and drop the crash it is keyed on. The venue adapters already refuse such rows;
@@ -596,13 +322,4 @@ function trustedPart(series: CandleSeries, issues: readonly CandleIssue[], asOf:
 function summarise(reasons: readonly string[]): string {
   if (reasons.length <= 3) return reasons.join('; ');
   return `${reasons.slice(0, 3).join('; ')}; and ${reasons.length - 3} more`;
-}
-
-/** SHA-256 over every candle's fields as IEEE doubles, in order: the audit fingerprint of the prices. */
-export function candlesHash(candles: readonly Candle[]): string {
-  const buffer = new Float64Array(candles.length * 6);
-  candles.forEach((c, i) => {
-    buffer.set([c.time, c.open, c.high, c.low, c.close, c.volume], i * 6);
-  });
-  return createHash('sha256').update(new Uint8Array(buffer.buffer)).digest('hex');
 }
