@@ -1,7 +1,8 @@
 /**
  * Each account is valued once per sweep: an account off the watchlist that changes state has its stored
  * status read before the write, and its transition is rebuilt from that status, not from a second valuation.
- * Valuations are counted by wrapping `valueAccount` (the one place an account is valued).
+ * Valuations are counted by wrapping `valueAccount` (the one place an account is valued). And a sweep's
+ * observer (the port breach indexing attaches to) hears of each page once it is done.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { type SweepPorts, sweepSegment } from '../../lib/app/sweep.ts';
@@ -109,6 +110,55 @@ describe('sweepSegment values each account once', () => {
     expect(valued.accounts).toEqual(['lagged']);
     expect(alerts.published.map((a) => `${a.alertId} ${a.previousState}→${a.newState}`)).toEqual([
       'lagged:3 WARNING→MARGIN_CALL',
+    ]);
+  });
+});
+
+describe('sweepSegment observers', () => {
+  it('tells its observer of each page once swept: its accounts, their states and what is unsettled', async () => {
+    // Prepare: two pages; the alert of the account that worsens cannot be published.
+    const statuses = new InMemoryMarginStatusStore();
+    const { sweepPorts, alerts } = await ports(statuses, [
+      account('steady', 10_000),
+      account('worsens', 1_700),
+      account('warned', 2_000),
+    ]);
+    alerts.failWhen = (alert) => alert.accountId === 'worsens';
+    const heard: { accounts: string[]; states: [string, string][]; unsettled: [string, string][] }[] = [];
+    const observed: SweepPorts = {
+      ...sweepPorts,
+      observer: {
+        onValued: async (accounts, outcome) => {
+          // The page is done before the observer hears of it: its transitions are written.
+          for (const [id, state] of outcome.states) expect(statuses.items.get(id)?.state ?? 'OK').toBe(state);
+          heard.push({
+            accounts: accounts.map((a) => a.accountId),
+            states: [...outcome.states],
+            unsettled: [...outcome.unsettled],
+          });
+        },
+      },
+    };
+
+    // Act
+    await sweepSegment(observed, {
+      runId: 'sweep-1',
+      segment: { segment: 0, totalSegments: 1 },
+      pageSize: 2,
+      levels,
+    });
+
+    // Assess
+    expect(heard).toEqual([
+      {
+        accounts: ['steady', 'worsens'],
+        states: [
+          ['steady', 'OK'],
+          ['worsens', 'MARGIN_CALL'],
+        ],
+        unsettled: [['worsens', 'alert not yet published']],
+      },
+      { accounts: ['warned'], states: [['warned', 'WARNING']], unsettled: [] },
     ]);
   });
 });
