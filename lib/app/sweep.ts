@@ -2,21 +2,13 @@
  * Sweep one Scan segment of the accounts table: value every account against the CURRENT threshold set,
  * move it through its margin state machine, and announce each state change once.
  */
-import type {
-  Account,
-  MarginAlert,
-  MarginState,
-  MarginStatus,
-  MarginTransition,
-} from '../domain/account/account.ts';
+import type { Account, MarginAlert, MarginState, MarginTransition } from '../domain/account/account.ts';
 import {
-  BreachBandCalculator,
-  type BreachIndexEntry,
-  EVERY_SWEEP,
-  EVERY_SWEEP_MARK,
-  everySweepEntry,
-} from '../domain/account/breach.ts';
-import { evaluateAccount, type MarginLevels } from '../domain/account/state-machine.ts';
+  type AccountEvaluation,
+  evaluateAccount,
+  evaluateValuation,
+  type MarginLevels,
+} from '../domain/account/state-machine.ts';
 import { AccountRecordError, QmtError } from '../domain/errors.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../domain/threshold/policy.ts';
 import type { ThresholdSet } from '../domain/threshold/threshold.ts';
@@ -32,6 +24,11 @@ import type {
   ScanSegment,
   ThresholdStore,
 } from '../ports.ts';
+import { BreachIndexer } from './breach-indexing.ts';
+import { publishAndConfirm, resendPending } from './outbox.ts';
+import { emptyPageCounts, type PageCounts, type SweepCounts, SweepTally } from './sweep-tally.ts';
+
+export type { SweepCounts } from './sweep-tally.ts';
 
 export interface SweepPorts {
   readonly accounts: AccountSource;
@@ -40,8 +37,21 @@ export interface SweepPorts {
   readonly alerts: AlertPublisher;
   readonly ops: OpsPublisher;
   readonly clock: Clock;
-  /** When present, each valued account's breach band is recorded (one call per page) for targeted sweeps. */
+  /**
+   * When present, the breach-indexing observer (`breach-indexing.ts`) records each valued account's breach
+   * band (one call per page) for targeted sweeps.
+   */
   readonly breachIndex?: BreachIndex;
+  /** Told of every page once swept (after the breach indexer, if any). */
+  readonly observer?: SweepObserver;
+}
+
+/**
+ * Watches a sweep: told of each page once it is swept, with its accounts and their outcome. The page is
+ * done (transitions written, alerts out or pending) before an observer hears of it.
+ */
+export interface SweepObserver {
+  onValued(accounts: readonly Account[], outcome: PageOutcome): Promise<void>;
 }
 
 export interface SweepRequest {
@@ -57,39 +67,6 @@ export interface SweepRequest {
   readonly levels?: MarginLevels;
   /** Live marks per instrument; without one an instrument is marked at its threshold's reference price. */
   readonly marks?: Readonly<Record<string, number>>;
-}
-
-export interface SweepCounts {
-  accounts: number;
-  rejected: number;
-  transitions: number;
-  stale: number;
-  /** Alerts published, re-sent pending ones included. */
-  alertsPublished: number;
-  /** Alerts not published after the publisher's retries; each stays pending on its status and is re-sent. */
-  alertsFailed: number;
-  /** Pending alerts of earlier, unconfirmed publishes sent again (same alertId) and now confirmed. */
-  alertsResent?: number;
-  /** Accounts not valued this time because their pending alert still could not be published. */
-  deferred?: number;
-  /** Accounts whose breach band was recorded (only with a breach index). */
-  indexed?: number;
-}
-
-/** Every count a page sweep keeps (`indexed` is the indexer's). */
-export type PageCounts = Required<Omit<SweepCounts, 'indexed'>>;
-
-export function emptyPageCounts(): PageCounts {
-  return {
-    accounts: 0,
-    rejected: 0,
-    transitions: 0,
-    stale: 0,
-    alertsPublished: 0,
-    alertsFailed: 0,
-    alertsResent: 0,
-    deferred: 0,
-  };
 }
 
 export interface SweepResult {
@@ -135,9 +112,7 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
   if (!set) throw new NoThresholdSetError();
   const snapshot = marketSnapshotFromSet(set, request.marks ? { markPrices: request.marks } : {});
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
-  const counts: PageCounts & { indexed?: number } = emptyPageCounts();
-  const rejected: RejectedAccountRecord[] = [];
-  const published: MarginAlert[] = [];
+  const tally = new SweepTally<PageCounts & { indexed?: number }>(emptyPageCounts());
   // Only statuses on the watchlist (not OK, or an alert pending) are read page by page; see `sweepPage`.
   const watched = await ports.statuses.watchlist?.();
   const context: PageContext = {
@@ -150,16 +125,17 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
   const indexer = ports.breachIndex
     ? await BreachIndexer.start(ports.breachIndex, set.setId, snapshot, levels, ports.clock.now())
     : undefined;
-  if (indexer) counts.indexed = 0;
+  const observers = [indexer, ports.observer].filter((o) => o !== undefined);
   let cursor = request.cursor;
   do {
     const page = await ports.accounts.scanPage(request.segment, cursor, request.pageSize ?? 500);
-    rejected.push(...page.rejected);
-    counts.rejected += page.rejected.length;
-    const outcome = await sweepPage(ports, context, page.accounts, counts, rejected, published);
-    if (indexer) counts.indexed = (counts.indexed ?? 0) + (await indexer.record(page.accounts, outcome));
+    tally.reject(page.rejected);
+    const outcome = await sweepPage(ports, context, page.accounts, tally);
+    for (const observer of observers) await observer.onValued(page.accounts, outcome);
     cursor = page.cursor;
   } while (cursor !== undefined && !request.shouldStop?.());
+  const { counts, rejected, published } = tally;
+  if (indexer) counts.indexed = indexer.indexed;
 
   const done = cursor === undefined;
   // Each invocation reports its own rejects: a segment continued by another worker would otherwise lose them.
@@ -217,34 +193,36 @@ export interface PageOutcome {
 /**
  * Sweep one page of accounts (steps 3–6 of `sweepSegment`): statuses, the outbox re-send, valuation and
  * the state machine, conditional transitions, publish and confirm. Shared by the full and the targeted
- * sweep so both treat an account exactly alike.
+ * sweep so both treat an account exactly alike; what it counts, rejects and publishes goes to `tally`.
+ * Each account is valued once.
  */
 export async function sweepPage(
   ports: Pick<SweepPorts, 'statuses' | 'alerts' | 'clock'>,
   context: PageContext,
   accounts: readonly Account[],
-  counts: PageCounts,
-  rejected: RejectedAccountRecord[],
-  published: MarginAlert[],
+  tally: SweepTally,
 ): Promise<PageOutcome> {
+  const counts = tally.counts;
   const states = new Map<string, MarginState>();
   const unsettled = new Map<string, string>();
+  const rejectAccount = (accountId: string, error: AccountRecordError) => {
+    tally.reject([{ accountKey: accountId, reason: error.message }]);
+    unsettled.set(accountId, error.message);
+  };
   const watched = context.watched;
   const ids = accounts.map((a) => a.accountId);
   const statuses = await ports.statuses.get(watched ? ids.filter((id) => watched.has(id)) : ids);
   // Outbox first: alerts of transitions already written but not confirmed published go out before any
   // newer transition of the same account can replace them.
-  const undelivered = await resendPending(ports, accounts, statuses, counts, published);
+  const undelivered = await resendPending(ports, tally, accounts, statuses);
   const transitions: MarginTransition[] = [];
-  const asOf = ports.clock.now();
-  const evaluate = (account: Account, status: MarginStatus | undefined) =>
-    evaluateAccount(account, context.snapshot, status, context.levels, {
-      thresholdSetId: context.set.setId,
-      runId: context.runId,
-      asOf,
-    });
+  const evaluation = {
+    thresholdSetId: context.set.setId,
+    runId: context.runId,
+    asOf: ports.clock.now(),
+  };
   // Accounts off the watchlist that would change state: their status (its sequence) is read before writing.
-  const unread: Account[] = [];
+  const unread: { readonly accountId: string; readonly valued: AccountEvaluation }[] = [];
   for (const account of accounts) {
     if (undelivered.has(account.accountId)) {
       // Its pending alert is still not out: a new transition would overwrite it, so wait for the next sweep.
@@ -253,48 +231,45 @@ export async function sweepPage(
       continue;
     }
     try {
-      const evaluation = evaluate(account, statuses.get(account.accountId));
+      const status = statuses.get(account.accountId);
+      const valued = evaluateAccount(account, context.snapshot, status, context.levels, evaluation);
       counts.accounts++;
-      states.set(account.accountId, evaluation.state);
-      if (!evaluation.transition) continue;
-      if (watched && !watched.has(account.accountId)) unread.push(account);
-      else transitions.push(evaluation.transition);
+      states.set(account.accountId, valued.state);
+      if (!valued.transition) continue;
+      if (watched && !watched.has(account.accountId)) unread.push({ accountId: account.accountId, valued });
+      else transitions.push(valued.transition);
     } catch (error) {
       if (!(error instanceof AccountRecordError)) throw error;
-      rejected.push({ accountKey: account.accountId, reason: error.message });
-      counts.rejected++;
-      unsettled.set(account.accountId, error.message);
+      rejectAccount(account.accountId, error);
     }
   }
   if (unread.length > 0) {
     const stored = await ports.statuses.get(unread.map((a) => a.accountId));
-    for (const account of unread) {
-      const status = stored.get(account.accountId);
+    for (const { accountId, valued } of unread) {
+      const status = stored.get(accountId);
       if (status?.pendingAlert !== undefined && status.pendingAlert.sequence === status.sequence) {
         // The watchlist had not caught up with this status yet: its alert goes out first, next sweep.
         counts.deferred++;
-        states.delete(account.accountId);
-        unsettled.set(account.accountId, 'pending alert not yet published');
+        states.delete(accountId);
+        unsettled.set(accountId, 'pending alert not yet published');
         continue;
       }
-      // Same valuation, now from the stored state and sequence (a missing status is OK at sequence 0).
+      // The same valuation moved from the stored state and sequence (a missing status is OK at sequence 0).
       try {
-        const evaluation = evaluate(account, status);
-        states.set(account.accountId, evaluation.state);
-        if (evaluation.transition) transitions.push(evaluation.transition);
+        const moved = evaluateValuation(accountId, valued.valuation, status, context.levels, evaluation);
+        states.set(accountId, moved.state);
+        if (moved.transition) transitions.push(moved.transition);
       } catch (error) {
         if (!(error instanceof AccountRecordError)) throw error;
         counts.accounts--;
-        states.delete(account.accountId);
-        rejected.push({ accountKey: account.accountId, reason: error.message });
-        counts.rejected++;
-        unsettled.set(account.accountId, error.message);
+        states.delete(accountId);
+        rejectAccount(accountId, error);
       }
     }
   }
   const applied = await applyTransitions(ports.statuses, transitions, counts);
   if (applied.length > 0) {
-    const delivered = await publishAndConfirm(ports, applied, counts, published);
+    const delivered = await publishAndConfirm(ports, tally, applied);
     // Its alert stays pending on the status: the account must be visited again soon to re-send it.
     for (const alert of applied) {
       if (!delivered.has(alert.alertId)) unsettled.set(alert.accountId, 'alert not yet published');
@@ -309,112 +284,6 @@ export async function sweepPage(
     }
   }
   return { states, unsettled };
-}
-
-/**
- * Records the breach bands of swept accounts. Accounts that got no state this time (deferred, unvaluable,
- * stale) are indexed to be revisited by every targeted sweep; one that was so before and now has a real
- * band has its every-sweep entry removed.
- */
-export class BreachIndexer {
-  private constructor(
-    private readonly breachIndex: BreachIndex,
-    private readonly setId: string,
-    private readonly bands: BreachBandCalculator,
-    private readonly everySweep: Set<string>,
-  ) {}
-
-  /** Valuations spent on bands so far (the cost of keeping the index). */
-  valuations = 0;
-
-  static async start(
-    index: BreachIndex,
-    setId: string,
-    snapshot: MarketSnapshot,
-    levels: MarginLevels,
-    asOf: number,
-  ): Promise<BreachIndexer> {
-    const everySweep = new Set(await index.crossed(setId, EVERY_SWEEP, EVERY_SWEEP_MARK));
-    return new BreachIndexer(index, setId, new BreachBandCalculator(snapshot, levels, { asOf }), everySweep);
-  }
-
-  /** Record the page's bands in one call; returns how many accounts were indexed. */
-  async record(accounts: readonly Account[], outcome: PageOutcome): Promise<number> {
-    const entries: BreachIndexEntry[] = [];
-    const removals: { accountId: string; instrument: string }[] = [];
-    let indexed = 0;
-    for (const account of accounts) {
-      const id = account.accountId;
-      const state = outcome.states.get(id);
-      if (state === undefined || outcome.unsettled.has(id)) {
-        if (!outcome.unsettled.has(id)) continue;
-        entries.push(everySweepEntry(id));
-        this.everySweep.add(id);
-        indexed++;
-        continue;
-      }
-      const band = this.bands.band(account, state);
-      this.valuations += band.valuations;
-      entries.push(...band.entries);
-      if (band.method !== 'every-sweep' && this.everySweep.delete(id)) {
-        removals.push({ accountId: id, instrument: EVERY_SWEEP });
-      } else if (band.method === 'every-sweep') {
-        this.everySweep.add(id);
-      }
-      indexed++;
-    }
-    if (entries.length > 0 || removals.length > 0)
-      await this.breachIndex.record(this.setId, entries, removals);
-    return indexed;
-  }
-}
-
-/**
- * Re-publish the page's pending alerts (announced but unconfirmed: `pendingAlert.sequence` is the stored
- * sequence). Returns the accounts whose pending alert is still not published.
- */
-export async function resendPending(
-  ports: Pick<SweepPorts, 'alerts' | 'statuses'>,
-  accounts: readonly { readonly accountId: string }[],
-  statuses: ReadonlyMap<string, MarginStatus>,
-  counts: PageCounts,
-  published: MarginAlert[],
-): Promise<Set<string>> {
-  const pending: MarginAlert[] = [];
-  for (const { accountId } of accounts) {
-    const status = statuses.get(accountId);
-    if (status?.pendingAlert !== undefined && status.pendingAlert.sequence === status.sequence) {
-      pending.push(status.pendingAlert);
-    }
-  }
-  if (pending.length === 0) return new Set();
-  const delivered = await publishAndConfirm(ports, pending, counts, published);
-  counts.alertsResent += delivered.size;
-  return new Set(pending.filter((a) => !delivered.has(a.alertId)).map((a) => a.accountId));
-}
-
-/** Publish `alerts`, then clear each published one's pending copy. Returns the published alertIds. */
-export async function publishAndConfirm(
-  ports: Pick<SweepPorts, 'alerts' | 'statuses'>,
-  alerts: readonly MarginAlert[],
-  counts: PageCounts,
-  published: MarginAlert[],
-): Promise<Set<string>> {
-  const result = await ports.alerts.publish(alerts);
-  const failed = new Set(result.failed.map((f) => f.alertId));
-  const delivered = alerts.filter((a) => !failed.has(a.alertId));
-  counts.alertsPublished += delivered.length;
-  counts.alertsFailed += failed.size;
-  published.push(...delivered);
-  const concurrency = 16;
-  for (let i = 0; i < delivered.length; i += concurrency) {
-    await Promise.all(
-      delivered
-        .slice(i, i + concurrency)
-        .map((a) => ports.statuses.markAlertPublished(a.accountId, a.sequence, a.newState !== 'OK')),
-    );
-  }
-  return new Set(delivered.map((a) => a.alertId));
 }
 
 /** Conditional writes, a few at a time; a stale one (a duplicate or newer worker won) is counted, not announced. */

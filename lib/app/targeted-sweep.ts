@@ -23,14 +23,9 @@ import type {
   RejectedAccountRecord,
   ThresholdStore,
 } from '../ports.ts';
-import {
-  BreachIndexer,
-  emptyPageCounts,
-  NoThresholdSetError,
-  type PageContext,
-  type PageCounts,
-  sweepPage,
-} from './sweep.ts';
+import { BreachIndexer } from './breach-indexing.ts';
+import { NoThresholdSetError, type PageContext, sweepPage } from './sweep.ts';
+import { emptyPageCounts, type PageCounts, SweepTally } from './sweep-tally.ts';
 
 export interface TargetedSweepPorts {
   readonly accounts: AccountReader;
@@ -112,7 +107,7 @@ export async function sweepMoved(
   }
   const snapshot = marketSnapshotFromSet(set, { markPrices: request.marks });
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
-  const counts: TargetedSweepCounts = {
+  const tally = new SweepTally<TargetedSweepCounts>({
     ...emptyPageCounts(),
     crossed: 0,
     revisited: 0,
@@ -120,7 +115,8 @@ export async function sweepMoved(
     reindexed: 0,
     indexQueries: 0,
     bandValuations: 0,
-  };
+  });
+  const { counts, rejected, published } = tally;
 
   const queries: [string, number][] = [[EVERY_SWEEP, EVERY_SWEEP_MARK]];
   for (const [symbol, market] of snapshot.instruments) queries.push([symbol, market.markPrice]);
@@ -131,8 +127,6 @@ export async function sweepMoved(
   const ids = [...new Set(answers.flat())].sort();
   counts.crossed = ids.length;
 
-  const rejected: RejectedAccountRecord[] = [];
-  const published: MarginAlert[] = [];
   const revisited: string[] = [];
   if (request.maxRevisits !== undefined && ids.length > request.maxRevisits) {
     // A big move: the caller runs a full sweep, which also rebuilds every band.
@@ -164,14 +158,15 @@ export async function sweepMoved(
   for (let i = 0; i < ids.length; i += batchSize) {
     const lookup = await ports.accounts.getAccounts(ids.slice(i, i + batchSize));
     counts.missing += lookup.missing.length;
-    rejected.push(...lookup.rejected);
-    counts.rejected += lookup.rejected.length;
+    tally.reject(lookup.rejected);
     for (const account of lookup.accounts) revisited.push(account.accountId);
     counts.revisited += lookup.accounts.length + lookup.rejected.length;
-    const outcome = await sweepPage(ports, context, lookup.accounts, counts, rejected, published);
-    counts.reindexed += await indexer.record(lookup.accounts, outcome);
+    const outcome = await sweepPage(ports, context, lookup.accounts, tally);
+    // Re-indexed at the new marks by the same observer the full sweep attaches.
+    await indexer.onValued(lookup.accounts, outcome);
   }
 
+  counts.reindexed = indexer.indexed;
   counts.bandValuations = indexer.valuations;
   if (rejected.length > 0) {
     await ports.ops.publish({

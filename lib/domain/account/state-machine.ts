@@ -142,24 +142,31 @@ export function evaluateAccount(
   levels: MarginLevels,
   context: EvaluationContext,
 ): AccountEvaluation {
-  const accountId = account.accountId;
-  if (previousStatus && previousStatus.accountId !== accountId) {
-    throw new AccountRecordError(
-      `margin status of ${previousStatus.accountId} given for account ${accountId}`,
-      accountId,
-      'status belongs to another account',
-    );
-  }
-  const previousSequence = previousStatus?.sequence ?? 0;
-  if (!Number.isSafeInteger(previousSequence) || previousSequence < 0) {
-    throw new AccountRecordError(
-      `account ${accountId}: stored sequence ${previousSequence} is not a non-negative integer`,
-      accountId,
-      'bad sequence',
-    );
-  }
+  // A bad status is named before valuing (the checks are repeated, cheaply, by `evaluateValuation`).
+  storedSequence(account.accountId, previousStatus);
+  const valuation = valueAccount(account, snapshot, epochMs(context.asOf));
+  return evaluateValuation(account.accountId, valuation, previousStatus, levels, context);
+}
+
+/**
+ * The state machine alone, on a valuation already made (`evaluation.valuation` of an earlier
+ * `evaluateAccount` at the same `asOf`): the sweep values an account once, and when the status it valued
+ * against was a guess (an account off the watchlist, taken as OK at sequence 0), it moves the same valuation
+ * from the stored status instead of valuing again. Throws as `evaluateAccount` does for a bad status.
+ *
+ * @example
+ * const first = evaluateAccount(account, snapshot, undefined, levels, context);
+ * const { transition } = evaluateValuation(account.accountId, first.valuation, stored, levels, context);
+ */
+export function evaluateValuation(
+  accountId: string,
+  valuation: AccountValuation,
+  previousStatus: MarginStatus | undefined,
+  levels: MarginLevels,
+  context: EvaluationContext,
+): AccountEvaluation {
+  const previousSequence = storedSequence(accountId, previousStatus);
   const asOf = epochMs(context.asOf);
-  const valuation = valueAccount(account, snapshot, asOf);
   const previousState = previousStatus?.state ?? 'OK';
   const state = nextMarginState(previousState, ratioForState(valuation), levels);
   if (state === previousState) return { valuation, previousState, state };
@@ -184,4 +191,24 @@ export function evaluateAccount(
     state,
     transition: { accountId, previousState, newState: state, expectedSequence: previousSequence, alert },
   };
+}
+
+/** The stored sequence, after checking the status is the account's own and its sequence sound. */
+function storedSequence(accountId: string, previousStatus: MarginStatus | undefined): number {
+  if (previousStatus && previousStatus.accountId !== accountId) {
+    throw new AccountRecordError(
+      `margin status of ${previousStatus.accountId} given for account ${accountId}`,
+      accountId,
+      'status belongs to another account',
+    );
+  }
+  const previousSequence = previousStatus?.sequence ?? 0;
+  if (!Number.isSafeInteger(previousSequence) || previousSequence < 0) {
+    throw new AccountRecordError(
+      `account ${accountId}: stored sequence ${previousSequence} is not a non-negative integer`,
+      accountId,
+      'bad sequence',
+    );
+  }
+  return previousSequence;
 }
