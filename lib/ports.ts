@@ -6,6 +6,7 @@ import type { Account, MarginAlert, MarginStatus, MarginTransition } from './dom
 import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach.ts';
 import type { CandleSeries } from './domain/market/candle.ts';
 import type { MarkSnapshot, VenueMark } from './domain/market/mark.ts';
+import type { MarksReport } from './domain/market/mark-report.ts';
 import type { Threshold, ThresholdSet } from './domain/threshold/threshold.ts';
 
 /** A time range in ms since the epoch, inclusive of `from`, exclusive of `to`. */
@@ -141,6 +142,8 @@ export type OpsEvent =
       readonly runId: string;
       readonly segment: number;
       readonly counts: Readonly<Record<string, number>>;
+      /** The marks valued at: source (`live`, `reference-close`), time taken, instruments held. */
+      readonly marks?: MarksReport;
     }
   | {
       /** A sweep segment that failed and was not retried in place (the local cycle, which has no SQS). */

@@ -13,6 +13,7 @@ import type { RetryPolicy } from '../../lib/adapters/retry.ts';
 import { SnsAlertPublisher } from '../../lib/adapters/sns/alert-publisher.ts';
 import { SnsOpsPublisher } from '../../lib/adapters/sns/ops-publisher.ts';
 import { SqsSweepQueue } from '../../lib/adapters/sqs/sweep-queue.ts';
+import { ReferenceCloseMarkSource } from '../../lib/app/reference-close-marks.ts';
 import { ConfigError } from '../../lib/config/errors.ts';
 import { RUNTIME_ENV, type RuntimeConfig } from '../../lib/config/runtime.ts';
 import type {
@@ -21,6 +22,7 @@ import type {
   Clock,
   MarginStatusStore,
   MarketDataSource,
+  MarkSource,
   OpsPublisher,
   RunLedger,
   SweepQueue,
@@ -31,6 +33,8 @@ import { dynamoDbClient, snsTopicClient, sqsClient } from './clients.ts';
 export interface Adapters {
   readonly clock: Clock;
   readonly market: MarketDataSource;
+  /** The marks sweeps value at: the CURRENT set's reference closes until live marks are wired in. */
+  readonly marks: MarkSource;
   readonly thresholds: ThresholdStore;
   readonly ledger: RunLedger;
   readonly ops: OpsPublisher;
@@ -67,6 +71,7 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         ...(config.consensus.tolerance === undefined ? {} : { tolerance: config.consensus.tolerance }),
         ...(config.consensus.quorum === undefined ? {} : { quorum: config.consensus.quorum }),
       }),
+    marks: () => new ReferenceCloseMarkSource(get('thresholds'), get('clock')),
     thresholds: () => new DynamoDbThresholdStore(dynamoDbClient(), config.tables.thresholds),
     ledger: () => new DynamoDbRunLedger(dynamoDbClient(), config.tables.runs),
     ops: () =>
@@ -101,6 +106,9 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
     },
     get market() {
       return get('market');
+    },
+    get marks() {
+      return get('marks');
     },
     get thresholds() {
       return get('thresholds');

@@ -95,6 +95,7 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
           alerts: ports.alerts,
           ops: ports.ops,
           clock: ports.clock,
+          marks: ports.marks,
         },
         {
           runId: message.runId,
@@ -102,6 +103,7 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
           ...(message.cursor === undefined ? {} : { cursor: message.cursor }),
           ...(config.sweep.pageSize === undefined ? {} : { pageSize: config.sweep.pageSize }),
           ...(config.levels === undefined ? {} : { levels: config.levels }),
+          ...(config.valuation === undefined ? {} : { valuationPolicy: config.valuation }),
           shouldStop: () => context.getRemainingTimeInMillis() < stopMarginMs,
         },
       );
@@ -150,6 +152,7 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
       resumedFromCheckpoint: message.cursor !== undefined,
       done: result.done,
       counts: { ...counts },
+      marks: result.marks,
     });
     if (result.rejected.length > 0) {
       logger.warn('account records rejected', {

@@ -10,15 +10,19 @@ import {
   type MarginLevels,
 } from '../domain/account/state-machine.ts';
 import { AccountRecordError, QmtError } from '../domain/errors.ts';
+import type { MarkSnapshot } from '../domain/market/mark.ts';
+import { type MarksReport, reportMarks } from '../domain/market/mark-report.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../domain/threshold/policy.ts';
 import type { ThresholdSet } from '../domain/threshold/threshold.ts';
-import { type MarketSnapshot, marketSnapshotFromSet } from '../domain/valuation/snapshot.ts';
+import type { ValuationPolicy } from '../domain/valuation/policy.ts';
+import { type MarketSnapshot, marketSnapshotAt } from '../domain/valuation/snapshot.ts';
 import type {
   AccountSource,
   AlertPublisher,
   BreachIndex,
   Clock,
   MarginStatusStore,
+  MarkSource,
   OpsPublisher,
   RejectedAccountRecord,
   ScanSegment,
@@ -29,6 +33,7 @@ import { publishAndConfirm, resendPending } from './outbox.ts';
 import { emptyPageCounts, type PageCounts, type SweepCounts, SweepTally } from './sweep-tally.ts';
 
 export type { SweepCounts } from './sweep-tally.ts';
+import { ReferenceCloseMarkSource } from './reference-close-marks.ts';
 
 export interface SweepPorts {
   readonly accounts: AccountSource;
@@ -42,6 +47,8 @@ export interface SweepPorts {
    * band (one call per page) for targeted sweeps.
    */
   readonly breachIndex?: BreachIndex;
+  /** Where the marks come from when the request brings none. @default the CURRENT set's reference closes */
+  readonly marks?: MarkSource;
   /** Told of every page once swept (after the breach indexer, if any). */
   readonly observer?: SweepObserver;
 }
@@ -65,8 +72,13 @@ export interface SweepRequest {
   readonly shouldStop?: () => boolean;
   /** @default the default policy's levels */
   readonly levels?: MarginLevels;
-  /** Live marks per instrument; without one an instrument is marked at its threshold's reference price. */
-  readonly marks?: Readonly<Record<string, number>>;
+  /**
+   * The marks to value at, taken once for the whole sweep by whoever started it so every segment values
+   * at the same prices. Without them the segment takes its own from `ports.marks`.
+   */
+  readonly marks?: MarkSnapshot;
+  /** Grid, correlations, short option minimum… @default the documented defaults */
+  readonly valuationPolicy?: ValuationPolicy;
 }
 
 export interface SweepResult {
@@ -78,6 +90,8 @@ export interface SweepResult {
   readonly counts: SweepCounts;
   readonly rejected: readonly RejectedAccountRecord[];
   readonly alerts: readonly MarginAlert[];
+  /** Where the marks valued at came from (`live` or `reference-close`), when they were taken, what was held. */
+  readonly marks: MarksReport;
 }
 
 /** Thrown when there is no CURRENT threshold set to value accounts against. */
@@ -90,7 +104,8 @@ export class NoThresholdSetError extends QmtError {
 
 /**
  * Sweep a segment.
- *  1. Load the CURRENT threshold set once; build the market snapshot from it.
+ *  1. Load the CURRENT threshold set once; take the marks (the request's, else from the mark source); build
+ *     the market snapshot from the set, the marks and the valuation policy.
  *  2. Scan the segment a page at a time, from the checkpoint.
  *  3. Value each account; a bad record is reported (key and reason) and skipped, the rest go on.
  *  4. Before valuing a page, re-publish every pending alert on its statuses (the outbox: written with its
@@ -110,7 +125,13 @@ export class NoThresholdSetError extends QmtError {
 export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Promise<SweepResult> {
   const set = await ports.thresholds.currentSet();
   if (!set) throw new NoThresholdSetError();
-  const snapshot = marketSnapshotFromSet(set, request.marks ? { markPrices: request.marks } : {});
+  const marks = request.marks ?? (await takeMarks(ports, set));
+  const snapshot = marketSnapshotAt(
+    set,
+    marks,
+    request.valuationPolicy ? { policy: request.valuationPolicy } : {},
+  );
+  const marksReport = reportMarks(marks);
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
   const tally = new SweepTally<PageCounts & { indexed?: number }>(emptyPageCounts());
   // Only statuses on the watchlist (not OK, or an alert pending) are read page by page; see `sweepPage`.
@@ -153,6 +174,7 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
       runId: request.runId,
       segment: request.segment.segment,
       counts: { ...counts },
+      marks: marksReport,
     });
   }
   return {
@@ -163,7 +185,17 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
     counts,
     rejected,
     alerts: published,
+    marks: marksReport,
   };
+}
+
+/** The marks for every instrument of `set` from the sweep's mark source (default: reference closes). */
+export function takeMarks(
+  ports: Pick<SweepPorts, 'marks' | 'thresholds' | 'clock'>,
+  set: ThresholdSet,
+): Promise<MarkSnapshot> {
+  const source = ports.marks ?? new ReferenceCloseMarkSource(ports.thresholds, ports.clock);
+  return source.snapshot(set.thresholds.map((t) => t.instrument));
 }
 
 /** What a page sweep needs besides the ports: the run, the set and the snapshot built from it, the levels. */

@@ -11,8 +11,11 @@ import type { MarginAlert } from '../domain/account/account.ts';
 import { EVERY_SWEEP, EVERY_SWEEP_MARK } from '../domain/account/breach.ts';
 import type { MarginLevels } from '../domain/account/state-machine.ts';
 import { MarketDataError } from '../domain/errors.ts';
+import type { MarkSnapshot } from '../domain/market/mark.ts';
+import { type MarksReport, reportMarks } from '../domain/market/mark-report.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../domain/threshold/policy.ts';
-import { marketSnapshotFromSet } from '../domain/valuation/snapshot.ts';
+import type { ValuationPolicy } from '../domain/valuation/policy.ts';
+import { marketSnapshotAt } from '../domain/valuation/snapshot.ts';
 import type {
   AccountReader,
   AlertPublisher,
@@ -39,8 +42,13 @@ export interface TargetedSweepPorts {
 
 export interface TargetedSweepRequest {
   readonly runId: string;
-  /** Live marks per instrument; an instrument without one is marked at its threshold's reference price. */
-  readonly marks: Readonly<Record<string, number>>;
+  /**
+   * The marks after the move. An instrument of the set held in them, or missing, is left out: its accounts
+   * are not revisited for it, and an account revisited for another instrument is reported, not re-valued.
+   */
+  readonly marks: MarkSnapshot;
+  /** @default the documented defaults */
+  readonly valuationPolicy?: ValuationPolicy;
   /** Accounts read and swept per batch. @default 100 (one BatchGetItem) */
   readonly batchSize?: number;
   /** @default the default policy's levels */
@@ -77,11 +85,14 @@ export interface TargetedSweepResult {
   readonly revisited: readonly string[];
   readonly rejected: readonly RejectedAccountRecord[];
   readonly alerts: readonly MarginAlert[];
+  /** Where the marks came from (`live` or `reference-close`), when they were taken, what was held. */
+  readonly marks: MarksReport;
 }
 
 /**
  * Sweep the accounts a move to `marks` may have pushed over a level.
- *  1. Load the CURRENT set; build the snapshot from it at `marks` (as the full sweep would).
+ *  1. Load the CURRENT set; build the snapshot from it, `marks` and the valuation policy (as the full sweep
+ *     would).
  *  2. Ask the index, per instrument of the set, for the accounts whose band the mark crosses, and for the
  *     accounts to revisit on every sweep (unvaluable, deferred or stale last time).
  *  3. Read them by id, a batch at a time, and sweep each batch exactly like a full sweep's page (outbox
@@ -90,7 +101,7 @@ export interface TargetedSweepResult {
  * With `maxRevisits`, a move that crosses more bands than that reads nothing and asks for a full sweep.
  *
  * @example
- * const result = await sweepMoved(ports, { runId, marks: { BTC: 64_210, ETH: 3_105 } });
+ * const result = await sweepMoved(ports, { runId, marks: await markSource.snapshot(['BTC', 'ETH']) });
  * result.counts.revisited; // e.g. 312 of 1,000,000
  */
 export async function sweepMoved(
@@ -99,13 +110,18 @@ export async function sweepMoved(
 ): Promise<TargetedSweepResult> {
   const set = await ports.thresholds.currentSet();
   if (!set) throw new NoThresholdSetError();
-  for (const [instrument, mark] of Object.entries(request.marks)) {
+  for (const [instrument, { price }] of request.marks.marks) {
     // A bad mark would leave its instrument out of the snapshot, so no band of it would ever be queried.
-    if (!(mark > 0) || !Number.isFinite(mark)) {
-      throw new MarketDataError(`${instrument}: mark must be a positive number, got ${mark}`, instrument);
+    if (!(price > 0) || !Number.isFinite(price)) {
+      throw new MarketDataError(`${instrument}: mark must be a positive number, got ${price}`, instrument);
     }
   }
-  const snapshot = marketSnapshotFromSet(set, { markPrices: request.marks });
+  const snapshot = marketSnapshotAt(
+    set,
+    request.marks,
+    request.valuationPolicy ? { policy: request.valuationPolicy } : {},
+  );
+  const marksReport = reportMarks(request.marks);
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
   const tally = new SweepTally<TargetedSweepCounts>({
     ...emptyPageCounts(),
@@ -135,6 +151,7 @@ export async function sweepMoved(
       runId: request.runId,
       segment: -1,
       counts: { ...counts, escalated: 1 },
+      marks: marksReport,
     });
     return {
       runId: request.runId,
@@ -144,6 +161,7 @@ export async function sweepMoved(
       revisited,
       rejected,
       alerts: published,
+      marks: marksReport,
     };
   }
   const context: PageContext = { runId: request.runId, set, snapshot, levels };
@@ -181,6 +199,7 @@ export async function sweepMoved(
     // The targeted sweep is not a Scan segment; -1 tells it apart in the ops stream.
     segment: -1,
     counts: { ...counts },
+    marks: marksReport,
   });
   return {
     runId: request.runId,
@@ -190,5 +209,6 @@ export async function sweepMoved(
     revisited,
     rejected,
     alerts: published,
+    marks: marksReport,
   };
 }

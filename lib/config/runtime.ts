@@ -14,7 +14,8 @@
  *   "venues": ["deribit", "binance", "coinbase"],
  *   "consensus": { "tolerance": 0.02, "quorum": 2 },
  *   "sweep": { "accountsPerSegment": 100000, "maxSegments": 1000, "pageSize": 500 },
- *   "levels": { "warning": 1.2, "marginCall": 1, "liquidation": 0.8, "hysteresis": 0.05 }
+ *   "levels": { "warning": 1.2, "marginCall": 1, "liquidation": 0.8, "hysteresis": 0.05 },
+ *   "valuation": { "grid": { "method": "span" }, "correlations": [{ "a": "BTC", "b": "ETH", "rho": 0.8 }] }
  * }
  * ```
  */
@@ -28,6 +29,7 @@ import {
   type ThresholdPolicy,
 } from '../domain/threshold/policy.ts';
 import { mergePolicyDocuments } from '../domain/threshold/policy-book.ts';
+import { parseValuationPolicy, type ValuationPolicy } from '../domain/valuation/policy.ts';
 import { ConfigError } from './errors.ts';
 import {
   CATALOGUE_VENUES,
@@ -82,6 +84,8 @@ export interface RuntimeConfig {
   readonly sweep: SweepSettings;
   /** Set when the document sets `levels` (or `defaultPolicy.levels`); otherwise the sweep's own default applies. */
   readonly levels?: MarginLevels;
+  /** Set when the document sets `valuation` (grid, correlations…); otherwise the documented defaults apply. */
+  readonly valuation?: ValuationPolicy;
   /** Where the document came from, for logs: `QMT_CONFIG`, `QMT_CONFIG_FILE (<path>)` or `none`. */
   readonly source: string;
 }
@@ -158,6 +162,8 @@ export const runtimeDocumentSchema = z.strictObject({
     })
     .optional(),
   levels: levelsSchema.optional(),
+  /** The valuation policy; its fields are checked by `parseValuationPolicy`, which names them. */
+  valuation: policyDocumentSchema.optional(),
 });
 
 export type RuntimeDocument = z.input<typeof runtimeDocumentSchema>;
@@ -317,6 +323,7 @@ type ResolvedDocument = Pick<
   'instruments' | 'catalogue' | 'venues' | 'consensus' | 'sweep'
 > & {
   readonly levels?: MarginLevels;
+  readonly valuation?: ValuationPolicy;
 };
 
 function resolveDocument(document: ParsedDocument | undefined, source: string): ResolvedDocument {
@@ -365,6 +372,10 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
   });
 
   const levels = resolveLevels(document, defaultPolicy, source);
+  const valuation =
+    document.valuation === undefined
+      ? undefined
+      : withConfigPath(source, () => parseValuationPolicy(document.valuation, 'valuation'));
   return {
     instruments,
     catalogue,
@@ -372,6 +383,7 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
     consensus,
     sweep: document.sweep ?? {},
     ...(levels === undefined ? {} : { levels }),
+    ...(valuation === undefined ? {} : { valuation }),
   };
 }
 

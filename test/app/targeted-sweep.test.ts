@@ -12,6 +12,7 @@ import {
   RecordingAlerts,
   RecordingOps,
 } from './in-memory-ports.ts';
+import { liveMarks } from './marks.ts';
 import { account, btc, PRICE } from './sweep-fixtures.ts';
 
 const segment = { segment: 0, totalSegments: 1 };
@@ -47,7 +48,7 @@ describe('sweepMoved', () => {
     expect(full.counts).toMatchObject({ accounts: 3, indexed: 3, transitions: 1 });
     const scanned = store.reads.getItems;
 
-    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE * 0.99 } });
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 0.99 }) });
 
     expect(result.revisited).toContain('near');
     expect(result.revisited).not.toContain('far');
@@ -65,7 +66,7 @@ describe('sweepMoved', () => {
   it('reads no account when the move stays inside every band', async () => {
     const { ports, store } = await setup([near, far]);
     await sweepSegment(ports, { runId: 'full-1', segment });
-    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE * 1.001 } });
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 1.001 }) });
     expect(result.counts).toMatchObject({ crossed: 0, revisited: 0, accounts: 0 });
     expect(store.reads.getItems).toBe(0);
     // One query per instrument of the set, plus the every-sweep entries.
@@ -76,7 +77,7 @@ describe('sweepMoved', () => {
     const { ports } = await setup([near]);
     await sweepSegment(ports, { runId: 'full-1', segment });
     const before = ports.breachIndex.band('set-1', 'BTC', 'near');
-    await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: 29_000 } });
+    await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: 29_000 }) });
     const after = ports.breachIndex.band('set-1', 'BTC', 'near');
     expect(before?.below).toBeLessThan(PRICE);
     // Now in WARNING at 29,000: the band is around 29,000 (recovery above, MARGIN_CALL below).
@@ -97,7 +98,7 @@ describe('sweepMoved', () => {
     const full = await sweepSegment(ports, { runId: 'full-1', segment });
     expect(full.counts).toMatchObject({ rejected: 1, indexed: 2 });
     expect(ports.breachIndex.band('set-1', EVERY_SWEEP, 'doge')).toBeDefined();
-    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE } });
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE }) });
     expect(result.revisited).toEqual(['doge']);
     expect(result.rejected).toEqual([{ accountKey: 'doge', reason: expect.stringMatching(/DOGE/) }]);
     expect(ports.ops.events.some((e) => e.type === 'accounts.rejected' && e.runId === 'moved-1')).toBe(true);
@@ -110,17 +111,21 @@ describe('sweepMoved', () => {
     expect(full.counts).toMatchObject({ transitions: 1, alertsFailed: 1 });
     ports.alerts.failWhen = undefined;
     // The pending alert re-sent, the account valued; its every-sweep entry replaced by a band.
-    const first = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE } });
+    const first = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE }) });
     expect(first.counts).toMatchObject({ alertsResent: 1, alertsPublished: 1 });
     expect(ports.breachIndex.band('set-1', EVERY_SWEEP, 'warned')).toBeUndefined();
-    const second = await sweepMoved(ports, { runId: 'moved-2', marks: { BTC: PRICE } });
+    const second = await sweepMoved(ports, { runId: 'moved-2', marks: liveMarks({ BTC: PRICE }) });
     expect(second.counts.revisited).toBe(0);
   });
 
   it('escalates to a full sweep when a move crosses more bands than allowed, reading nothing', async () => {
     const { ports, store } = await setup([near, far, warned]);
     await sweepSegment(ports, { runId: 'full-1', segment });
-    const result = await sweepMoved(ports, { runId: 'crash', marks: { BTC: PRICE * 0.5 }, maxRevisits: 2 });
+    const result = await sweepMoved(ports, {
+      runId: 'crash',
+      marks: liveMarks({ BTC: PRICE * 0.5 }),
+      maxRevisits: 2,
+    });
     expect(result.escalated).toBe(true);
     expect(result.counts).toMatchObject({ crossed: 3, revisited: 0 });
     expect(store.reads.getItems).toBe(0);
@@ -130,14 +135,16 @@ describe('sweepMoved', () => {
   it('refuses a bad mark rather than skip its instrument', async () => {
     const { ports } = await setup([near]);
     await sweepSegment(ports, { runId: 'full-1', segment });
-    await expect(sweepMoved(ports, { runId: 'moved-1', marks: { BTC: Number.NaN } })).rejects.toThrow(/BTC/);
+    await expect(
+      sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: Number.NaN }) }),
+    ).rejects.toThrow(/BTC/);
   });
 
   it('counts accounts the index names but the table no longer holds', async () => {
     const { ports } = await setup([near, far]);
     await sweepSegment(ports, { runId: 'full-1', segment });
     ports.accounts = new InMemoryAccounts([far]);
-    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE * 0.9 } });
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 0.9 }) });
     expect(result.counts.missing).toBe(1);
   });
 
@@ -148,7 +155,7 @@ describe('sweepMoved', () => {
       { setId: 'set-2', runId: 'run-2', createdAt: '2026-11-25T00:00:00Z', thresholds: [btc] },
       'set-1',
     );
-    const result = await sweepMoved(ports, { runId: 'moved-1', marks: { BTC: PRICE * 0.5 } });
+    const result = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 0.5 }) });
     expect(result.setId).toBe('set-2');
     expect(result.counts.crossed).toBe(0);
   });

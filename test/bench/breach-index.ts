@@ -43,6 +43,7 @@ import {
   InMemoryThresholdStore,
   RecordingOps,
 } from '../app/in-memory-ports.ts';
+import { liveMarks } from '../app/marks.ts';
 import { InMemoryAccounts, syntheticBook } from './support/accounts.ts';
 import { median, round } from './support/fixtures.ts';
 import { renderRevisitChart } from './support/revisit-chart.ts';
@@ -198,7 +199,7 @@ const bench: Bench = async (log) => {
     runId: `full-${days[0]}`,
     segment: { segment: 0, totalSegments: 1 },
     pageSize: SCAN_PAGE,
-    marks: openMarks,
+    marks: liveMarks(openMarks, AS_OF, set),
   });
   if (full.counts.accounts !== ACCOUNTS)
     throw new Error(`full sweep valued ${full.counts.accounts} of ${ACCOUNTS}`);
@@ -221,7 +222,10 @@ const bench: Bench = async (log) => {
     const dayMarks = marks.get(day) as Record<string, number>;
     const index = ports.breachIndex;
     const returnedBefore = index.calls.entriesReturned;
-    const result = await sweepMoved(ports, { runId: `moved-${day}`, marks: dayMarks });
+    const result = await sweepMoved(ports, {
+      runId: `moved-${day}`,
+      marks: liveMarks(dayMarks, AS_OF, set),
+    });
     const returned = index.calls.entriesReturned - returnedBefore;
     const revisited = new Set(result.revisited);
 

@@ -132,6 +132,21 @@ describe('loadRuntimeConfig', () => {
     ],
     ['a non-integer page size', { instruments: { BTC: {} }, sweep: { pageSize: 2.5 } }, 'sweep.pageSize'],
     ['levels out of order', { instruments: { BTC: {} }, levels: { marginCall: 1.5 } }, 'levels'],
+    [
+      'a valuation grid with no price steps',
+      { instruments: { BTC: {} }, valuation: { grid: { method: 'deribit', priceRangeSteps: 0 } } },
+      'valuation.grid.priceRangeSteps',
+    ],
+    [
+      'a correlation above 1',
+      { instruments: { BTC: {} }, valuation: { correlations: [{ a: 'BTC', b: 'ETH', rho: 1.5 }] } },
+      'valuation.correlations.0.rho',
+    ],
+    [
+      'a valuation policy that is not an object',
+      { instruments: { BTC: {} }, valuation: 'span' },
+      'valuation',
+    ],
   ])('rejects %s, naming %s', (_what, document, path) => {
     const error = configError(() => loadRuntimeConfig(envWith(document), { require: ['instruments'] }));
     expect(error.path).toBe(path);
@@ -139,6 +154,26 @@ describe('loadRuntimeConfig', () => {
     expect(error.message).toContain(path);
     // Callers that branch on bad configuration in general still catch it.
     expect(error).toBeInstanceOf(PolicyError);
+  });
+
+  it('reads the valuation policy (grid, correlations) when the document sets one, else leaves the default', () => {
+    const config = loadRuntimeConfig(
+      envWith({
+        instruments: { BTC: {} },
+        valuation: {
+          grid: { method: 'span', extremeCover: 0.5 },
+          correlations: [{ a: 'BTC', b: 'ETH', rho: 0.8 }],
+        },
+      }),
+    );
+    expect(config.valuation?.grid).toEqual({
+      method: 'span',
+      volScanRange: 0.25,
+      extremeMultiple: 3,
+      extremeCover: 0.5,
+    });
+    expect(config.valuation?.correlations).toEqual([{ a: 'BTC', b: 'ETH', rho: 0.8 }]);
+    expect(loadRuntimeConfig(envWith({ instruments: { BTC: {} } })).valuation).toBeUndefined();
   });
 
   it('names the field and the reason for a bad policy value', () => {

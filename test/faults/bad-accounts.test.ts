@@ -384,6 +384,7 @@ describe('a sweep over a segment full of bad records reports each and goes on', 
       runId: 'sweep-1',
       segment: 0,
       counts: result.counts,
+      marks: result.marks,
     });
     // The good accounts' statuses: the warning one stored at sequence 1, the others untouched (OK, unseen).
     expect((await ports.statuses.get(['good-warning'])).get('good-warning')).toMatchObject({

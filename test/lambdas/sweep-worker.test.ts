@@ -48,6 +48,7 @@ function finished(request: SweepRequest, counts: Partial<SweepResult['counts']> 
     },
     rejected: [],
     alerts: [],
+    marks: { source: 'reference-close', takenAt: '2026-11-24T00:10:00.000Z', marked: 1, held: [] },
   };
 }
 

@@ -28,6 +28,7 @@ import { DynamoDbIdempotencyStore } from '../../adapters/idempotency/dynamodb-pe
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../adapters/local/dynamodb-local.ts';
 import { openLocalOutbox } from '../../adapters/local/outbox.ts';
 import { StaticMarketSource } from '../../adapters/market/static.ts';
+import { ReferenceCloseMarkSource } from '../../app/reference-close-marks.ts';
 import { sweepSegment } from '../../app/sweep.ts';
 import type { Account, MarginAlert } from '../../domain/account/account.ts';
 import { QmtError } from '../../domain/errors.ts';
@@ -224,6 +225,12 @@ export async function runCycle(
     const localAdapters: Adapters = {
       clock: { now: () => clock },
       market: new StaticMarketSource(marketSeries),
+      // No live marks locally: the sweep values at the CURRENT set's reference closes, and says so. The
+      // set is read from the store the handlers use (a test's fault-injecting one included).
+      marks: new ReferenceCloseMarkSource(
+        { currentSet: () => overrides.thresholds.currentSet() },
+        { now: () => overrides.clock.now() },
+      ),
       thresholds: new DynamoDbThresholdStore(db.client, db.tables.thresholds),
       ledger: new DynamoDbRunLedger(db.client, db.tables.runs),
       accounts: new DynamoDbAccountSource(db.client, db.tables.accounts),

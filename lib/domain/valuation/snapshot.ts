@@ -2,8 +2,13 @@
  * The market an account is valued against: per instrument its mark price, threshold, implied volatility
  * and open interest; per collateral asset its price; and the valuation policy. Prices are in the quote
  * currency (USD); USD itself is always 1.
+ *
+ * A sweep builds it with `marketSnapshotAt` from three separate things: the threshold set (risk
+ * parameters), a `MarkSnapshot` (market data: live marks, or reference closes said so) and the valuation
+ * policy. The threshold's `referencePrice` is not a mark there; it stays on the threshold for audit.
  */
 import { MarketDataError } from '../errors.ts';
+import type { MarkSnapshot } from '../market/mark.ts';
 import type { Threshold, ThresholdSet } from '../threshold/threshold.ts';
 import {
   DEFAULT_VALUATION_POLICY,
@@ -115,9 +120,9 @@ export interface SnapshotFromSetOptions {
 }
 
 /**
- * The snapshot a sweep values accounts against: every instrument of the threshold set at its mark (the live
- * price given, else the threshold's reference price), collateral in an instrument's asset (e.g. BTC) at
- * that mark, and stablecoins at 1.
+ * A snapshot from a threshold set with prices given per instrument (the live price given, else the
+ * threshold's reference price), collateral in an instrument's asset (e.g. BTC) at that mark, and stablecoins
+ * at 1. Tests and tools that have plain prices use it; a sweep uses `marketSnapshotAt`.
  *
  * @example
  * const snapshot = marketSnapshotFromSet(set, { markPrices: { BTC: 101_250 } });
@@ -126,14 +131,57 @@ export function marketSnapshotFromSet(
   set: ThresholdSet,
   options: SnapshotFromSetOptions = {},
 ): MarketSnapshot {
+  return snapshotFromSet(
+    set,
+    (threshold) => options.markPrices?.[threshold.instrument] ?? threshold.referencePrice,
+    options,
+  );
+}
+
+/** What `marketSnapshotAt` takes besides the set and the marks. */
+export type SnapshotAtOptions = Omit<SnapshotFromSetOptions, 'markPrices'>;
+
+/**
+ * The snapshot a sweep values accounts against: each instrument of the threshold set at its mark in `marks`
+ * (the threshold's reference price is never used as a fallback), collateral in an instrument's asset at
+ * that mark, stablecoins at 1, and `options.policy` (default: the documented defaults). An instrument held
+ * in `marks`, or not in it at all, is left out: accounts holding it are reported as unvaluable and keep
+ * their state, never valued at a made-up price. A mark that is not a positive number throws
+ * `MarketDataError` naming the instrument (a snapshot built by hand skips `createMarkSnapshot`'s checks).
+ *
+ * @example
+ * const snapshot = marketSnapshotAt(set, referenceCloseMarks(set, now), { policy: config.valuation });
+ */
+export function marketSnapshotAt(
+  set: ThresholdSet,
+  marks: MarkSnapshot,
+  options: SnapshotAtOptions = {},
+): MarketSnapshot {
+  return snapshotFromSet(
+    set,
+    (threshold) => {
+      const mark = marks.marks.get(threshold.instrument);
+      if (mark === undefined) return undefined;
+      requirePositive(threshold.instrument, 'mark price', mark.price);
+      return mark.price;
+    },
+    options,
+  );
+}
+
+function snapshotFromSet(
+  set: ThresholdSet,
+  markOf: (threshold: Threshold) => number | undefined,
+  options: SnapshotAtOptions,
+): MarketSnapshot {
   const instruments: Record<string, InstrumentMarketInput> = {};
   const assetPrices: Record<string, number> = {};
   for (const coin of options.stablecoins ?? ['USD', 'USDT', 'USDC']) assetPrices[coin] = 1;
   for (const threshold of set.thresholds) {
     const symbol = threshold.instrument;
-    const markPrice = options.markPrices?.[symbol] ?? threshold.referencePrice;
-    // A threshold held with no price at all (a new listing with unusable data) cannot mark positions: leave
-    // it out, so accounts holding it are reported as unvaluable rather than valued at a made-up mark.
+    const markPrice = markOf(threshold);
+    // No price at all (a new listing with unusable data, a held mark) cannot mark positions: leave it out,
+    // so accounts holding it are reported as unvaluable rather than valued at a made-up mark.
     if (markPrice === undefined || !(markPrice > 0)) continue;
     const impliedVolatility = options.impliedVolatility?.[symbol];
     const openInterestNotional = options.openInterestNotional?.[symbol];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { marketSnapshotFromSet } from '../../../lib/domain/valuation/snapshot.ts';
+import { createMarkSnapshot, referenceCloseMarks } from '../../../lib/domain/market/mark.ts';
+import { marketSnapshotAt, marketSnapshotFromSet } from '../../../lib/domain/valuation/snapshot.ts';
 import { btc } from '../../app/sweep-fixtures.ts';
 
 describe('marketSnapshotFromSet', () => {
@@ -22,5 +23,46 @@ describe('marketSnapshotFromSet', () => {
       { markPrices: { ETH: 2_000 } },
     );
     expect(snapshot.instruments.get('ETH')?.markPrice).toBe(2_000);
+  });
+});
+
+describe('marketSnapshotAt', () => {
+  const eth = { ...btc, instrument: 'ETH', referencePrice: 3_000 };
+  const set = { setId: 's', runId: 'r', createdAt: '2026-11-24T00:00:00Z', thresholds: [btc, eth] };
+  const at = Date.UTC(2026, 10, 24, 0, 5);
+
+  it('marks at the MarkSnapshot, never at the reference price; a held or missing instrument is left out', () => {
+    // Act: BTC marked live at 29,000; ETH held.
+    const snapshot = marketSnapshotAt(
+      set,
+      createMarkSnapshot({
+        takenAt: at,
+        marks: [{ instrument: 'BTC', price: 29_000, at, source: 'live', venues: ['a', 'b'] }],
+        held: [{ instrument: 'ETH', reason: 'stale' }],
+      }),
+      { policy: { grid: { method: 'span' } } },
+    );
+    // Assess
+    expect([...snapshot.instruments.keys()]).toEqual(['BTC']);
+    expect(snapshot.instruments.get('BTC')?.markPrice).toBe(29_000);
+    expect(snapshot.instruments.get('BTC')?.threshold).toBe(btc);
+    expect(snapshot.assetPrices.get('BTC')).toBe(29_000);
+    expect(snapshot.assetPrices.has('ETH')).toBe(false);
+    expect(snapshot.policy.grid.method).toBe('span');
+  });
+
+  it('at reference closes gives the same snapshot the reference prices did', () => {
+    expect(marketSnapshotAt(set, referenceCloseMarks(set, at))).toEqual(marketSnapshotFromSet(set));
+  });
+
+  it('refuses a mark that is not a positive number, naming the instrument', () => {
+    const marks = {
+      takenAt: at,
+      marks: new Map([
+        ['BTC', { instrument: 'BTC', price: Number.NaN, at, source: 'live' as const, venues: [] }],
+      ]),
+      held: new Map(),
+    };
+    expect(() => marketSnapshotAt(set, marks)).toThrow(/BTC: mark price must be a positive number/);
   });
 });
