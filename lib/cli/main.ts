@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { backtest } from '../domain/backtest/backtest.ts';
 import { QmtError } from '../domain/errors.ts';
 import { linesForTerminal } from '../domain/text.ts';
-import { writeBacktestChart } from './chart.ts';
+import { writeBacktestChart } from './chart/write.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
 import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';
 import { formatScaleReport, scaleReport } from './commands/scale.ts';

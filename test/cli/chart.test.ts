@@ -2,84 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CHART_EXTENSIONS,
-  renderBacktestHtml,
-  renderBacktestSvg,
-  writeBacktestChart,
-} from '../../lib/cli/chart.ts';
-import type { BacktestDay, BacktestResult, SideStatistics } from '../../lib/domain/backtest/backtest.ts';
-import type { ActiveBound } from '../../lib/domain/threshold/threshold.ts';
-
-const DAY_MS = 86_400_000;
-
-/** A deterministic 400-day result: a noisy price, a slow σ cycle, the rate at 2.6σ with breaches on big moves. */
-function syntheticResult(instrument = 'BTC', n = 400): BacktestResult {
-  let seed = 42;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed / 2_147_483_648;
-  };
-  const days: BacktestDay[] = [];
-  let close = 30_000;
-  for (let i = 0; i < n; i++) {
-    const sigma = 0.03 + 0.015 * Math.sin(i / 40);
-    const rate = 2.6 * sigma;
-    // Mostly calm, with a fat-tailed move every so often.
-    const shock = (random() - 0.5) * 2 * sigma * (random() < 0.04 ? 4 : 1.2);
-    close *= 1 + shock;
-    const bound: ActiveBound = i % 97 < 20 ? 'apc-floor' : i % 131 === 5 ? 'step-up-limit' : 'model';
-    days.push({
-      date: new Date(Date.UTC(2021, 0, 1) + i * DAY_MS).toISOString().slice(0, 10),
-      close,
-      initialMarginRate: rate,
-      effectiveVolatility: sigma,
-      activeBound: bound,
-      longLoss: -shock,
-      shortLoss: shock,
-      longBreach: -shock > rate,
-      shortBreach: shock > rate,
-    });
-  }
-  const side = (
-    key: 'longBreach' | 'shortBreach',
-    kupiecP: number,
-    christoffersenP: number,
-  ): SideStatistics => {
-    const dates = days.filter((d) => d[key]).map((d) => d.date);
-    return {
-      breaches: dates.length,
-      breachRate: dates.length / n,
-      kupiecStatistic: 1.23,
-      kupiecP,
-      christoffersenP,
-      conditionalCoverageP: 0.0421,
-      trafficLight: 'yellow',
-      breachDates: dates,
-    };
-  };
-  return {
-    instrument,
-    source: 'file:synthetic.csv',
-    policyVersion: 'test-policy-1',
-    confidence: 0.99,
-    marginPeriodOfRiskDays: 1,
-    from: (days[0] as BacktestDay).date,
-    to: (days[n - 1] as BacktestDay).date,
-    observations: n,
-    long: side('longBreach', 0.3561, 0.00065),
-    short: side('shortBreach', 0.6014, 0.2242),
-    averageInitialMarginRate: 0.1175,
-    hindsightFixedRate: 0.1101,
-    efficiency: 1.0671,
-    peakToTrough: 3.9601,
-    maxIncrease1d: 1.25,
-    maxIncrease5d: 1.8037,
-    heldDays: 0,
-    activeBounds: { model: 300, 'apc-floor': 97, 'step-up-limit': 3 },
-    days,
-  };
-}
+import { renderBacktestHtml } from '../../lib/cli/chart/html.ts';
+import { renderBacktestPng, renderBacktestSvg } from '../../lib/cli/chart/render.ts';
+import { CHART_EXTENSIONS, writeBacktestChart } from '../../lib/cli/chart/write.ts';
+import { syntheticResult } from './chart-fixture.ts';
 
 /** Tags balance (a tiny XML well-formedness check: nesting, and no bare `&` or `<` in text). */
 function checkWellFormed(xml: string): void {
@@ -104,7 +30,10 @@ function count(haystack: string, needle: string): number {
 
 describe('renderBacktestSvg', () => {
   const result = syntheticResult();
-  const svg = renderBacktestSvg(result);
+  let svg: string;
+  beforeAll(async () => {
+    svg = await renderBacktestSvg(result);
+  }, 30_000);
 
   it('has real breaches on both sides to draw (fixture sanity)', () => {
     expect(result.long.breaches).toBeGreaterThan(2);
@@ -117,7 +46,7 @@ describe('renderBacktestSvg', () => {
     );
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     checkWellFormed(svg);
-    expect(count(svg, 'class="panel"')).toBe(3);
+    expect(svg.match(/class="mark-group role-scope panel_\w+_group"/g)).toHaveLength(3);
     expect(svg).not.toContain('NaN');
     expect(svg).not.toContain('Infinity');
   });
@@ -144,7 +73,9 @@ describe('renderBacktestSvg', () => {
     expect(svg).toContain(`Long: ${result.long.breaches} breaches`);
     expect(svg).toContain(`Short: ${result.short.breaches} breaches`);
     expect(svg).toContain('Kupiec p 0.356');
-    expect(svg).toMatch(/Christoffersen p <tspan fill="#b91c1c"[^>]*>&lt;0\.001<\/tspan>/);
+    // Vega-Lite has no rich text: the rejected p-value is its own text mark, in red, after its label.
+    expect(svg).toContain('Christoffersen p</text>');
+    expect(svg).toMatch(/<text [^>]*fill="#b91c1c"[^>]*>&lt;0\.001<\/text>/);
     expect(svg).toContain('Christoffersen p 0.224');
     expect(svg).toContain('Average IM 11.75% vs hindsight fixed rate 11.01% (ratio 1.07)');
     expect(svg).toContain('peak-to-trough ×3.96');
@@ -152,10 +83,10 @@ describe('renderBacktestSvg', () => {
   });
 
   it('marks every breach once, long and short apart', () => {
-    expect(count(svg, 'class="breach long"')).toBe(result.long.breaches);
-    expect(count(svg, 'class="breach short"')).toBe(result.short.breaches);
+    expect(count(svg, 'aria-roledescription="long breach"')).toBe(result.long.breaches);
+    expect(count(svg, 'aria-roledescription="short breach"')).toBe(result.short.breaches);
     const firstLong = result.long.breachDates[0] as string;
-    expect(svg).toContain(`<title>${firstLong}: long loss`);
+    expect(svg).toContain(`aria-label="${firstLong}: long loss`);
   });
 
   it('has a legend naming every mark, including the override shading present', () => {
@@ -193,25 +124,25 @@ describe('renderBacktestSvg', () => {
     for (const d of paths) expect(d).not.toMatch(/\d\.\d\d/);
   });
 
-  it('escapes XML in the instrument name', () => {
-    const nasty = renderBacktestSvg(syntheticResult(`A<&>"B'`));
+  it('escapes XML in the instrument name', async () => {
+    const nasty = await renderBacktestSvg(syntheticResult(`A<&>"B'`));
     checkWellFormed(nasty);
     expect(nasty).toContain('A&lt;&amp;&gt;&quot;B&#39; — walk-forward');
     expect(nasty).not.toContain('A<&>');
   });
 
-  it('honours width and height', () => {
-    const small = renderBacktestSvg(result, { width: 900, height: 600 });
+  it('honours width and height', async () => {
+    const small = await renderBacktestSvg(result, { width: 900, height: 600 });
     expect(small).toMatch(/^<svg [^>]*width="900" height="600" viewBox="0 0 900 600"/);
     checkWellFormed(small);
   });
 
-  it('renders one-day and empty results without NaN', () => {
+  it('renders one-day and empty results without NaN', async () => {
     const one = syntheticResult('ONE', 1);
-    const oneSvg = renderBacktestSvg(one);
+    const oneSvg = await renderBacktestSvg(one);
     checkWellFormed(oneSvg);
     expect(oneSvg).not.toContain('NaN');
-    const empty = renderBacktestSvg({ ...one, days: [] });
+    const empty = await renderBacktestSvg({ ...one, days: [] });
     checkWellFormed(empty);
     expect(empty).toContain('No scored days');
   });
@@ -219,13 +150,16 @@ describe('renderBacktestSvg', () => {
 
 describe('renderBacktestHtml', () => {
   const result = syntheticResult('ETH<1>');
-  const html = renderBacktestHtml(result);
+  let html: string;
+  beforeAll(async () => {
+    html = await renderBacktestHtml(result);
+  }, 30_000);
 
-  it('is a standalone page embedding the chart', () => {
+  it('is a standalone page embedding the chart', async () => {
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).toContain('<meta charset="utf-8">');
     expect(html).toContain('<title>ETH&lt;1&gt; — walk-forward initial margin backtest</title>');
-    expect(html).toContain(renderBacktestSvg(result));
+    expect(html).toContain(await renderBacktestSvg(result));
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
   });
 
@@ -290,9 +224,16 @@ describe('writeBacktestChart', () => {
   it('writes SVG and HTML by extension (case-insensitive)', async () => {
     await writeBacktestChart(result, join(dir, 'x.svg'));
     await writeBacktestChart(result, join(dir, 'x.HTML'));
-    expect(await readFile(join(dir, 'x.svg'), 'utf8')).toBe(renderBacktestSvg(result));
-    expect(await readFile(join(dir, 'x.HTML'), 'utf8')).toBe(renderBacktestHtml(result));
-  });
+    expect(await readFile(join(dir, 'x.svg'), 'utf8')).toBe(await renderBacktestSvg(result));
+    expect(await readFile(join(dir, 'x.HTML'), 'utf8')).toBe(await renderBacktestHtml(result));
+  }, 30_000);
+
+  it('is deterministic: the same result gives the same SVG and PNG bytes', async () => {
+    const [a, b] = [await renderBacktestSvg(result), await renderBacktestSvg(result)];
+    expect(a).toBe(b);
+    const [p, q] = [await renderBacktestPng(result), await renderBacktestPng(result)];
+    expect(Buffer.from(p).equals(Buffer.from(q))).toBe(true);
+  }, 30_000);
 
   it('refuses other extensions, naming the path and the allowed ones', async () => {
     const path = join(dir, 'chart.jpg');

@@ -1,7 +1,7 @@
 /**
  * The breach-index bench's chart: per day, the share of accounts a targeted sweep revisited, above the
- * day's largest close-to-close move, so a reader sees the saving follow the market. Plain SVG, like the
- * backtest charts (`cli/chart.ts`).
+ * day's largest close-to-close move, so a reader sees the saving follow the market. Plain SVG (the
+ * backtest chart, `cli/chart/`, is a Vega-Lite spec).
  */
 
 export interface RevisitDay {
