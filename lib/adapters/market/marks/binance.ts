@@ -19,7 +19,11 @@ import { priceString } from '../daily.ts';
 import { type MarketHttpClient, MinIntervalRateLimiter, venueClient } from '../http.ts';
 import { checkedVenueMark, markHttpDefaults, msNumberOrString, type VenueMarkOptions } from './venue-mark.ts';
 
-/** The futures API: a host apart from the spot market data the candles come from. */
+/**
+ * The futures API: a host apart from the spot market data the candles come from, with no market-data mirror.
+ * From a restricted location (the US among them, AWS us-* regions included) it answers HTTP 451 "Service
+ * unavailable from a restricted location" (ccxt issue #15872): a final 4xx, so Binance then counts as down.
+ */
 export const BINANCE_FUTURES_BASE_URL = 'https://fapi.binance.com';
 
 /**

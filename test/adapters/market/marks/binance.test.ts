@@ -82,4 +82,13 @@ describe('BinanceMarkSource', () => {
     await expect(binance.mark('BTC')).rejects.toThrow(/HTTP 400: \{"code":-1121,"msg":"Invalid symbol."\}/);
     expect(requests).toHaveLength(1);
   });
+
+  it('does not retry a restricted location (HTTP 451), quoting Binance’s reason', async () => {
+    const reason = 'Service unavailable from a restricted location';
+    const { binance, requests } = source({ code: 0, msg: reason }, 451);
+    const error = await binance.mark('BTC').catch((e: unknown) => e);
+    expect(error).toMatchObject({ venue: 'binance', instrument: 'BTC', status: 451, retryable: false });
+    expect((error as Error).message).toContain(reason);
+    expect(requests).toHaveLength(1);
+  });
 });
