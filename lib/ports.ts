@@ -41,7 +41,11 @@ export interface MarkSource {
 /** One venue's public current-price endpoint (index, mark or ticker price). */
 export interface VenueMarkSource {
   readonly venue: string;
-  /** The venue's current price for `instrument` (a qmt symbol); throws `MarketSourceError` when it has none. */
+  /**
+   * The venue's current price for `instrument` (a qmt symbol); throws `MarketSourceError` when it has none,
+   * and, like the candle sources, `InstrumentNotListedError` or `UnknownInstrumentError` when the catalogue
+   * does not list it there.
+   */
   mark(instrument: string, signal?: AbortSignal): Promise<VenueMark>;
 }
 
