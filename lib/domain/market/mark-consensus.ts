@@ -209,7 +209,9 @@ export function markConsensus(input: MarkConsensusInput): MarkConsensus {
     const move = price / previous.price - 1;
     const confirmations = Math.max(policy.quorum, 2);
     const agreed = kept.length >= confirmations && 2 * kept.length > fresh.length;
-    if (Math.abs(move) > policy.jumpLimit && !agreed) {
+    // Compared as distances, not ratios: a move of exactly the limit (110 from 100) is not a jump.
+    const jump = Math.abs(price - previous.price) > policy.jumpLimit * previous.price;
+    if (jump && !agreed) {
       return held(
         'unconfirmed-jump',
         `unconfirmed jump: ${signedPercent(move)} since the last accepted mark ${previous.price} (${new Date(previous.at).toISOString()}), beyond the ${percent(policy.jumpLimit)} limit, and only ${kept.length} of ${fresh.length} fresh venue(s) agree on it (a jump needs ${confirmations} and more than half)${why}`,
@@ -251,13 +253,14 @@ function trim(
   const trimmed: ExcludedVenue[] = [];
   while (kept.length > 0) {
     const reference = median(kept.map((k) => k.price));
-    const deviations = kept.map((k) => Math.abs(k.price - reference) / reference);
-    const worst = Math.max(...deviations);
-    if (!(worst > maxDeviation)) break;
+    // Distances, not ratios: a venue exactly maxDeviation off (101 against 100 at 1%) is kept.
+    const distances = kept.map((k) => Math.abs(k.price - reference));
+    const worst = Math.max(...distances);
+    if (!(worst > maxDeviation * reference)) break;
     const next: VenueMark[] = [];
     kept.forEach((answer, i) => {
-      const deviation = deviations[i] ?? 0;
-      if (deviation < worst - TIE_EPSILON) {
+      const distance = distances[i] ?? 0;
+      if (distance < worst - TIE_EPSILON * reference) {
         next.push(answer);
         return;
       }
