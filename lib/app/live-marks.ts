@@ -120,6 +120,8 @@ export class LiveMarkSource implements MarkSource {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      // Nothing waits for a request still running (the look failed on a bug): let its venue stop.
+      if (!deadline.signal.aborted) deadline.abort(new Error('the look is over'));
     }
     signal?.throwIfAborted();
 

@@ -325,6 +325,25 @@ describe('LiveMarkSource', () => {
     await expect(source.snapshot(['BTC'])).rejects.toBe(bug);
   });
 
+  it('a look failed by a bug aborts the requests still running, so no venue works on for nothing', async () => {
+    // Prepare
+    let seen: AbortSignal | undefined;
+    const slow = (signal?: AbortSignal) => {
+      seen = signal;
+      return new Promise<never>(() => {});
+    };
+    const { source } = setup(
+      { slow: { BTC: slow }, buggy: { BTC: new TypeError('bug') } },
+      { deadlineMs: 10_000 },
+    );
+
+    // Act
+    await expect(source.snapshot(['BTC'])).rejects.toThrow('bug');
+
+    // Assess
+    expect(seen?.aborted).toBe(true);
+  });
+
   it('the caller’s abort ends the look with its reason', async () => {
     // Prepare
     const { source } = setup({ a: { BTC: 'hang' }, b: { BTC: 60_000 } }, { deadlineMs: 10_000 });
