@@ -147,6 +147,53 @@ describe('markConsensus: properties', () => {
     );
   });
 
+  it('a move every venue prints is applied, however large (a real crash produces margin calls)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: -0.95, max: 3, noNaN: true }),
+        fc.array(
+          fc.double({ min: 0, max: 0.999 * DEFAULT_MARK_CONSENSUS_POLICY.maxDeviation, noNaN: true }),
+          {
+            minLength: 2,
+            maxLength: 6,
+          },
+        ),
+        (move, spreads) => {
+          // Prepare
+          const previous: InstrumentMark = {
+            instrument: 'BTC',
+            price: 60_000,
+            at: NOW - 60_000,
+            source: 'live',
+            venues: [],
+          };
+          const answers = spreads.map((u, i) => ({
+            venue: `venue-${i}`,
+            instrument: 'BTC',
+            price: 60_000 * (1 + move) * (1 + u),
+            at: NOW - 2_000,
+          }));
+
+          // Act
+          const result = markConsensus({
+            instrument: 'BTC',
+            answers,
+            previous,
+            now: NOW,
+            policy: DEFAULT_MARK_CONSENSUS_POLICY,
+          });
+
+          // Assess
+          expect(result.status).toBe('marked');
+          if (result.status !== 'marked') return;
+          expect(result.mark.venues).toHaveLength(answers.length);
+          expect(result.mark.price).toBe(median(answers.map((a) => a.price)));
+        },
+      ),
+      RUNS,
+    );
+  });
+
   it('the order the venues answer in never changes the result', () => {
     const withOrder = answersArb.chain((answers) =>
       fc.tuple(fc.constant(answers), fc.shuffledSubarray(answers, { minLength: answers.length })),
