@@ -23,10 +23,15 @@ export interface InstrumentMark {
   readonly venues: readonly string[];
 }
 
+/** Why live marks hold an instrument (`lib/domain/market/mark-consensus.ts`), for metrics and alarms. */
+export type HeldMarkCause = 'no-quorum' | 'stale' | 'unconfirmed-jump';
+
 /** An instrument with no usable mark, and why (no quorum, stale, an unconfirmed jump…). */
 export interface HeldMark {
   readonly instrument: string;
   readonly reason: string;
+  /** Set by the live consensus; absent for a threshold with no reference close. */
+  readonly cause?: HeldMarkCause;
 }
 
 /** The marks one sweep values every account at: all workers of a sweep share one snapshot. */

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isReservedKey, RESERVED_KEY_MESSAGE, withoutReservedKeys } from '../document-keys.ts';
 import { PolicyError } from '../errors.ts';
+import { markConsensusPolicySchema } from '../market/mark-consensus.ts';
 import { candleValidationRulesSchema } from '../market/validate.ts';
 
 const rate = z.number().gt(0).max(1);
@@ -347,6 +348,11 @@ export const thresholdPolicySchema = z
       })
       .prefault({}),
     dataQuality: candleValidationRulesSchema.prefault({}),
+    marks: markConsensusPolicySchema
+      .prefault({})
+      .describe(
+        'Live marks: the quorum of venues, their largest deviation from the median, the oldest price accepted and the jump a majority must confirm (docs/MARKS.md).',
+      ),
   })
   .superRefine((policy, ctx) => {
     const apc = policy.antiProcyclicality;
