@@ -25,7 +25,7 @@ import {
   describeError,
   METRIC,
   type Observability,
-  observeInvocation,
+  observedHandler,
 } from '../shared/observability.ts';
 
 /** Scheduler retries an event for up to 24 hours; the record outlives that, then TTL removes it. */
@@ -148,12 +148,11 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
     }),
   });
 
-  return (event, context) =>
-    observeInvocation(observability, context, async () => {
-      // Validate before idempotency: a malformed event never touches the idempotency store.
-      const scheduled = parseEvent(scheduledEventSchema, event, 'scheduled event');
-      refuseFarFuture(scheduled, ports.clock.now(), 'scheduled event');
-      logger.appendKeys({ runId: scheduled.scheduledTime });
-      return idempotentRun(scheduled, context);
-    });
+  return observedHandler(observability, async (event, context) => {
+    // Validate before idempotency: a malformed event never touches the idempotency store.
+    const scheduled = parseEvent(scheduledEventSchema, event, 'scheduled event');
+    refuseFarFuture(scheduled, ports.clock.now(), 'scheduled event');
+    logger.appendKeys({ runId: scheduled.scheduledTime });
+    return idempotentRun(scheduled, context);
+  });
 }

@@ -65,31 +65,48 @@ export function count(metrics: Metrics, name: MetricName, value: number): void {
   metrics.addMetric(name, MetricUnit.Count, value);
 }
 
+/** The property descriptor Powertools' method decorators rewrite (`descriptor.value` is the handler). */
+type HandlerDescriptor = Parameters<ReturnType<Logger['injectLambdaContext']>>[2];
+
+/** A Lambda handler as qmt's functions write them: event and context in, a promise out. */
+export type LambdaHandler<Event, Result> = (event: Event, context: Context) => Promise<Result>;
+
 /**
- * Run one invocation with the Lambda context on every log line; log and count a failure (then rethrow it
- * for the caller's retry); record the duration and flush the metrics whatever happens.
+ * Wrap a handler in Powertools' `injectLambdaContext` (the Lambda context, request id included, on every log
+ * line; keys appended during the invocation reset after it) and `logMetrics` (a `ColdStart` metric on the
+ * container's first invocation; the stored metrics flushed whatever happens). Inside them, qmt's own
+ * measures: a failure is logged and counted (then rethrown for the caller's retry) and the duration
+ * recorded.
+ *
+ * The two are Powertools' class-method decorators applied to the handler's property descriptor by a plain
+ * call: no `@` syntax (which would need `experimentalDecorators` in every compiler and bundler that reads
+ * these files) and no @middy/core (which their middleware form needs).
  *
  * @example
- * export const handler = (event, context) => observeInvocation(observability, context, () => work(event));
+ * export const handler = observedHandler(observability, async (event, context) => work(event));
  */
-export async function observeInvocation<T>(
+export function observedHandler<Event, Result>(
   { logger, metrics }: Observability,
-  context: Context,
-  work: () => Promise<T>,
-): Promise<T> {
-  logger.addContext(context);
-  const started = Date.now();
-  try {
-    return await work();
-  } catch (error) {
-    logger.error('invocation failed', error as Error);
-    count(metrics, METRIC.InvocationsFailed, 1);
-    throw error;
-  } finally {
-    metrics.addMetric(METRIC.DurationMs, MetricUnit.Milliseconds, Date.now() - started);
-    metrics.publishStoredMetrics();
-    logger.resetKeys();
-  }
+  handler: LambdaHandler<Event, Result>,
+): LambdaHandler<Event, Result> {
+  const measured: LambdaHandler<Event, Result> = async (event, context) => {
+    const started = Date.now();
+    try {
+      return await handler(event, context);
+    } catch (error) {
+      logger.error('invocation failed', error as Error);
+      count(metrics, METRIC.InvocationsFailed, 1);
+      throw error;
+    } finally {
+      metrics.addMetric(METRIC.DurationMs, MetricUnit.Milliseconds, Date.now() - started);
+    }
+  };
+  const method: HandlerDescriptor = { value: measured };
+  const target = { handler: measured };
+  // Innermost first: metrics flush before the logger resets its keys, so a flush warning keeps the run id.
+  metrics.logMetrics({ captureColdStartMetric: true, throwOnEmptyMetrics: false })(target, 'handler', method);
+  logger.injectLambdaContext({ resetKeys: true })(target, 'handler', method);
+  return method.value as LambdaHandler<Event, Result>;
 }
 
 /** `Name: message` of an error, for results and logs. */

@@ -26,7 +26,7 @@ import {
   createObservability,
   METRIC,
   type Observability,
-  observeInvocation,
+  observedHandler,
 } from '../shared/observability.ts';
 
 /** Longer than Scheduler's 24 hours of retries. */
@@ -86,10 +86,9 @@ export function createSweepCoordinatorHandler(
     }),
   });
 
-  return (event, context) =>
-    observeInvocation(observability, context, async () => {
-      const scheduled = parseEvent(coordinatorEventSchema, event, 'coordinator event');
-      refuseFarFuture(scheduled, ports.clock.now(), 'coordinator event');
-      return idempotentCoordinate(scheduled, context);
-    });
+  return observedHandler(observability, async (event, context) => {
+    const scheduled = parseEvent(coordinatorEventSchema, event, 'coordinator event');
+    refuseFarFuture(scheduled, ports.clock.now(), 'coordinator event');
+    return idempotentCoordinate(scheduled, context);
+  });
 }

@@ -31,7 +31,7 @@ import {
   describeError,
   METRIC,
   type Observability,
-  observeInvocation,
+  observedHandler,
 } from '../shared/observability.ts';
 
 /** A worker hands its segment over when less than this remains of its invocation. */
@@ -180,12 +180,11 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
     ]);
   };
 
-  return (event, context) =>
-    observeInvocation(observability, context, () =>
-      processPartialResponse(event, (record: SQSRecord) => sweepRecord(record, context), processor, {
-        context,
-        // Every record failed: report them all like any partial failure rather than failing the invocation.
-        throwOnFullBatchFailure: false,
-      }),
-    );
+  return observedHandler(observability, (event, context) =>
+    processPartialResponse(event, (record: SQSRecord) => sweepRecord(record, context), processor, {
+      context,
+      // Every record failed: report them all like any partial failure rather than failing the invocation.
+      throwOnFullBatchFailure: false,
+    }),
+  );
 }

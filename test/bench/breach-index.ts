@@ -23,6 +23,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { parseCandlesCsv } from '../../lib/adapters/csv-file.ts';
 import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import { sweepMoved } from '../../lib/app/targeted-sweep.ts';
@@ -30,7 +31,6 @@ import type { Account, MarginAlert, MarginState } from '../../lib/domain/account
 import { BreachBandCalculator } from '../../lib/domain/account/breach.ts';
 import { nextMarginState } from '../../lib/domain/account/state-machine.ts';
 import { DAY_MS, utcDay } from '../../lib/domain/market/candle.ts';
-import { parseCandlesCsv } from '../../lib/domain/market/csv.ts';
 import { recalibrate } from '../../lib/domain/threshold/model.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 import type { ThresholdSet } from '../../lib/domain/threshold/threshold.ts';

@@ -5,9 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readCandlesCsv } from '../../lib/adapters/csv-file.ts';
+import { parseCandlesCsv, readCandlesCsv } from '../../lib/adapters/csv-file.ts';
 import type { CandleSeries } from '../../lib/domain/market/candle.ts';
-import { parseCandlesCsv } from '../../lib/domain/market/csv.ts';
 
 /** The repository root (this file is test/data/shared.ts). */
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');

@@ -3,10 +3,10 @@
  * overflowing the stack; intraday bars become UTC days (with a note) instead of being held.
  */
 import { describe, expect, it } from 'vitest';
+import { parseCandlesCsv } from '../../../lib/adapters/csv-file.ts';
 import { backtest, MAX_BACKTEST_DAYS } from '../../../lib/domain/backtest/backtest.ts';
 import { aggregateToUtcDays, isIntradayInterval } from '../../../lib/domain/market/aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS } from '../../../lib/domain/market/candle.ts';
-import { parseCandlesCsv } from '../../../lib/domain/market/csv.ts';
 import { GENERATED_SOURCE, generateCandles } from '../../../lib/domain/market/generated.ts';
 import { DEFAULT_CANDLE_VALIDATION_RULES, validateCandles } from '../../../lib/domain/market/validate.ts';
 import { recalibrate } from '../../../lib/domain/threshold/model.ts';

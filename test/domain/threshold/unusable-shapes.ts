@@ -1,7 +1,8 @@
 /** The unusable shapes a new listing's first data has come in, and the day they are recalibrated on. */
+
+import { parseCandlesCsv } from '../../../lib/adapters/csv-file.ts';
 import type { CandleSeries } from '../../../lib/domain/market/candle.ts';
 import { DAY_MS } from '../../../lib/domain/market/candle.ts';
-import { parseCandlesCsv } from '../../../lib/domain/market/csv.ts';
 import { generateCandles } from '../../../lib/domain/market/generated.ts';
 
 export const END = Date.UTC(2026, 10, 24);

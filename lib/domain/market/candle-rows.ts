@@ -1,7 +1,9 @@
 /**
- * CSV candles from Yahoo downloads and exchange exports. Parsing is strict about shape (a row that cannot be
- * read is an error naming its line) and lenient about values (NaN, zero or negative prices parse, so the
- * validator can report them with their date alongside every other problem).
+ * Candles from rows of text cells, as a CSV reader (`lib/adapters/csv-file.ts`, on csv-parse) hands them
+ * over: the first row is the header, the rest are candles. Reading is strict about shape (a row that cannot
+ * be read is an error naming its line) and lenient about values (NaN, zero or negative prices parse, so the
+ * validator can report them with their date alongside every other problem). Quotes, delimiters, BOMs and
+ * line ends are the CSV reader's business, not the domain's.
  */
 import { MarketDataError } from '../errors.ts';
 import { isIntradayInterval } from './aggregate.ts';
@@ -25,7 +27,7 @@ const COLUMN_ALIASES: Readonly<Record<CandleField, readonly string[]>> = {
 
 const FIELDS = ['time', 'open', 'high', 'low', 'close', 'volume'] as const satisfies readonly CandleField[];
 
-export interface ParseCandlesCsvOptions {
+export interface CandleRowOptions {
   /** Recorded as the series' source; default `csv`. */
   readonly source?: string;
   /**
@@ -37,48 +39,20 @@ export interface ParseCandlesCsvOptions {
 }
 
 /**
- * Parse OHLCV candles from CSV text, keeping file order (the validator reports disorder).
- *
- * Accepts `Date,Open,High,Low,Close,Volume` (Yahoo) and exchange exports such as
- * `timestamp,open,high,low,close,volume`: any column case and order, extra columns (`Adj Close`, …), quoted
- * cells, CRLF, a BOM, blank lines. Times may be `YYYY-MM-DD`, ISO date-times (`Z`, an offset, or no zone,
- * which is read as UTC), or epoch seconds / milliseconds / microseconds told apart by magnitude. Empty,
- * `null` and `NaN` cells parse as NaN. For a file too large to hold as one string, feed its lines to a
- * {@link CandleCsvParser}.
- *
- * @throws MarketDataError naming the instrument, the line and the reason for a missing header column, a row
- *   with the wrong number of cells, or a cell that is neither a number nor a date.
- * @example
- * const series = parseCandlesCsv('Date,Open,High,Low,Close,Volume\n2023-07-31,1,2,0.5,1.5,100\n', 'BTC');
- * series.candles[0]?.time; // Date.UTC(2023, 6, 31)
- */
-export function parseCandlesCsv(
-  text: string,
-  instrument: string,
-  options?: ParseCandlesCsvOptions,
-): CandleSeries {
-  const parser = new CandleCsvParser(instrument, options);
-  // One line at a time, not split(): a large file must not also exist as an array of a million strings.
-  const lineBreak = /\r\n|\n|\r/g;
-  let start = 0;
-  for (let match = lineBreak.exec(text); match !== null; match = lineBreak.exec(text)) {
-    parser.line(text.slice(start, match.index));
-    start = lineBreak.lastIndex;
-  }
-  parser.line(text.slice(start));
-  return parser.finish();
-}
-
-/**
- * The CSV reader fed one line at a time (without its line break), so a file can be streamed: the text is
- * never held whole, only the candles. Same formats and errors as {@link parseCandlesCsv}.
+ * Reads candle rows one at a time, so a file can be streamed: the text is never held whole, only the
+ * candles. Accepts `Date,Open,High,Low,Close,Volume` (Yahoo) and exchange exports such as
+ * `timestamp,open,high,low,close,volume`: any column case and order, extra columns (`Adj Close`, …). Times
+ * may be `YYYY-MM-DD`, ISO date-times (`Z`, an offset, or no zone, which is read as UTC), or epoch seconds /
+ * milliseconds / microseconds told apart by magnitude. Empty, `null` and `NaN` cells parse as NaN. Rows keep
+ * file order (the validator reports disorder).
  *
  * @example
- * const parser = new CandleCsvParser('ETH');
- * for await (const line of lines) parser.line(line);
- * const series = parser.finish();
+ * const rows = new CandleRowReader('ETH');
+ * rows.row(['timestamp', 'open', 'high', 'low', 'close', 'volume'], 1);
+ * rows.row(['1690761600', '1', '2', '0.5', '1.5', '10'], 2);
+ * rows.finish().candles[0]?.time; // Date.UTC(2023, 6, 31)
  */
-export class CandleCsvParser {
+export class CandleRowReader {
   private readonly candles: Candle[] = [];
   private readonly source: string;
   private lineNumber = 0;
@@ -86,17 +60,18 @@ export class CandleCsvParser {
 
   constructor(
     private readonly instrument: string,
-    private readonly options?: ParseCandlesCsvOptions,
+    private readonly options?: CandleRowOptions,
   ) {
     this.source = options?.source ?? 'csv';
   }
 
-  /** Read the next line of the file. */
-  line(text: string): void {
-    this.lineNumber++;
-    const line = this.lineNumber === 1 ? text.replace(/^\uFEFF/, '') : text;
-    if (line.trim() === '') return;
-    const cells = splitCsvLine(line, this.fail);
+  /**
+   * Read the next row; `line` is its line in the file, for errors.
+   * @throws MarketDataError naming the instrument, the line and the reason for a missing or duplicated
+   *   header column, a row with the wrong number of cells, or a cell that is neither a number nor a date.
+   */
+  row(cells: readonly string[], line: number): void {
+    this.lineNumber = line;
     if (this.header === undefined) {
       this.header = { cells: cells.length, columns: locateColumns(cells, this.fail) };
       return;
@@ -117,7 +92,12 @@ export class CandleCsvParser {
     });
   }
 
-  // Methods, not closures made per line: a million-row file would make millions of them.
+  /** A malformed file at `line`, as a MarketDataError naming the instrument and the line. */
+  malformed(reason: string, line: number): MarketDataError {
+    return new MarketDataError(`${this.instrument}: line ${line}: ${reason}`, this.instrument);
+  }
+
+  // Methods, not closures made per row: a million-row file would make millions of them.
   private readonly fail = (reason: string, candleTime?: number): never => {
     throw new MarketDataError(
       `${this.instrument}: line ${this.lineNumber}: ${reason}`,
@@ -164,44 +144,6 @@ function intradayInterval(candles: readonly Candle[]): number | undefined {
     }
   }
   return common !== undefined && isIntradayInterval(common) ? common : undefined;
-}
-
-/** Split one CSV record: commas separate cells, `"…"` quotes a cell, `""` inside quotes is one quote. */
-function splitCsvLine(line: string, fail: (reason: string) => never): string[] {
-  // Most exports quote nothing: split at once instead of walking every character (a million-row file).
-  if (!line.includes('"')) return line.split(',').map((cell) => cell.trim());
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let wasQuoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i];
-    if (quoted) {
-      if (char === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (char === '"') {
-        quoted = false;
-      } else {
-        cell += char;
-      }
-    } else if (char === '"' && cell.trim() === '' && !wasQuoted) {
-      quoted = true;
-      wasQuoted = true;
-      cell = '';
-    } else if (char === ',') {
-      cells.push(wasQuoted ? cell : cell.trim());
-      cell = '';
-      wasQuoted = false;
-    } else if (wasQuoted && char !== undefined && char.trim() !== '') {
-      fail(`unexpected "${char}" after a quoted cell`);
-    } else if (!wasQuoted) {
-      cell += char;
-    }
-  }
-  if (quoted) fail('unterminated quoted cell');
-  cells.push(wasQuoted ? cell : cell.trim());
-  return cells;
 }
 
 function normaliseColumnName(name: string): string {

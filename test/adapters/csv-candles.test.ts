@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MarketDataError } from '../../../lib/domain/errors.ts';
-import { DAY_MS, utcDay } from '../../../lib/domain/market/candle.ts';
-import { parseCandlesCsv } from '../../../lib/domain/market/csv.ts';
+import { parseCandlesCsv } from '../../lib/adapters/csv-file.ts';
+import { MarketDataError } from '../../lib/domain/errors.ts';
+import { DAY_MS, utcDay } from '../../lib/domain/market/candle.ts';
 
 const JUL31 = Date.UTC(2023, 6, 31);
 const AUG01 = Date.UTC(2023, 7, 1);
@@ -163,6 +163,84 @@ describe('parseCandlesCsv: formats', () => {
 
     // Assess
     expect(series.candles).toEqual([]);
+  });
+});
+
+describe('parseCandlesCsv: CSV as RFC 4180 reads it (csv-parse)', () => {
+  const header = 'Date,Open,High,Low,Close,Volume,Note';
+
+  it('reads a quoted cell that spans lines as one cell, and names later lines right', () => {
+    // Prepare
+    const text = [
+      header,
+      '2023-07-31,29278.3,29489.9,29131.6,29230.1,11656781982,"exchange halted',
+      'for an hour"',
+      '2023-08-01,29230.1,29600,28900,29500,12000000000,',
+      '2023-08-02,1,2,0.5,oops,1,',
+    ].join('\n');
+
+    // Act
+    const error = parseError(() => parseCandlesCsv(text, 'BTC'));
+    const series = parseCandlesCsv(text.split('\n').slice(0, 4).join('\n'), 'BTC');
+
+    // Assess
+    expect(series.candles).toEqual(expectedCandles);
+    expect(error.message).toBe('BTC: line 5: close "oops" is not a number');
+  });
+
+  it('reads a file whose line ends are mixed (CRLF, LF and a lone CR)', () => {
+    // Prepare
+    const text = `${header}\r\n2023-07-31,29278.3,29489.9,29131.6,29230.1,11656781982,\n\r2023-08-01,29230.1,29600,28900,29500,12000000000,\r`;
+
+    // Act
+    const series = parseCandlesCsv(text, 'BTC');
+
+    // Assess
+    expect(series.candles).toEqual(expectedCandles);
+  });
+
+  it('reads a byte-order mark with CRLF and a quoted header, and keeps a quote inside an unquoted cell', () => {
+    // Prepare
+    const text =
+      '\uFEFF"Date",Open,High,Low,Close,Volume,Note\r\n' +
+      '2023-07-31,29278.3,29489.9,29131.6,29230.1,11656781982,6" gap\r\n' +
+      '2023-08-01,29230.1,29600,28900,29500,12000000000,"a ""quoted"" note, with a comma"\r\n';
+
+    // Act
+    const series = parseCandlesCsv(text, 'BTC');
+
+    // Assess
+    expect(series.candles).toEqual(expectedCandles);
+  });
+
+  it('names the line an unterminated quote opens on, past blank lines', () => {
+    // Prepare
+    const text = [
+      header,
+      '2023-07-31,1,2,0.5,1.5,10,',
+      '',
+      '  ',
+      '2023-08-01,1,2,0.5,1.5,10,"open',
+      'x,y',
+    ].join('\n');
+
+    // Act
+    const error = parseError(() => parseCandlesCsv(text, 'BTC'));
+
+    // Assess
+    expect(error.message).toBe('BTC: line 5: unterminated quoted cell');
+  });
+
+  it('refuses text after a closing quote, naming the line', () => {
+    // Prepare
+    const text = [header, '2023-07-31,1,2,0.5,1.5,10,', '2023-08-01,1,2,0.5,"1.5"x,10,'].join('\n');
+
+    // Act
+    const error = parseError(() => parseCandlesCsv(text, 'BTC'));
+
+    // Assess
+    expect(error.message).toBe('BTC: line 3: unexpected text after a quoted cell');
+    expect(error.instrument).toBe('BTC');
   });
 });
 
