@@ -30,10 +30,10 @@ import type {
 } from '../ports.ts';
 import { BreachIndexer } from './breach-indexing.ts';
 import { publishAndConfirm, resendPending } from './outbox.ts';
+import { ReferenceCloseMarkSource } from './reference-close-marks.ts';
 import { emptyPageCounts, type PageCounts, type SweepCounts, SweepTally } from './sweep-tally.ts';
 
 export type { SweepCounts } from './sweep-tally.ts';
-import { ReferenceCloseMarkSource } from './reference-close-marks.ts';
 
 export interface SweepPorts {
   readonly accounts: AccountSource;
