@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Account, Collateral, Position } from '../../../lib/domain/account/account.ts';
+import type { Account, Collateral, FuturePosition, Position } from '../../../lib/domain/account/account.ts';
 import { seededRandom } from '../../../lib/domain/math/random.ts';
 import { notionalBrackets } from '../../../lib/domain/threshold/model.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
@@ -160,7 +160,7 @@ function bookOf(seed: number): Account[] {
   return accounts;
 }
 
-function perp(instrument: string): Position {
+function perp(instrument: string): FuturePosition {
   return { kind: 'perpetual', instrument, quantity: '1.5', entryPrice: '100', settlement: 'linear' };
 }
 
@@ -197,7 +197,7 @@ describe('valuation dump', () => {
   it('values the fixed book exactly as the code the dump was written from: every float, bit for bit', () => {
     const dump = currentDump();
     if (process.env.QMT_WRITE_VALUATION_DUMP === '1') {
-      writeFileSync(DUMP_FILE, `${JSON.stringify(dump, null, 1)}\n`);
+      writeFileSync(DUMP_FILE, `${JSON.stringify(dump, null, 2)}\n`);
     }
     const expected = JSON.parse(readFileSync(DUMP_FILE, 'utf8')) as Record<string, string>;
     expect(Object.keys(dump)).toHaveLength(4 * 2 * (ACCOUNTS + 4));
