@@ -70,6 +70,11 @@ export class Groups {
       const g = list[k] as Group;
       if (g.prep === prep) return g;
     }
+    return this.addGroup(prep);
+  }
+
+  private addGroup(prep: PreparedInstrument): Group {
+    const list = this.list;
     const pooled = list[this.count];
     const g = pooled ? pooled.reset(prep) : new Group(prep);
     if (!pooled) list.push(g);

@@ -33,6 +33,11 @@ export class InstrumentCache {
     for (let k = 0; k < symbols.length; k++) {
       if (symbols[k] === instrument) return this.recentInstruments[k] as PreparedInstrument | null;
     }
+    return this.lookUp(instrument);
+  }
+
+  /** Past the recent few: the Map (preparing on first use), and the instrument becomes a recent one. */
+  private lookUp(instrument: string): PreparedInstrument | null {
     let prep = this.instruments.get(instrument);
     if (prep === undefined) {
       const market = this.snapshot.instruments.get(instrument);
@@ -40,7 +45,7 @@ export class InstrumentCache {
       this.instruments.set(instrument, prep);
     }
     const slot = this.recentNext;
-    symbols[slot] = instrument;
+    this.recentSymbols[slot] = instrument;
     this.recentInstruments[slot] = prep;
     this.recentNext = (slot + 1) % RECENT_INSTRUMENTS;
     return prep;
