@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type BacktestScore, backtest, scoreBacktestDays } from '../../../lib/domain/backtest/backtest.ts';
 import {
   type CalibrationCandidate,
@@ -55,6 +55,16 @@ describe('calibrate: the fast walk is the backtest', () => {
       );
     });
   }
+
+  it('refuses a file the data checks reject, naming the file and the bar', () => {
+    const bad = {
+      ...series,
+      candles: series.candles.map((c, i) => (i === 300 ? { ...c, close: -1 } : c)),
+    };
+    expect(() => prepareSeries(DEFAULT_THRESHOLD_POLICY, bad)).toThrow(
+      /^GEN: calibration needs a clean file: GEN \d{4}-\d{2}-\d{2}: /,
+    );
+  });
 
   it('refuses a policy that weights GARCH (a daily fit per candidate would take minutes)', () => {
     const garch = parseThresholdPolicy({ volatility: { combination: { weights: { ewma: 1, garch: 1 } } } });
@@ -154,7 +164,10 @@ describe('calibrate: walk-forward never scores a day the choice has seen', () =>
     ],
   });
   const candidates = expandGrid(base, grid);
-  const result = calibrate(base, [a, b], candidates);
+  let result: ReturnType<typeof calibrate>;
+  beforeAll(() => {
+    result = calibrate(base, [a, b], candidates);
+  });
 
   it('reports, per period, a choice fitted only on the days before it, with in- and out-of-sample figures', () => {
     expect(result.periods.map((p) => p.period)).toEqual(['2019', '2020']);
