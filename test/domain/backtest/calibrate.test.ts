@@ -167,7 +167,7 @@ describe('calibrate: walk-forward never scores a day the choice has seen', () =>
   let result: ReturnType<typeof calibrate>;
   beforeAll(() => {
     result = calibrate(base, [a, b], candidates);
-  });
+  }, 60_000);
 
   it('reports, per period, a choice fitted only on the days before it, with in- and out-of-sample figures', () => {
     expect(result.periods.map((p) => p.period)).toEqual(['2019', '2020']);
@@ -205,7 +205,7 @@ describe('calibrate: walk-forward never scores a day the choice has seen', () =>
     expect(period(other)?.chosen).toBe(period(result)?.chosen);
     expect(period(other)?.files[1]?.inSample).toEqual(period(result)?.files[1]?.inSample);
     expect(period(other)?.files[1]?.outOfSample).not.toEqual(period(result)?.files[1]?.outOfSample);
-  });
+  }, 60_000);
 
   it('chooses for each year what the ranking on the earlier days alone chooses', () => {
     // A candidate that only wins on 2020 must not be chosen for 2020: the choice equals a ranking of the
@@ -219,7 +219,7 @@ describe('calibrate: walk-forward never scores a day the choice has seen', () =>
       }),
     }));
     expect(result.periods.find((p) => p.period === '2020')?.chosen).toBe(rankCandidates(scores)[0]?.id);
-  });
+  }, 60_000);
 });
 
 describe('calibrate: the grid', () => {
