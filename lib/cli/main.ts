@@ -9,6 +9,7 @@ import { QmtError } from '../domain/errors.ts';
 import { linesForTerminal } from '../domain/text.ts';
 import { writeBacktestChart } from './chart/write.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
+import { addCalibrateCommand } from './commands/calibrate.ts';
 import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';
 import { formatScaleReport, scaleReport } from './commands/scale.ts';
 import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
@@ -143,6 +144,8 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
         if (options.chart && !options.json) io.out(`chart written to ${options.chart}`);
       },
     );
+
+  addCalibrateCommand(program, io);
 
   program
     .command('scale')

@@ -169,19 +169,6 @@ export function backtest(
     });
   }
 
-  const coverage = 1 - policy.confidence;
-  const rates = days.map((d) => d.initialMarginRate);
-  const averageInitialMarginRate = rates.reduce((sum, r) => sum + r, 0) / rates.length;
-  const hindsightFixedRate = Math.max(
-    empiricalQuantile(
-      days.map((d) => d.longLoss),
-      policy.confidence,
-    ),
-    empiricalQuantile(
-      days.map((d) => d.shortLoss),
-      policy.confidence,
-    ),
-  );
   return {
     instrument: series.instrument,
     source: series.source,
@@ -190,6 +177,49 @@ export function backtest(
     marginPeriodOfRiskDays: h,
     from: (days[0] as BacktestDay).date,
     to: (days[days.length - 1] as BacktestDay).date,
+    ...scoreBacktestDays(days, policy.confidence),
+    heldDays,
+    activeBounds,
+    ...(daily.notes.length > 0 ? { notes: daily.notes } : {}),
+    days,
+  };
+}
+
+/** The coverage, cost and procyclicality figures of a run of scored days (what {@link BacktestResult} reports). */
+export type BacktestScore = Pick<
+  BacktestResult,
+  | 'observations'
+  | 'long'
+  | 'short'
+  | 'averageInitialMarginRate'
+  | 'hindsightFixedRate'
+  | 'efficiency'
+  | 'peakToTrough'
+  | 'maxIncrease1d'
+  | 'maxIncrease5d'
+>;
+
+/**
+ * Score a run of consecutive scored days (oldest first, at least one): breaches and coverage tests per side,
+ * the average rate against the hindsight fixed rate, and the procyclicality of the rate series. The
+ * backtest and the calibration (which scores sub-periods of a walk) share it.
+ */
+export function scoreBacktestDays(days: readonly BacktestDay[], confidence: number): BacktestScore {
+  if (days.length === 0) throw new RangeError('no scored days to score');
+  const coverage = 1 - confidence;
+  const rates = days.map((d) => d.initialMarginRate);
+  const averageInitialMarginRate = rates.reduce((sum, r) => sum + r, 0) / rates.length;
+  const hindsightFixedRate = Math.max(
+    empiricalQuantile(
+      days.map((d) => d.longLoss),
+      confidence,
+    ),
+    empiricalQuantile(
+      days.map((d) => d.shortLoss),
+      confidence,
+    ),
+  );
+  return {
     observations: days.length,
     long: sideStatistics(days, 'longBreach', coverage),
     short: sideStatistics(days, 'shortBreach', coverage),
@@ -199,10 +229,6 @@ export function backtest(
     peakToTrough: peakToTrough(rates),
     maxIncrease1d: rates.length > 1 ? maxIncrease(rates, 1) : 1,
     maxIncrease5d: rates.length > 5 ? maxIncrease(rates, 5) : 1,
-    heldDays,
-    activeBounds,
-    ...(daily.notes.length > 0 ? { notes: daily.notes } : {}),
-    days,
   };
 }
 

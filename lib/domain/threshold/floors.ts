@@ -11,7 +11,11 @@ import type { ActiveBound, Threshold, ThresholdComponents } from './threshold.ts
  * EMIR Art. 28(a): hold a buffer in calm markets, release it as the model rate rises. The rate keeps the
  * previous level while the model stays within the buffer, and follows the model once it climbs beyond it.
  */
-export function bufferedRate(model: number, buffer: number, previous: Threshold | undefined): number {
+export function bufferedRate(
+  model: number,
+  buffer: number,
+  previous: Pick<Threshold, 'initialMarginRate'> | undefined,
+): number {
   const full = model * (1 + buffer);
   if (!previous) return full;
   return Math.max(model, Math.min(full, previous.initialMarginRate));
@@ -122,7 +126,8 @@ export function applyBounds(
   policy: ThresholdPolicy,
   unbounded: number,
   activeBound: ActiveBound,
-  previous: Threshold | undefined,
+  // Only the previous rate matters: the calibration's fast walk passes just that.
+  previous: Pick<Threshold, 'initialMarginRate'> | undefined,
 ): { rate: number; activeBound: ActiveBound } {
   const { minInitialMarginRate, maxInitialMarginRate } = policy.bounds;
   let rate = unbounded;
