@@ -231,7 +231,8 @@ async function shockThreshold(
     return { kept: `the market source answered with ${bars.instrument} data` };
   const daily = toDailyBars(bars);
   if ('heldReason' in daily) return { kept: daily.heldReason };
-  const withToday = withProvisionalCandle(daily.series, mark);
+  // A computed previous threshold read the same history up to yesterday: it passed the jump rule then.
+  const withToday = withProvisionalCandle(daily.series, mark, previous.status === 'computed');
   if ('reason' in withToday) return { kept: withToday.reason };
   const impliedVolatility = await latestImpliedVolatility(market, instrument, dayStart);
   let result: Threshold;

@@ -104,12 +104,14 @@ export function assessShock(
  * The daily series with today's return so far: `daily` (complete UTC days, ending yesterday) plus a
  * provisional candle for the mark's day, opening at yesterday's close and closing at the mark. Its volume is
  * yesterday's (a day still forming has no volume to compare; zero would read as a dead feed and skew the
- * liquidity add-on). Undefined, with the reason, when the series does not end yesterday: the return would
+ * liquidity add-on). A live mark of two or more venues confirms the provisional close against the validator's
+ * jump rule (a real crash beyond `jumpSigmas` must still raise margins) when `historyPassedJumpRule`. Undefined, with the reason, when the series does not end yesterday: the return would
  * span more than a day.
  */
 export function withProvisionalCandle(
   daily: CandleSeries,
   mark: InstrumentMark,
+  historyPassedJumpRule: boolean,
 ): { readonly series: CandleSeries } | { readonly reason: string } {
   const dayStart = Math.floor(mark.at / DAY_MS) * DAY_MS;
   const candles = daily.candles.filter((c) => c.time < dayStart);
@@ -128,7 +130,15 @@ export function withProvisionalCandle(
     close: mark.price,
     volume: last.volume,
   };
-  return { series: { ...daily, candles: [...candles, today] } };
+  // The provisional close is a consensus of the mark's venues, so it is confirmed as a second venue's print
+  // would confirm it. The validator's flag covers the whole series, so it is set only when the history has
+  // already passed the jump rule (the caller's previous threshold was computed from it).
+  const venues = historyPassedJumpRule
+    ? Math.max(daily.confirmingVenues ?? 0, mark.venues.length)
+    : (daily.confirmingVenues ?? 0);
+  return {
+    series: { ...daily, candles: [...candles, today], ...(venues >= 2 ? { confirmingVenues: venues } : {}) },
+  };
 }
 
 function formatMove(move: number): string {
