@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { recalibrate } from '../../lib/app/recalibrate.ts';
 import { recalibrateOnShock } from '../../lib/app/shock-recalibration.ts';
+import { MarketSourceError } from '../../lib/domain/errors.ts';
 import { type CandleSeries, DAY_MS, utcDay } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
 import type { HeldMark, InstrumentMark, MarkSnapshot } from '../../lib/domain/market/mark.ts';
@@ -369,11 +370,7 @@ describe('shock recalibration', () => {
     const { ports, clock, instruments, set, btc } = await afterDailyRun();
     clock.time = at(14);
     const down = new PreparedMarket({
-      BTC: new (await import('../../lib/domain/errors.ts')).MarketSourceError(
-        'timed out',
-        'consensus',
-        'BTC',
-      ),
+      BTC: new MarketSourceError('timed out', 'consensus', 'BTC'),
     });
     const result = await recalibrateOnShock(
       { ...ports, market: down },
