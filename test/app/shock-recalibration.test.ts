@@ -4,7 +4,12 @@ import { recalibrateOnShock } from '../../lib/app/shock-recalibration.ts';
 import { MarketSourceError } from '../../lib/domain/errors.ts';
 import { type CandleSeries, DAY_MS, utcDay } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
-import type { HeldMark, InstrumentMark, MarkSnapshot } from '../../lib/domain/market/mark.ts';
+import {
+  type HeldMark,
+  type InstrumentMark,
+  type MarkSnapshot,
+  referenceCloseMarks,
+} from '../../lib/domain/market/mark.ts';
 import {
   DEFAULT_THRESHOLD_POLICY,
   type InstrumentPolicy,
@@ -114,6 +119,10 @@ describe('shock recalibration', () => {
       }),
     ]);
     expect(ports.ledger.runs.get(result.runId)?.outcome).toBe('succeeded');
+    // A sweep without live marks values BTC at the shock mark, timed when it was seen, not at the day's end.
+    expect(referenceCloseMarks(result.set, at(15)).marks.get('BTC')).toEqual(
+      expect.objectContaining({ price: mark, at: at(14), source: 'reference-close' }),
+    );
   });
 
   it('applies the step-up limit: a 30% crash raises the margin by at most 25% in one shock run', async () => {
