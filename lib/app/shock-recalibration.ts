@@ -141,7 +141,24 @@ export async function recalibrateOnShock(
       const previous = previousByInstrument.get(assessment.instrument) as Threshold;
       const policy = policyOf.get(assessment.instrument);
       if (!policy) continue; // assessAll only triggers configured instruments
-      const outcome = await shockThreshold(ports.market, assessment, policy, previous, request.historyDays);
+      const runsToday = Math.max(
+        assessment.runsToday,
+        await shockRunsInHistory(thresholds, assessment.instrument, assessment.day),
+      );
+      if (runsToday >= policy.shock.maxRunsPerDay) {
+        kept.push({
+          instrument: assessment.instrument,
+          reason: `${runsToday} of ${policy.shock.maxRunsPerDay} shock runs on ${assessment.day} are used: the daily run recalibrates it`,
+        });
+        continue;
+      }
+      const outcome = await shockThreshold(
+        ports.market,
+        { ...assessment, runsToday },
+        policy,
+        previous,
+        request.historyDays,
+      );
       if ('kept' in outcome) kept.push({ instrument: assessment.instrument, reason: outcome.kept });
       else raised.set(assessment.instrument, outcome.threshold);
     }
@@ -201,6 +218,19 @@ function assessAll(request: ShockRecalibrationRequest, current: ThresholdSet | u
     assessShock(policy.shock, instrument, byInstrument.get(instrument), request.snapshot),
   );
 }
+
+/**
+ * Shock runs of `instrument` on `day` in its stored history: a daily run published later that day (a retry)
+ * writes thresholds without a `shock` record, and must not reset the cap. Every set repeats the thresholds it
+ * carries over, so runs are told apart by the mark time that triggered them.
+ */
+async function shockRunsInHistory(store: ThresholdStore, instrument: string, day: string): Promise<number> {
+  const history = await store.history(instrument, { limit: HISTORY_LOOK_BACK });
+  return new Set(history.filter((t) => t.shock?.day === day).map((t) => t.shock?.markAt)).size;
+}
+
+/** Thresholds of one instrument read back for the cap: a day's shock runs and the sets that carried them. */
+const HISTORY_LOOK_BACK = 200;
 
 function triggeredOf(assessments: readonly ShockAssessment[]): string[] {
   return assessments.filter((a) => a.verdict === 'triggered').map((a) => a.instrument);

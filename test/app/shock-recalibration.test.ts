@@ -258,6 +258,21 @@ describe('shock recalibration', () => {
     expect(runs).toEqual(['published', 'published', 'published', 'quiet']);
     expect((await current(ports.thresholds, 'BTC')).shock?.runOfDay).toBe(3);
 
+    // A daily run retried at 17:00 publishes thresholds without a shock record: the cap still holds at 18:00.
+    clock.time = at(17);
+    await recalibrate(ports, { runId: 'daily-retry', holder: 'daily', instruments });
+    expect((await current(ports.thresholds, 'BTC')).shock).toBeUndefined();
+    clock.time = at(18);
+    const afterRetry = await recalibrateOnShock(ports, {
+      snapshot: snapshot({ BTC: reference * 0.7 }, at(18)),
+      instruments,
+      holder: 'watch',
+    });
+    if (afterRetry.outcome !== 'kept') throw new Error(`expected kept, got ${afterRetry.outcome}`);
+    expect(afterRetry.kept).toEqual([
+      { instrument: 'BTC', reason: expect.stringMatching(/3 of 3 shock runs on 2026-11-24 are used/) },
+    ]);
+
     // The next UTC day the count starts again (the candles now end with today's full day).
     const tomorrow = today + DAY_MS;
     const market = new PreparedMarket({
