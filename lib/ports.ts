@@ -142,6 +142,26 @@ export type OpsEvent =
     }
   | { readonly type: 'recalibration.failed'; readonly runId: string; readonly reason: string }
   | {
+      /** A shock recalibration raised one instrument's margins at once (`lib/app/shock-recalibration.ts`). */
+      readonly type: 'recalibration.shock';
+      readonly runId: string;
+      readonly setId: string;
+      readonly instrument: string;
+      /** The live mark that triggered it (ISO time), the reference price and the relative move between them. */
+      readonly mark: number;
+      readonly markAt: string;
+      readonly referencePrice: number;
+      readonly move: number;
+      /** Initial margin rates before and after. */
+      readonly from: number;
+      readonly to: number;
+      /** The rule that set the new rate (`step-up-limit` when the limit held it back). */
+      readonly activeBound: string;
+      /** This run's number among the instrument's shock runs that UTC day, and the policy's cap. */
+      readonly runOfDay: number;
+      readonly maxRunsPerDay: number;
+    }
+  | {
       readonly type: 'sweep.completed';
       readonly runId: string;
       readonly segment: number;

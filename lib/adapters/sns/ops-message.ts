@@ -26,6 +26,9 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
       return 'critical';
     case 'recalibration.completed':
       return event.held.length > 0 ? 'warning' : 'info';
+    // Margins raised between daily runs: the market moved hard, an operator should know now.
+    case 'recalibration.shock':
+      return 'warning';
     case 'accounts.rejected':
       return event.rejected.length > 0 ? 'warning' : 'info';
     case 'sweep.completed':
@@ -55,6 +58,9 @@ export function opsSubject(event: OpsEvent): string {
     case 'recalibration.failed':
       text = `qmt recalibration FAILED ${run}`;
       break;
+    case 'recalibration.shock':
+      text = `qmt SHOCK recalibration ${event.instrument}: move ${percent(event.move)}, IM ${percent(event.from)} -> ${percent(event.to)} ${run}`;
+      break;
     case 'sweep.completed':
       text = `qmt sweep segment ${event.segment} completed ${run}`;
       break;
@@ -67,6 +73,10 @@ export function opsSubject(event: OpsEvent): string {
   }
   const ascii = text.replace(/[^\x20-\x7e]/g, '?');
   return ascii.length > MAX_SUBJECT ? `${ascii.slice(0, MAX_SUBJECT - 3)}...` : ascii;
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(2)}%`;
 }
 
 export interface OpsMessage {

@@ -93,7 +93,7 @@ export function createMarkSnapshot(input: {
 
 /**
  * The snapshot of a sweep that takes no live marks: each threshold's reference close, timed at the end of
- * its `asOf` day. A threshold held with no reference price has no mark: it is listed in `held`.
+ * its `asOf` day (a shock threshold's reference price is the mark that triggered it, timed when observed). A threshold held with no reference price has no mark: it is listed in `held`.
  */
 export function referenceCloseMarks(set: ThresholdSet, takenAt: number): MarkSnapshot {
   const marks: InstrumentMark[] = [];
@@ -105,7 +105,13 @@ export function referenceCloseMarks(set: ThresholdSet, takenAt: number): MarkSna
       continue;
     }
     const dayStart = Date.parse(`${threshold.asOf}T00:00:00Z`);
-    const at = Number.isFinite(dayStart) ? dayStart + 86_400_000 : takenAt;
+    // A shock threshold's reference price is the live mark that triggered it, observed mid-day.
+    const shockAt = threshold.shock ? Date.parse(threshold.shock.markAt) : Number.NaN;
+    const at = Number.isFinite(shockAt)
+      ? shockAt
+      : Number.isFinite(dayStart)
+        ? dayStart + 86_400_000
+        : takenAt;
     marks.push({ instrument: threshold.instrument, price, at, source: 'reference-close', venues: [] });
   }
   return createMarkSnapshot({ takenAt, marks, held });

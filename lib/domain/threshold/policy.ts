@@ -193,6 +193,38 @@ export const bracketSchema = z.strictObject({
   multiplier: z.number().min(1).max(1000),
 });
 
+/**
+ * When a live move is big enough to recalibrate an instrument at once, rather than wait for the daily run
+ * (lib/app/shock-recalibration.ts, README "Shock recalibration").
+ */
+export const shockPolicySchema = z.strictObject({
+  sigmas: z
+    .number()
+    .gt(0)
+    .max(50)
+    .default(3)
+    .describe(
+      'Trigger: a log move since the threshold’s reference price of at least this many of its daily σ (the σ the model took). 3σ is about the 99% one-day move the model rate covers (2.33σ for a normal law, more for fat tails: the FHS multiplier): a day that has already moved that far has used the margin’s coverage, so the σ behind it is out of date. BTC at σ 3% triggers at about ±9%.',
+    ),
+  fallbackMove: z
+    .number()
+    .gt(0)
+    .max(5)
+    .default(Math.log(1.1))
+    .describe(
+      'Trigger (log move) for a threshold with no σ (held at the cap before the model ever ran): ln 1.1, a 10% rise or a 9.1% fall.',
+    ),
+  maxRunsPerDay: z
+    .number()
+    .int()
+    .min(0)
+    .max(96)
+    .default(3)
+    .describe(
+      'Shock recalibrations per instrument per UTC day; 0 turns them off. Each publishes a set and makes the next sweep of the instrument a full one, so a crash that keeps falling raises margins a few times (each by at most the step-up limit) and the rest waits for the daily run.',
+    ),
+});
+
 export const thresholdPolicySchema = z
   .strictObject({
     version: z.string().min(1).max(64).default('qmt-default-2026.11'),
@@ -353,6 +385,11 @@ export const thresholdPolicySchema = z
       .describe(
         'Live marks: the quorum of venues, their largest deviation from the median, the oldest price accepted and the jump a majority must confirm (docs/MARKS.md).',
       ),
+    shock: shockPolicySchema
+      .prefault({})
+      .describe(
+        'Shock recalibration: an instrument whose live mark moves beyond the trigger since its reference price is recalibrated at once, with the move as today’s return; the result may only raise margins.',
+      ),
   })
   .superRefine((policy, ctx) => {
     const apc = policy.antiProcyclicality;
@@ -437,6 +474,7 @@ export interface InstrumentPolicy {
 
 export type ThresholdPolicyInput = z.input<typeof thresholdPolicySchema>;
 export type StressScenario = z.output<typeof stressScenarioSchema>;
+export type ShockPolicy = z.output<typeof shockPolicySchema>;
 
 /**
  * Validate a policy document, filling in the committee defaults. A bad value throws `PolicyError` naming the

@@ -29,6 +29,29 @@ export interface Threshold {
   /** Data problems that did not make the series unusable (e.g. zero volume on a day). */
   readonly warnings?: readonly string[];
   readonly inputs: ThresholdInputs;
+  /**
+   * Set by a shock recalibration (`lib/app/shock-recalibration.ts`): the live mark and time that triggered
+   * it, and the instrument's shock-run count that UTC day (the daily cap survives Lambda containers because
+   * it travels with the threshold, which carried-over sets keep unchanged). Absent for a scheduled run.
+   */
+  readonly shock?: ShockTrigger;
+}
+
+/** What triggered a shock recalibration, and how many the instrument has had that UTC day. */
+export interface ShockTrigger {
+  readonly trigger: 'shock';
+  /** The consensus mark that triggered the run, and when it was observed (ISO). */
+  readonly mark: number;
+  readonly markAt: string;
+  /** The reference price the move is measured from (the previous threshold's). */
+  readonly referencePrice: number;
+  /** Relative move mark / reference − 1 (−0.3 is a 30% fall). */
+  readonly move: number;
+  /** The log move that triggers (|ln(mark / reference)| at least this). */
+  readonly triggerLogMove: number;
+  /** UTC day (YYYY-MM-DD) of the mark, and this run's number among the instrument's shock runs that day. */
+  readonly day: string;
+  readonly runOfDay: number;
 }
 
 export type ActiveBound =

@@ -31,6 +31,21 @@ const failedRun: OpsEvent = {
   runId: '2026-11-24T00:00Z',
   reason: 'lease lost',
 };
+const shock: OpsEvent = {
+  type: 'recalibration.shock',
+  runId: 'shock#2026-11-24T14:00:00.000Z',
+  setId: 'shock#2026-11-24T14:00:00.000Z',
+  instrument: 'BTC',
+  mark: 60_000,
+  markAt: '2026-11-24T13:59:58.000Z',
+  referencePrice: 85_714.29,
+  move: -0.3,
+  from: 0.1,
+  to: 0.125,
+  activeBound: 'step-up-limit',
+  runOfDay: 1,
+  maxRunsPerDay: 3,
+};
 const sweep = (counts: Record<string, number>): OpsEvent => ({
   type: 'sweep.completed',
   runId: 'sweep-1',
@@ -51,6 +66,7 @@ describe('opsSeverity', () => {
     ['a failed recalibration', failedRun, 'critical'],
     ['a recalibration with held instruments', completed, 'warning'],
     ['a clean recalibration', { ...completed, held: [] }, 'info'],
+    ['a shock recalibration', shock, 'warning'],
     ['rejected account records', rejected(2), 'warning'],
     ['a clean sweep', sweep({ valued: 1_000, transitions: 4 }), 'info'],
     ['a sweep with failures', sweep({ valued: 1_000, publishFailed: 2 }), 'warning'],
@@ -71,6 +87,9 @@ describe('opsSubject', () => {
       'qmt recalibration completed: 12 instruments, 1 held (run 2026-11-24T00:00Z)',
     );
     expect(opsSubject(failedRun)).toBe('qmt recalibration FAILED (run 2026-11-24T00:00Z)');
+    expect(opsSubject(shock)).toBe(
+      'qmt SHOCK recalibration BTC: move -30.00%, IM 10.00% -> 12.50% (run shock#2026-11-24T14:00:00.000Z)',
+    );
     expect(opsSubject(sweep({}))).toBe('qmt sweep segment 3 completed (run sweep-1)');
     expect(opsSubject(rejected(5))).toBe('qmt sweep rejected 5 account records (run sweep-1)');
     expect(opsSubject({ type: 'sweep.failed', runId: 'sweep-1', segment: 3, reason: 'x' })).toBe(
