@@ -76,6 +76,8 @@ export interface ShockContext {
 export interface ReplayRequest {
   /** Per instrument: bars of one length up to a day (intraday bars are aggregated to days for the model). */
   readonly series: readonly CandleSeries[];
+  /** Daily history before the bars, per instrument, for the model only (e.g. a demo's generated warm-up). */
+  readonly warmUp?: readonly CandleSeries[];
   readonly instruments: readonly InstrumentPolicy[];
   /** First UTC midnight replayed (ms): its scheduled recalibration opens the replay. */
   readonly from: number;
@@ -190,6 +192,17 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
       if (candle.time < from || closeTime > request.to) continue;
       bars.push({ instrument: series.instrument, candle, close: candle.close, closeTime });
     }
+  }
+  for (const history of request.warmUp ?? []) {
+    const i = daily.findIndex((d) => d.instrument === history.instrument);
+    const own = daily[i];
+    if (!own) continue;
+    const start = own.candles[0]?.time ?? Number.POSITIVE_INFINITY;
+    daily[i] = {
+      ...own,
+      candles: [...history.candles.filter((c) => c.time < start), ...own.candles],
+      source: `${own.source}, after ${history.source}`,
+    };
   }
   bars.sort((a, b) => a.closeTime - b.closeTime || compareText(a.instrument, b.instrument));
   const market = new ClosedDaysMarket(daily, failedDaily);
@@ -306,9 +319,9 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
   // The marks accepted so far, per instrument; warm-up bars before `from` give the opening marks.
   const accepted = new Map<string, InstrumentMark>();
   const held = new Map<string, { instrument: string; reason: string }>();
-  for (const series of request.series) {
+  for (const series of [...request.series, ...(request.warmUp ?? [])]) {
     const last = series.candles.findLast((c) => c.time + series.intervalMs <= from);
-    if (last && last.close > 0 && Number.isFinite(last.close)) {
+    if (!accepted.has(series.instrument) && last && last.close > 0 && Number.isFinite(last.close)) {
       const at = last.time + series.intervalMs;
       accepted.set(series.instrument, {
         instrument: series.instrument,
