@@ -160,7 +160,13 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
   const from = Math.ceil(request.from / DAY_MS) * DAY_MS;
   const venues = request.venues ?? 3;
   const markPolicy = request.markPolicy ?? (() => DEFAULT_MARK_CONSENSUS_POLICY);
-  const stats: ReplayStats = { bars: 0, fullSweeps: 0, targetedSweeps: 0, accountsValued: 0, accountsRead: 0 };
+  const stats: ReplayStats = {
+    bars: 0,
+    fullSweeps: 0,
+    targetedSweeps: 0,
+    accountsValued: 0,
+    accountsRead: 0,
+  };
   const errors: ReplayError[] = [];
   const reported = new Set<string>();
   const report = (error: ReplayError, once = false) => {

@@ -3,8 +3,8 @@
  * engine: `lib/app/replay.ts`), and the short crash replay `qmt start` ends with.
  */
 import { readFile } from 'node:fs/promises';
-import { writeAccounts } from '../../adapters/dynamodb/account-writer.ts';
 import { DynamoDbAccountSource } from '../../adapters/dynamodb/account-source.ts';
+import { writeAccounts } from '../../adapters/dynamodb/account-writer.ts';
 import { DynamoDbMarginStatusStore } from '../../adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../adapters/dynamodb/run-ledger.ts';
 import { DynamoDbThresholdStore } from '../../adapters/dynamodb/threshold-store.ts';
@@ -12,8 +12,9 @@ import { InMemoryBreachIndex } from '../../adapters/local/breach-index.ts';
 import { startDynamoDbLocal } from '../../adapters/local/dynamodb-local.ts';
 import { type ReplayError, type ReplayResult, replay, SimulatedClock } from '../../app/replay.ts';
 import type { Account, MarginAlert } from '../../domain/account/account.ts';
-import { type Candle, type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import { type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
 import type { MarkSnapshot } from '../../domain/market/mark.ts';
+import { ohlcPath } from '../../domain/market/ohlc-path.ts';
 import { forTerminal } from '../../domain/text.ts';
 import type { RejectedAccountRecord } from '../../ports.ts';
 import { demoAccounts } from '../demo-accounts.ts';
@@ -50,7 +51,10 @@ export async function runReplayCommand(
   const seriesList = await Promise.all(options.prices.map(loadPrices));
   const accounts = await readAccountsFile(options.accounts);
   const policies = await loadPolicyBook(options.policy);
-  const fullSweepEveryMs = parseDuration('--full-sweep-every', options.fullSweepEvery ?? DEFAULT_FULL_SWEEP_EVERY);
+  const fullSweepEveryMs = parseDuration(
+    '--full-sweep-every',
+    options.fullSweepEvery ?? DEFAULT_FULL_SWEEP_EVERY,
+  );
   const venues = options.venues === undefined ? 3 : Number(options.venues);
   if (!Number.isInteger(venues) || venues < 1 || venues > 10) {
     throw new UsageError(`--venues ${options.venues}: must be a whole number from 1 to 10`);
@@ -201,62 +205,14 @@ export const BTC_2020_03_12 = {
 } as const;
 
 /**
- * One day as hourly bars built from its daily open, high, low and close: a straight walk O→H→L→C when the
- * high is nearer the open than the low (the day went up first), else O→L→H→C. Each turning point falls on
- * an hour's close (the first at 01:00 at the earliest, the last before the day's close), placed by the
- * distance walked so far, so the extremes are marks the watch sees. A path, not what traded: labelled so.
- */
-export function ohlcPath(
-  instrument: string,
-  day: { day: number; open: number; high: number; low: number; close: number },
-): CandleSeries {
-  const hour = 3_600_000;
-  const upFirst = Math.abs(day.high - day.open) <= Math.abs(day.open - day.low);
-  const points = upFirst
-    ? [day.open, day.high, day.low, day.close]
-    : [day.open, day.low, day.high, day.close];
-  const legs = [1, 2, 3].map((i) => Math.abs((points[i] as number) - (points[i - 1] as number)));
-  const total = legs.reduce((a, b) => a + b, 0) || 1;
-  const first = Math.min(22, Math.max(1, Math.round((24 * (legs[0] as number)) / total)));
-  const second = Math.min(23, Math.max(first + 1, Math.round((24 * ((legs[0] as number) + (legs[1] as number))) / total)));
-  const hours = [0, first, second, 24];
-  const priceAt = (h: number) => {
-    let leg = 0;
-    while (leg < 2 && h > (hours[leg + 1] as number)) leg++;
-    const h0 = hours[leg] as number;
-    const h1 = hours[leg + 1] as number;
-    const p0 = points[leg] as number;
-    const p1 = points[leg + 1] as number;
-    return p0 + ((p1 - p0) * (h - h0)) / (h1 - h0);
-  };
-  const candles: Candle[] = [];
-  for (let h = 0; h < 24; h++) {
-    const open = priceAt(h);
-    const close = priceAt(h + 1);
-    candles.push({
-      time: day.day + h * hour,
-      open,
-      high: Math.max(open, close),
-      low: Math.min(open, close),
-      close,
-      volume: 0,
-    });
-  }
-  const order = upFirst ? 'O→H→L→C' : 'O→L→H→C';
-  return {
-    instrument,
-    intervalMs: hour,
-    candles,
-    source: `intraday path ${order} built from the day's open, high, low and close (not traded prices)`,
-  };
-}
-
-/**
  * The crash replay `qmt start` ends with: the demo book (sized on the threshold the replay opens with) through
  * BTC's 2020-03-12 as an hourly path from its daily figures, after four years of GENERATED history scaled to
  * end at the 2020-03-11 close (warm-up only). Needs no file. Prints each margin call as the price falls.
  */
-export async function demoCrashReplay(io: Io, options: { readonly accounts?: number } = {}): Promise<ReplayResult> {
+export async function demoCrashReplay(
+  io: Io,
+  options: { readonly accounts?: number } = {},
+): Promise<ReplayResult> {
   const { generateCandles } = await import('../../domain/market/generated.ts');
   const crash = BTC_2020_03_12;
   const generated = generateCandles({
@@ -310,7 +266,8 @@ const DURATION = /^(\d+)(m|h|d)$/;
 export function parseDuration(option: string, value: string): number {
   const match = DURATION.exec(value);
   const n = Number(match?.[1]);
-  if (!match || !(n > 0)) throw new UsageError(`${option}: expected a duration like 5m, 1h or 1d, got "${value}"`);
+  if (!match || !(n > 0))
+    throw new UsageError(`${option}: expected a duration like 5m, 1h or 1d, got "${value}"`);
   return n * { m: 60_000, h: 3_600_000, d: DAY_MS }[match[2] as 'm' | 'h' | 'd'];
 }
 
