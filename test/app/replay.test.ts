@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
 import { type ReplayRequest, replay, SimulatedClock } from '../../lib/app/replay.ts';
-import type { Account, MarginState } from '../../lib/domain/account/account.ts';
-import { nextMarginState, ratioForState } from '../../lib/domain/account/state-machine.ts';
+import type { Account } from '../../lib/domain/account/account.ts';
 import { type CandleSeries, DAY_MS } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
-import { createMarkSnapshot } from '../../lib/domain/market/mark.ts';
 import { ohlcPath } from '../../lib/domain/market/ohlc-path.ts';
-import { DEFAULT_THRESHOLD_POLICY, parseThresholdPolicy } from '../../lib/domain/threshold/policy.ts';
-import { marketSnapshotAt } from '../../lib/domain/valuation/snapshot.ts';
-import { valueAccount } from '../../lib/domain/valuation/valuation.ts';
+import { parseThresholdPolicy } from '../../lib/domain/threshold/policy.ts';
 import { InMemoryAccounts } from '../bench/support/accounts.ts';
 import {
   InMemoryMarginStatusStore,
@@ -18,6 +14,7 @@ import {
   RecordingAlerts,
   RecordingOps,
 } from './in-memory-ports.ts';
+import { byTimeThenAccount, expectedTransitions } from './replay-reaction.ts';
 
 const HOUR = 3_600_000;
 const FROM = Date.UTC(2024, 2, 12);
@@ -112,49 +109,12 @@ describe('replay', () => {
     const req = request();
     const result = await replay(ports, req);
 
-    // Independently, bar by bar: value every account at each mark under the set in force and move it through
-    // the state machine (no breach index, no sweep). A bar at a midnight is watched under the old set; the
-    // new set then values the same mark.
-    const levels = DEFAULT_THRESHOLD_POLICY.levels;
-    const bars = req.series[0]?.candles ?? [];
-    const closeAt = new Map(bars.map((c) => [c.time + HOUR, c.close]));
-    const sets = result.thresholdSets.map((s) => ({
-      at: Date.parse(s.effectiveAt),
-      set: thresholds.sets.get(s.setId),
-    }));
-    const states = new Map<string, MarginState>(book.map((a) => [a.accountId, 'OK']));
-    const expected: { accountId: string; newState: MarginState; at: string }[] = [];
-    let mark = 30_000;
-    const visit = (t: number, setAt: (at: number) => boolean) => {
-      const set = sets.findLast((s) => setAt(s.at))?.set;
-      if (!set) return;
-      const marks = createMarkSnapshot({
-        takenAt: t,
-        marks: [{ instrument: 'BTC', price: mark, at: t, source: 'live', venues: ['a', 'b', 'c'] }],
-      });
-      const snapshot = marketSnapshotAt(set, marks);
-      for (const account of book) {
-        const previous = states.get(account.accountId) as MarginState;
-        const next = nextMarginState(previous, ratioForState(valueAccount(account, snapshot, t)), levels);
-        if (next === previous) continue;
-        states.set(account.accountId, next);
-        expected.push({ accountId: account.accountId, newState: next, at: new Date(t).toISOString() });
-      }
-    };
-    const times = [...new Set([...closeAt.keys(), FROM, FROM + DAY_MS, FROM + 2 * DAY_MS])].sort(
-      (a, b) => a - b,
+    const expected = expectedTransitions(
+      book,
+      req.series[0]?.candles.map((c) => ({ close: c.close, closeTime: c.time + HOUR })) ?? [],
+      result.thresholdSets.map((s) => ({ effectiveAt: s.effectiveAt, set: thresholds.sets.get(s.setId) })),
+      { from: FROM, to: FROM + 2 * DAY_MS, opening: 30_000 },
     );
-    for (const t of times) {
-      const close = closeAt.get(t);
-      if (close !== undefined) {
-        mark = close;
-        visit(t, (at) => at < t);
-      }
-      if (t % DAY_MS === 0) visit(t, (at) => at <= t);
-    }
-
-    const order = (a: { at: string; accountId: string }, b: { at: string; accountId: string }) =>
-      a.at.localeCompare(b.at) || a.accountId.localeCompare(b.accountId);
     const fired = result.alerts.map((a) => ({
       accountId: a.accountId,
       newState: a.newState,
@@ -165,7 +125,7 @@ describe('replay', () => {
       true,
     );
     expect(expected.some((e) => e.accountId.startsWith('short-') && e.newState === 'OK')).toBe(true);
-    expect([...fired].sort(order)).toEqual([...expected].sort(order));
+    expect([...fired].sort(byTimeThenAccount)).toEqual([...expected].sort(byTimeThenAccount));
     // Between full sweeps the index did the work: most bars were targeted sweeps.
     expect(result.stats.bars).toBe(48);
     expect(result.stats.targetedSweeps).toBeGreaterThan(result.stats.fullSweeps);
