@@ -10,7 +10,7 @@ import { linesForTerminal } from '../domain/text.ts';
 import { writeBacktestChart } from './chart/write.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
 import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';
-import { DEFAULT_FULL_SWEEP_EVERY, demoCrashReplay, runReplayCommand } from './commands/replay.ts';
+import { DEFAULT_FULL_SWEEP_EVERY, runReplayCommand } from './commands/replay.ts';
 import { formatScaleReport, scaleReport } from './commands/scale.ts';
 import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
 import { formatVolatilityReport, volatilityReport } from './commands/volatility.ts';
@@ -267,7 +267,6 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
         if (report.failedSegments.length > 0) {
           throw new SweepFailedError(report.failedSegments, report.opsFile);
         }
-        if (!options.json && !options.accounts) await demoCrashReplay(io);
       },
     );
 

@@ -3,10 +3,13 @@
  * engine: `lib/app/replay.ts`), and the short crash replay `qmt start` ends with.
  */
 import { readFile } from 'node:fs/promises';
+import { DeleteTableCommand, type DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAccountSource } from '../../adapters/dynamodb/account-source.ts';
 import { writeAccounts } from '../../adapters/dynamodb/account-writer.ts';
+import { createTables } from '../../adapters/dynamodb/create-tables.ts';
 import { DynamoDbMarginStatusStore } from '../../adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../adapters/dynamodb/run-ledger.ts';
+import { type TableNames, tableNames } from '../../adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../adapters/dynamodb/threshold-store.ts';
 import { InMemoryBreachIndex } from '../../adapters/local/breach-index.ts';
 import { startDynamoDbLocal } from '../../adapters/local/dynamodb-local.ts';
@@ -93,9 +96,59 @@ async function replayOnLocalDynamoDb(
   io: Io,
   terminal: { readonly printAlerts: boolean } | undefined,
   progress?: Progress,
+  running?: DynamoDBClient,
 ): Promise<ReplayResult> {
-  const db = await startDynamoDbLocal();
+  return onLocalDynamoDb(running, (client, tables) =>
+    replayOn({ client, tables }, input, io, terminal, progress),
+  );
+}
+
+/**
+ * A new in-memory DynamoDB Local, or (`running`, the local cycle's) tables of the replay's own on it, dropped
+ * before (a run cut short) and after, so the demo's tables are never touched and no JVM starts twice.
+ */
+async function onLocalDynamoDb<T>(
+  running: DynamoDBClient | undefined,
+  run: (client: DynamoDBClient, tables: TableNames) => Promise<T>,
+): Promise<T> {
+  if (!running) {
+    const db = await startDynamoDbLocal();
+    try {
+      return await run(db.client, db.tables);
+    } finally {
+      await db.stop();
+    }
+  }
+  const tables = tableNames('qmt-crash-replay');
+  await dropTables(running, tables);
+  await createTables(running, tables);
   try {
+    return await run(running, tables);
+  } finally {
+    await dropTables(running, tables);
+  }
+}
+
+async function dropTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
+  await Promise.all(
+    Object.values(tables).map(async (TableName) => {
+      try {
+        await client.send(new DeleteTableCommand({ TableName }));
+      } catch (error) {
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+      }
+    }),
+  );
+}
+
+async function replayOn(
+  db: { readonly client: DynamoDBClient; readonly tables: TableNames },
+  input: LocalReplayInput,
+  io: Io,
+  terminal: { readonly printAlerts: boolean } | undefined,
+  progress?: Progress,
+): Promise<ReplayResult> {
+  {
     const clock = new SimulatedClock(input.from);
     const written = await writeAccounts(db.client, db.tables.accounts, input.accounts);
     const instruments = input.seriesList.map((s) => ({
@@ -176,8 +229,6 @@ async function replayOnLocalDynamoDb(
       );
     }
     return full;
-  } finally {
-    await db.stop();
   }
 }
 
@@ -211,7 +262,7 @@ export const BTC_2020_03_12 = {
  */
 export async function demoCrashReplay(
   io: Io,
-  options: { readonly accounts?: number } = {},
+  options: { readonly accounts?: number; readonly dynamoDb?: DynamoDBClient } = {},
 ): Promise<ReplayResult> {
   const { generateCandles } = await import('../../domain/market/generated.ts');
   const crash = BTC_2020_03_12;
@@ -257,6 +308,8 @@ export async function demoCrashReplay(
     },
     io,
     { printAlerts: true },
+    undefined,
+    options.dynamoDb,
   );
 }
 
