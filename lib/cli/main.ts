@@ -11,6 +11,7 @@ import { writeBacktestChart } from './chart/write.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
 import { addCalibrateCommand } from './commands/calibrate.ts';
 import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';
+import { DEFAULT_FULL_SWEEP_EVERY, runReplayCommand } from './commands/replay.ts';
 import { formatScaleReport, scaleReport } from './commands/scale.ts';
 import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
 import { formatVolatilityReport, volatilityReport } from './commands/volatility.ts';
@@ -269,6 +270,39 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
         if (report.failedSegments.length > 0) {
           throw new SweepFailedError(report.failedSegments, report.opsFile);
         }
+      },
+    );
+
+  program
+    .command('replay')
+    .description(
+      'Replay price bars through the market watch on DynamoDB Local with a simulated clock: midnight recalibrations, a watch at every bar close, full sweeps at an interval.',
+    )
+    .requiredOption('--prices <SYMBOL=FILE...>', 'hourly (or any bar up to a day) or daily CSV per symbol')
+    .requiredOption('--accounts <file>', 'accounts JSON (an array in the documented schema)')
+    .option('--from <date>', 'first UTC day replayed; earlier bars warm the model up (default: the last day)')
+    .option('--to <date>', 'last UTC day replayed (default: to the end of the files)')
+    .option('--policy <file>', 'threshold policy JSON (levels, marks section for the consensus)')
+    .option(
+      '--full-sweep-every <duration>',
+      'full sweep interval (5m, 1h, 1d); every recalibration also starts one',
+      DEFAULT_FULL_SWEEP_EVERY,
+    )
+    .option('--venues <n>', "venues quoting each bar's close to the consensus", '3')
+    .option('--json', 'print { thresholdSets, alerts, errors, stats } as JSON')
+    .action(
+      async (options: {
+        prices: string[];
+        accounts: string;
+        from?: string;
+        to?: string;
+        policy?: string;
+        fullSweepEvery?: string;
+        venues?: string;
+        json?: boolean;
+      }) => {
+        const result = await runReplayCommand(options, io, createProgress('replay'));
+        if (options.json) io.out(json(result));
       },
     );
 

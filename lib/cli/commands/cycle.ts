@@ -57,6 +57,7 @@ import {
   writeBook,
 } from '../local-state.ts';
 import { type MarketDataOptions, marketData, noteForTerminal } from './market-data.ts';
+import { demoCrashReplay } from './replay.ts';
 import { formatThresholds } from './thresholds.ts';
 
 export const DEFAULT_DATA_DIR = '.qmt';
@@ -427,6 +428,7 @@ export async function runCycle(
       ];
       if (written.length > 0) io.out(written.join('; '));
     }
+    if (quiet && !userAccounts) await demoCrashReplay(io, { dynamoDb: db.client }); // 2020-03-12, replay.ts
     return report;
   }
 }
