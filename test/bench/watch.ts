@@ -389,6 +389,8 @@ interface CrashFigures {
   readonly transitions: number;
   readonly seconds: number;
   readonly fullSweepSeconds: number;
+  /** Wall seconds per port method during the full sweep that built the index. */
+  readonly fullWall: Map<string, number>;
   readonly wall: Map<string, number>;
 }
 
@@ -431,10 +433,16 @@ async function crash(log: (line: string) => void): Promise<CrashFigures> {
       marks: liveMarks({ BTC: PRICE }, clock.now(), btcSet),
     });
     const fullSweepSeconds = (performance.now() - fullStarted) / 1000;
+    const fullWall = new Map(wall);
     if (full.counts.transitions !== 0)
       throw new Error(`${full.counts.transitions} accounts not OK before the crash`);
     log(
-      `full sweep + index at ${PRICE}: ${round(fullSweepSeconds, 2)} s (${round(CRASH_ACCOUNTS / fullSweepSeconds, 0)} accounts/s with indexing)`,
+      `full sweep + index at ${PRICE}: ${round(fullSweepSeconds, 2)} s (${round(CRASH_ACCOUNTS / fullSweepSeconds, 0)} accounts/s with indexing); ${[
+        ...fullWall,
+      ]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${round(v, 2)} s`)
+        .join(', ')}`,
     );
     wall.clear();
     const started = performance.now();
@@ -458,6 +466,7 @@ async function crash(log: (line: string) => void): Promise<CrashFigures> {
       transitions: moved.counts.transitions,
       seconds,
       fullSweepSeconds,
+      fullWall,
       wall,
     };
   } finally {
@@ -519,10 +528,22 @@ const bench: Bench = async (log) => {
     a1.minutes.reduce((s, m) => s + scaleMinute(m).reads, 0) / (a1.minutes.length / MINUTES);
   const quietDayWrites =
     a1.minutes.reduce((s, m) => s + scaleMinute(m).writes, 0) / (a1.minutes.length / MINUTES);
-  const cpuPerMinute = median(a1.minutes.map((m) => m.seconds));
-  // The in-memory sweep's CPU scaled to the crossed accounts at 10M, plus the marks and the index Queries.
-  const quietInvocationSeconds = WATCH_MARKS_SECONDS + 0.1 + cpuPerMinute * (AT_SCALE / ACCOUNTS) * 0.5;
-  const lambdaQuiet = MINUTES * quietInvocationSeconds * WATCH_MEMORY_GB;
+  // A quiet minute's work at 10M: the marks, the index Queries (measured wall time), then every revisited
+  // account at the measured per-revisit cost (read, status read, re-index) and every transition at its own.
+  const indexQuerySeconds = w('index.crossed');
+  const minuteWorkerSeconds = (m: Minute) =>
+    indexQuerySeconds +
+    ((m.revisited - m.transitions) * perRevisit + m.transitions * perTransition) * (AT_SCALE / ACCOUNTS);
+  const quietWork = a1.minutes.map(minuteWorkerSeconds);
+  const quietWorkers = quantile(quietWork, 0.5) / budget;
+  const quietWorkersP99 = quantile(quietWork, 0.99) / budget;
+  const lambdaQuiet =
+    ((quietWork.reduce((sum, x) => sum + x, 0) / a1.minutes.length) * MINUTES +
+      MINUTES * WATCH_MARKS_SECONDS) *
+    WATCH_MEMORY_GB;
+  log(
+    `quiet minute at 10M: ${round(quantile(quietWork, 0.5), 1)} worker-seconds median (${round(quietWorkers, 2)} workers for the minute), ${round(quantile(quietWork, 0.99), 0)} at p99 (${Math.ceil(quietWorkersP99)} workers)`,
+  );
   const crashLambda = workersToday * budget * WATCH_MEMORY_GB;
   const crashReads = crossed * (Math.ceil(a1.book.accountBytes / UNIT) * 0.5 + 1);
   const crashWrites = transitions * WCU_PER_TRANSITION + crossed * entries * 2 * WCU_PER_INDEX_REWRITE;
@@ -628,6 +649,24 @@ const bench: Bench = async (log) => {
           100,
         3,
       )}%`,
+    },
+    {
+      name: 'quiet minute at 10M: workers for 60 s, median',
+      ours: round(quietWorkers, 2),
+      unit: 'workers',
+      note: `p99 ${Math.ceil(quietWorkersP99)}; at the measured DynamoDB Local cost of a revisit (${round(perRevisit * 1000, 2)} ms: read by id, status read, re-index) and of a transition; sweepMoved runs in one function today`,
+    },
+    {
+      name: 'full sweep with indexing (measured)',
+      ours: Math.round(c.accounts / c.fullSweepSeconds),
+      reference: MEASURED_WORKER_THROUGHPUT.quietAccountsPerSecond,
+      unit: 'accounts/s (1 worker)',
+      ratio: round(c.accounts / c.fullSweepSeconds / MEASURED_WORKER_THROUGHPUT.quietAccountsPerSecond, 3),
+      note: `DynamoDB Local, every account new to the index; ${[...c.fullWall]
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, 3)
+        .map(([k, v]) => `${k} ${round(v, 2)} s`)
+        .join(', ')}; reference = the capacity model's quiet rate without the index`,
     },
     {
       name: 'crash: seconds per transition (measured)',
