@@ -57,6 +57,7 @@ import { liveMarks } from '../app/marks.ts';
 import { btcSet, PRICE } from '../integration/faults/support.ts';
 import { InMemoryAccounts, syntheticBook } from './support/accounts.ts';
 import { median, round, timed } from './support/fixtures.ts';
+import { brownianBridge, correlatedSteps, parkinsonSigma, randomWalk } from './support/minute-paths.ts';
 import type { Bench, BenchFigure } from './types.ts';
 
 /** Accounts of the in-memory book; the shares do not depend on N (independent draws), only run time does. */
@@ -112,25 +113,6 @@ function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
-/** Standard normal draws from a seeded uniform (Box–Muller). */
-function normals(random: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
-/** Minute log-increments for every symbol, correlated through one common factor. */
-function correlatedSteps(random: () => number, sigmas: readonly number[]): number[][] {
-  const z = normals(random);
-  const steps = sigmas.map(() => new Array<number>(MINUTES));
-  for (let m = 0; m < MINUTES; m++) {
-    const common = z();
-    sigmas.forEach((sigma, i) => {
-      (steps[i] as number[])[m] =
-        sigma * (Math.sqrt(CORRELATION) * common + Math.sqrt(1 - CORRELATION) * z());
-    });
-  }
-  return steps;
-}
-
 interface DayPath {
   readonly label: string;
   readonly open: Record<string, number>;
@@ -180,25 +162,17 @@ function realDays(series: Map<string, CandleSeries>): DayPath[] {
     const today = byDay.map((m) => m.get(day) as Candle);
     const before = byDay.map((m) => m.get(previous) as Candle);
     // Parkinson: σ² = ln(H/L)² / (4 ln 2), per day; per minute over 1,440 minutes.
-    const sigmas = today.map(
-      (c) => Math.log(c.high / c.low) / Math.sqrt(4 * Math.log(2)) / Math.sqrt(MINUTES),
-    );
-    const steps = correlatedSteps(seededRandom(20261203 + k), sigmas);
+    const sigmas = today.map((c) => parkinsonSigma(c.high, c.low) / Math.sqrt(MINUTES));
+    const steps = correlatedSteps(seededRandom(20261203 + k), sigmas, MINUTES, CORRELATION);
     const minutes: Record<string, number>[] = Array.from({ length: MINUTES }, () => ({}));
     SYMBOLS.forEach((symbol, i) => {
-      const from = Math.log((before[i] as Candle).close);
-      const to = Math.log((today[i] as Candle).close);
-      const walk = steps[i] as number[];
-      let w = 0;
-      const path = walk.map((x) => {
-        w += x;
-        return w;
-      });
-      const end = path[MINUTES - 1] as number;
-      path.forEach((p, m) => {
-        // The bridge: the walk with its end pulled to the day's close, linearly in time.
-        const t = (m + 1) / MINUTES;
-        (minutes[m] as Record<string, number>)[symbol] = Math.exp(from + p - t * (end - (to - from)));
+      const bridge = brownianBridge(
+        (before[i] as Candle).close,
+        (today[i] as Candle).close,
+        steps[i] as number[],
+      );
+      bridge.forEach((price, m) => {
+        (minutes[m] as Record<string, number>)[symbol] = price;
       });
     });
     const open = Object.fromEntries(SYMBOLS.map((s, i) => [s, (before[i] as Candle).close]));
@@ -226,13 +200,11 @@ function walkDays(series: Map<string, CandleSeries>): DayPath[] {
   );
   const perMinute = SYMBOLS.map((s) => WALK_VOLATILITY[s] / Math.sqrt(365 * MINUTES));
   return Array.from({ length: WALK_DAYS }, (_, k) => {
-    const steps = correlatedSteps(seededRandom(777 + k), perMinute);
+    const steps = correlatedSteps(seededRandom(777 + k), perMinute, MINUTES, CORRELATION);
     const minutes: Record<string, number>[] = Array.from({ length: MINUTES }, () => ({}));
     SYMBOLS.forEach((symbol, i) => {
-      let logPrice = Math.log(open[symbol] as number);
-      (steps[i] as number[]).forEach((x, m) => {
-        logPrice += x;
-        (minutes[m] as Record<string, number>)[symbol] = Math.exp(logPrice);
+      randomWalk(open[symbol] as number, steps[i] as number[]).forEach((price, m) => {
+        (minutes[m] as Record<string, number>)[symbol] = price;
       });
     });
     return { label: `random walk ${k + 1} (σ BTC 60%, ETH 75%, SOL 100%)`, open, minutes, set };
