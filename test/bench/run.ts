@@ -16,6 +16,7 @@ const MODULES = [
   'api-economy',
   'store-sweep',
   'breach-index',
+  'watch',
   'market-data',
 ] as const;
 
