@@ -7,11 +7,11 @@
  *  1. each bar closing then: its close is every venue's mark (`venues` identical venue marks), put through
  *     the live consensus (`markConsensus`), so the replay applies the same quorum, age and jump rules as the
  *     market watch; a held mark holds its instrument's accounts and is reported;
- *  2. the optional shock step (`ReplayRequest.shock`; shock recalibration arrives when
- *     `lib/app/shock-recalibration.ts` lands and is wired here): a new set it returns is recorded as
- *     `trigger: 'shock'` and swept in full;
- *  3. the market watch: a full sweep (`sweepSegment` at the bar's marks) when `fullSweepEveryMs` has passed
+ *  2. the market watch: a full sweep (`sweepSegment` at the bar's marks) when `fullSweepEveryMs` has passed
  *     since the last one, else a targeted sweep through the breach index (`sweepMoved`);
+ *  3. shock recalibration (`recalibrateOnShock`, as the market watch runs it; `shockRecalibration: false`
+ *     turns it off, `shock` replaces it): a set it publishes is recorded as `trigger: 'shock'` and swept in
+ *     full at the same marks;
  *  4. at each UTC midnight: the scheduled recalibration (`recalibrate`) from the bars aggregated to UTC days
  *     (only days closed by then: no look-ahead; history before `from` warms the model up), then a full
  *     sweep at the current marks, since breach bands belong to one set and a new set has none.
@@ -44,6 +44,7 @@ import type {
   TimeRange,
 } from '../ports.ts';
 import { recalibrate } from './recalibrate.ts';
+import { recalibrateOnShock } from './shock-recalibration.ts';
 import { sweepSegment } from './sweep.ts';
 import { sweepMoved } from './targeted-sweep.ts';
 
@@ -93,7 +94,12 @@ export interface ReplayRequest {
   readonly valuationPolicy?: ValuationPolicy;
   /** Days of daily history each recalibration reads. @default 3650 */
   readonly historyDays?: number;
-  /** Shock recalibration, when wired: returns the new set it published, if any. */
+  /**
+   * Run shock recalibration at each bar, as the market watch does (the instruments' `shock` policy sets the
+   * trigger and the daily cap). @default true
+   */
+  readonly shockRecalibration?: boolean;
+  /** Replaces the built-in shock step (tests): returns the new set it published, if any. */
   readonly shock?: (context: ShockContext) => Promise<ThresholdSet | undefined>;
   /** Told of each alert as it is published, with the marks that valued it. */
   readonly onAlert?: (alert: MarginAlert, at: number, marks: MarkSnapshot) => void;
@@ -322,6 +328,30 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
     }
   };
 
+  /** Shock recalibration on this bar's marks; the set it published, if it raised a margin. */
+  const shockStep = async (context: ShockContext): Promise<ThresholdSet | undefined> => {
+    try {
+      const result = await recalibrateOnShock(
+        { market, thresholds: ports.thresholds, ledger: ports.ledger, ops: opsPort, clock },
+        {
+          snapshot: context.marks,
+          instruments: request.instruments,
+          holder: 'replay',
+          ...(request.historyDays === undefined ? {} : { historyDays: request.historyDays }),
+        },
+      );
+      return result.outcome === 'published' ? result.set : undefined;
+    } catch (error) {
+      report({
+        kind: 'recalibration-failed',
+        key: `shock@${iso(context.at)}`,
+        reason: describe(error),
+        at: iso(context.at),
+      });
+      return undefined;
+    }
+  };
+
   // The marks accepted so far, per instrument; warm-up bars before `from` give the opening marks.
   const accepted = new Map<string, InstrumentMark>();
   const held = new Map<string, { instrument: string; reason: string }>();
@@ -361,8 +391,12 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
       stats.bars += closing.length;
       for (const bar of closing) takeMark(bar, t);
       currentMarks = snapshotAt(t);
-      if (request.shock) {
-        const shocked = await request.shock({
+      // The watch first, at the set in force; then a shock run, whose raised set is swept in full.
+      if (t - lastFull >= request.fullSweepEveryMs) await fullSweep();
+      else await targetedSweep();
+      const shock = request.shock ?? (request.shockRecalibration === false ? undefined : shockStep);
+      if (shock) {
+        const shocked = await shock({
           at: t,
           marks: currentMarks,
           set: await ports.thresholds.currentSet(),
@@ -372,8 +406,6 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
           await fullSweep();
         }
       }
-      if (t - lastFull >= request.fullSweepEveryMs) await fullSweep();
-      else await targetedSweep();
     }
     if (t % DAY_MS === 0 && t >= from) {
       currentMarks = snapshotAt(t);

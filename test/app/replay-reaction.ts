@@ -21,7 +21,8 @@ export interface ExpectedTransition {
 
 /**
  * The transitions a replay of `bars` (one instrument) must announce, in time order. A bar closing at a
- * midnight is watched under the old set; the new set then values the same mark. `opening` is the mark at
+ * midnight is watched under the old set; the new set then values the same mark. So is a bar on which a shock
+ * recalibration published a set. `opening` is the mark at
  * `from` (the last close before it).
  */
 export function expectedTransitions(
@@ -65,6 +66,8 @@ export function expectedTransitions(
     if (close !== undefined) {
       mark = close;
       visit(t, (at) => at < t);
+      // A shock set published on this bar then values the same mark.
+      if (t % DAY_MS !== 0 && inForce.some((s) => s.at === t)) visit(t, (at) => at <= t);
     }
     if (t % DAY_MS === 0) visit(t, (at) => at <= t);
   }

@@ -135,17 +135,40 @@ describe('replay', () => {
   it('recalibrates each UTC midnight on the days closed by then, never on a bar still to come', async () => {
     const { ports } = setup();
     const result = await replay(ports, request());
-    expect(result.thresholdSets.map((s) => [s.effectiveAt, s.trigger])).toEqual([
-      ['2024-03-12T00:00:00.000Z', 'scheduled'],
-      ['2024-03-13T00:00:00.000Z', 'scheduled'],
-      ['2024-03-14T00:00:00.000Z', 'scheduled'],
+    const scheduled = result.thresholdSets.filter((s) => s.trigger === 'scheduled');
+    expect(scheduled.map((s) => s.effectiveAt)).toEqual([
+      '2024-03-12T00:00:00.000Z',
+      '2024-03-13T00:00:00.000Z',
+      '2024-03-14T00:00:00.000Z',
     ]);
-    const [first, second] = result.thresholdSets.map((s) => s.thresholds[0]);
+    const [first, second] = scheduled.map((s) => s.thresholds[0]);
     expect(first?.inputs.lastCandle).toBe('2024-03-11');
     expect(first?.referencePrice).toBeCloseTo(30_000, 6);
     // The crash day, aggregated from its hourly bars, enters the model at the next midnight.
     expect(second?.inputs.lastCandle).toBe('2024-03-12');
     expect(second?.referencePrice).toBe(20_000);
+  });
+
+  it('raises margins by shock recalibration on the crash day between midnights, and can be turned off', async () => {
+    const { ports } = setup();
+    const result = await replay(ports, request());
+    const shocks = result.thresholdSets.filter((s) => s.trigger === 'shock');
+    expect(shocks.length).toBeGreaterThan(0);
+    const crashDay = (at: string) => at > '2024-03-12T00:00:00.000Z' && at < '2024-03-13T00:00:00.000Z';
+    expect(shocks.some((s) => crashDay(s.effectiveAt))).toBe(true);
+    // Never at a midnight: those are the scheduled runs.
+    expect(shocks.every((s) => !s.effectiveAt.endsWith('T00:00:00.000Z'))).toBe(true);
+    // Each shock set raises the initial margin of the set in force before it, and records its trigger.
+    for (const shock of shocks) {
+      const index = result.thresholdSets.indexOf(shock);
+      const before = result.thresholdSets[index - 1]?.thresholds[0];
+      const after = shock.thresholds[0];
+      expect(after?.shock?.trigger).toBe('shock');
+      expect(after?.initialMarginRate).toBeGreaterThan(before?.initialMarginRate ?? Number.POSITIVE_INFINITY);
+    }
+    const { ports: quiet } = setup();
+    const off = await replay(quiet, request({ shockRecalibration: false }));
+    expect(off.thresholdSets.every((s) => s.trigger === 'scheduled')).toBe(true);
   });
 
   it('holds every account where it is when the venues give no quorum, and reports each held bar', async () => {

@@ -222,8 +222,10 @@ async function replayOn(
         io.out(`  ${e.kind} ${forTerminal(e.key)} at ${e.at}: ${forTerminal(e.reason)}`);
       if (errors.length > 20) io.out(`  … and ${errors.length - 20} more errors (--json lists them all)`);
       const s = result.stats;
+      const scheduledSets = result.thresholdSets.filter((set) => set.trigger === 'scheduled').length;
       io.out(
-        `replayed ${s.bars} bars: ${result.thresholdSets.length} threshold set(s), ${s.fullSweeps} full and ` +
+        `replayed ${s.bars} bars: ${result.thresholdSets.length} threshold set(s) (${scheduledSets} scheduled, ` +
+          `${result.thresholdSets.length - scheduledSets} shock), ${s.fullSweeps} full and ` +
           `${s.targetedSweeps} targeted sweeps, ${s.accountsRead} account reads, ${s.accountsValued} valuations, ` +
           `${result.alerts.length} alerts`,
       );
