@@ -3,7 +3,7 @@
  * files; tests implement them in memory. Nothing in `lib/domain` or `lib/app` imports an adapter.
  */
 import type { Account, MarginAlert, MarginStatus, MarginTransition } from './domain/account/account.ts';
-import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach.ts';
+import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach-index.ts';
 import type { CandleSeries } from './domain/market/candle.ts';
 import type { MarkSnapshot, VenueMark } from './domain/market/mark.ts';
 import type { MarksReport } from './domain/market/mark-report.ts';

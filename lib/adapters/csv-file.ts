@@ -8,7 +8,6 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CsvError, type Options, Parser } from 'csv-parse';
-import { parse as parseSync } from 'csv-parse/sync';
 import { MarketDataError } from '../domain/errors.ts';
 import type { CandleSeries } from '../domain/market/candle.ts';
 import { type CandleRowOptions, CandleRowReader } from '../domain/market/candle-rows.ts';
@@ -28,7 +27,7 @@ import { type CandleRowOptions, CandleRowReader } from '../domain/market/candle-
 export function parseCandlesCsv(text: string, instrument: string, options?: CandleRowOptions): CandleSeries {
   const reading = new CandleCsvReading(instrument, options);
   try {
-    parseSync(text, reading.wholeTextOptions);
+    new CandleRecordStream(reading).parseWhole(text);
   } catch (error) {
     throw reading.failure(error);
   }
@@ -98,17 +97,6 @@ class CandleCsvReading {
     };
   }
 
-  /** csv-parse's options with a hook handing each record to the reader (for the whole-text parse). */
-  get wholeTextOptions(): Options {
-    return {
-      ...this.csvOptions,
-      on_record: (record: string[], context) => {
-        this.record(record, context.lines, context.empty_lines);
-        return null; // handed over: csv-parse keeps nothing
-      },
-    };
-  }
-
   /** Hand a parsed record to the reader. */
   record(cells: string[], line: number, emptyLines: number): void {
     this.rows.row(cells, line);
@@ -138,18 +126,42 @@ class CandleCsvReading {
 }
 
 /**
- * csv-parse's stream, handing each record to the reader as it is pushed, with the line it ended on
- * (`info.lines`, which csv-parse keeps current as it pushes). Not `on_record`: that builds a context object
- * per record and halves the throughput of a million-row file.
+ * csv-parse's parser, handing each record to the reader as it is pushed, with the line it ended on
+ * (`info.lines`, which csv-parse keeps current as it pushes). Not `on_record` (nor `csv-parse/sync`, which
+ * needs it to avoid holding every record): that builds a context object per record and halves the
+ * throughput of a million-row file. Used as a stream for a file, and fed whole for text in memory.
  */
 class CandleRecordStream extends Parser {
   private failed = false;
+  /** Fed whole by {@link parseWhole}: nothing reads the stream side, and a reader error is thrown. */
+  private whole = false;
 
   constructor(private readonly reading: CandleCsvReading) {
     super(reading.csvOptions);
   }
 
+  /**
+   * Parse text already in memory, synchronously: csv-parse parses each chunk it is given in one call,
+   * pushing records as it goes, so the text goes in as one chunk and the end is flushed after it.
+   * @throws the reader's error, or csv-parse's `CsvError`
+   */
+  parseWhole(text: string): void {
+    this.whole = true;
+    let failure: Error | null | undefined;
+    const done = (error?: Error | null) => {
+      failure ??= error;
+    };
+    this._transform(Buffer.from(text), 'utf8', done);
+    if (!failure) this._flush(done);
+    if (failure) throw failure;
+  }
+
   override push(record: unknown): boolean {
+    if (this.whole) {
+      // Thrown from here, a reader error ends the parse (csv-parse does not catch it) and reaches the caller.
+      if (record !== null) this.reading.record(record as string[], this.info.lines, this.info.empty_lines);
+      return true;
+    }
     if (record === null) return super.push(null);
     if (this.failed) return false;
     try {

@@ -8,7 +8,7 @@
  * a mark equal to an edge is found (the domain computes edges and corners with the same expression).
  */
 import { type DynamoDBClient, QueryCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import type { BreachIndexEntry, BreachIndexKey } from '../../domain/account/breach.ts';
+import type { BreachIndexEntry, BreachIndexKey } from '../../domain/account/breach-index.ts';
 import { QmtError } from '../../domain/errors.ts';
 import type { BreachIndex } from '../../ports.ts';
 import type { Item } from './attributes.ts';

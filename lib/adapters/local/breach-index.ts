@@ -4,7 +4,7 @@
  * `crossed` answers below ≥ mark or above ≤ mark. A query is a scan of the instrument's entries, which is
  * fine in memory (about a millisecond per 100,000 entries).
  */
-import type { BreachIndexEntry, BreachIndexKey } from '../../domain/account/breach.ts';
+import type { BreachIndexEntry, BreachIndexKey } from '../../domain/account/breach-index.ts';
 import type { BreachIndex } from '../../ports.ts';
 
 interface Band {
