@@ -191,7 +191,11 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
 
 /** The marks for every instrument of `set` from the sweep's mark source (default: reference closes). */
 export function takeMarks(
-  ports: Pick<SweepPorts, 'marks' | 'thresholds' | 'clock'>,
+  ports: {
+    readonly marks?: MarkSource;
+    readonly thresholds: Pick<ThresholdStore, 'currentSet'>;
+    readonly clock: Clock;
+  },
   set: ThresholdSet,
 ): Promise<MarkSnapshot> {
   const source = ports.marks ?? new ReferenceCloseMarkSource(ports.thresholds, ports.clock);
