@@ -292,7 +292,10 @@ export async function sweepPage(
       }
       // The same valuation moved from the stored state and sequence (a missing status is OK at sequence 0).
       try {
-        const moved = evaluateValuation(accountId, valued.valuation, status, context.levels, evaluation);
+        const moved = evaluateValuation(accountId, valued.valuation, status, context.levels, {
+          ...evaluation,
+          marks: valued.marks,
+        });
         states.set(accountId, moved.state);
         if (moved.transition) transitions.push(moved.transition);
       } catch (error) {
