@@ -5,8 +5,8 @@
  * so none can be marked twice. A malformed snapshot fails validation naming the field
  * (`marks.marks.BTC.price: …`): a worker never values at a price it could not read.
  *
- * At 400 instruments marked by four venues the snapshot is about 60 KB of JSON (measured in
- * `test/adapters/sqs/mark-snapshot-message.test.ts`), a quarter of SQS's 256 KB message limit.
+ * At 400 instruments marked by four venues a segment message is 56 KB of JSON (measured in
+ * `test/adapters/sqs/mark-snapshot-message.test.ts`), about a fifth of SQS's 256 KB message limit.
  */
 import { z } from 'zod';
 import {
