@@ -27,6 +27,7 @@ import { DynamoDbThresholdStore } from '../../adapters/dynamodb/threshold-store.
 import { DynamoDbIdempotencyStore } from '../../adapters/idempotency/dynamodb-persistence.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../adapters/local/dynamodb-local.ts';
 import { openLocalOutbox } from '../../adapters/local/outbox.ts';
+import { segmentMessageBody } from '../../adapters/sqs/sweep-queue.ts';
 import { StaticMarketSource } from '../../adapters/market/static.ts';
 import { ReferenceCloseMarkSource } from '../../app/reference-close-marks.ts';
 import { sweepSegment } from '../../app/sweep.ts';
@@ -546,7 +547,8 @@ function sqsEvent(messages: readonly SegmentMessage[]): SQSEvent {
     Records: messages.map((message, i) => ({
       messageId: `local-${message.runId}-${message.segment}-${i}`,
       receiptHandle: 'local',
-      body: JSON.stringify(message),
+      // The body SQS would carry: the mark snapshot in its wire form (decimal strings, ISO times).
+      body: JSON.stringify(segmentMessageBody(message)),
       attributes: {
         ApproximateReceiveCount: '1',
         SentTimestamp: String(Date.now()),
