@@ -47,7 +47,7 @@ describe('the mark snapshot in a segment message', () => {
     },
   );
 
-  it('fits SQS at 400 instruments: about a quarter of the 256 KB limit', () => {
+  it('fits SQS at 400 instruments: about a fifth of the 256 KB limit', () => {
     const body = JSON.stringify(
       segmentMessageBody({
         runId: 'sweep-2026-12-03T14:00:00.000Z',
