@@ -27,8 +27,8 @@ import { DynamoDbThresholdStore } from '../../adapters/dynamodb/threshold-store.
 import { DynamoDbIdempotencyStore } from '../../adapters/idempotency/dynamodb-persistence.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../adapters/local/dynamodb-local.ts';
 import { openLocalOutbox } from '../../adapters/local/outbox.ts';
-import { segmentMessageBody } from '../../adapters/sqs/sweep-queue.ts';
 import { StaticMarketSource } from '../../adapters/market/static.ts';
+import { segmentMessageBody } from '../../adapters/sqs/sweep-queue.ts';
 import { ReferenceCloseMarkSource } from '../../app/reference-close-marks.ts';
 import { sweepSegment } from '../../app/sweep.ts';
 import type { Account, MarginAlert } from '../../domain/account/account.ts';

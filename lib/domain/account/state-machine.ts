@@ -18,13 +18,7 @@ import { compareUnits, type Units } from '../valuation/money.ts';
 import type { MarketSnapshot } from '../valuation/snapshot.ts';
 import type { AccountValuation } from '../valuation/valuation.ts';
 import { valueAccount } from '../valuation/valuation.ts';
-import type {
-  Account,
-  AlertMark,
-  MarginState,
-  MarginStatus,
-  MarginTransition,
-} from './account.ts';
+import type { Account, AlertMark, MarginState, MarginStatus, MarginTransition } from './account.ts';
 
 /** Margin ratio levels (the threshold policy's `levels`): warning > marginCall > liquidation > 0. */
 export interface MarginLevels {
