@@ -250,6 +250,12 @@ export interface SegmentMessage {
   readonly totalSegments: number;
   /** Opaque Scan checkpoint from the account source; absent to start the segment from its beginning. */
   readonly cursor?: string;
+  /**
+   * The marks the whole sweep values at, taken once by whoever started it; a continuation carries the same.
+   * Absent only when there was no CURRENT set to mark (or from a sender before marks travelled): the worker
+   * then takes its own.
+   */
+  readonly marks?: MarkSnapshot;
 }
 
 /** Where segment messages go: one message per Scan segment, or per continuation of one. */

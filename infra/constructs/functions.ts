@@ -135,9 +135,11 @@ export function createFunctions(
   allow(recalibrate, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.count));
   allow(recalibrate, storage.sweepQueue.queueArn, actions(SWEEP_QUEUE_IAM_ACTIONS));
   allowPublish(recalibrate, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
-  // sweep coordinator: the accounts table's size, the segment messages, the idempotency record of each
+  // sweep coordinator: the accounts table's size, the CURRENT thresholds (the instruments it marks once for
+  // the whole sweep, and their reference closes), the segment messages, the idempotency record of each
   // scheduled time in the runs table.
   allow(coordinator, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.count));
+  allow(coordinator, storage.thresholdsTable.tableArn, actions(THRESHOLD_STORE_IAM_ACTIONS.read));
   allow(coordinator, storage.sweepQueue.queueArn, actions(SWEEP_QUEUE_IAM_ACTIONS));
   allow(coordinator, storage.runsTable.tableArn, actions(IDEMPOTENCY_STORE_IAM_ACTIONS));
   // sweep worker: scans its segment, reads and moves margin states (watchlist on its index), reads the

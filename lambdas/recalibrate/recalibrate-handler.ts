@@ -114,7 +114,13 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
     const runId = `sweep-${recalibrationRunId}`;
     try {
       const started = await startSweep(
-        { accounts: ports.accounts, queue: ports.sweepQueue },
+        {
+          accounts: ports.accounts,
+          queue: ports.sweepQueue,
+          thresholds: ports.thresholds,
+          marks: ports.marks,
+          clock: ports.clock,
+        },
         { runId, sweep: config.sweep },
       );
       count(metrics, METRIC.SegmentsPlanned, started.totalSegments);

@@ -4,8 +4,9 @@
  *
  *  1. Validate the event. The run id is the scheduled time, or `sweep-<now>` for a hand-started sweep.
  *  2. Idempotency on the scheduled time, as for recalibration: a repeated delivery queues nothing twice.
- *  3. Size the sweep from the accounts table (DescribeTable), plan the segments, queue one SQS message per
- *     segment (SendMessageBatch, ten a call, failed entries retried).
+ *  3. Size the sweep from the accounts table (DescribeTable), plan the segments, take the sweep's one mark
+ *     snapshot (the `marks` source), queue one SQS message per segment carrying it (SendMessageBatch, ten a
+ *     call, failed entries retried).
  */
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
@@ -61,7 +62,13 @@ export function createSweepCoordinatorHandler(
     const runId = event.scheduledTime ?? `sweep-${new Date(ports.clock.now()).toISOString()}`;
     logger.appendKeys({ runId });
     const started = await startSweep(
-      { accounts: ports.accounts, queue: ports.sweepQueue },
+      {
+        accounts: ports.accounts,
+        queue: ports.sweepQueue,
+        thresholds: ports.thresholds,
+        marks: ports.marks,
+        clock: ports.clock,
+      },
       { runId, sweep: config.sweep },
     );
     count(metrics, METRIC.SegmentsPlanned, started.totalSegments);

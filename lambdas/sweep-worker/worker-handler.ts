@@ -1,12 +1,13 @@
 /**
- * The sweep worker. SQS delivers segment messages `{ runId, segment, totalSegments, cursor? }`; each is
+ * The sweep worker. SQS delivers segment messages `{ runId, segment, totalSegments, cursor?, marks? }`
+ * (`marks`: the coordinator's one snapshot for the sweep, valued at as it is); each is
  * one record of a Powertools batch, and a failed record is reported back alone (partial batch response) so
  * SQS redelivers only that one, and after the queue's maxReceiveCount sends it to the dead-letter queue.
  *
  * Per record:
  *  1. Validate the body (a malformed one fails its record only).
  *  2. Sweep the segment from its cursor, stopping between pages when under 30 s of the invocation remain.
- *  3. Stopped early: queue a continuation `{ runId, segment, totalSegments, cursor }` so the next worker
+ *  3. Stopped early: queue a continuation `{ runId, segment, totalSegments, cursor, marks }` so the next worker
  *     resumes from the checkpoint, and count this record done. If the continuation cannot be queued, fail
  *     the record: SQS redelivers it, and the segment is swept again from this message's cursor (conditional
  *     state writes make the repeat harmless: no account changes state or is announced twice).
@@ -101,6 +102,8 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
           runId: message.runId,
           segment: { segment: message.segment, totalSegments: message.totalSegments },
           ...(message.cursor === undefined ? {} : { cursor: message.cursor }),
+          // The coordinator's snapshot: every segment of the sweep values at the same prices.
+          ...(message.marks === undefined ? {} : { marks: message.marks }),
           ...(config.sweep.pageSize === undefined ? {} : { pageSize: config.sweep.pageSize }),
           ...(config.levels === undefined ? {} : { levels: config.levels }),
           ...(config.valuation === undefined ? {} : { valuationPolicy: config.valuation }),
@@ -176,6 +179,8 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
         segment: message.segment,
         totalSegments: message.totalSegments,
         ...(result.cursor === undefined ? {} : { cursor: result.cursor }),
+        // The same snapshot as the segment began with, not one taken now: the sweep stays at one set of prices.
+        ...(message.marks === undefined ? {} : { marks: message.marks }),
       },
     ]);
   };

@@ -260,13 +260,14 @@ export const MEASURED_WORKER_THROUGHPUT: WorkerThroughput = {
 
 /**
  * Item sizes by DynamoDB's rules, rounded up from what `test/app/sweep-capacity.test.ts` measures on real
- * items: an account with 2 collateral assets and 5 perpetuals (631 B), a status (268 B), an alert (509 B of
- * JSON; 521 B as the status's `pendingAlert` map). Status and alert stay within one 1 KB write unit.
+ * items: an account with 2 collateral assets and 5 perpetuals (631 B), a status (268 B), an alert of schema
+ * 1.1 with the marks of its three instruments (714 B of JSON). Status and alert stay within one 1 KB write
+ * unit: 1.1's marks left about 30 B of headroom, so an alert with more instruments takes two.
  */
 export const TYPICAL_ITEM_SIZES: ItemSizes = {
   accountItemBytes: 1_024,
-  statusItemBytes: 320,
-  alertBytes: 640,
+  statusItemBytes: 300,
+  alertBytes: 724,
   consistentStatusReads: true,
   watchlistEntryBytes: 64,
 };

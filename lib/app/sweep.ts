@@ -191,7 +191,11 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
 
 /** The marks for every instrument of `set` from the sweep's mark source (default: reference closes). */
 export function takeMarks(
-  ports: Pick<SweepPorts, 'marks' | 'thresholds' | 'clock'>,
+  ports: {
+    readonly marks?: MarkSource;
+    readonly thresholds: Pick<ThresholdStore, 'currentSet'>;
+    readonly clock: Clock;
+  },
   set: ThresholdSet,
 ): Promise<MarkSnapshot> {
   const source = ports.marks ?? new ReferenceCloseMarkSource(ports.thresholds, ports.clock);
@@ -288,7 +292,10 @@ export async function sweepPage(
       }
       // The same valuation moved from the stored state and sequence (a missing status is OK at sequence 0).
       try {
-        const moved = evaluateValuation(accountId, valued.valuation, status, context.levels, evaluation);
+        const moved = evaluateValuation(accountId, valued.valuation, status, context.levels, {
+          ...evaluation,
+          marks: valued.marks,
+        });
         states.set(accountId, moved.state);
         if (moved.transition) transitions.push(moved.transition);
       } catch (error) {

@@ -159,6 +159,13 @@ describe("the model's item sizes", () => {
       thresholdSetId: '2026-11-24T00:05:00.000Z',
       runId: 'sweep-2026-11-24T10:15:00.000Z',
       occurredAt: '2026-11-24T10:15:03.456Z',
+      // Schema 1.1: the marks of its three instruments (BTC also prices its BTC collateral).
+      marks: Object.fromEntries(
+        ['BTC', 'ETH', 'SOL'].map((symbol) => [
+          symbol,
+          { price: '96123.12345678', at: '2026-11-24T10:15:00.000Z' },
+        ]),
+      ),
     });
     expect(Buffer.byteLength(JSON.stringify(alert))).toBeLessThanOrEqual(TYPICAL_ITEM_SIZES.alertBytes);
 

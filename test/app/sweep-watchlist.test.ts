@@ -119,7 +119,7 @@ describe('sweepSegment with a watchlist', () => {
     const { statuses, alerts, sweep } = await world(true);
     // A transition to WARNING written a moment ago whose alert is still pending; the index lags behind.
     const pendingAlert = {
-      schemaVersion: '1.0',
+      schemaVersion: '1.1',
       eventType: 'margin.state_changed',
       alertId: 'acc:1',
       accountId: 'acc',
@@ -135,6 +135,7 @@ describe('sweepSegment with a watchlist', () => {
       thresholdSetId: 'set-1',
       runId: 'sweep-0',
       occurredAt: '2026-11-24T00:00:00.000Z',
+      marks: {},
     } as const;
     statuses.items.set('acc', { ...stored('acc', 'WARNING', 1), pendingAlert });
     const first = await sweep([account('acc', 1_700)]);

@@ -241,7 +241,13 @@ describe('IAM against real calls', () => {
     const coordinator = createSweepCoordinatorHandler({
       env: lambdaEnv(),
       observability: recordedObservability(),
-      adapters: { clock, accounts: new DynamoDbAccountSource(c, names.accounts), sweepQueue: queue },
+      adapters: {
+        clock,
+        accounts: new DynamoDbAccountSource(c, names.accounts),
+        // The sweep's one mark snapshot: the CURRENT set's instruments at their reference closes.
+        thresholds: new DynamoDbThresholdStore(c, names.thresholds),
+        sweepQueue: queue,
+      },
       idempotencyStore: new DynamoDbIdempotencyStore({ client: c, tableName: names.runs }),
     });
     await coordinator({ scheduledTime: '2026-11-24T00:10:00Z' }, lambdaContext());
@@ -279,11 +285,14 @@ describe('IAM against real calls', () => {
       recalibrateCalls.calls,
       resources,
     );
-    expect([...coordinatorCalls.calls.keys()].sort()).toEqual([names.accounts, names.runs].sort());
+    expect([...coordinatorCalls.calls.keys()].sort()).toEqual(
+      [names.accounts, names.runs, names.thresholds].sort(),
+    );
     expectDeclared(
       coordinatorCalls.calls,
       new Map<string, readonly string[]>([
         [names.accounts, ACCOUNT_SOURCE_IAM_ACTIONS.count],
+        [names.thresholds, THRESHOLD_STORE_IAM_ACTIONS.read],
         [names.runs, IDEMPOTENCY_STORE_IAM_ACTIONS],
       ]),
     );

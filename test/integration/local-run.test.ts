@@ -66,6 +66,12 @@ describe('the local outbox belongs to its database', () => {
     // The outbox holds the fresh database's alerts once, not the first database's as well.
     const outbox = (await readFile(join(dataDir, 'outbox', 'alerts.jsonl'), 'utf8')).trim().split('\n');
     expect(outbox).toHaveLength(countedAlerts(second.out));
+    // Schema 1.1: every alert carries the marks that valued it (the reference closes locally).
+    for (const line of outbox) {
+      const alert = JSON.parse(line) as { schemaVersion: string; marks: Record<string, { price: string }> };
+      expect(alert.schemaVersion).toBe('1.1');
+      expect(Object.keys(alert.marks).length, line).toBeGreaterThan(0);
+    }
 
     // Item 19: most severe first, then the lowest ratio; a count per state; the legend once.
     const rank = { LIQUIDATION: 0, MARGIN_CALL: 1, WARNING: 2, OK: 3 } as Record<string, number>;

@@ -26,6 +26,7 @@ const FIELDS = {
   thresholdSetId: true,
   runId: true,
   occurredAt: true,
+  marks: true,
 } satisfies Record<keyof MarginAlert, true>;
 const FIELD_NAMES = Object.keys(FIELDS);
 
@@ -53,9 +54,9 @@ describe('the JSON Schema and the MarginAlert type', () => {
     }
   });
 
-  it('is draft 2020-12 and versioned 1.0', () => {
+  it('is draft 2020-12 and versioned 1.1', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect(schema.properties.schemaVersion?.const).toBe('1.0');
+    expect(schema.properties.schemaVersion?.const).toBe('1.1');
     expect(schema.properties.eventType?.const).toBe('margin.state_changed');
   });
 
@@ -184,7 +185,36 @@ describe('the zod mirror and the JSON Schema', () => {
     sequence: [1, 0, -1, 1.5, 2 ** 53 - 1, 2 ** 53, '1', null],
     state: ['OK', 'WARNING', 'MARGIN_CALL', 'LIQUIDATION', 'ok', 'CLOSED', null],
     severity: ['info', 'warning', 'critical', 'error', null],
-    version: ['1.0', '1', '2.0', 1],
+    version: ['1.1', '1.0', '1', '2.0', 1],
+    marks: [
+      {},
+      { BTC: { price: '101250.5', at: '2026-11-24T00:05:00.000Z' } },
+      {
+        BTC: { price: '0.00000001', at: '2026-11-24T00:05:00Z' },
+        'ETH-PERP_2': { price: '3100', at: '2026-11-24T00:05:00Z' },
+      },
+      { BTC: { price: '0', at: '2026-11-24T00:05:00Z' } },
+      { BTC: { price: '0.000', at: '2026-11-24T00:05:00Z' } },
+      { BTC: { price: '-1', at: '2026-11-24T00:05:00Z' } },
+      { BTC: { price: '1e5', at: '2026-11-24T00:05:00Z' } },
+      { BTC: { price: '1'.repeat(40), at: '2026-11-24T00:05:00Z' } },
+      { BTC: { price: '1'.repeat(41), at: '2026-11-24T00:05:00Z' } },
+      { BTC: { price: 101250.5, at: '2026-11-24T00:05:00Z' } },
+      { BTC: { price: '101250.5', at: '2026-02-30T00:05:00Z' } },
+      { BTC: { price: '101250.5', at: '2026-11-24T00:05Z' } },
+      { BTC: { price: '101250.5', at: 1_700_000_000_000 } },
+      { BTC: { price: '101250.5' } },
+      { BTC: { at: '2026-11-24T00:05:00Z' } },
+      { BTC: { price: '101250.5', at: '2026-11-24T00:05:00Z', venues: ['deribit'] } },
+      { btc: { price: '101250.5', at: '2026-11-24T00:05:00Z' } },
+      { '': { price: '101250.5', at: '2026-11-24T00:05:00Z' } },
+      { [`B${'T'.repeat(31)}`]: { price: '1', at: '2026-11-24T00:05:00Z' } },
+      { [`B${'T'.repeat(32)}`]: { price: '1', at: '2026-11-24T00:05:00Z' } },
+      { BTC: null },
+      [],
+      null,
+      'BTC=101250.5',
+    ],
     eventType: ['margin.state_changed', 'margin.changed'],
   };
   const pools: Record<keyof MarginAlert, readonly unknown[]> = {
@@ -204,6 +234,7 @@ describe('the zod mirror and the JSON Schema', () => {
     thresholdSetId: edges.text ?? [],
     runId: edges.text ?? [],
     occurredAt: edges.time ?? [],
+    marks: edges.marks ?? [],
   };
 
   it.each(Object.entries(pools))('agree on every edge value of %s', (field, values) => {

@@ -14,7 +14,7 @@
 import { appendFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MarginAlert } from '../../domain/account/account.ts';
-import { marginAlertSchema } from '../../domain/alert/alert.ts';
+import { parsePublishableAlert } from '../../domain/alert/alert.ts';
 import { alertLine } from '../../domain/alert/alert-line.ts';
 import type { AlertPublisher, AlertPublishResult, OpsEvent, OpsPublisher } from '../../ports.ts';
 import { opsMessage } from '../sns/ops-message.ts';
@@ -184,7 +184,7 @@ class LocalAlertOutbox implements AlertPublisher {
         typeof rawId === 'string' && rawId.length > 0 ? rawId : `<alert #${index} without alertId>`;
       if (inThisCall.has(alertId)) return;
       inThisCall.add(alertId);
-      const parsed = marginAlertSchema.safeParse(alert);
+      const parsed = parsePublishableAlert(alert);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         failed.push({
@@ -261,7 +261,7 @@ export async function readOutboxAlerts(file: string): Promise<MarginAlert[]> {
   const alerts: MarginAlert[] = [];
   for (const line of text.split('\n')) {
     if (alertIdOfLine(line) === undefined) continue;
-    const parsed = marginAlertSchema.safeParse(JSON.parse(line));
+    const parsed = parsePublishableAlert(JSON.parse(line));
     if (parsed.success) alerts.push(parsed.data);
   }
   return alerts;

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-sns';
 import type { z } from 'zod';
 import type { MarginAlert } from '../../domain/account/account.ts';
-import { alertAttributes, marginAlertSchema } from '../../domain/alert/alert.ts';
+import { alertAttributes, parsePublishableAlert } from '../../domain/alert/alert.ts';
 import type { AlertPublisher, AlertPublishResult } from '../../ports.ts';
 import { DEFAULT_RETRY_POLICY, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 import { type BatchLimits, messageBytes, planBatches, SNS_BATCH_LIMITS } from './batching.ts';
@@ -120,7 +120,7 @@ export class SnsAlertPublisher implements AlertPublisher {
       if (seen.has(alertId)) return;
       seen.add(alertId);
       order.push(alertId);
-      const parsed = marginAlertSchema.safeParse(alert);
+      const parsed = parsePublishableAlert(alert);
       if (!parsed.success) {
         outcomes.set(alertId, { ok: false, reason: describeIssues(parsed.error) });
         return;

@@ -14,6 +14,7 @@ import type { SegmentMessage, SweepQueue } from '../../ports.ts';
 import { isTransientAwsError } from '../aws-errors.ts';
 import { IncompleteBatchError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
+import { markSnapshotMessageSchema, toMarkSnapshotMessage } from './mark-snapshot-message.ts';
 
 /** IAM actions on the sweep queue: SendMessageBatch is authorised as SendMessage. */
 export const SWEEP_QUEUE_IAM_ACTIONS = ['sqs:SendMessage'] as const;
@@ -29,6 +30,8 @@ export const segmentMessageSchema: z.ZodType<SegmentMessage> = z
     totalSegments: z.number().int().min(1).max(1_000_000),
     /** Opaque Scan checkpoint from the account source; absent to start the segment from its beginning. */
     cursor: z.string().min(1).max(100_000).optional(),
+    /** The sweep's one mark snapshot (`mark-snapshot-message.ts`); a malformed one fails the record. */
+    marks: markSnapshotMessageSchema.optional(),
   })
   .refine((message) => message.segment < message.totalSegments, {
     path: ['segment'],
@@ -115,7 +118,7 @@ export class SqsSweepQueue implements SweepQueue {
     const pending = new Map<string, { message: SegmentMessage; entry: SendMessageBatchRequestEntry }>();
     batch.forEach((message, i) => {
       const Id = `m${i}`;
-      pending.set(Id, { message, entry: { Id, MessageBody: JSON.stringify(toBody(message)) } });
+      pending.set(Id, { message, entry: { Id, MessageBody: JSON.stringify(segmentMessageBody(message)) } });
     });
     const failures: { key: string; reason: string }[] = [];
     const lastReason = new Map<string, string>();
@@ -165,12 +168,13 @@ export class SqsSweepQueue implements SweepQueue {
 }
 
 /** The body as sent: no `cursor` key at all when starting a segment from its beginning. */
-function toBody(message: SegmentMessage): SegmentMessage {
+export function segmentMessageBody(message: SegmentMessage): object {
   return {
     runId: message.runId,
     segment: message.segment,
     totalSegments: message.totalSegments,
     ...(message.cursor === undefined ? {} : { cursor: message.cursor }),
+    ...(message.marks === undefined ? {} : { marks: toMarkSnapshotMessage(message.marks) }),
   };
 }
 

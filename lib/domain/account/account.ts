@@ -92,8 +92,18 @@ export interface MarginTransition {
 }
 
 /** The alert body published on every state change (schema: `lib/schemas/margin-alert.v1.json`). */
+/** The mark one instrument was valued at, as an alert carries it: a decimal string and an RFC 3339 UTC time. */
+export interface AlertMark {
+  readonly price: string;
+  readonly at: string;
+}
+
 export interface MarginAlert {
-  readonly schemaVersion: '1.0';
+  /**
+   * `1.1` for every alert built now. A status may still hold a pending `1.0` alert written before 1.1: it is
+   * re-sent as stored (`parsePublishableAlert`), the one place a 1.0 document passes for this type.
+   */
+  readonly schemaVersion: '1.1';
   readonly eventType: 'margin.state_changed';
   readonly alertId: string;
   readonly accountId: string;
@@ -109,4 +119,9 @@ export interface MarginAlert {
   readonly thresholdSetId: string;
   readonly runId: string;
   readonly occurredAt: string;
+  /**
+   * Since 1.1: per instrument symbol, the mark the account was valued at — its positions' instruments and
+   * any collateral asset that is itself a marked instrument.
+   */
+  readonly marks: Readonly<Record<string, AlertMark>>;
 }

@@ -13,11 +13,12 @@
  */
 import { marginAlert } from '../alert/alert.ts';
 import { AccountRecordError, PolicyError } from '../errors.ts';
+import { priceText } from '../market/mark.ts';
 import { compareUnits, type Units } from '../valuation/money.ts';
 import type { MarketSnapshot } from '../valuation/snapshot.ts';
 import type { AccountValuation } from '../valuation/valuation.ts';
 import { valueAccount } from '../valuation/valuation.ts';
-import type { Account, MarginState, MarginStatus, MarginTransition } from './account.ts';
+import type { Account, AlertMark, MarginState, MarginStatus, MarginTransition } from './account.ts';
 
 /** Margin ratio levels (the threshold policy's `levels`): warning > marginCall > liquidation > 0. */
 export interface MarginLevels {
@@ -107,12 +108,49 @@ export interface EvaluationContext {
   readonly runId: string;
   /** Valuation time: epoch ms, an ISO 8601 string or a Date. Also the alert's `occurredAt`. */
   readonly asOf: number | string | Date;
+  /**
+   * The marks the account was valued at, for its alert (`alertMarks`). `evaluateAccount` fills them in from
+   * the account and the snapshot; a caller of `evaluateValuation` passes the evaluation's own.
+   * @default {} (the caller knows of no marks)
+   */
+  readonly marks?: Readonly<Record<string, AlertMark>>;
+}
+
+/**
+ * The marks an account's alert carries: every instrument of its positions and every collateral asset that
+ * is a marked instrument (its mark prices the collateral), at the snapshot's price and the time the mark was
+ * observed. Stablecoins and USD are priced at 1 by policy, not marked, and are left out. A snapshot built
+ * from plain prices (no mark time) is taken as observed at `asOf`.
+ *
+ * @example
+ * alertMarks(account, snapshot, now); // { BTC: { price: '101250.5', at: '2026-11-24T00:05:00.000Z' } }
+ */
+export function alertMarks(
+  account: Account,
+  snapshot: MarketSnapshot,
+  asOf: number,
+): Readonly<Record<string, AlertMark>> {
+  const symbols = new Set<string>();
+  for (const position of account.positions) symbols.add(position.instrument);
+  for (const collateral of account.collateral) symbols.add(collateral.asset);
+  const marks: Record<string, AlertMark> = {};
+  for (const symbol of [...symbols].sort()) {
+    const market = snapshot.instruments.get(symbol);
+    if (market === undefined) continue;
+    marks[symbol] = {
+      price: priceText(market.markPrice),
+      at: new Date(market.markedAt ?? asOf).toISOString(),
+    };
+  }
+  return marks;
 }
 
 export interface AccountEvaluation {
   readonly valuation: AccountValuation;
   readonly previousState: MarginState;
   readonly state: MarginState;
+  /** The marks the account was valued at (what its alert carries). */
+  readonly marks: Readonly<Record<string, AlertMark>>;
   /** Present only when the state changed: the conditional write to apply and the alert to publish. */
   readonly transition?: MarginTransition;
 }
@@ -144,8 +182,10 @@ export function evaluateAccount(
 ): AccountEvaluation {
   // A bad status is named before valuing (the checks are repeated, cheaply, by `evaluateValuation`).
   storedSequence(account.accountId, previousStatus);
-  const valuation = valueAccount(account, snapshot, epochMs(context.asOf));
-  return evaluateValuation(account.accountId, valuation, previousStatus, levels, context);
+  const asOf = epochMs(context.asOf);
+  const valuation = valueAccount(account, snapshot, asOf);
+  const marks = alertMarks(account, snapshot, asOf);
+  return evaluateValuation(account.accountId, valuation, previousStatus, levels, { ...context, marks });
 }
 
 /**
@@ -169,7 +209,8 @@ export function evaluateValuation(
   const asOf = epochMs(context.asOf);
   const previousState = previousStatus?.state ?? 'OK';
   const state = nextMarginState(previousState, ratioForState(valuation), levels);
-  if (state === previousState) return { valuation, previousState, state };
+  const marks = context.marks ?? {};
+  if (state === previousState) return { valuation, previousState, state, marks };
   const sequence = previousSequence + 1;
   const alert = marginAlert({
     accountId,
@@ -184,11 +225,13 @@ export function evaluateValuation(
     thresholdSetId: context.thresholdSetId,
     runId: context.runId,
     occurredAt: new Date(asOf).toISOString(),
+    marks,
   });
   return {
     valuation,
     previousState,
     state,
+    marks,
     transition: { accountId, previousState, newState: state, expectedSequence: previousSequence, alert },
   };
 }

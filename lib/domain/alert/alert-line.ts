@@ -40,7 +40,7 @@ export function formatDecimal(value: string, fractionDigits: number): string {
  *
  * @example
  * alertLine(alert);
- * // '✖ acc-0042  WARNING → MARGIN_CALL  ratio 0.98  equity 9,800.00  shortfall 2,700.00  set 2026-11-24T00:00Z'
+ * // '✖ acc-0042  WARNING → MARGIN_CALL  ratio 0.98  equity 9,800.00  shortfall 2,700.00  set 2026-11-24T00:00Z  at BTC 101,250.50'
  */
 export function alertLine(alert: MarginAlert, options: { readonly color?: boolean } = {}): string {
   const ratio = alert.marginRatio === null ? 'n/a' : formatDecimal(alert.marginRatio, 2);
@@ -51,6 +51,23 @@ export function alertLine(alert: MarginAlert, options: { readonly color?: boolea
     `equity ${formatDecimal(alert.equity, 2)}`,
     `shortfall ${formatDecimal(alert.shortfallToInitial, 2)}`,
     `set ${forTerminal(alert.thresholdSetId)}`,
+    ...marksPart(alert),
   ].join('  ');
   return options.color ? `${COLOUR[alert.severity]}${line}${RESET}` : line;
+}
+
+/** Marks shown on a line at most; the rest are counted. */
+const MAX_MARKS_SHOWN = 3;
+
+/** `at BTC 101,250.50 ETH 3,100.00`: the prices that valued the account (none on a 1.0 alert). */
+function marksPart(alert: MarginAlert): string[] {
+  const entries = Object.entries(alert.marks ?? {});
+  if (entries.length === 0) return [];
+  const shown = entries.slice(0, MAX_MARKS_SHOWN).map(([symbol, mark]) => {
+    // Two places for most prices; a small coin keeps the digits that tell it apart (up to eight).
+    const fraction = mark.price.split('.')[1]?.length ?? 0;
+    return `${forTerminal(symbol)} ${formatDecimal(mark.price, Math.min(8, Math.max(2, fraction)))}`;
+  });
+  const more = entries.length - shown.length;
+  return [`at ${shown.join(' ')}${more > 0 ? ` +${more} more` : ''}`];
 }

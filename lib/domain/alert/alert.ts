@@ -10,7 +10,11 @@ import type { MarginAlert, MarginState } from '../account/account.ts';
 
 export type AlertSeverity = MarginAlert['severity'];
 
-export const MARGIN_ALERT_SCHEMA_VERSION = '1.0' as const;
+/**
+ * 1.1 added `marks` (additive). The JSON Schema keeps its file name `margin-alert.v1.json`: the file is per
+ * major version, and a 1.x document only ever gains fields.
+ */
+export const MARGIN_ALERT_SCHEMA_VERSION = '1.1' as const;
 export const MARGIN_ALERT_EVENT_TYPE = 'margin.state_changed' as const;
 
 /**
@@ -118,6 +122,7 @@ export function marginAlert(input: MarginAlertInput): MarginAlert {
     thresholdSetId: input.thresholdSetId,
     runId: input.runId,
     occurredAt: input.occurredAt,
+    marks: input.marks,
   });
 }
 
@@ -148,6 +153,10 @@ const utcTime = z
   .string()
   .regex(UTC_TIME_PATTERN, 'must be an RFC 3339 UTC time such as 2026-11-24T00:00:00Z')
   .refine(isCalendarDate, 'is not a calendar date');
+/** A decimal above zero: digits, at least one of them not 0. */
+export const POSITIVE_DECIMAL_PATTERN = /^(?=.*[1-9])\d+(\.\d+)?$/;
+/** An instrument symbol, as the accounts table spells it. */
+export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9_-]{0,31}$/;
 
 // The named definitions of the JSON Schema (`$defs`, by their `id`); the fields below refer to them.
 const marginStateSchema = z.enum(MARGIN_STATES).meta({
@@ -177,6 +186,117 @@ const TRANSITION_RULES = MARGIN_STATES.map((state) => ({
   },
 }));
 
+/** A mark in an alert (1.1): a named definition of the JSON Schema. */
+const markDef = z
+  .strictObject({
+    price: z
+      .string()
+      .max(DECIMAL_MAX_LENGTH)
+      .regex(POSITIVE_DECIMAL_PATTERN)
+      .describe(
+        'The mark price of one unit in the quote currency, a decimal string: for example "101250.5".',
+      ),
+    at: utcTime.meta({
+      format: 'date-time',
+      description:
+        "When the price was observed: the venues' time for a live mark, the close of the reference candle for a reference close.",
+    }),
+  })
+  .meta({ id: 'mark', description: "One instrument's mark, as the account was valued at it." });
+
+/** The fields of every 1.x alert besides `schemaVersion` (and 1.1's `marks`). */
+const versionedFields = {
+  eventType: z
+    .literal(MARGIN_ALERT_EVENT_TYPE)
+    .describe(
+      "What happened: the account's margin state changed. Also sent as the eventType message attribute.",
+    ),
+  alertId: z
+    .string()
+    .min(1)
+    .max(160)
+    .describe(
+      "Deduplication key: '<accountId>:<sequence>'. qmt stores each alert with its state change and re-sends it until it is confirmed published, so the same alert may arrive more than once (after a publish failure, or a crash between publishing and confirming). Every copy is identical and has the same alertId: process each alertId once, and order an account's alerts by sequence.",
+    ),
+  accountId: z
+    .string()
+    .min(1)
+    .max(128)
+    .describe(
+      "The exchange's account identifier, as stored in its accounts table. Also sent as the accountId message attribute.",
+    ),
+  previousState: marginStateSchema.describe('The margin state before this change.'),
+  newState: marginStateSchema.describe(
+    'The margin state after this change; always differs from previousState. Also sent as the newState message attribute.',
+  ),
+  severity: z
+    .enum(['info', 'warning', 'critical'])
+    .describe(
+      'Follows newState only, whatever the direction of the move: OK -> info (a recovery), WARNING -> warning, MARGIN_CALL and LIQUIDATION -> critical. Also sent as the severity message attribute.',
+    ),
+  sequence: z
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .describe(
+      "The account's margin status sequence after this change; increases by one per change, so a gap means a missed alert and a lower number means a late one.",
+    ),
+  equity: signedDecimalDef.describe(
+    'Account equity: collateral after haircuts plus unrealised profit and loss. Negative when the account is underwater.',
+  ),
+  initialRequirement: nonNegativeDecimalDef.describe(
+    "Initial margin requirement of the account's positions under the threshold set.",
+  ),
+  maintenanceRequirement: nonNegativeDecimalDef.describe(
+    "Maintenance margin requirement of the account's positions under the threshold set.",
+  ),
+  marginRatio: signedDecimal
+    .nullable()
+    .describe(
+      'equity / maintenanceRequirement as a decimal string (1.0 = exactly at maintenance), or null when the maintenance requirement is zero (no positions, positions that net to zero, or only expired options left) and the ratio is undefined. A null ratio says nothing about solvency: read equity. With nothing required, equity of zero or more is OK and negative equity is LIQUIDATION; an account with negative equity is in LIQUIDATION whatever its requirement.',
+    ),
+  shortfallToInitial: nonNegativeDecimalDef.describe(
+    'Amount of equity to add to restore the initial margin requirement: max(0, initialRequirement - equity).',
+  ),
+  thresholdSetId: z
+    .string()
+    .min(1)
+    .max(256)
+    .describe(
+      'The immutable threshold set the account was valued under; look it up for the rates and their audit trail.',
+    ),
+  runId: z
+    .string()
+    .min(1)
+    .max(256)
+    .describe('The sweep run that valued the account and detected the change.'),
+  // `format` for subscribers' validators; zod checks the calendar date with the refinement above.
+  occurredAt: utcTime.meta({
+    format: 'date-time',
+    description:
+      'When the change was detected, RFC 3339 in UTC with seconds, for example 2026-11-24T00:05:12.345Z.',
+  }),
+};
+
+/** The rules across fields, the same in every version. */
+function checkTransition(
+  alert: { readonly previousState: MarginState; readonly newState: MarginState; readonly severity: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (alert.previousState === alert.newState) {
+    ctx.addIssue({ code: 'custom', path: ['newState'], message: 'must differ from previousState' });
+  }
+  const expected = SEVERITY_BY_STATE[alert.newState];
+  if (alert.severity !== expected) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['severity'],
+      message: `must be ${expected} for ${alert.newState}`,
+    });
+  }
+}
+
 /**
  * The zod mirror of `lib/schemas/margin-alert.v1.json`, used to validate every alert before it leaves
  * the process (the JSON Schema is for subscribers; Ajv is not a runtime dependency). The JSON Schema is
@@ -186,101 +306,26 @@ export const marginAlertSchema = z
   .strictObject({
     schemaVersion: z
       .literal(MARGIN_ALERT_SCHEMA_VERSION)
-      .describe('Version of this schema. Consumers should reject versions they do not know.'),
-    eventType: z
-      .literal(MARGIN_ALERT_EVENT_TYPE)
       .describe(
-        "What happened: the account's margin state changed. Also sent as the eventType message attribute.",
+        'Version of this schema. 1.1 added marks to 1.0. Consumers should reject major versions they do not know.',
       ),
-    alertId: z
-      .string()
-      .min(1)
-      .max(160)
+    ...versionedFields,
+    marks: z
+      .record(z.string().regex(SYMBOL_PATTERN), markDef)
       .describe(
-        "Deduplication key: '<accountId>:<sequence>'. qmt stores each alert with its state change and re-sends it until it is confirmed published, so the same alert may arrive more than once (after a publish failure, or a crash between publishing and confirming). Every copy is identical and has the same alertId: process each alertId once, and order an account's alerts by sequence.",
+        'Since 1.1. The marks the account was valued at, by instrument symbol: every instrument of its positions, and any collateral asset that is itself a marked instrument (its mark prices the collateral). Stablecoins and the quote currency are priced at 1 by policy and carry no mark. Every account valued in one sweep saw the same marks. Empty only for an account holding nothing marked.',
       ),
-    accountId: z
-      .string()
-      .min(1)
-      .max(128)
-      .describe(
-        "The exchange's account identifier, as stored in its accounts table. Also sent as the accountId message attribute.",
-      ),
-    previousState: marginStateSchema.describe('The margin state before this change.'),
-    newState: marginStateSchema.describe(
-      'The margin state after this change; always differs from previousState. Also sent as the newState message attribute.',
-    ),
-    severity: z
-      .enum(['info', 'warning', 'critical'])
-      .describe(
-        'Follows newState only, whatever the direction of the move: OK -> info (a recovery), WARNING -> warning, MARGIN_CALL and LIQUIDATION -> critical. Also sent as the severity message attribute.',
-      ),
-    sequence: z
-      .number()
-      .int()
-      .min(1)
-      .max(Number.MAX_SAFE_INTEGER)
-      .describe(
-        "The account's margin status sequence after this change; increases by one per change, so a gap means a missed alert and a lower number means a late one.",
-      ),
-    equity: signedDecimalDef.describe(
-      'Account equity: collateral after haircuts plus unrealised profit and loss. Negative when the account is underwater.',
-    ),
-    initialRequirement: nonNegativeDecimalDef.describe(
-      "Initial margin requirement of the account's positions under the threshold set.",
-    ),
-    maintenanceRequirement: nonNegativeDecimalDef.describe(
-      "Maintenance margin requirement of the account's positions under the threshold set.",
-    ),
-    marginRatio: signedDecimal
-      .nullable()
-      .describe(
-        'equity / maintenanceRequirement as a decimal string (1.0 = exactly at maintenance), or null when the maintenance requirement is zero (no positions, positions that net to zero, or only expired options left) and the ratio is undefined. A null ratio says nothing about solvency: read equity. With nothing required, equity of zero or more is OK and negative equity is LIQUIDATION; an account with negative equity is in LIQUIDATION whatever its requirement.',
-      ),
-    shortfallToInitial: nonNegativeDecimalDef.describe(
-      'Amount of equity to add to restore the initial margin requirement: max(0, initialRequirement - equity).',
-    ),
-    thresholdSetId: z
-      .string()
-      .min(1)
-      .max(256)
-      .describe(
-        'The immutable threshold set the account was valued under; look it up for the rates and their audit trail.',
-      ),
-    runId: z
-      .string()
-      .min(1)
-      .max(256)
-      .describe('The sweep run that valued the account and detected the change.'),
-    // `format` for subscribers' validators; zod checks the calendar date with the refinement above.
-    occurredAt: utcTime.meta({
-      format: 'date-time',
-      description:
-        'When the change was detected, RFC 3339 in UTC with seconds, for example 2026-11-24T00:05:12.345Z.',
-    }),
   })
-  .superRefine((alert, ctx) => {
-    if (alert.previousState === alert.newState) {
-      ctx.addIssue({ code: 'custom', path: ['newState'], message: 'must differ from previousState' });
-    }
-    const expected = SEVERITY_BY_STATE[alert.newState];
-    if (alert.severity !== expected) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['severity'],
-        message: `must be ${expected} for ${alert.newState}`,
-      });
-    }
-  })
+  .superRefine(checkTransition)
   .meta({
-    $id: 'urn:qmt:schema:margin-alert:1.0',
-    title: 'qmt margin alert, version 1.0',
+    $id: 'urn:qmt:schema:margin-alert:1.1',
+    title: 'qmt margin alert, version 1.1',
     description:
-      "Published by qmt to the alerts topic once per margin state change of an account, and only then. The body is this JSON document; the SNS message attributes eventType, severity, accountId and newState (all String) repeat the fields of the same name so subscription filter policies need not parse the body. Delivery is at least once: deduplicate on alertId and order an account's alerts by sequence. Amounts are decimal strings in the quote currency of the account's margin, never JSON numbers, so no precision is lost. Fields are never added to version 1.0; a new field means a new schemaVersion.",
+      "Published by qmt to the alerts topic once per margin state change of an account, and only then. The body is this JSON document; the SNS message attributes eventType, severity, accountId and newState (all String) repeat the fields of the same name so subscription filter policies need not parse the body. Delivery is at least once: deduplicate on alertId and order an account's alerts by sequence. Amounts are decimal strings in the quote currency of the account's margin, never JSON numbers, so no precision is lost. Fields are never added within a version; a new field means a new schemaVersion (1.1 added marks).",
     allOf: TRANSITION_RULES,
     examples: [
       {
-        schemaVersion: '1.0',
+        schemaVersion: '1.1',
         eventType: 'margin.state_changed',
         alertId: 'acc-0042:7',
         accountId: 'acc-0042',
@@ -296,6 +341,33 @@ export const marginAlertSchema = z
         thresholdSetId: '2026-11-24T00:00Z',
         runId: 'sweep-2026-11-24T00:05Z',
         occurredAt: '2026-11-24T00:05:12.345Z',
+        marks: { BTC: { price: '101250.5', at: '2026-11-24T00:05:00.000Z' } },
       },
     ],
   });
+
+/**
+ * A 1.0 alert: what a status stored as its pending alert before qmt wrote 1.1. It is re-sent exactly as
+ * stored, so every copy of one alertId stays identical (subscribers dedupe on it); never built new.
+ */
+const marginAlertV1_0Schema = z
+  .strictObject({ schemaVersion: z.literal('1.0'), ...versionedFields })
+  .superRefine(checkTransition);
+
+/**
+ * Check an alert before it is published: a 1.1 alert against `marginAlertSchema`; a pending 1.0 alert
+ * written before the upgrade against 1.0, so it still goes out rather than staying pending for ever.
+ *
+ * @example
+ * const parsed = parsePublishableAlert(alert);
+ * if (!parsed.success) reportFailed(alert, parsed.error);
+ */
+export function parsePublishableAlert(
+  alert: unknown,
+): { success: true; data: MarginAlert } | { success: false; error: z.ZodError } {
+  const version = (alert as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (version !== '1.0') return marginAlertSchema.safeParse(alert);
+  // The stored 1.0 document goes out unchanged: typed as the current alert only to travel the same path.
+  const legacy = marginAlertV1_0Schema.safeParse(alert);
+  return legacy.success ? { success: true, data: legacy.data as unknown as MarginAlert } : legacy;
+}

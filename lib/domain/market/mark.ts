@@ -116,3 +116,24 @@ export function referenceCloseMarks(set: ThresholdSet, takenAt: number): MarkSna
   }
   return createMarkSnapshot({ takenAt, marks, held });
 }
+
+/**
+ * A price as a plain decimal string (no exponent), the shortest that reads back as the same number, so a
+ * mark survives a message or an alert exactly: `Number(priceText(p)) === p`.
+ *
+ * @example
+ * priceText(101_250.5); // '101250.5'
+ * priceText(1e-7); // '0.0000001'
+ */
+export function priceText(price: number): string {
+  if (!Number.isFinite(price)) throw new RangeError(`not a finite number: ${price}`);
+  const text = String(price);
+  const exponent = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!exponent) return text;
+  const [, sign = '', whole = '', fraction = '', power = '0'] = exponent;
+  const digits = whole + fraction;
+  const point = whole.length + Number(power);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}

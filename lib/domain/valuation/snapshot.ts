@@ -21,6 +21,8 @@ export interface InstrumentMarket {
   readonly instrument: string;
   /** Mark of the underlying (quote currency): futures P&L, option forward, notional. */
   readonly markPrice: number;
+  /** When the mark was observed (ms), from the sweep's `MarkSnapshot`; absent for plain prices given by hand. */
+  readonly markedAt?: number;
   readonly threshold: Threshold;
   /**
    * Implied volatility (annualised) options on this instrument are marked at unless a position carries its
@@ -40,6 +42,7 @@ export interface MarketSnapshot {
 
 export interface InstrumentMarketInput {
   readonly markPrice?: number;
+  readonly markedAt?: number;
   readonly threshold: Threshold;
   readonly impliedVolatility?: number;
   readonly openInterestNotional?: number;
@@ -78,6 +81,9 @@ export function createMarketSnapshot(input: MarketSnapshotInput): MarketSnapshot
     requirePositive(instrument, 'mark price', markPrice);
     requireRate(instrument, 'initial margin rate', threshold.initialMarginRate);
     requireRate(instrument, 'maintenance margin rate', threshold.maintenanceMarginRate);
+    if (market.markedAt !== undefined && !Number.isFinite(market.markedAt)) {
+      throw new MarketDataError(`${instrument}: mark time is not a time`, instrument);
+    }
     if (market.impliedVolatility !== undefined) {
       requirePositive(instrument, 'implied volatility', market.impliedVolatility);
     }
@@ -87,6 +93,7 @@ export function createMarketSnapshot(input: MarketSnapshotInput): MarketSnapshot
     instruments.set(instrument, {
       instrument,
       markPrice,
+      ...(market.markedAt === undefined ? {} : { markedAt: market.markedAt }),
       threshold,
       ...(market.impliedVolatility === undefined ? {} : { impliedVolatility: market.impliedVolatility }),
       ...(market.openInterestNotional === undefined
@@ -166,6 +173,8 @@ export function marketSnapshotAt(
       return mark.price;
     },
     options,
+    // The mark's own time travels with its price: each alert says when the prices that valued it were seen.
+    (threshold) => marks.marks.get(threshold.instrument)?.at,
   );
 }
 
@@ -173,6 +182,7 @@ function snapshotFromSet(
   set: ThresholdSet,
   markOf: (threshold: Threshold) => number | undefined,
   options: SnapshotAtOptions,
+  markedAtOf: (threshold: Threshold) => number | undefined = () => undefined,
 ): MarketSnapshot {
   const instruments: Record<string, InstrumentMarketInput> = {};
   const assetPrices: Record<string, number> = {};
@@ -185,8 +195,10 @@ function snapshotFromSet(
     if (markPrice === undefined || !(markPrice > 0)) continue;
     const impliedVolatility = options.impliedVolatility?.[symbol];
     const openInterestNotional = options.openInterestNotional?.[symbol];
+    const markedAt = markedAtOf(threshold);
     instruments[symbol] = {
       markPrice,
+      ...(markedAt === undefined ? {} : { markedAt }),
       threshold,
       ...(impliedVolatility === undefined ? {} : { impliedVolatility }),
       ...(openInterestNotional === undefined ? {} : { openInterestNotional }),

@@ -92,7 +92,7 @@ export function sampleTransition(accountId: string, expectedSequence: number): M
     newState: 'WARNING',
     expectedSequence,
     alert: {
-      schemaVersion: '1.0',
+      schemaVersion: '1.1',
       eventType: 'margin.state_changed',
       alertId: `${accountId}:${expectedSequence + 1}`,
       accountId,
@@ -108,6 +108,7 @@ export function sampleTransition(accountId: string, expectedSequence: number): M
       thresholdSetId: 'set-1',
       runId: 'run-1',
       occurredAt: '2024-03-02T00:10:00.000Z',
+      marks: { BTC: { price: '62000.5', at: '2024-03-02T00:10:00.000Z' } },
     },
   };
 }

@@ -52,7 +52,7 @@ describe('local outbox: alerts', () => {
     const outbox = await openLocalOutbox({ directory, terminal: plain.sink });
     await outbox.alerts.publish([sampleAlert()]);
     expect(plain.lines).toEqual([
-      '✖ acc-0042  WARNING → MARGIN_CALL  ratio 0.98  equity 9,800.00  shortfall 2,700.00  set 2026-11-24T00:00Z\n',
+      '✖ acc-0042  WARNING → MARGIN_CALL  ratio 0.98  equity 9,800.00  shortfall 2,700.00  set 2026-11-24T00:00Z  at BTC 101,250.50\n',
     ]);
 
     const coloured = terminal();

@@ -45,7 +45,11 @@ describe('evaluateValuation', () => {
           const account = accountWith(collateral);
           const previous = stored === null ? undefined : status(stored[0], stored[1]);
           const guessed = evaluateAccount(account, snapshot, undefined, LEVELS, context);
-          const moved = evaluateValuation('acc-1', guessed.valuation, previous, LEVELS, context);
+          // As the sweep does: the same valuation, and the marks it was made at.
+          const moved = evaluateValuation('acc-1', guessed.valuation, previous, LEVELS, {
+            ...context,
+            marks: guessed.marks,
+          });
           expect(moved).toEqual(evaluateAccount(account, snapshot, previous, LEVELS, context));
         },
       ),

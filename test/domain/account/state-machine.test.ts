@@ -180,7 +180,7 @@ describe('evaluateAccount', () => {
       newState: 'WARNING',
       expectedSequence: 0,
       alert: {
-        schemaVersion: '1.0',
+        schemaVersion: '1.1',
         eventType: 'margin.state_changed',
         alertId: 'acc-1:1',
         accountId: 'acc-1',
@@ -196,6 +196,8 @@ describe('evaluateAccount', () => {
         thresholdSetId: 'set-2026-11-24',
         runId: 'run-7',
         occurredAt: '2026-11-24T00:00:00.000Z',
+        // A snapshot of plain prices has no mark time: the valuation time stands in.
+        marks: { BTC: { price: '100000', at: '2026-11-24T00:00:00.000Z' } },
       },
     });
     expect(() => marginAlertSchema.parse(result.transition?.alert)).not.toThrow();

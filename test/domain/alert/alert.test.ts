@@ -4,6 +4,7 @@ import {
   alertAttributes,
   alertIdFor,
   marginAlertSchema,
+  parsePublishableAlert,
   severityOf,
 } from '../../../lib/domain/alert/alert.ts';
 import { alertLine, formatDecimal } from '../../../lib/domain/alert/alert-line.ts';
@@ -63,7 +64,7 @@ describe('marginAlert', () => {
   it('fills the constants, id and severity', () => {
     const alert = sampleAlert({ previousState: 'MARGIN_CALL', newState: 'OK', sequence: 9 });
     expect(alert).toMatchObject({
-      schemaVersion: '1.0',
+      schemaVersion: '1.1',
       eventType: 'margin.state_changed',
       alertId: 'acc-0042:9',
       severity: 'info',
@@ -116,8 +117,24 @@ describe('formatDecimal', () => {
 describe('alertLine', () => {
   it('reads like a risk dashboard row', () => {
     expect(alertLine(sampleAlert())).toBe(
-      '✖ acc-0042  WARNING → MARGIN_CALL  ratio 0.98  equity 9,800.00  shortfall 2,700.00  set 2026-11-24T00:00Z',
+      '✖ acc-0042  WARNING → MARGIN_CALL  ratio 0.98  equity 9,800.00  shortfall 2,700.00  set 2026-11-24T00:00Z  at BTC 101,250.50',
     );
+  });
+
+  it('shows the marks that valued the account, a small coin with its digits, three at most', () => {
+    const at = '2026-11-24T00:05:00.000Z';
+    const line = alertLine(
+      sampleAlert({
+        marks: {
+          BTC: { price: '101250.5', at },
+          DOGE: { price: '0.0812345', at },
+          ETH: { price: '3100', at },
+          SOL: { price: '150.25', at },
+        },
+      }),
+    );
+    expect(line.endsWith('  at BTC 101,250.50 DOGE 0.0812345 ETH 3,100.00 +1 more')).toBe(true);
+    expect(alertLine(sampleAlert({ marks: {} }))).not.toContain('  at ');
   });
 
   it('shows n/a for an undefined ratio and a warning symbol', () => {
@@ -145,5 +162,25 @@ describe('alertLine', () => {
     // Shown as visible escapes, so two ids that differ only in a control character stay apart.
     expect(line).toContain('acc\\u001b[2Jx\\u202e');
     expect(line).toContain('set set\\u000a1');
+  });
+});
+
+describe('parsePublishableAlert', () => {
+  it('checks a 1.1 alert against 1.1: marks are required', () => {
+    const { marks: _marks, ...withoutMarks } = sampleAlert();
+    expect(parsePublishableAlert(sampleAlert()).success).toBe(true);
+    const parsed = parsePublishableAlert(withoutMarks);
+    expect(parsed.success).toBe(false);
+    expect(parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.'))).toEqual(['marks']);
+  });
+
+  it('lets a pending 1.0 alert stored before 1.1 go out unchanged, and only a sound one', () => {
+    const { marks: _marks, ...fields } = sampleAlert();
+    const stored = { ...fields, schemaVersion: '1.0' };
+    const parsed = parsePublishableAlert(stored);
+    expect(parsed.success && parsed.data).toEqual(stored);
+    // A 1.0 document with 1.1's field is neither version.
+    expect(parsePublishableAlert({ ...sampleAlert(), schemaVersion: '1.0' }).success).toBe(false);
+    expect(parsePublishableAlert({ ...stored, severity: 'info' }).success).toBe(false);
   });
 });

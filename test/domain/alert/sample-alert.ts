@@ -16,6 +16,7 @@ export function sampleAlert(overrides: Partial<MarginAlertInput> = {}): MarginAl
     thresholdSetId: '2026-11-24T00:00Z',
     runId: 'sweep-2026-11-24T00:05Z',
     occurredAt: '2026-11-24T00:05:12.345Z',
+    marks: { BTC: { price: '101250.5', at: '2026-11-24T00:05:00.000Z' } },
     ...overrides,
   });
 }

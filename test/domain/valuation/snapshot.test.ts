@@ -51,8 +51,18 @@ describe('marketSnapshotAt', () => {
     expect(snapshot.policy.grid.method).toBe('span');
   });
 
-  it('at reference closes gives the same snapshot the reference prices did', () => {
-    expect(marketSnapshotAt(set, referenceCloseMarks(set, at))).toEqual(marketSnapshotFromSet(set));
+  it("at reference closes gives the same snapshot the reference prices did, with the closes' times", () => {
+    const marks = referenceCloseMarks(set, at);
+    const snapshot = marketSnapshotAt(set, marks);
+    const fromPrices = marketSnapshotFromSet(set);
+    // Each instrument carries when its mark was observed (for the alert's marks); all else is the same.
+    for (const [instrument, market] of snapshot.instruments) {
+      expect(market.markedAt).toBe(marks.marks.get(instrument)?.at);
+    }
+    const withoutTimes = new Map(
+      [...snapshot.instruments].map(([instrument, { markedAt: _, ...market }]) => [instrument, market]),
+    );
+    expect({ ...snapshot, instruments: withoutTimes }).toEqual(fromPrices);
   });
 
   it('refuses a mark that is not a positive number, naming the instrument', () => {

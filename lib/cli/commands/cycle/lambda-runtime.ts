@@ -6,6 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { Observability } from '../../../../lambdas/shared/observability.ts';
+import { segmentMessageBody } from '../../../adapters/sqs/sweep-queue.ts';
 import type { SegmentMessage, SweepQueue } from '../../../ports.ts';
 
 /** Stands in for SQS: the coordinator and workers enqueue here, and the cycle drains it. */
@@ -27,7 +28,8 @@ export function sqsEvent(messages: readonly SegmentMessage[]): SQSEvent {
     Records: messages.map((message, i) => ({
       messageId: `local-${message.runId}-${message.segment}-${i}`,
       receiptHandle: 'local',
-      body: JSON.stringify(message),
+      // The body SQS would carry: the mark snapshot in its wire form (decimal strings, ISO times).
+      body: JSON.stringify(segmentMessageBody(message)),
       attributes: {
         ApproximateReceiveCount: '1',
         SentTimestamp: String(Date.now()),
