@@ -20,6 +20,7 @@ import {
   deleteAccountsNotIn,
   writeAccounts,
 } from '../../adapters/dynamodb/account-writer.ts';
+import { DynamoDbBreachIndex } from '../../adapters/dynamodb/breach-index.ts';
 import { DynamoDbMarginStatusStore } from '../../adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../adapters/dynamodb/run-ledger.ts';
 import { TABLE_NAME_ENV } from '../../adapters/dynamodb/tables.ts';
@@ -234,7 +235,10 @@ export async function runCycle(
       thresholds: new DynamoDbThresholdStore(db.client, db.tables.thresholds),
       ledger: new DynamoDbRunLedger(db.client, db.tables.runs),
       accounts: new DynamoDbAccountSource(db.client, db.tables.accounts),
+      accountReader: new DynamoDbAccountSource(db.client, db.tables.accounts),
       statuses: new DynamoDbMarginStatusStore(db.client, db.tables.marginStatus),
+      // Every full sweep keeps the bands, as in the stack, so a market watch can follow it.
+      breachIndex: new DynamoDbBreachIndex(db.client, db.tables.breachIndex),
       alerts: recordingAlerts(outbox.alerts, recorded.alerts),
       ops: recordingOps(outbox.ops, recorded.ops),
       sweepQueue: queue,
