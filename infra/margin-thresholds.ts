@@ -29,6 +29,7 @@ import {
   createSchedules,
   DEFAULT_RECALIBRATION,
   DEFAULT_SWEEP,
+  DEFAULT_WATCH,
 } from './constructs/functions.ts';
 import { createAlarms, createDashboard, QmtAlarmFactory, QmtMetricFactory } from './constructs/monitoring.ts';
 import { HANDLER_ENTRIES, type QmtFunctionName } from './constructs/names.ts';
@@ -121,6 +122,13 @@ export interface MarginThresholdsProps {
   readonly sweepSchedule?: scheduler.ScheduleExpression;
 
   /**
+   * When the market watch looks at live marks and sweeps the accounts whose band the move crossed.
+   *
+   * @default - every minute (Scheduler's finest rate)
+   */
+  readonly watchSchedule?: scheduler.ScheduleExpression;
+
+  /**
    * Whether the schedules run. Disabled, the functions still deploy and can be invoked by hand.
    *
    * @default true - both schedules run
@@ -197,6 +205,15 @@ export interface MarginThresholdsProps {
   readonly handlerEntries?: Partial<Readonly<Record<QmtFunctionName, string>>>;
 }
 
+/**
+ * The deployed functions value at live marks unless the document says otherwise (`marks.live: false`):
+ * local runs and tests, which have no network, default to the reference closes.
+ */
+export function withLiveMarks(config: RuntimeDocument): RuntimeDocument {
+  if (config.marks?.live !== undefined) return config;
+  return { ...config, marks: { ...config.marks, live: true } };
+}
+
 /** A prop that cannot work: names the prop and says why. */
 export class MarginThresholdsPropsError extends Error {
   constructor(
@@ -239,6 +256,12 @@ export class MarginThresholds extends Construct {
   public readonly recalibrateFunction: lambda.IFunction;
   public readonly sweepCoordinatorFunction: lambda.IFunction;
   public readonly sweepWorkerFunction: lambda.IFunction;
+  /** Live marks every minute; a targeted sweep of the accounts whose breach band the move crossed. */
+  public readonly marketWatchFunction: lambda.IFunction;
+  /** Breach bands per threshold set, instrument and account (kept by every full sweep). */
+  public readonly breachIndexTable: dynamodb.ITableV2;
+  public readonly watchDeadLetterQueue: sqs.IQueue;
+  public readonly watchSchedule: scheduler.ISchedule;
   public readonly scheduleGroup: scheduler.IScheduleGroup;
   public readonly recalibrationSchedule: scheduler.ISchedule;
   public readonly sweepSchedule: scheduler.ISchedule;
@@ -275,6 +298,8 @@ export class MarginThresholds extends Construct {
     this.marginStatusTable = storage.marginStatusTable;
     this.runsTable = storage.runsTable;
     this.accountsTable = storage.accountsTable;
+    this.breachIndexTable = storage.breachIndexTable;
+    this.watchDeadLetterQueue = storage.watchDeadLetterQueue;
     this.topicKey = storage.topicKey;
     this.alertsTopic = storage.alertsTopic;
     this.opsTopic = storage.opsTopic;
@@ -284,7 +309,7 @@ export class MarginThresholds extends Construct {
     this.sweepScheduleDeadLetterQueue = storage.sweepScheduleDeadLetterQueue;
 
     const functions = createFunctions(this, storage, {
-      config: props.config,
+      config: withLiveMarks(props.config),
       entries: { ...HANDLER_ENTRIES, ...props.handlerEntries },
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy,
@@ -296,16 +321,19 @@ export class MarginThresholds extends Construct {
     this.recalibrateFunction = functions.recalibrateFunction;
     this.sweepCoordinatorFunction = functions.sweepCoordinatorFunction;
     this.sweepWorkerFunction = functions.sweepWorkerFunction;
+    this.marketWatchFunction = functions.marketWatchFunction;
 
     const schedules = createSchedules(this, functions, storage, {
       prefix,
       recalibrationSchedule: props.recalibrationSchedule ?? DEFAULT_RECALIBRATION,
       sweepSchedule: props.sweepSchedule ?? DEFAULT_SWEEP,
+      watchSchedule: props.watchSchedule ?? DEFAULT_WATCH,
       enabled: props.schedulesEnabled ?? true,
     });
     this.scheduleGroup = schedules.scheduleGroup;
     this.recalibrationSchedule = schedules.recalibrationSchedule;
     this.sweepSchedule = schedules.sweepSchedule;
+    this.watchSchedule = schedules.watchSchedule;
 
     this.alarmFactory = new QmtAlarmFactory(this, prefix, storage.opsTopic);
     const monitored = { functions, queues: storage, scheduleGroup: schedules.scheduleGroup };

@@ -5,7 +5,7 @@
 import type { Account, MarginAlert, MarginStatus, MarginTransition } from './domain/account/account.ts';
 import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach-index.ts';
 import type { CandleSeries } from './domain/market/candle.ts';
-import type { MarkSnapshot, VenueMark } from './domain/market/mark.ts';
+import type { HeldMarkCause, MarkSnapshot, VenueMark } from './domain/market/mark.ts';
 import type { MarksReport } from './domain/market/mark-report.ts';
 import type { Threshold, ThresholdSet } from './domain/threshold/threshold.ts';
 
@@ -175,6 +175,18 @@ export type OpsEvent =
       readonly runId: string;
       readonly segment: number;
       readonly reason: string;
+    }
+  | {
+      /** Live marks held instruments (no quorum, stale, an unconfirmed jump): their accounts stay where they are. */
+      readonly type: 'marks.held';
+      readonly runId: string;
+      /** When the marks were taken (ISO 8601, UTC). */
+      readonly takenAt: string;
+      readonly held: readonly {
+        readonly instrument: string;
+        readonly reason: string;
+        readonly cause?: HeldMarkCause;
+      }[];
     }
   | {
       readonly type: 'accounts.rejected';

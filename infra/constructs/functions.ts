@@ -17,9 +17,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ACCOUNT_SOURCE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/account-source.ts';
+import { BREACH_INDEX_IAM_ACTIONS } from '../../lib/adapters/dynamodb/breach-index.ts';
 import { MARGIN_STATUS_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
-import { MARGIN_WATCHLIST_INDEX, TABLE_NAME_ENV } from '../../lib/adapters/dynamodb/tables.ts';
+import {
+  BREACH_INDEX_BY_PRICE,
+  MARGIN_WATCHLIST_INDEX,
+  TABLE_NAME_ENV,
+} from '../../lib/adapters/dynamodb/tables.ts';
 import { THRESHOLD_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/threshold-store.ts';
 import { IDEMPOTENCY_STORE_IAM_ACTIONS } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
 import { ALERT_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/alert-publisher.ts';
@@ -48,12 +53,14 @@ export interface QmtFunctions {
   readonly recalibrateFunction: NodejsFunction;
   readonly sweepCoordinatorFunction: NodejsFunction;
   readonly sweepWorkerFunction: NodejsFunction;
+  readonly marketWatchFunction: NodejsFunction;
 }
 
 export interface SchedulesOptions {
   readonly prefix: string;
   readonly recalibrationSchedule: scheduler.ScheduleExpression;
   readonly sweepSchedule: scheduler.ScheduleExpression;
+  readonly watchSchedule: scheduler.ScheduleExpression;
   readonly enabled: boolean;
 }
 
@@ -61,6 +68,7 @@ export interface QmtSchedules {
   readonly scheduleGroup: scheduler.ScheduleGroup;
   readonly recalibrationSchedule: scheduler.ISchedule;
   readonly sweepSchedule: scheduler.ISchedule;
+  readonly watchSchedule: scheduler.ISchedule;
 }
 
 interface FunctionSpec {
@@ -83,8 +91,10 @@ export const DEFAULT_RECALIBRATION = scheduler.ScheduleExpression.cron({
   timeZone: TimeZone.ETC_UTC,
 });
 export const DEFAULT_SWEEP = scheduler.ScheduleExpression.rate(Duration.minutes(5));
+/** The market watch looks once a minute: Scheduler's finest rate. */
+export const DEFAULT_WATCH = scheduler.ScheduleExpression.rate(Duration.minutes(1));
 
-/** The three functions with their roles and log groups, their permissions, and the workers' event source. */
+/** The four functions with their roles and log groups, their permissions, and the workers' event source. */
 export function createFunctions(
   scope: Construct,
   storage: QmtStorage,
@@ -114,6 +124,17 @@ export function createFunctions(
     description: 'qmt: sweep one Scan segment, move margin states, publish one alert per change',
     memorySize: 1024,
     timeout: options.sweepWorkerTimeout,
+  });
+
+  const watch = createFunction(scope, storage, options, {
+    name: 'marketWatch',
+    id: 'MarketWatch',
+    description:
+      'qmt: take live marks every minute, report held instruments, sweep the accounts whose band the move crossed',
+    memorySize: 1024,
+    // A look that has not finished within its minute is overtaken by the next one.
+    timeout: Duration.seconds(55),
+    deadLetterQueue: storage.watchDeadLetterQueue,
   });
 
   const allowPublish = (fn: lambda.IFunction, topic: sns.ITopic, publisher: readonly string[]) => {
@@ -157,6 +178,23 @@ export function createFunctions(
   if (options.accountsTableKey) allow(worker, options.accountsTableKey.keyArn, ['kms:Decrypt']);
   allowPublish(worker, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
   allowPublish(worker, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
+  // ...and keeps the breach index: every account it values gets its band (BatchWriteItem).
+  allow(worker, storage.breachIndexTable.tableArn, actions(BREACH_INDEX_IAM_ACTIONS.record));
+  // market watch: the CURRENT thresholds, the crossed bands (Query on the price index) and their re-index,
+  // the named accounts by id, their margin states, alerts and ops events. Its marks come from the venues'
+  // public endpoints over HTTPS: no AWS permission.
+  allow(watch, storage.thresholdsTable.tableArn, actions(THRESHOLD_STORE_IAM_ACTIONS.read));
+  allow(watch, storage.breachIndexTable.tableArn, actions(BREACH_INDEX_IAM_ACTIONS.record));
+  allow(
+    watch,
+    `${storage.breachIndexTable.tableArn}/index/${BREACH_INDEX_BY_PRICE}`,
+    actions(BREACH_INDEX_IAM_ACTIONS.crossed),
+  );
+  allow(watch, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.get));
+  if (options.accountsTableKey) allow(watch, options.accountsTableKey.keyArn, ['kms:Decrypt']);
+  allow(watch, storage.marginStatusTable.tableArn, actions(MARGIN_STATUS_STORE_IAM_ACTIONS.table));
+  allowPublish(watch, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
+  allowPublish(watch, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
   worker.addEventSource(
     new SqsEventSource(storage.sweepQueue, {
       batchSize: 1,
@@ -169,6 +207,7 @@ export function createFunctions(
     recalibrateFunction: recalibrate,
     sweepCoordinatorFunction: coordinator,
     sweepWorkerFunction: worker,
+    marketWatchFunction: watch,
   };
 }
 
@@ -213,7 +252,20 @@ export function createSchedules(
       maxEventAge: Duration.minutes(5),
     }),
   });
-  return { scheduleGroup, recalibrationSchedule, sweepSchedule };
+  const watchSchedule = new scheduler.Schedule(scope, 'WatchSchedule', {
+    schedule: options.watchSchedule,
+    scheduleGroup,
+    description: 'qmt: watch the market: live marks, then a targeted sweep of the crossed bands',
+    enabled: options.enabled,
+    target: new InvokeFunction(functions.marketWatchFunction, {
+      input: scheduledTimeInput,
+      deadLetterQueue: storage.watchDeadLetterQueue,
+      retryAttempts: 1,
+      // Scheduler's shortest age: a minute later the next look has newer marks.
+      maxEventAge: Duration.minutes(1),
+    }),
+  });
+  return { scheduleGroup, recalibrationSchedule, sweepSchedule, watchSchedule };
 }
 
 /** cdk-nag findings that are the design, each with its reason. */
@@ -223,6 +275,7 @@ export function acknowledgeFindings(functions: QmtFunctions, tracing: boolean): 
     functions.recalibrateFunction,
     functions.sweepCoordinatorFunction,
     functions.sweepWorkerFunction,
+    functions.marketWatchFunction,
   ];
   for (const fn of all) {
     if (!fn.role) continue;
@@ -275,6 +328,7 @@ function createFunction(
       [TABLE_NAME_ENV.accounts]: storage.accountsTable.tableName,
       [TABLE_NAME_ENV.marginStatus]: storage.marginStatusTable.tableName,
       [TABLE_NAME_ENV.runs]: storage.runsTable.tableName,
+      [TABLE_NAME_ENV.breachIndex]: storage.breachIndexTable.tableName,
       [RUNTIME_ENV.alertsTopicArn]: storage.alertsTopic.topicArn,
       [RUNTIME_ENV.opsTopicArn]: storage.opsTopic.topicArn,
       [RUNTIME_ENV.sweepQueueUrl]: storage.sweepQueue.queueUrl,

@@ -78,6 +78,24 @@ export class QmtMetricFactory {
     return this.metric(METRIC.AlertsFailed, 'sweepWorker', props);
   }
 
+  /** Instruments the market watch's live marks held for lack of quorum or freshness (by cause). */
+  marksHeld(
+    cause: 'MarksNoQuorum' | 'MarksStale' | 'MarksUnconfirmedJump' | 'MarksHeld',
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return this.metric(METRIC[cause], 'marketWatch', props);
+  }
+
+  /** Market watch looks that failed (marks, index or targeted sweep); Scheduler retries each once. */
+  targetedSweepsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.TargetedSweepsFailed, 'marketWatch', props);
+  }
+
+  /** Instruments recalibrated at once because the watch saw a shock move. */
+  shockRecalibrations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.ShockRecalibrations, 'marketWatch', props);
+  }
+
   /** A function's own measure of its run time (`DurationMs`), maximum by default. */
   durationMs(source: QmtFunctionName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.DurationMs, source, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
@@ -156,6 +174,7 @@ function byName(functions: QmtFunctions): [QmtFunctionName, lambda.IFunction][] 
     ['recalibrate', functions.recalibrateFunction],
     ['sweepCoordinator', functions.sweepCoordinatorFunction],
     ['sweepWorker', functions.sweepWorkerFunction],
+    ['marketWatch', functions.marketWatchFunction],
   ];
 }
 
@@ -211,6 +230,43 @@ export function createAlarms(
     'sweep-schedule-dlq',
     'A scheduled sweep could not be delivered to the coordinator, or the coordinator failed after its retries.',
     deadLetterDepth(queues.sweepScheduleDeadLetterQueue),
+    ABOVE_ZERO,
+  );
+  alarms.addAlarm(
+    'WatchDlqAlarm',
+    'watch-dlq',
+    'A market watch look could not be delivered, or failed after its retry: that minute was not watched (the next one and the full sweep still run).',
+    deadLetterDepth(queues.watchDeadLetterQueue),
+    ABOVE_ZERO,
+  );
+  const minute = Duration.minutes(1);
+  alarms.addAlarm(
+    'MarksHeldAlarm',
+    'marks-held',
+    'Live marks held an instrument (no quorum of venues, or only stale prices) for five minutes running: its accounts are neither worsened nor recovered until the venues agree again (the ops topic has the reasons).',
+    new cloudwatch.MathExpression({
+      expression: 'FILL(noQuorum, 0) + FILL(stale, 0)',
+      usingMetrics: {
+        noQuorum: metrics.marksHeld('MarksNoQuorum', { period: minute }),
+        stale: metrics.marksHeld('MarksStale', { period: minute }),
+      },
+      period: minute,
+      label: 'Instruments held: no quorum or stale',
+    }),
+    { ...AT_LEAST_ONE, evaluationPeriods: 5, datapointsToAlarm: 5 },
+  );
+  alarms.addAlarm(
+    'TargetedSweepsFailedAlarm',
+    'targeted-sweeps-failed',
+    'Market watch looks failed three times in five minutes: moves are caught only by the full sweep until it recovers.',
+    metrics.targetedSweepsFailed({ period: fiveMinutes }),
+    { threshold: 3, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD },
+  );
+  alarms.addAlarm(
+    'ShockRecalibrationAlarm',
+    'shock-recalibration',
+    'The market watch recalibrated an instrument at once after a shock move: margins were raised intraday (the ops topic has the trigger).',
+    metrics.shockRecalibrations({ period: fiveMinutes }),
     ABOVE_ZERO,
   );
   alarms.addAlarm(
@@ -387,12 +443,35 @@ export function createDashboard(
       depth(queues.sweepDeadLetterQueue, 'sweep'),
       depth(queues.recalibrationDeadLetterQueue, 'recalibration'),
       depth(queues.sweepScheduleDeadLetterQueue, 'sweep schedule'),
+      depth(queues.watchDeadLetterQueue, 'market watch'),
     ]),
     graph('Scheduler', [
       scheduleGroup.metricAttempts({ period: fiveMinutes, label: 'invocation attempts' }),
       scheduleGroup.metricTargetErrors({ period: fiveMinutes, label: 'target errors' }),
       scheduleGroup.metricSentToDLQ({ period: fiveMinutes, label: 'sent to dead-letter queue' }),
       scheduleGroup.metricDropped({ period: fiveMinutes, label: 'dropped' }),
+    ]),
+  );
+  // The market watch, per minute: what the venues gave, what the move crossed, what it cost.
+  const minute = Duration.minutes(1);
+  dashboard.addWidgets(
+    graph('Market watch: marks', [
+      counted(METRIC.InstrumentsMarked, 'marketWatch', minute),
+      counted(METRIC.MarksNoQuorum, 'marketWatch', minute),
+      counted(METRIC.MarksStale, 'marketWatch', minute),
+      counted(METRIC.MarksUnconfirmedJump, 'marketWatch', minute),
+    ]),
+    graph('Market watch: targeted sweeps', [
+      counted(METRIC.AccountsCrossed, 'marketWatch', minute),
+      counted(METRIC.AccountsRevisited, 'marketWatch', minute),
+      counted(METRIC.Transitions, 'marketWatch', minute),
+      counted(METRIC.AlertsPublished, 'marketWatch', minute),
+      counted(METRIC.TargetedSweepsFailed, 'marketWatch', minute),
+      counted(METRIC.TargetedSweepsEscalated, 'marketWatch', minute),
+    ]),
+    graph('Shock recalibrations', [
+      counted(METRIC.ShockRecalibrations, 'marketWatch', fiveMinutes),
+      counted(METRIC.ShockStepsFailed, 'marketWatch', fiveMinutes),
     ]),
   );
   dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }));

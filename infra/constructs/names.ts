@@ -7,14 +7,15 @@ import { fileURLToPath } from 'node:url';
 /** The repository root: handlers, the lock file and the tsconfig esbuild reads live here. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The three functions, by the name the construct uses for them. */
-export type QmtFunctionName = 'recalibrate' | 'sweepCoordinator' | 'sweepWorker';
+/** The four functions, by the name the construct uses for them. */
+export type QmtFunctionName = 'recalibrate' | 'sweepCoordinator' | 'sweepWorker' | 'marketWatch';
 
 /** Each function's handler, relative to the repository root. */
 export const HANDLER_ENTRIES: Readonly<Record<QmtFunctionName, string>> = {
   recalibrate: 'lambdas/recalibrate/handler.ts',
   sweepCoordinator: 'lambdas/sweep-coordinator/handler.ts',
   sweepWorker: 'lambdas/sweep-worker/handler.ts',
+  marketWatch: 'lambdas/market-watch/handler.ts',
 };
 
 /**
@@ -25,6 +26,7 @@ export const SERVICE_NAMES: Readonly<Record<QmtFunctionName, string>> = {
   recalibrate: 'recalibrate',
   sweepCoordinator: 'sweep-coordinator',
   sweepWorker: 'sweep-worker',
+  marketWatch: 'market-watch',
 };
 
 /** CloudWatch namespace of the Powertools metrics (`POWERTOOLS_METRICS_NAMESPACE`). */

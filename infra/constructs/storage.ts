@@ -1,5 +1,5 @@
 /**
- * What qmt keeps: the four tables, the two topics and their key, the sweep queue and the dead-letter queues.
+ * What qmt keeps: the five tables, the two topics and their key, the sweep queue and the dead-letter queues.
  * Built as functions on the caller's scope, not as a child construct, so every logical ID stays as it was.
  */
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   accountsTable as accountsTableDefinition,
+  breachIndexTable as breachIndexTableDefinition,
   type IndexProjection,
   type KeyAttribute,
   marginStatusTable as marginStatusTableDefinition,
@@ -39,6 +40,8 @@ export interface QmtTables {
   readonly marginStatusTable: dynamodb.ITableV2;
   readonly runsTable: dynamodb.ITableV2;
   readonly accountsTable: dynamodb.ITableV2;
+  /** Breach bands per account: written by every full sweep, read and updated by the market watch. */
+  readonly breachIndexTable: dynamodb.ITableV2;
 }
 
 export interface QmtTopics {
@@ -52,6 +55,8 @@ export interface QmtQueues {
   readonly sweepQueue: sqs.IQueue;
   readonly recalibrationDeadLetterQueue: sqs.IQueue;
   readonly sweepScheduleDeadLetterQueue: sqs.IQueue;
+  /** Market watch deliveries and asynchronous invocations that failed for good. */
+  readonly watchDeadLetterQueue: sqs.IQueue;
 }
 
 export type QmtStorage = QmtTables & QmtTopics & QmtQueues;
@@ -85,7 +90,9 @@ function createTables(scope: Construct, options: StorageOptions): QmtTables {
   const runsTable = table('RunsTable', runsTableDefinition, names.runs);
   const accountsTable =
     options.accountsTable ?? table('AccountsTable', accountsTableDefinition, names.accounts);
-  return { thresholdsTable, marginStatusTable, runsTable, accountsTable };
+  // Created after the others so their logical IDs and order stay as they were.
+  const breachIndexTable = table('BreachIndexTable', breachIndexTableDefinition, names.breachIndex);
+  return { thresholdsTable, marginStatusTable, runsTable, accountsTable, breachIndexTable };
 }
 
 /** Topics: one customer-managed key, so CloudWatch alarms can publish to the encrypted ops topic. */
@@ -193,7 +200,16 @@ function createQueues(scope: Construct, options: StorageOptions): QmtQueues {
   const sweepScheduleDeadLetterQueue = encryptedQueue(scope, 'SweepScheduleDeadLetterQueue', {
     retentionPeriod: Duration.days(14),
   });
-  return { sweepDeadLetterQueue, sweepQueue, recalibrationDeadLetterQueue, sweepScheduleDeadLetterQueue };
+  const watchDeadLetterQueue = encryptedQueue(scope, 'WatchDeadLetterQueue', {
+    retentionPeriod: Duration.days(14),
+  });
+  return {
+    sweepDeadLetterQueue,
+    sweepQueue,
+    recalibrationDeadLetterQueue,
+    sweepScheduleDeadLetterQueue,
+    watchDeadLetterQueue,
+  };
 }
 
 function attribute(key: KeyAttribute): dynamodb.Attribute {

@@ -5,20 +5,26 @@
  * market, an in-memory store) and keep the rest.
  */
 import { DynamoDbAccountSource } from '../../lib/adapters/dynamodb/account-source.ts';
+import { DynamoDbBreachIndex } from '../../lib/adapters/dynamodb/breach-index.ts';
 import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
 import { createConsensusSource } from '../../lib/adapters/market/index.ts';
+import { createVenueMarkSources } from '../../lib/adapters/market/marks/index.ts';
 import type { RetryPolicy } from '../../lib/adapters/retry.ts';
 import { SnsAlertPublisher } from '../../lib/adapters/sns/alert-publisher.ts';
 import { SnsOpsPublisher } from '../../lib/adapters/sns/ops-publisher.ts';
 import { SqsSweepQueue } from '../../lib/adapters/sqs/sweep-queue.ts';
+import { LiveMarkSource } from '../../lib/app/live-marks.ts';
 import { ReferenceCloseMarkSource } from '../../lib/app/reference-close-marks.ts';
 import { ConfigError } from '../../lib/config/errors.ts';
 import { RUNTIME_ENV, type RuntimeConfig } from '../../lib/config/runtime.ts';
+import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 import type {
+  AccountReader,
   AccountSource,
   AlertPublisher,
+  BreachIndex,
   Clock,
   MarginStatusStore,
   MarketDataSource,
@@ -33,13 +39,22 @@ import { dynamoDbClient, snsTopicClient, sqsClient } from './clients.ts';
 export interface Adapters {
   readonly clock: Clock;
   readonly market: MarketDataSource;
-  /** The marks sweeps value at: the CURRENT set's reference closes until live marks are wired in. */
+  /**
+   * The marks sweeps and the market watch value at: a `LiveMarkSource` over the configured venues when the
+   * configuration's `marks.live` is on (the stack's default), else the CURRENT set's reference closes. The
+   * live source keeps its last accepted mark per instrument (the jump check's reference) in memory, per
+   * Lambda container: a new container accepts its first look on quorum and deviation alone.
+   */
   readonly marks: MarkSource;
+  /** Breach bands per account: kept by every full sweep, read by the market watch. */
+  readonly breachIndex: BreachIndex;
   readonly thresholds: ThresholdStore;
   readonly ledger: RunLedger;
   readonly ops: OpsPublisher;
   readonly alerts: AlertPublisher;
   readonly accounts: AccountSource;
+  /** Accounts by id (BatchGetItem), for the market watch's targeted sweeps. */
+  readonly accountReader: AccountReader;
   readonly statuses: MarginStatusStore;
   readonly sweepQueue: SweepQueue;
 }
@@ -71,7 +86,15 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         ...(config.consensus.tolerance === undefined ? {} : { tolerance: config.consensus.tolerance }),
         ...(config.consensus.quorum === undefined ? {} : { quorum: config.consensus.quorum }),
       }),
-    marks: () => new ReferenceCloseMarkSource(get('thresholds'), get('clock')),
+    marks: () =>
+      config.marks.live
+        ? new LiveMarkSource({
+            venues: createVenueMarkSources(config.marks.venues, { catalogue: config.catalogue }),
+            policyFor: (instrument) => policyOf(instrument).marks,
+            clock: get('clock'),
+          })
+        : new ReferenceCloseMarkSource(get('thresholds'), get('clock')),
+    breachIndex: () => new DynamoDbBreachIndex(dynamoDbClient(), config.tables.breachIndex),
     thresholds: () => new DynamoDbThresholdStore(dynamoDbClient(), config.tables.thresholds),
     ledger: () => new DynamoDbRunLedger(dynamoDbClient(), config.tables.runs),
     ops: () =>
@@ -85,6 +108,7 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         topicArn: required(config.alertsTopicArn, RUNTIME_ENV.alertsTopicArn),
       }),
     accounts: () => new DynamoDbAccountSource(dynamoDbClient(), config.tables.accounts),
+    accountReader: () => new DynamoDbAccountSource(dynamoDbClient(), config.tables.accounts),
     statuses: () => new DynamoDbMarginStatusStore(dynamoDbClient(), config.tables.marginStatus),
     sweepQueue: () =>
       new SqsSweepQueue({
@@ -93,6 +117,8 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         retryPolicy: SWEEP_QUEUE_RETRY_POLICY,
       }),
   };
+  const policyOf = (instrument: string) =>
+    config.instruments.find((entry) => entry.instrument === instrument)?.policy ?? DEFAULT_THRESHOLD_POLICY;
   const built = new Map<keyof Adapters, unknown>(
     (Object.entries(overrides) as [keyof Adapters, unknown][]).filter(([, adapter]) => adapter !== undefined),
   );
@@ -110,6 +136,9 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
     get marks() {
       return get('marks');
     },
+    get breachIndex() {
+      return get('breachIndex');
+    },
     get thresholds() {
       return get('thresholds');
     },
@@ -124,6 +153,9 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
     },
     get accounts() {
       return get('accounts');
+    },
+    get accountReader() {
+      return get('accountReader');
     },
     get statuses() {
       return get('statuses');

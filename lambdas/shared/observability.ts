@@ -32,6 +32,20 @@ export const METRIC = {
   AlertsResent: 'AlertsResent',
   AccountsDeferred: 'AccountsDeferred',
   InvocationsFailed: 'InvocationsFailed',
+  /** Market watch: instruments with a live mark, and those held by cause (no quorum, stale, unconfirmed jump). */
+  InstrumentsMarked: 'InstrumentsMarked',
+  MarksHeld: 'MarksHeld',
+  MarksNoQuorum: 'MarksNoQuorum',
+  MarksStale: 'MarksStale',
+  MarksUnconfirmedJump: 'MarksUnconfirmedJump',
+  /** Market watch: accounts the move's crossed bands named, and those read and swept. */
+  AccountsCrossed: 'AccountsCrossed',
+  AccountsRevisited: 'AccountsRevisited',
+  TargetedSweepsFailed: 'TargetedSweepsFailed',
+  TargetedSweepsEscalated: 'TargetedSweepsEscalated',
+  /** Instruments the shock step recalibrated at the watch's marks. */
+  ShockRecalibrations: 'ShockRecalibrations',
+  ShockStepsFailed: 'ShockStepsFailed',
   DurationMs: 'DurationMs',
 } as const;
 
@@ -44,7 +58,7 @@ export interface Observability {
 
 /**
  * A logger and metrics for one function. Its service name (`POWERTOOLS_SERVICE_NAME`, which the stack sets
- * to `recalibrate`, `sweep-coordinator` or `sweep-worker`; `handlerName` when unset) is on every log line
+ * to `recalibrate`, `sweep-coordinator`, `sweep-worker` or `market-watch`; `handlerName` when unset) is on every log line
  * and is the metrics' only dimension, so alarms select a function's metrics by it.
  * `POWERTOOLS_METRICS_NAMESPACE` overrides the `qmt` namespace; `POWERTOOLS_LOG_LEVEL` (or Lambda's log
  * level) sets the level.

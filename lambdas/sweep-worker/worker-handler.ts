@@ -97,6 +97,8 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
           ops: ports.ops,
           clock: ports.clock,
           marks: ports.marks,
+          // Every full sweep keeps the breach index the market watch reads.
+          breachIndex: ports.breachIndex,
         },
         {
           runId: message.runId,

@@ -13,6 +13,7 @@
  *   "catalogue": { "DOGE": { "binance": { "symbol": "DOGEUSDT" } } },
  *   "venues": ["deribit", "binance", "coinbase"],
  *   "consensus": { "tolerance": 0.02, "quorum": 2 },
+ *   "marks": { "live": true, "venues": ["deribit", "binance", "coinbase", "kraken"] },
  *   "sweep": { "accountsPerSegment": 100000, "maxSegments": 1000, "pageSize": 500 },
  *   "levels": { "warning": 1.2, "marginCall": 1, "liquidation": 0.8, "hysteresis": 0.05 },
  *   "valuation": { "grid": { "method": "span" }, "correlations": [{ "a": "BTC", "b": "ETH", "rho": 0.8 }] }
@@ -70,6 +71,17 @@ export interface ConsensusSettings {
   readonly quorum?: number;
 }
 
+/** Where sweeps and the market watch take their marks. */
+export interface MarkSettings {
+  /**
+   * Ask the venues for live marks (a consensus per instrument). Off, marks are each threshold's reference
+   * close: what local runs and tests use, since they have no network. The stack switches it on.
+   */
+  readonly live: boolean;
+  /** The venues asked for live marks. @default all four venues with a current-price adapter */
+  readonly venues: readonly CatalogueVenue[];
+}
+
 export interface RuntimeConfig {
   readonly tables: TableNames;
   readonly alertsTopicArn?: string;
@@ -81,6 +93,7 @@ export interface RuntimeConfig {
   readonly catalogue: InstrumentCatalogue;
   readonly venues: readonly CatalogueVenue[];
   readonly consensus: ConsensusSettings;
+  readonly marks: MarkSettings;
   readonly sweep: SweepSettings;
   /** Set when the document sets `levels` (or `defaultPolicy.levels`); otherwise the sweep's own default applies. */
   readonly levels?: MarginLevels;
@@ -89,6 +102,9 @@ export interface RuntimeConfig {
   /** Where the document came from, for logs: `QMT_CONFIG`, `QMT_CONFIG_FILE (<path>)` or `none`. */
   readonly source: string;
 }
+
+/** Reference closes unless the document asks for live marks; every venue when it does. */
+export const DEFAULT_MARK_SETTINGS: MarkSettings = { live: false, venues: CATALOGUE_VENUES };
 
 /** What a function cannot run without; `loadRuntimeConfig` fails at start when one is missing. */
 export type RuntimeRequirement = 'alertsTopicArn' | 'opsTopicArn' | 'sweepQueueUrl' | 'instruments';
@@ -152,6 +168,16 @@ export const runtimeDocumentSchema = z.strictObject({
     .strictObject({
       tolerance: z.number().gt(0).max(0.5).optional(),
       quorum: z.number().int().min(1).max(CATALOGUE_VENUES.length).optional(),
+    })
+    .optional(),
+  marks: z
+    .strictObject({
+      live: z.boolean().optional(),
+      venues: z
+        .array(z.enum(CATALOGUE_VENUES))
+        .min(1)
+        .refine((venues) => new Set(venues).size === venues.length, 'lists a venue twice')
+        .optional(),
     })
     .optional(),
   sweep: z
@@ -320,7 +346,7 @@ function fromIssues(error: z.ZodError, prefix: readonly string[], source: string
 
 type ResolvedDocument = Pick<
   RuntimeConfig,
-  'instruments' | 'catalogue' | 'venues' | 'consensus' | 'sweep'
+  'instruments' | 'catalogue' | 'venues' | 'consensus' | 'marks' | 'sweep'
 > & {
   readonly levels?: MarginLevels;
   readonly valuation?: ValuationPolicy;
@@ -333,6 +359,7 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
       catalogue: DEFAULT_INSTRUMENT_CATALOGUE,
       venues: [...DEFAULT_CONSENSUS_VENUES],
       consensus: {},
+      marks: DEFAULT_MARK_SETTINGS,
       sweep: {},
     };
   }
@@ -381,6 +408,10 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
     catalogue,
     venues,
     consensus,
+    marks: {
+      live: document.marks?.live ?? DEFAULT_MARK_SETTINGS.live,
+      venues: document.marks?.venues ?? DEFAULT_MARK_SETTINGS.venues,
+    },
     sweep: document.sweep ?? {},
     ...(levels === undefined ? {} : { levels }),
     ...(valuation === undefined ? {} : { valuation }),

@@ -4,7 +4,7 @@
  * only the names live here, so reading the configuration needs no adapter.
  */
 
-export type TableId = 'thresholds' | 'accounts' | 'marginStatus' | 'runs';
+export type TableId = 'thresholds' | 'accounts' | 'marginStatus' | 'runs' | 'breachIndex';
 
 export type TableNames = Readonly<Record<TableId, string>>;
 
@@ -16,6 +16,7 @@ export const TABLE_SUFFIX: Readonly<Record<TableId, string>> = {
   accounts: 'accounts',
   marginStatus: 'margin-status',
   runs: 'runs',
+  breachIndex: 'breach-index',
 };
 
 /** `<prefix>-<suffix>` for every table. */
@@ -25,6 +26,7 @@ export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
     accounts: `${prefix}-${TABLE_SUFFIX.accounts}`,
     marginStatus: `${prefix}-${TABLE_SUFFIX.marginStatus}`,
     runs: `${prefix}-${TABLE_SUFFIX.runs}`,
+    breachIndex: `${prefix}-${TABLE_SUFFIX.breachIndex}`,
   };
 }
 
@@ -34,6 +36,7 @@ export const TABLE_NAME_ENV: Readonly<Record<TableId, string>> = {
   accounts: 'QMT_ACCOUNTS_TABLE',
   marginStatus: 'QMT_MARGIN_STATUS_TABLE',
   runs: 'QMT_RUNS_TABLE',
+  breachIndex: 'QMT_BREACH_INDEX_TABLE',
 };
 
 /**
@@ -49,5 +52,6 @@ export function tableNamesFromEnv(
     accounts: env[TABLE_NAME_ENV.accounts] || defaults.accounts,
     marginStatus: env[TABLE_NAME_ENV.marginStatus] || defaults.marginStatus,
     runs: env[TABLE_NAME_ENV.runs] || defaults.runs,
+    breachIndex: env[TABLE_NAME_ENV.breachIndex] || defaults.breachIndex,
   };
 }

@@ -49,6 +49,7 @@ describe('loadRuntimeConfig', () => {
       accounts: 'exchange-accounts',
       marginStatus: 'qmt-dev-margin-status',
       runs: 'qmt-dev-runs',
+      breachIndex: 'qmt-dev-breach-index',
     });
     expect(config.alertsTopicArn).toBe(ALERTS);
     expect(config.opsTopicArn).toBe(OPS);

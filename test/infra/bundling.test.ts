@@ -57,6 +57,7 @@ describe('handler bundles', { timeout: 300_000 }, () => {
       recalibrate: qmt.recalibrateFunction,
       sweepCoordinator: qmt.sweepCoordinatorFunction,
       sweepWorker: qmt.sweepWorkerFunction,
+      marketWatch: qmt.marketWatchFunction,
     };
     const sizes: Record<string, string> = {};
     for (const [name, fn] of Object.entries(byName)) {

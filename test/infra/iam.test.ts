@@ -54,6 +54,7 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
   const recalibrate = qmt.recalibrateFunction;
   const coordinator = qmt.sweepCoordinatorFunction;
   const worker = qmt.sweepWorkerFunction;
+  const watch = qmt.marketWatchFunction;
   const sorted = (grants: Record<string, string[]>) =>
     Object.fromEntries(Object.entries(grants).sort(([a], [b]) => a.localeCompare(b)));
   return {
@@ -94,6 +95,22 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.topicKey)]: TOPIC_KEY,
       // Consumes segments; queues a continuation with its cursor when near its timeout.
       [id(qmt.sweepQueue)]: [...CONSUME, 'sqs:SendMessage'].sort(),
+      // Every full sweep keeps the breach index.
+      [id(qmt.breachIndexTable)]: ['dynamodb:BatchWriteItem'],
+    }),
+    marketWatch: sorted({
+      [logGroupOf(watch)]: LOGS,
+      [id(qmt.thresholdsTable)]: ['dynamodb:GetItem', 'dynamodb:Query'],
+      // Re-indexes what it revisits; finds the crossed bands on the price index.
+      [id(qmt.breachIndexTable)]: ['dynamodb:BatchWriteItem'],
+      [`\${${id(qmt.breachIndexTable)}}/index/byPrice`]: ['dynamodb:Query'],
+      // Reads the named accounts by id: no Scan.
+      [accountsTable]: ['dynamodb:BatchGetItem'],
+      [id(qmt.marginStatusTable)]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [id(qmt.alertsTopic)]: PUBLISH,
+      [id(qmt.opsTopic)]: PUBLISH,
+      [id(qmt.topicKey)]: TOPIC_KEY,
+      [id(qmt.watchDeadLetterQueue)]: ['sqs:SendMessage'],
     }),
   };
 }
@@ -124,6 +141,7 @@ describe('IAM: least privilege per function', { timeout: 60_000 }, () => {
       recalibrate: grantsOf(built.template, roleOf(qmt.recalibrateFunction)),
       sweepCoordinator: grantsOf(built.template, roleOf(qmt.sweepCoordinatorFunction)),
       sweepWorker: grantsOf(built.template, roleOf(qmt.sweepWorkerFunction)),
+      marketWatch: grantsOf(built.template, roleOf(qmt.marketWatchFunction)),
     };
 
     // Assess
@@ -180,7 +198,7 @@ describe('IAM: least privilege per function', { timeout: 60_000 }, () => {
     const grants = schedulerRoles.map(([roleId]) => grantsOf(created.template, roleId));
 
     // Assess
-    expect(grants).toHaveLength(2);
+    expect(grants).toHaveLength(3);
     expect(grants).toContainEqual({
       [id(qmt.recalibrateFunction)]: ['lambda:InvokeFunction'],
       [id(qmt.recalibrationDeadLetterQueue)]: ['sqs:SendMessage'],
@@ -189,6 +207,10 @@ describe('IAM: least privilege per function', { timeout: 60_000 }, () => {
       [id(qmt.sweepCoordinatorFunction)]: ['lambda:InvokeFunction'],
       [id(qmt.sweepScheduleDeadLetterQueue)]: ['sqs:SendMessage'],
     });
+    expect(grants).toContainEqual({
+      [id(qmt.marketWatchFunction)]: ['lambda:InvokeFunction'],
+      [id(qmt.watchDeadLetterQueue)]: ['sqs:SendMessage'],
+    });
     for (const [, role] of schedulerRoles) {
       expect(role.Properties?.AssumeRolePolicyDocument).toMatchObject({
         Statement: [{ Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }],
@@ -196,12 +218,12 @@ describe('IAM: least privilege per function', { timeout: 60_000 }, () => {
     }
   });
 
-  it('attaches every policy to one of the five roles', () => {
+  it('attaches every policy to one of the seven roles', () => {
     // Prepare
     const roleIds = Object.keys(resources(created.template, 'AWS::IAM::Role'));
 
     // Assess
-    expect(roleIds).toHaveLength(5);
+    expect(roleIds).toHaveLength(7);
     for (const policy of Object.values(resources(created.template, 'AWS::IAM::Policy'))) {
       const attached = ((policy.Properties?.Roles as unknown[] | undefined) ?? []).map(describeReference);
       expect(attached.every((roleId) => roleIds.includes(roleId))).toBe(true);

@@ -100,6 +100,7 @@ describe('cdk-nag AwsSolutions', { timeout: 60_000 }, () => {
 
     // Assess
     expect(acknowledged.map(({ path, id }) => `${path} ${id}`).sort()).toEqual([
+      'qmt-everything/Qmt/MarketWatchRole AwsSolutions-IAM5[Resource::*]',
       'qmt-everything/Qmt/RecalibrateRole AwsSolutions-IAM5[Resource::*]',
       'qmt-everything/Qmt/SubscriptionDeadLetterQueue AwsSolutions-SQS3',
       'qmt-everything/Qmt/SweepCoordinatorRole AwsSolutions-IAM5[Resource::*]',

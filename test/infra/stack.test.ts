@@ -43,21 +43,21 @@ function functionProps(fn: { node: { defaultChild?: unknown } } & object) {
 describe('QmtStack resources', { timeout: 60_000 }, () => {
   it('has what the service needs, and nothing more', () => {
     // Assess
-    template.resourceCountIs('AWS::Lambda::Function', 3);
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 4);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 5);
     template.resourceCountIs('AWS::SNS::Topic', 2);
     template.resourceCountIs('AWS::KMS::Key', 1);
-    template.resourceCountIs('AWS::SQS::Queue', 4);
+    template.resourceCountIs('AWS::SQS::Queue', 5);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
-    template.resourceCountIs('AWS::Scheduler::Schedule', 2);
-    template.resourceCountIs('AWS::Logs::LogGroup', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 3);
+    template.resourceCountIs('AWS::Logs::LogGroup', 4);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 16);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  it('runs three functions on Node.js 24 / arm64, each logging JSON to its own log group', () => {
+  it('runs four functions on Node.js 24 / arm64, each logging JSON to its own log group', () => {
     // Assess
     const functions = Object.values(resources(template, 'AWS::Lambda::Function'));
     const logGroups = new Set<string>();
@@ -71,7 +71,7 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
       const logging = fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } } | undefined;
       logGroups.add(String(logging?.LogGroup.Ref));
     }
-    expect(logGroups.size).toBe(3);
+    expect(logGroups.size).toBe(4);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 
@@ -84,7 +84,12 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
 
   it('gives every function the environment lib/config/runtime.ts reads', () => {
     // Assess
-    for (const fn of [qmt.recalibrateFunction, qmt.sweepCoordinatorFunction, qmt.sweepWorkerFunction]) {
+    for (const fn of [
+      qmt.recalibrateFunction,
+      qmt.sweepCoordinatorFunction,
+      qmt.sweepWorkerFunction,
+      qmt.marketWatchFunction,
+    ]) {
       const variables = (functionProps(fn) as { Environment: { Variables: Record<string, unknown> } })
         .Environment.Variables;
       expect(variables).toMatchObject({
@@ -92,12 +97,16 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
         QMT_ACCOUNTS_TABLE: { Ref: logicalId(qmt.accountsTable) },
         QMT_MARGIN_STATUS_TABLE: { Ref: logicalId(qmt.marginStatusTable) },
         QMT_RUNS_TABLE: { Ref: logicalId(qmt.runsTable) },
+        QMT_BREACH_INDEX_TABLE: { Ref: logicalId(qmt.breachIndexTable) },
         QMT_ALERTS_TOPIC_ARN: { Ref: logicalId(qmt.alertsTopic) },
         QMT_OPS_TOPIC_ARN: { Ref: logicalId(qmt.opsTopic) },
         QMT_SWEEP_QUEUE_URL: { Ref: logicalId(qmt.sweepQueue) },
-        QMT_CONFIG: JSON.stringify(MINIMAL_DOCUMENT.qmt),
+        // Deployed, the functions value at live marks unless the document says otherwise.
+        QMT_CONFIG: JSON.stringify({ ...MINIMAL_DOCUMENT.qmt, marks: { live: true } }),
         POWERTOOLS_METRICS_NAMESPACE: 'qmt',
-        POWERTOOLS_SERVICE_NAME: expect.stringMatching(/^(recalibrate|sweep-coordinator|sweep-worker)$/),
+        POWERTOOLS_SERVICE_NAME: expect.stringMatching(
+          /^(recalibrate|sweep-coordinator|sweep-worker|market-watch)$/,
+        ),
         NODE_OPTIONS: '--enable-source-maps',
       });
     }
@@ -206,7 +215,7 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
   it('encrypts and TLS-guards every queue; the sweep queue outlasts six worker timeouts and dead-letters after 5', () => {
     // Assess
     template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    template.resourceCountIs('AWS::SQS::QueuePolicy', 4);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 5);
     template.allResourcesProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -308,16 +317,21 @@ describe('QmtStack alarms and dashboard', { timeout: 60_000 }, () => {
     }
     expect(alarms.map((alarm) => alarm.Properties?.AlarmName).sort()).toEqual([
       'qmt-test-alerts-failed',
+      'qmt-test-market-watch-errors',
+      'qmt-test-marks-held',
       'qmt-test-recalibrate-errors',
       'qmt-test-recalibration-dlq',
       'qmt-test-schedule-delivery',
+      'qmt-test-shock-recalibration',
       'qmt-test-sweep-backlog',
       'qmt-test-sweep-coordinator-errors',
       'qmt-test-sweep-dlq',
       'qmt-test-sweep-schedule-dlq',
       'qmt-test-sweep-worker-errors',
+      'qmt-test-targeted-sweeps-failed',
       'qmt-test-thresholds-held',
       'qmt-test-thresholds-stale',
+      'qmt-test-watch-dlq',
     ]);
   });
 
@@ -418,7 +432,7 @@ describe('QmtStack variants', { timeout: 60_000 }, () => {
     });
 
     // Assess
-    imported.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
+    imported.resourceCountIs('AWS::DynamoDB::GlobalTable', 4);
     expect(JSON.stringify(imported.toJSON())).not.toContain('test-accounts');
     const worker = resources(imported, 'AWS::Lambda::Function')[
       logicalId(stack.marginThresholds.sweepWorkerFunction)
@@ -630,5 +644,37 @@ describe('MarginThresholds props', { timeout: 60_000 }, () => {
     const statements = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'));
     expect(statements).toContain('/index/byInstrument');
     expect(statements).not.toContain('/index/*');
+  });
+});
+
+describe('QmtStack market watch', { timeout: 60_000 }, () => {
+  const { stack, template } = standard;
+  const qmt = stack.marginThresholds;
+
+  it('keeps the breach index in an encrypted, recoverable table with the price index and a TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'qmt-test-breach-index',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'accountId', KeyType: 'RANGE' },
+      ],
+      LocalSecondaryIndexes: [Match.objectLike({ IndexName: 'byPrice' })],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ],
+    });
+  });
+
+  it('invokes the market watch every minute, retried once, dead-lettered', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [logicalId(qmt.marketWatchFunction), 'Arn'] },
+        RetryPolicy: { MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 1 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(qmt.watchDeadLetterQueue), 'Arn'] } },
+      }),
+    });
   });
 });

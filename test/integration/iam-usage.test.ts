@@ -16,6 +16,7 @@ import {
   DynamoDbAccountSource,
 } from '../../lib/adapters/dynamodb/account-source.ts';
 import { writeAccounts } from '../../lib/adapters/dynamodb/account-writer.ts';
+import { BREACH_INDEX_IAM_ACTIONS, DynamoDbBreachIndex } from '../../lib/adapters/dynamodb/breach-index.ts';
 import { createDynamoDbClient } from '../../lib/adapters/dynamodb/client.ts';
 import {
   DynamoDbMarginStatusStore,
@@ -23,6 +24,8 @@ import {
 } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger, RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import {
+  BREACH_INDEX_BY_PRICE,
+  breachIndexTableDefinition,
   MARGIN_WATCHLIST_INDEX,
   TABLES,
   tableNames,
@@ -36,6 +39,8 @@ import {
   DynamoDbIdempotencyStore,
   IDEMPOTENCY_STORE_IAM_ACTIONS,
 } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { watchMarket } from '../../lib/app/market-watch.ts';
+import { ReferenceCloseMarkSource } from '../../lib/app/reference-close-marks.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import type { MarginAlert } from '../../lib/domain/account/account.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
@@ -193,6 +198,61 @@ describe('IAM against real calls', () => {
       ]),
     );
     expectAllowed(template, (qmt.sweepWorkerFunction as NodejsFunction).role, calls, tableIds);
+  }, 60_000);
+
+  it("the market watch's and the worker's roles allow what they send to the breach index and the tables", async () => {
+    const tables = await sweepTables(
+      db,
+      seededAccounts(12).map((s) => s.account),
+    );
+    const breachIndex = await db.freshTable(breachIndexTableDefinition());
+    const { client, calls } = recordingClient(db.local.endpoint);
+    const clock = new FixedClock(Date.UTC(2026, 10, 24, 0, 5));
+    const thresholds = new DynamoDbThresholdStore(client, tables.thresholds);
+    const ports = {
+      accounts: new DynamoDbAccountSource(client, tables.accounts),
+      breachIndex: new DynamoDbBreachIndex(client, breachIndex),
+      thresholds,
+      statuses: new DynamoDbMarginStatusStore(client, tables.statuses),
+      alerts: new FirstAlertFailsOnce(),
+      ops: new RecordingOps(),
+      clock,
+      marks: new ReferenceCloseMarkSource(thresholds, clock),
+    };
+    await sweepSegment(ports, { runId: 'sweep-1', segment: { segment: 0, totalSegments: 1 } });
+    const watched = await watchMarket(ports, { runId: 'watch-1' });
+    client.destroy();
+    // The failed alert is re-sent by the watch: it read accounts by id and wrote the index.
+    expect(watched.sweep?.counts.revisited).toBeGreaterThan(0);
+
+    const { stack, template } = buildStack();
+    const qmt = stack.marginThresholds;
+    const index = `${breachIndex}/index/${BREACH_INDEX_BY_PRICE}`;
+    expect(calls.get(index)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.crossed));
+    expect(calls.get(breachIndex)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.record));
+    const watchCalls = new Map(
+      [...calls].filter(([table]) => table !== `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`),
+    );
+    for (const action of ['dynamodb:Scan']) watchCalls.get(tables.accounts)?.delete(action);
+    expectAllowed(
+      template,
+      (qmt.marketWatchFunction as NodejsFunction).role,
+      watchCalls,
+      new Map([
+        [tables.accounts, logicalId(qmt.accountsTable as never)],
+        [tables.statuses, logicalId(qmt.marginStatusTable)],
+        [tables.thresholds, logicalId(qmt.thresholdsTable)],
+        [breachIndex, logicalId(qmt.breachIndexTable)],
+        [index, `\${${logicalId(qmt.breachIndexTable)}}/index/${BREACH_INDEX_BY_PRICE}`],
+      ]),
+    );
+    const workerCalls = new Map([[breachIndex, calls.get(breachIndex) ?? new Set<string>()]]);
+    expectAllowed(
+      template,
+      (qmt.sweepWorkerFunction as NodejsFunction).role,
+      workerCalls,
+      new Map([[breachIndex, logicalId(qmt.breachIndexTable)]]),
+    );
   }, 60_000);
 
   it("recalibrate's and the coordinator's roles allow what their handlers send, idempotency included", async () => {

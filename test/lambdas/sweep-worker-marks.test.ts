@@ -3,6 +3,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createSweepWorkerHandler } from '../../lambdas/sweep-worker/worker-handler.ts';
+import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
 import { ConfigError } from '../../lib/config/errors.ts';
 import {
   FixedClock,
@@ -33,6 +34,7 @@ async function sweepOnce(document: object) {
       // 3,000 USD against one BTC: 3,000 / 1,800 = 1.67 (OK) under the default grid.
       accounts: new InMemoryAccountSource([account('acc-1', 3_000)]),
       thresholds,
+      breachIndex: new InMemoryBreachIndex(),
       statuses: new InMemoryMarginStatusStore(),
       alerts,
       ops,

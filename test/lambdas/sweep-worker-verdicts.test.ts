@@ -3,6 +3,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createSweepWorkerHandler } from '../../lambdas/sweep-worker/worker-handler.ts';
+import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
 import type { Account } from '../../lib/domain/account/account.ts';
 import {
   FixedClock,
@@ -64,6 +65,7 @@ describe('sweep worker verdicts across sweeps', () => {
           shortInTheMoneyCall('covered', '6000'),
         ]),
         thresholds,
+        breachIndex: new InMemoryBreachIndex(),
         statuses,
         alerts,
         ops: new RecordingOps(),

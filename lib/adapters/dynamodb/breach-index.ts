@@ -19,6 +19,15 @@ import { BREACH_INDEX_BY_PRICE } from './tables.ts';
 export { shardOf };
 
 export const BREACH_INDEX_SHARDS = 16;
+
+/**
+ * IAM actions the adapter sends: `record` writes in batches on the table; `crossed` queries the `price`
+ * local index, which IAM authorises on the index's ARN (`<table>/index/byPrice`).
+ */
+export const BREACH_INDEX_IAM_ACTIONS = {
+  record: ['dynamodb:BatchWriteItem'],
+  crossed: ['dynamodb:Query'],
+} as const;
 /** Items outlive their set by this much after the last full sweep that wrote them (must exceed its interval). */
 const DEFAULT_RETENTION_S = 8 * 24 * 3600;
 const SIDES = ['below', 'above'] as const;

@@ -132,13 +132,6 @@ export const runsTable: TableDefinition = {
   billingMode: 'PAY_PER_REQUEST',
 };
 
-export const TABLES: readonly TableDefinition[] = [
-  thresholdsTable,
-  accountsTable,
-  marginStatusTable,
-  runsTable,
-];
-
 // The names (prefix, suffixes, environment variables) are configuration; re-exported so the adapters and the
 // stack keep one import for table facts.
 export {
@@ -218,14 +211,13 @@ export function toCreateTableInput(table: TableDefinition, tableName: string): C
  * mark crosses" one Query per partition. The set id in the key keeps another set's entries out of every
  * answer; `expiresAt` (epoch seconds, refreshed by every full sweep) lets old sets' items go.
  *
- * Not in `TABLES` / `TableId`: no deployed function reads or writes it yet (the targeted sweep is not wired
- * into the stack). `breachIndexTableDefinition()` gives the definition for CreateTable.
+ * Written by every full sweep (the workers) and by the market watch's targeted sweeps, read by the watch.
  */
 export const BREACH_INDEX_BY_PRICE = 'byPrice';
 
-export const breachIndexTable = {
+export const breachIndexTable: TableDefinition = {
   id: 'breachIndex',
-  suffix: 'breach-index',
+  suffix: TABLE_SUFFIX.breachIndex,
   description: 'Breach bands per threshold set, instrument and account, for targeted sweeps',
   ownedBy: 'qmt',
   partitionKey: { name: 'pk', type: 'S' },
@@ -240,9 +232,18 @@ export const breachIndexTable = {
   ],
   timeToLiveAttribute: 'expiresAt',
   billingMode: 'PAY_PER_REQUEST',
-} as const satisfies Omit<TableDefinition, 'id'> & { readonly id: string };
+};
 
-/** The breach index table as a `TableDefinition` (its id is not a `TableId` yet; only messages read it). */
+/** The breach index table's definition (kept for callers written before it joined `TABLES`). */
 export function breachIndexTableDefinition(): TableDefinition {
-  return breachIndexTable as unknown as TableDefinition;
+  return breachIndexTable;
 }
+
+/** Every table qmt uses, in the order they are created locally and listed. */
+export const TABLES: readonly TableDefinition[] = [
+  thresholdsTable,
+  accountsTable,
+  marginStatusTable,
+  runsTable,
+  breachIndexTable,
+];

@@ -31,6 +31,8 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
       return 'warning';
     case 'accounts.rejected':
       return event.rejected.length > 0 ? 'warning' : 'info';
+    case 'marks.held':
+      return event.held.length > 0 ? 'warning' : 'info';
     case 'sweep.completed':
       return Object.entries(event.counts).some(([name, count]) => TROUBLE_COUNT.test(name) && count > 0)
         ? 'warning'
@@ -69,6 +71,9 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'accounts.rejected':
       text = `qmt sweep rejected ${event.rejected.length} account records ${run}`;
+      break;
+    case 'marks.held':
+      text = `qmt live marks held ${event.held.map((h) => h.instrument).join(', ')} ${run}`;
       break;
   }
   const ascii = text.replace(/[^\x20-\x7e]/g, '?');

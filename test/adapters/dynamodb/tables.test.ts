@@ -38,7 +38,13 @@ describe('table definitions', () => {
       ],
     });
     expect(runsTable.timeToLiveAttribute).toBe('ttl');
-    expect(TABLES.map((t) => t.id)).toEqual(['thresholds', 'accounts', 'marginStatus', 'runs']);
+    expect(TABLES.map((t) => t.id)).toEqual([
+      'thresholds',
+      'accounts',
+      'marginStatus',
+      'runs',
+      'breachIndex',
+    ]);
   });
 
   it('are named from a prefix, each overridable from the environment', () => {
@@ -47,12 +53,14 @@ describe('table definitions', () => {
       accounts: 'dev-accounts',
       marginStatus: 'dev-margin-status',
       runs: 'dev-runs',
+      breachIndex: 'dev-breach-index',
     });
     expect(tableNamesFromEnv({ QMT_TABLE_PREFIX: 'prod', QMT_ACCOUNTS_TABLE: 'exchange-accounts' })).toEqual({
       thresholds: 'prod-thresholds',
       accounts: 'exchange-accounts',
       marginStatus: 'prod-margin-status',
       runs: 'prod-runs',
+      breachIndex: 'prod-breach-index',
     });
   });
 });

@@ -5,6 +5,7 @@
 import type { Adapters } from '../../../../lambdas/shared/adapters.ts';
 import { DynamoDbAccountSource } from '../../../adapters/dynamodb/account-source.ts';
 import { type AccountWriteResult, writeAccounts } from '../../../adapters/dynamodb/account-writer.ts';
+import { DynamoDbBreachIndex } from '../../../adapters/dynamodb/breach-index.ts';
 import { DynamoDbMarginStatusStore } from '../../../adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../../adapters/dynamodb/run-ledger.ts';
 import { TABLE_NAME_ENV } from '../../../adapters/dynamodb/tables.ts';
@@ -85,7 +86,10 @@ export async function openLocalStack(options: LocalStackOptions): Promise<LocalS
     thresholds: new DynamoDbThresholdStore(db.client, db.tables.thresholds),
     ledger: new DynamoDbRunLedger(db.client, db.tables.runs),
     accounts: new DynamoDbAccountSource(db.client, db.tables.accounts),
+    accountReader: new DynamoDbAccountSource(db.client, db.tables.accounts),
     statuses: new DynamoDbMarginStatusStore(db.client, db.tables.marginStatus),
+    // Every full sweep keeps the bands, as in the stack, so a market watch can follow it.
+    breachIndex: new DynamoDbBreachIndex(db.client, db.tables.breachIndex),
     alerts: recordingAlerts(outbox.alerts, recorded.alerts),
     ops: recordingOps(outbox.ops, recorded.ops),
     sweepQueue: queue,

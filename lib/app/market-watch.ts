@@ -1,0 +1,141 @@
+/**
+ * The market watch: once a minute, take the live marks for every instrument of the CURRENT set, report the
+ * instruments the venues could not agree on (held), and sweep only the accounts whose breach band the marks
+ * crossed (`sweepMoved`). A held instrument's accounts stay where they are: the targeted sweep never
+ * queries its bands and never re-values an account holding it. The full sweep stays the safety net.
+ *
+ * Repeating a minute (Scheduler redelivers, an operator re-invokes) announces nothing twice: the first run
+ * re-indexed every account it moved, so the index no longer names it, and should it still be named, the
+ * margin status sequence makes a second transition to the same state a no-op.
+ */
+import type { HeldMark, HeldMarkCause, MarkSnapshot } from '../domain/market/mark.ts';
+import type { MarkSource, OpsPublisher } from '../ports.ts';
+import { NoThresholdSetError } from './sweep.ts';
+import {
+  sweepMoved,
+  type TargetedSweepPorts,
+  type TargetedSweepRequest,
+  type TargetedSweepResult,
+} from './targeted-sweep.ts';
+
+/**
+ * The optional step between the marks and the targeted sweep, for shock recalibration
+ * (`lib/app/shock-recalibration.ts`): it sees every snapshot the watch takes and says which instruments it
+ * recalibrated. Its failure is reported and never stops the targeted sweep.
+ */
+export type OnMarks = (
+  marks: MarkSnapshot,
+) => Promise<{ readonly recalibrated?: readonly string[] } | undefined>;
+
+export interface MarketWatchPorts extends TargetedSweepPorts {
+  /** Live marks (`LiveMarkSource`), or the reference closes where no network is wanted. */
+  readonly marks: MarkSource;
+  readonly ops: OpsPublisher;
+  /** Shock recalibration's hook. @default none: the watch only sweeps */
+  readonly onMarks?: OnMarks;
+}
+
+export interface MarketWatchRequest
+  extends Pick<TargetedSweepRequest, 'valuationPolicy' | 'batchSize' | 'levels' | 'maxRevisits'> {
+  /** One id per minute (`watch-<scheduled time>`): a repeated minute reuses it. */
+  readonly runId: string;
+}
+
+/** Held instruments by why they are held; `other` is a held mark without a consensus cause. */
+export type HeldCounts = Readonly<Record<HeldMarkCause | 'other', number>>;
+
+export interface MarketWatchResult {
+  readonly runId: string;
+  /** When the marks were taken (ms since the epoch). */
+  readonly takenAt: number;
+  readonly marked: number;
+  readonly held: readonly HeldMark[];
+  readonly heldCounts: HeldCounts;
+  /** Undefined when there is no CURRENT set yet (nothing to value against). */
+  readonly sweep?: TargetedSweepResult;
+  /** Instruments the shock step recalibrated at these marks. */
+  readonly recalibrated: readonly string[];
+  /** The shock step's failure, if it failed (the targeted sweep still ran). */
+  readonly shockError?: string;
+}
+
+/**
+ * One look at the market.
+ *  1. Read the CURRENT set (none yet: nothing to watch; return).
+ *  2. Take the marks for its instruments.
+ *  3. Held instruments: one `marks.held` ops event with each reason (also counted in the result by cause).
+ *  4. The optional shock step (`onMarks`); its failure is reported, not thrown.
+ *  5. The targeted sweep at the snapshot, held instruments left out.
+ *
+ * @example
+ * const result = await watchMarket(ports, { runId: 'watch-2026-11-24T14:00:00Z' });
+ * result.sweep?.counts.revisited; // e.g. 312 of 10,000,000
+ */
+export async function watchMarket(
+  ports: MarketWatchPorts,
+  request: MarketWatchRequest,
+): Promise<MarketWatchResult> {
+  const set = await ports.thresholds.currentSet();
+  const empty = { 'no-quorum': 0, stale: 0, 'unconfirmed-jump': 0, other: 0 };
+  if (!set) {
+    return {
+      runId: request.runId,
+      takenAt: ports.clock.now(),
+      marked: 0,
+      held: [],
+      heldCounts: empty,
+      recalibrated: [],
+    };
+  }
+  const instruments = set.thresholds.map((t) => t.instrument);
+  const marks = await ports.marks.snapshot(instruments);
+  const held = [...marks.held.values()];
+  const heldCounts = { ...empty };
+  for (const entry of held) heldCounts[entry.cause ?? 'other'] += 1;
+  if (held.length > 0) {
+    await ports.ops.publish({
+      type: 'marks.held',
+      runId: request.runId,
+      takenAt: new Date(marks.takenAt).toISOString(),
+      held: held.map(({ instrument, reason, cause }) => ({
+        instrument,
+        reason,
+        ...(cause === undefined ? {} : { cause }),
+      })),
+    });
+  }
+
+  let recalibrated: readonly string[] = [];
+  let shockError: string | undefined;
+  if (ports.onMarks) {
+    try {
+      recalibrated = (await ports.onMarks(marks))?.recalibrated ?? [];
+    } catch (error) {
+      shockError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      await ports.ops.publish({
+        type: 'sweep.failed',
+        runId: request.runId,
+        segment: -1,
+        reason: `shock step: ${shockError}`,
+      });
+    }
+  }
+
+  let sweep: TargetedSweepResult | undefined;
+  try {
+    sweep = await sweepMoved(ports, { ...request, marks });
+  } catch (error) {
+    // A shock step may flip the set between our read and the sweep's; any other absence is the same case.
+    if (!(error instanceof NoThresholdSetError)) throw error;
+  }
+  return {
+    runId: request.runId,
+    takenAt: marks.takenAt,
+    marked: marks.marks.size,
+    held,
+    heldCounts,
+    ...(sweep === undefined ? {} : { sweep }),
+    recalibrated,
+    ...(shockError === undefined ? {} : { shockError }),
+  };
+}
