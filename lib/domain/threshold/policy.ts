@@ -2,6 +2,9 @@
  * The threshold policy: every choice a risk committee signs off, validated with zod, versioned and hashed
  * into every threshold it produces. The defaults are the committee baseline that the README explains and
  * the shared-data backtest (test/data/domain/backtest/default-policy.test.ts) keeps honest.
+ *
+ * Over 500 lines on purpose: one zod schema for the whole policy, so every setting's default, its reason
+ * and its error path sit in one place and the policy hash covers exactly what this file defines.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
