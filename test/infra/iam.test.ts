@@ -78,6 +78,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
     sweepCoordinator: sorted({
       [logGroupOf(coordinator)]: LOGS,
       [accountsTable]: ['dynamodb:DescribeTable'],
+      // The CURRENT set: the instruments it marks once for the whole sweep.
+      [id(qmt.thresholdsTable)]: ['dynamodb:GetItem', 'dynamodb:Query'],
       [id(qmt.sweepQueue)]: ['sqs:SendMessage'],
       // Idempotency records of each scheduled time.
       [id(qmt.runsTable)]: RUNS,

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
 import { createSweepWorkerHandler } from '../../lambdas/sweep-worker/worker-handler.ts';
+import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
 import { createMarkSnapshot, type MarkSnapshot } from '../../lib/domain/market/mark.ts';
 import type { MarkSource } from '../../lib/ports.ts';
 import {
@@ -67,7 +68,17 @@ async function world(accountCount: number, sweep: object) {
   );
   const statuses = new InMemoryMarginStatusStore();
   const alerts = new RecordingAlerts();
-  const adapters = { accounts, thresholds, statuses, alerts, ops: new RecordingOps(), clock, marks };
+  const adapters = {
+    accounts,
+    thresholds,
+    statuses,
+    alerts,
+    ops: new RecordingOps(),
+    clock,
+    marks,
+    // The worker keeps the breach index on every full sweep.
+    breachIndex: new InMemoryBreachIndex(),
+  };
   const env = lambdaEnv({ QMT_CONFIG: JSON.stringify({ instruments: { BTC: {} }, sweep }) });
   const observability = recordedObservability();
   const coordinator = createSweepCoordinatorHandler({ env, adapters, observability });
