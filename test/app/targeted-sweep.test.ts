@@ -63,6 +63,41 @@ describe('sweepMoved', () => {
     expect((await ports.statuses.get(['near'])).get('near')?.state).toBe('WARNING');
   });
 
+  it('misses an account the index does not name, and the next full sweep catches it', async () => {
+    const { ports } = await setup([near, far]);
+    // The first full sweep runs without the index (e.g. before it was deployed): nothing is indexed.
+    const { breachIndex: _unused, ...unindexed } = ports;
+    await sweepSegment(unindexed, { runId: 'full-1', segment });
+    const moved = liveMarks({ BTC: PRICE * 0.99 });
+
+    const watch = await sweepMoved(ports, { runId: 'moved-1', marks: moved });
+    expect(watch.revisited).not.toContain('near');
+    expect(ports.alerts.published).toHaveLength(0);
+
+    const full = await sweepSegment(ports, { runId: 'full-2', segment, marks: moved });
+    expect(full.counts.transitions).toBe(1);
+    expect(ports.alerts.published.map((a) => [a.accountId, a.newState])).toEqual([['near', 'WARNING']]);
+    // ...and indexes it, so the next move finds it.
+    expect(full.counts.indexed).toBe(2);
+  });
+
+  it('announces each change once when a targeted sweep races a full sweep on the same accounts', async () => {
+    const { ports } = await setup([near, far, warned]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    const before = ports.alerts.published.length;
+    const moved = liveMarks({ BTC: PRICE * 0.99 });
+
+    await Promise.all([
+      sweepMoved(ports, { runId: 'moved-1', marks: moved }),
+      sweepSegment(ports, { runId: 'full-2', segment, marks: moved }),
+    ]);
+
+    const raced = ports.alerts.published.slice(before).map((a) => `${a.accountId}:${a.newState}`);
+    expect(raced.sort()).toEqual(['near:WARNING', 'warned:MARGIN_CALL']);
+    expect((await ports.statuses.get(['near'])).get('near')?.sequence).toBe(1);
+    expect((await ports.statuses.get(['warned'])).get('warned')?.sequence).toBe(2);
+  });
+
   it('reads no account when the move stays inside every band', async () => {
     const { ports, store } = await setup([near, far]);
     await sweepSegment(ports, { runId: 'full-1', segment });
