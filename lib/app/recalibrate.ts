@@ -201,7 +201,7 @@ async function thresholdFor(
 }
 
 /** The last implied-volatility print of the past week, where the source has one; its absence is no error. */
-async function latestImpliedVolatility(
+export async function latestImpliedVolatility(
   market: MarketDataSource,
   instrument: string,
   asOf: number,
@@ -220,7 +220,7 @@ async function latestImpliedVolatility(
  * What a market source throws when it cannot answer for an instrument: the venue unreachable, its data
  * unusable, or the instrument not in its catalogue.
  */
-function isMarketFailure(error: unknown): boolean {
+export function isMarketFailure(error: unknown): boolean {
   return (
     error instanceof MarketSourceError ||
     error instanceof MarketDataError ||

@@ -3,13 +3,7 @@
  * since its threshold's reference price, recalibrate that instrument at once, with the move as today's
  * return so far, and publish the raised margins. Ports in, a summary out; no AWS, no clock but the port's.
  */
-import {
-  InstrumentNotListedError,
-  MarketDataError,
-  MarketSourceError,
-  ThresholdSetConflictError,
-  UnknownInstrumentError,
-} from '../domain/errors.ts';
+import { MarketDataError, ThresholdSetConflictError } from '../domain/errors.ts';
 import { DAY_MS } from '../domain/market/candle.ts';
 import type { MarkSnapshot } from '../domain/market/mark.ts';
 import { recalibrate as recalibrateThreshold, toDailyBars } from '../domain/threshold/model.ts';
@@ -17,6 +11,7 @@ import type { InstrumentPolicy } from '../domain/threshold/policy.ts';
 import { assessShock, type ShockAssessment, withProvisionalCandle } from '../domain/threshold/shock.ts';
 import type { Threshold, ThresholdSet } from '../domain/threshold/threshold.ts';
 import type { Clock, MarketDataSource, OpsPublisher, RunLedger, ThresholdStore } from '../ports.ts';
+import { isMarketFailure, latestImpliedVolatility } from './recalibrate.ts';
 
 export interface ShockRecalibrationPorts {
   readonly market: MarketDataSource;
@@ -333,31 +328,6 @@ function shockEvent(
     runOfDay: shock.runOfDay,
     maxRunsPerDay: policy?.shock.maxRunsPerDay ?? 0,
   };
-}
-
-/** The last implied-volatility print of the past week, as the daily run reads it; its absence is no error. */
-async function latestImpliedVolatility(
-  market: MarketDataSource,
-  instrument: string,
-  asOf: number,
-): Promise<number | undefined> {
-  if (!market.impliedVolatility) return undefined;
-  try {
-    const series = await market.impliedVolatility(instrument, { from: asOf - 7 * DAY_MS, to: asOf });
-    return series.points[series.points.length - 1]?.[1];
-  } catch (error) {
-    if (isMarketFailure(error)) return undefined;
-    throw error;
-  }
-}
-
-function isMarketFailure(error: unknown): boolean {
-  return (
-    error instanceof MarketSourceError ||
-    error instanceof MarketDataError ||
-    error instanceof UnknownInstrumentError ||
-    error instanceof InstrumentNotListedError
-  );
 }
 
 function percent(fraction: number): string {

@@ -46,19 +46,35 @@ export interface ExchangeSourceOptions {
 }
 
 /**
+ * One venue's settings out of options shared by every venue: the connection settings, its own base URL, the
+ * catalogue and the clock. The candle sources and the mark sources (`marks/index.ts`) take the same.
+ */
+export function venueSettings<V extends string>(
+  venue: V,
+  options: {
+    readonly catalogue?: InstrumentCatalogue;
+    readonly http?: Omit<VenueHttpOptions, 'baseUrl'>;
+    readonly baseUrls?: Partial<Readonly<Record<V, string>>>;
+    readonly now?: () => number;
+  },
+) {
+  const baseUrl = options.baseUrls?.[venue];
+  return {
+    ...options.http,
+    ...(baseUrl === undefined ? {} : { baseUrl }),
+    ...(options.catalogue === undefined ? {} : { catalogue: options.catalogue }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  };
+}
+
+/**
  * One exchange's source with shared settings.
  *
  * @example
  * const kraken = createVenueSource('kraken', { http: { timeoutMs: 5_000 } });
  */
 export function createVenueSource(venue: VenueId, options: ExchangeSourceOptions = {}) {
-  const baseUrl = options.baseUrls?.[venue];
-  const settings = {
-    ...options.http,
-    ...(baseUrl === undefined ? {} : { baseUrl }),
-    ...(options.catalogue === undefined ? {} : { catalogue: options.catalogue }),
-    ...(options.now === undefined ? {} : { now: options.now }),
-  };
+  const settings = venueSettings(venue, options);
   switch (venue) {
     case 'deribit':
       return new DeribitSource(settings);

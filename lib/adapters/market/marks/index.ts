@@ -9,6 +9,7 @@ import {
 } from '../../../config/instruments.ts';
 import type { VenueMarkSource } from '../../../ports.ts';
 import type { VenueHttpOptions } from '../http.ts';
+import { venueSettings } from '../index.ts';
 import { BinanceMarkSource } from './binance.ts';
 import { CoinbaseMarkSource } from './coinbase.ts';
 import { DeribitMarkSource } from './deribit.ts';
@@ -51,13 +52,7 @@ export function createVenueMarkSource(
   venue: CatalogueVenue,
   options: VenueMarkSourcesOptions = {},
 ): VenueMarkSource {
-  const baseUrl = options.baseUrls?.[venue];
-  const settings = {
-    ...options.http,
-    ...(baseUrl === undefined ? {} : { baseUrl }),
-    ...(options.catalogue === undefined ? {} : { catalogue: options.catalogue }),
-    ...(options.now === undefined ? {} : { now: options.now }),
-  };
+  const settings = venueSettings(venue, options);
   switch (venue) {
     case 'deribit':
       return new DeribitMarkSource(settings);
