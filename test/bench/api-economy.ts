@@ -28,7 +28,7 @@ const PAGE_SIZE = 500;
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:qmt-bench-alerts';
 
 const bench: Bench = async (log) => {
-  const local = await startDynamoDbLocal();
+  const local = await startDynamoDbLocal({ timeToLive: false }); // fixed, past clocks: see CreateTablesOptions.timeToLive
   const sns = new SNSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const snsMock = mockClient(sns);
   const client = createDynamoDbClient({ endpoint: local.endpoint });

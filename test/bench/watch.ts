@@ -367,7 +367,7 @@ interface CrashFigures {
 }
 
 async function crash(log: (line: string) => void): Promise<CrashFigures> {
-  const local = await startDynamoDbLocal();
+  const local = await startDynamoDbLocal({ timeToLive: false }); // fixed, past clocks: see CreateTablesOptions.timeToLive
   const client = createDynamoDbClient({ endpoint: local.endpoint });
   try {
     const tables = local.tables;

@@ -32,6 +32,8 @@ export interface StartDynamoDbLocalOptions {
   readonly tablePrefix?: string;
   /** Create qmt's tables once it answers (default true). */
   readonly createTables?: boolean;
+  /** Switch on TTL on those tables (default true; see `CreateTablesOptions.timeToLive` for when not to). */
+  readonly timeToLive?: boolean;
   /** Give up if it does not answer ListTables within this time (default 30 s: a cold JVM takes a few). */
   readonly startTimeoutMs?: number;
   /** Keep the database in this directory instead of in memory. */
@@ -76,7 +78,8 @@ async function startOnce(options: StartDynamoDbLocalOptions, port: number): Prom
   try {
     await waitUntilAnswering(endpoint, watch, options.startTimeoutMs ?? 30_000);
     const tables = tableNames(options.tablePrefix ?? DEFAULT_TABLE_PREFIX);
-    if (options.createTables ?? true) await createTables(client, tables);
+    if (options.createTables ?? true)
+      await createTables(client, tables, { timeToLive: options.timeToLive ?? true });
     let stopped: Promise<void> | undefined;
     return {
       endpoint,

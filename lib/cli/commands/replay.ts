@@ -105,14 +105,16 @@ async function replayOnLocalDynamoDb(
 
 /**
  * A new in-memory DynamoDB Local, or (`running`, the local cycle's) tables of the replay's own on it, dropped
- * before (a run cut short) and after, so the demo's tables are never touched and no JVM starts twice.
+ * before (a run cut short) and after, so the demo's tables are never touched and no JVM starts twice. TTL
+ * stays off: the simulated clock stamps leases and run records years in the past, and DynamoDB Local's TTL
+ * job would delete them mid-run (a midnight recalibration then finds its run record gone).
  */
-async function onLocalDynamoDb<T>(
+export async function onLocalDynamoDb<T>(
   running: DynamoDBClient | undefined,
   run: (client: DynamoDBClient, tables: TableNames) => Promise<T>,
 ): Promise<T> {
   if (!running) {
-    const db = await startDynamoDbLocal();
+    const db = await startDynamoDbLocal({ timeToLive: false });
     try {
       return await run(db.client, db.tables);
     } finally {
@@ -121,7 +123,7 @@ async function onLocalDynamoDb<T>(
   }
   const tables = tableNames('qmt-crash-replay');
   await dropTables(running, tables);
-  await createTables(running, tables);
+  await createTables(running, tables, { timeToLive: false });
   try {
     return await run(running, tables);
   } finally {

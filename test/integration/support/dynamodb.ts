@@ -20,7 +20,8 @@ export interface DynamoDbLocalFixture {
 export function useDynamoDbLocal(): DynamoDbLocalFixture {
   let local: DynamoDbLocal | undefined;
   beforeAll(async () => {
-    local = await startDynamoDbLocal();
+    // Tests run at fixed dates: with TTL on, DynamoDB Local would delete their leases once those dates pass.
+    local = await startDynamoDbLocal({ timeToLive: false });
   });
   afterAll(async () => {
     if (!local) return;
