@@ -103,7 +103,8 @@ export async function runCycle(
   const databaseId = dbPath ? await localDatabaseId(dbPath) : randomUUID();
   const quiet = !options.json;
   if (quiet) io.out('starting DynamoDB Local…');
-  const local = await startDynamoDbLocal({ ...(dbPath ? { dbPath } : {}) });
+  // TTL off on a historical clock: DynamoDB Local would delete its leases and run records at once.
+  const local = await startDynamoDbLocal({ ...(dbPath ? { dbPath } : {}), timeToLive: clock === now });
   try {
     return await cycle(local);
   } finally {
