@@ -8,10 +8,18 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { marginAlertSchema } from '../domain/alert/alert.ts';
+import { asyncApiDocument } from './asyncapi.ts';
+import { opsMessageSchema } from './ops-message.ts';
 
 /** Each published schema: its file (relative to this folder) and the zod schema it is generated from. */
 export const PUBLISHED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   'margin-alert.v1.json': marginAlertSchema,
+  'ops-message.v1.json': opsMessageSchema,
+};
+
+/** Other published documents built from the same zod schemas: file → its content. */
+export const PUBLISHED_DOCUMENTS: Readonly<Record<string, () => string>> = {
+  'asyncapi.json': () => `${JSON.stringify(asyncApiDocument(), null, 2)}\n`,
 };
 
 /** The file's content: JSON Schema draft 2020-12, as `JSON.stringify` lays it out (Biome then reflows it). */
@@ -21,9 +29,16 @@ export function jsonSchemaText(schema: z.ZodType): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const [file, schema] of Object.entries(PUBLISHED_SCHEMAS)) {
+  const documents: [string, () => string][] = [
+    ...Object.entries(PUBLISHED_SCHEMAS).map(([file, schema]): [string, () => string] => [
+      file,
+      () => jsonSchemaText(schema),
+    ]),
+    ...Object.entries(PUBLISHED_DOCUMENTS),
+  ];
+  for (const [file, text] of documents) {
     const path = fileURLToPath(new URL(file, import.meta.url));
-    writeFileSync(path, jsonSchemaText(schema));
+    writeFileSync(path, text());
     // Biome's layout, so `npm run lint` passes on the written file; the test compares content, not layout.
     execFileSync('npx', ['biome', 'format', '--write', path], { stdio: 'inherit' });
     console.info(`wrote ${path}`);

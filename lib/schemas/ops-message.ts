@@ -1,0 +1,158 @@
+/**
+ * The ops topic's message body as a zod schema: the contract `opsMessage` (lib/adapters/sns/ops-message.ts)
+ * writes, `{ schemaVersion, type, ...the event's fields, omitted?, publishedAt }`. The published JSON Schema
+ * and the AsyncAPI document are generated from it; `test/schemas/ops-message-schema.test.ts` keeps it and the
+ * `OpsEvent` type in step (a new event type fails to compile there until it is described here).
+ */
+import { z } from 'zod';
+
+const text = (description: string) => z.string().describe(description);
+const isoTime = (description: string) => z.iso.datetime().describe(description);
+const count = (description: string) => z.int().min(0).describe(description);
+const runId = text('The run that raised the event (a recalibration, sweep or watch run id).');
+
+const heldInstrument = z.strictObject({
+  instrument: text('Instrument symbol.'),
+  reason: text('Why it was held, in words.'),
+});
+
+const heldMark = z.strictObject({
+  instrument: text('Instrument symbol.'),
+  reason: text('Why its mark was not used, in words.'),
+  cause: z
+    .enum(['no-quorum', 'stale', 'unconfirmed-jump'])
+    .optional()
+    .describe('Set by the live consensus; absent for a threshold with no reference close.'),
+});
+
+const marksReport = z
+  .strictObject({
+    source: z
+      .enum(['live', 'reference-close', 'mixed', 'none'])
+      .describe('Where the marks came from: live venue consensus or the last daily close.'),
+    takenAt: isoTime('When the snapshot was taken (UTC).'),
+    marked: count('Instruments with a mark.'),
+    held: z
+      .array(heldInstrument)
+      .describe('Instruments without a usable mark: their accounts were not re-valued.'),
+  })
+  .describe('The marks the sweep valued at.');
+
+/** One variant per `OpsEvent['type']`, with the event's own fields only. */
+export const opsEventSchemas = {
+  'recalibration.completed': z
+    .strictObject({
+      type: z.literal('recalibration.completed'),
+      runId,
+      setId: text('The threshold set now in force.'),
+      instruments: count('Instruments recalibrated.'),
+      held: z.array(heldInstrument).describe('Instruments whose thresholds were held at the previous set.'),
+      changes: z
+        .array(
+          z.strictObject({
+            instrument: text('Instrument symbol.'),
+            from: z.number().optional().describe('Initial margin rate before (absent for a new instrument).'),
+            to: z.number().describe('Initial margin rate now.'),
+          }),
+        )
+        .describe('Initial margin rates that changed.'),
+    })
+    .describe('A scheduled recalibration flipped to a new threshold set.'),
+  'recalibration.failed': z
+    .strictObject({
+      type: z.literal('recalibration.failed'),
+      runId,
+      reason: text('Why it failed; the previous set stays in force.'),
+    })
+    .describe('A recalibration failed; the previous set stays in force.'),
+  'recalibration.shock': z
+    .strictObject({
+      type: z.literal('recalibration.shock'),
+      runId,
+      setId: text('The set the shock run flipped to.'),
+      instrument: text('Instrument symbol.'),
+      mark: z.number().describe('The live mark that triggered it.'),
+      markAt: isoTime('When that mark was taken.'),
+      referencePrice: z.number().describe("The threshold's reference price."),
+      move: z.number().describe('Relative move from the reference price to the mark.'),
+      from: z.number().describe('Initial margin rate before.'),
+      to: z.number().describe('Initial margin rate after (never lower).'),
+      activeBound: text('The rule that set the new rate (step-up-limit when the limit held it back).'),
+      runOfDay: z.int().min(1).describe("This run's number among the instrument's shock runs that UTC day."),
+      maxRunsPerDay: z.int().min(1).describe("The policy's cap on shock runs per instrument per day."),
+    })
+    .describe("A live move beyond the shock trigger raised one instrument's margins at once."),
+  'sweep.completed': z
+    .strictObject({
+      type: z.literal('sweep.completed'),
+      runId,
+      segment: count('The sweep segment.'),
+      counts: z
+        .record(z.string(), z.number())
+        .describe('Accounts by outcome (valued, changed, rejected, …).'),
+      marks: marksReport.optional(),
+    })
+    .describe('A sweep segment finished, with its counts and the marks it valued at.'),
+  'sweep.failed': z
+    .strictObject({
+      type: z.literal('sweep.failed'),
+      runId,
+      segment: count('The sweep segment.'),
+      reason: text('Why it failed.'),
+    })
+    .describe('A sweep segment failed and was not retried in place.'),
+  'marks.held': z
+    .strictObject({
+      type: z.literal('marks.held'),
+      runId,
+      takenAt: isoTime('When the marks were taken (UTC).'),
+      held: z.array(heldMark).describe('Instruments whose accounts stay where they are.'),
+    })
+    .describe('Live marks held instruments (no quorum, stale, an unconfirmed jump).'),
+  'accounts.rejected': z
+    .strictObject({
+      type: z.literal('accounts.rejected'),
+      runId,
+      rejected: z
+        .array(z.strictObject({ accountKey: text('The record key.'), reason: text('Why it was rejected.') }))
+        .describe('Account records that could not be read; the rest were swept.'),
+    })
+    .describe('A sweep could not read some account records; the rest were swept.'),
+} as const;
+
+export const OPS_EVENT_TYPES = Object.keys(opsEventSchemas) as (keyof typeof opsEventSchemas)[];
+
+export const opsEventSchema = z.discriminatedUnion(
+  'type',
+  Object.values(opsEventSchemas) as unknown as [
+    (typeof opsEventSchemas)[keyof typeof opsEventSchemas],
+    ...(typeof opsEventSchemas)[keyof typeof opsEventSchemas][],
+  ],
+);
+
+/** What the envelope adds around an event's fields. */
+export const OPS_MESSAGE_ENVELOPE = {
+  schemaVersion: z
+    .literal('1.0')
+    .describe('Version of the ops message. Consumers should reject major versions they do not know.'),
+  omitted: z
+    .record(z.string(), z.int().min(1))
+    .optional()
+    .describe('Present when lists were shortened to fit SNS: how many items each list lost.'),
+  publishedAt: isoTime('When qmt published the message (UTC).'),
+};
+
+export const opsMessageSchema = z
+  .discriminatedUnion(
+    'type',
+    Object.values(opsEventSchemas).map((variant) => variant.extend(OPS_MESSAGE_ENVELOPE)) as unknown as [
+      z.ZodObject,
+      ...z.ZodObject[],
+    ],
+  )
+  .meta({
+    $id: 'urn:qmt:schema:ops-message:1.0',
+    title: 'qmt ops message, version 1.0',
+    description:
+      'Published by qmt to the ops topic: run summaries, failures, shock recalibrations, held marks and rejected records. The SNS message attributes eventType (the type field) and severity (info, warning, critical) let subscriptions filter. Long lists are shortened to fit SNS (see omitted) and texts longer than 4,096 characters are cut.',
+  });
