@@ -93,4 +93,22 @@ describe('qmt calibrate', () => {
     expect(run.err).toContain(`${grid}.stressCoveredShare.1`);
     expect(() => readFileSync(out)).toThrow(/ENOENT/);
   });
+
+  it('refuses a validation it does not know, naming the flag, and writes nothing', async () => {
+    const dir = tempDir('qmt-calibrate-');
+    const out = join(dir, 'policy.json');
+    const run = await runQmt([
+      'calibrate',
+      '--prices',
+      priceFile(dir, 'AAA', 1),
+      '--validation',
+      'k-fold',
+      '--out',
+      out,
+    ]);
+    // 2: a usage error (1 is a failed run)
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('--validation k-fold: must be walk-forward or leave-one-period-out');
+    expect(() => readFileSync(out)).toThrow(/ENOENT/);
+  });
 });

@@ -59,6 +59,7 @@ function overrideOf(bound: ActiveBound): Override | undefined {
       return undefined;
     case 'stress-floor':
     case 'apc-floor':
+    case 'apc-stressed-floor':
     case 'apc-buffer':
     case 'floor':
       return 'floor';

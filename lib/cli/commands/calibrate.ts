@@ -27,6 +27,9 @@ export const DEFAULT_CALIBRATED_POLICY_FILE = 'calibrated-policy.json';
 export const WALK_FORWARD_RULE =
   'expanding window by calendar year (UTC): the policy scored in year Y was chosen on the scored days before 1 January Y of every file with at least the minimum fit days; scoring starts one year after each file’s first candle';
 
+export const LEAVE_ONE_PERIOD_OUT_RULE =
+  'leave one calendar year (UTC) out: the policy scored in year Y was chosen on the scored days of every other year of every file with at least the minimum fit days; scoring starts one year after each file’s first candle';
+
 function json(value: unknown): string {
   return JSON.stringify(
     value,
@@ -63,12 +66,26 @@ export function formatCalibration(result: CalibrationResult, written?: string): 
   const c = result.constraints;
   const right = (n: number) => Array.from({ length: n }, () => 'right' as const);
   const lines = [
-    `${result.candidates.length} candidate policies; walk-forward: ${WALK_FORWARD_RULE} (${result.minFitDays} days).`,
+    `${result.candidates.length} candidate policies; ${
+      result.validation === 'walk-forward'
+        ? `walk-forward: ${WALK_FORWARD_RULE}`
+        : `leave-one-period-out: ${LEAVE_ONE_PERIOD_OUT_RULE}`
+    } (${result.minFitDays} days).`,
     `Constraints: Kupiec and Christoffersen p ≥ ${c.minPValue} long and short, peak-to-trough ≤ ${c.maxPeakToTrough}, 5-day increase ≤ ${c.maxIncrease5d}; cost = average margin / hindsight fixed rate (lower is better).`,
     '',
-    'Per period: the choice (fitted through the day named) in sample on its fitting days, and out of sample on the period',
+    result.validation === 'walk-forward'
+      ? 'Per period: the choice (fitted through the day named) in sample on its fitting days, and out of sample on the period'
+      : 'Per period: the choice (fitted on every other year) in sample on its fitting days, and out of sample on the period',
     renderTable(
-      ['period', 'file', 'chosen', 'fitted through', 'IS cost', 'IS days', ...HEADERS.map((h) => `OOS ${h}`)],
+      [
+        'period',
+        'file',
+        'chosen',
+        result.validation === 'walk-forward' ? 'fitted through' : 'last fit day',
+        'IS cost',
+        'IS days',
+        ...HEADERS.map((h) => `OOS ${h}`),
+      ],
       result.periods.flatMap((p) =>
         p.files.map((f) => [
           p.period,
@@ -167,12 +184,17 @@ export function addCalibrateCommand(program: Command, io: Io): void {
     )
     .requiredOption('--prices <SYMBOL=FILE...>', 'one or more daily price files, e.g. BTC=btc.csv')
     .option('--policy <file>', 'base policy JSON (the settings the grid does not vary)')
-    .option('--grid <file>', 'grid JSON: candidate values per setting (default: the 20-candidate grid)')
+    .option('--grid <file>', 'grid JSON: candidate values per setting (default: the 28-candidate grid)')
     .option('--out <file>', `where to write the winning policy (default ${DEFAULT_CALIBRATED_POLICY_FILE})`)
     .option(
       '--min-fit-days <n>',
       'scored days a file needs before a period to take part in its choice',
       '365',
+    )
+    .option(
+      '--validation <kind>',
+      'how each period’s choice is fitted: walk-forward (on the years before it) or leave-one-period-out (on every other year)',
+      'walk-forward',
     )
     .option('--json', 'print JSON')
     .option(
@@ -186,6 +208,7 @@ export function addCalibrateCommand(program: Command, io: Io): void {
         grid?: string;
         out?: string;
         minFitDays: string;
+        validation: string;
         json?: boolean;
         chart?: string;
       }) => {
@@ -196,6 +219,10 @@ export function addCalibrateCommand(program: Command, io: Io): void {
         if (!(Number.isInteger(minFitDays) && minFitDays >= 30)) {
           throw new UsageError(`--min-fit-days ${options.minFitDays}: must be a whole number ≥ 30`);
         }
+        const validation = options.validation;
+        if (validation !== 'walk-forward' && validation !== 'leave-one-period-out') {
+          throw new UsageError(`--validation ${validation}: must be walk-forward or leave-one-period-out`);
+        }
         const seriesList = await Promise.all(options.prices.map(loadPrices));
         const base = (await loadPolicyBook(options.policy)).policyFor(seriesList[0]?.instrument ?? '');
         const candidates = expandGrid(base, await readGrid(options.grid));
@@ -205,6 +232,7 @@ export function addCalibrateCommand(program: Command, io: Io): void {
         const started = Date.now();
         const result = calibrate(base, seriesList, candidates, {
           minFitDays,
+          validation,
           onProgress: (name, done, total) => {
             if (name !== stage) {
               progress.done();

@@ -136,10 +136,19 @@ function summarise(days: readonly BacktestDay[], score: BacktestScore): ScoreSum
   };
 }
 
+/**
+ * How each period's choice is fitted: on the years before it (walk-forward), or on every other year
+ * (leave-one-period-out). Neither ever scores a day its choice has seen.
+ */
+export type CalibrationValidation = 'walk-forward' | 'leave-one-period-out';
+
 export interface CalibrationPeriod {
   /** The scored calendar year. */
   readonly period: string;
-  /** The choice saw scored days up to and including this day. */
+  /**
+   * Walk-forward: the choice saw scored days up to and including this day. Leave-one-period-out: the last
+   * day it saw (it also saw the days before the period).
+   */
   readonly fittedThrough: string;
   readonly chosen: string;
   readonly feasible: boolean;
@@ -154,6 +163,7 @@ export interface CalibrationPeriod {
 export interface CalibrationResult {
   readonly candidates: readonly { readonly id: string; readonly label: string }[];
   readonly constraints: CalibrationConstraints;
+  readonly validation: CalibrationValidation;
   readonly minFitDays: number;
   readonly periods: readonly CalibrationPeriod[];
   /** Per file, every walk-forward period's out-of-sample days together (each scored by that period's choice). */
@@ -184,6 +194,8 @@ export interface CalibrationResult {
 
 export interface CalibrationOptions {
   readonly constraints?: CalibrationConstraints;
+  /** Default walk-forward. */
+  readonly validation?: CalibrationValidation;
   /** A file votes in a period's choice once it has this many scored days before the period. Default 365. */
   readonly minFitDays?: number;
   /** Stage name and progress within it (for a progress bar). */
@@ -243,19 +255,21 @@ export function calibrate(
   }
   const confidence = base.confidence;
   const score = (days: readonly BacktestDay[]) => scoreBacktestDays(days, confidence);
-  const before = (days: readonly BacktestDay[], day: string) => days.filter((d) => d.date < day);
+  const validation = options.validation ?? 'walk-forward';
 
-  const choose = (fitBefore: string) => {
+  // `fits(day)`: whether the choice may see that day.
+  const choose = (fits: (date: string) => boolean) => {
+    const fitDays = (days: readonly BacktestDay[]) => days.filter((d) => fits(d.date));
     const eligible = prepared
       .map((p, fi) => ({ fi, instrument: p.series.instrument }))
-      .filter(({ fi }) => before(walks[0]?.[fi] ?? [], fitBefore).length >= minFitDays);
+      .filter(({ fi }) => fitDays(walks[0]?.[fi] ?? []).length >= minFitDays);
     if (eligible.length === 0) return undefined;
     const scores = candidates.map((c, ci) => ({
       id: c.id,
       files: eligible.map(({ fi, instrument }) => ({
         instrument,
         fi,
-        days: before(walks[ci]?.[fi] ?? [], fitBefore),
+        days: fitDays(walks[ci]?.[fi] ?? []),
       })),
     }));
     const scored = scores.map((s) => ({
@@ -274,7 +288,9 @@ export function calibrate(
   years.forEach((year, yi) => {
     options.onProgress?.('walk-forward', yi + 1, years.length);
     const fitBefore = `${year}-01-01`;
-    const choice = choose(fitBefore);
+    const choice = choose(
+      validation === 'walk-forward' ? (date) => date < fitBefore : (date) => !date.startsWith(year),
+    );
     if (!choice) return;
     const periodFiles: CalibrationPeriod['files'][number][] = [];
     prepared.forEach((p, fi) => {
@@ -288,16 +304,21 @@ export function calibrate(
         outOfSample: summarise(days, score(days)),
       });
     });
+    const lastFitDay = choice.inSample.reduce((m, f) => {
+      const last = f.days[f.days.length - 1]?.date ?? '';
+      return last > m ? last : m;
+    }, '');
     periods.push({
       period: year,
-      fittedThrough: utcDay(Date.parse(`${fitBefore}T00:00:00Z`) - DAY_MS),
+      fittedThrough:
+        validation === 'walk-forward' ? utcDay(Date.parse(`${fitBefore}T00:00:00Z`) - DAY_MS) : lastFitDay,
       chosen: choice.best.id,
       feasible: choice.best.violations.length === 0,
       files: periodFiles,
     });
   });
 
-  const final = choose('9999-12-31');
+  const final = choose(() => true);
   if (!final) {
     throw new RangeError(`no file has ${minFitDays} scored days: calibration needs more history`);
   }
@@ -314,6 +335,7 @@ export function calibrate(
   return {
     candidates: candidates.map(({ id, label }) => ({ id, label })),
     constraints,
+    validation,
     minFitDays,
     periods,
     outOfSample,

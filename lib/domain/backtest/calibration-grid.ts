@@ -32,18 +32,39 @@ export type CalibrationGrid = z.output<typeof calibrationGridSchema>;
 export const MAX_CANDIDATES = 500;
 
 /**
- * The default search: 2 EWMA decays × 5 anti-procyclicality designs × 2 stress shares = 20 candidates. The
- * designs: the ten-year floor at 85% (today's default), 70% and 50%; the 25% buffer (no floor); the 25%
- * stressed weight (no floor).
+ * The default search: 2 EWMA decays × 7 anti-procyclicality designs × 2 stress shares = 28 candidates. The
+ * designs: the ten-year floor at 85% (the 2026.11 default), 70% and 50%; the 25% buffer (no floor); the 25%
+ * stressed weight (no floor); and two that do not anchor to an asset's infancy, each on top of a ten-year
+ * floor at 50% (EMIR Art. 28 wants a floor, a buffer or a stressed weight): a two-year floor at 85% that
+ * ages out (the stressed-period floor with a window as long as its lookback) and a floor at 70% of the most
+ * volatile year of the last three. Every design names its stressed-period floor (or null), so a base policy
+ * that has one does not leak it into the others.
  */
 export const DEFAULT_CALIBRATION_GRID: CalibrationGrid = {
   ewmaLambda: [0.97, 0.99],
   antiProcyclicality: [
-    { longLookbackFloor: { years: 10, share: 0.85 }, buffer: 0, stressedWeight: 0 },
-    { longLookbackFloor: { years: 10, share: 0.7 }, buffer: 0, stressedWeight: 0 },
-    { longLookbackFloor: { years: 10, share: 0.5 }, buffer: 0, stressedWeight: 0 },
-    { longLookbackFloor: null, buffer: 0.25, stressedWeight: 0 },
-    { longLookbackFloor: null, buffer: 0, stressedWeight: 0.25 },
+    {
+      longLookbackFloor: { years: 10, share: 0.85 },
+      stressedPeriodFloor: null,
+      buffer: 0,
+      stressedWeight: 0,
+    },
+    { longLookbackFloor: { years: 10, share: 0.7 }, stressedPeriodFloor: null, buffer: 0, stressedWeight: 0 },
+    { longLookbackFloor: { years: 10, share: 0.5 }, stressedPeriodFloor: null, buffer: 0, stressedWeight: 0 },
+    { longLookbackFloor: null, stressedPeriodFloor: null, buffer: 0.25, stressedWeight: 0 },
+    { longLookbackFloor: null, stressedPeriodFloor: null, buffer: 0, stressedWeight: 0.25 },
+    {
+      longLookbackFloor: { years: 10, share: 0.5 },
+      stressedPeriodFloor: { years: 2, windowDays: 730, share: 0.85 },
+      buffer: 0,
+      stressedWeight: 0,
+    },
+    {
+      longLookbackFloor: { years: 10, share: 0.5 },
+      stressedPeriodFloor: { years: 3, windowDays: 365, share: 0.7 },
+      buffer: 0,
+      stressedWeight: 0,
+    },
   ],
   stressCoveredShare: [0.25, 0],
 };
@@ -108,6 +129,20 @@ function describeOverride({ key, value }: Override): string {
     const floor = apc.longLookbackFloor;
     if (floor) parts.push(`floor ${floor.years ?? 10}y×${floor.share ?? 0.85}`);
     if (floor === null) parts.push('no floor');
+    const stressed = (
+      value as { stressedPeriodFloor?: { share?: number; windowDays?: number; years?: number } | null }
+    ).stressedPeriodFloor;
+    if (stressed) {
+      const years = stressed.years ?? 5;
+      const window = stressed.windowDays ?? 365;
+      const share = stressed.share ?? 0.5;
+      // A window as long as the lookback is a plain floor whose window ages out.
+      parts.push(
+        window >= years * 365
+          ? `rolling floor ${years}y×${share}`
+          : `stressed-period floor ${window}d of ${years}y×${share}`,
+      );
+    }
     if (apc.buffer) parts.push(`buffer ${apc.buffer}`);
     const weight = (value as { stressedWeight?: number }).stressedWeight;
     if (weight) parts.push(`stressed ${weight}`);

@@ -7,7 +7,7 @@ import {
   standardizedTExpectedShortfall,
   standardizedTQuantile,
 } from '../math/student-t.ts';
-import { applyBounds, bufferedRate, stressRates } from '../threshold/floors.ts';
+import { applyBounds, bufferedRate, stressedPeriodVolatility, stressRates } from '../threshold/floors.ts';
 import { toDailyBars } from '../threshold/model.ts';
 import type { ThresholdPolicy } from '../threshold/policy.ts';
 import type { ActiveBound } from '../threshold/threshold.ts';
@@ -208,6 +208,17 @@ function rmsSeries(prepared: PreparedSeries, years: number): Float64Array {
   });
 }
 
+/** The stressed-period floor's σ before day t (`stressedPeriodVolatility` on the history, as the model takes it). */
+function stressedPeriodSeries(prepared: PreparedSeries, windowDays: number, years: number): Float64Array {
+  return cached(prepared, `stressed:${windowDays}:${years}`, () => {
+    const out = new Float64Array(prepared.candles.length).fill(Number.NaN);
+    for (let t = prepared.walkFrom; t < prepared.candles.length; t++) {
+      out[t] = stressedPeriodVolatility(prepared.returns, windowDays, years * YEAR_DAYS, t - 1);
+    }
+    return out;
+  });
+}
+
 /** The worst stress-scenario loss over the MPOR known on day t (0 when none counts). */
 function stressSeries(prepared: PreparedSeries, policy: ThresholdPolicy): Float64Array {
   const h = policy.marginPeriodOfRiskDays;
@@ -236,6 +247,10 @@ export function walkCandidate(policy: ThresholdPolicy, prepared: PreparedSeries)
   const stress = stressSeries(prepared, policy);
   const apc = policy.antiProcyclicality;
   const rms = apc.longLookbackFloor ? rmsSeries(prepared, apc.longLookbackFloor.years) : undefined;
+  const stressedFloor = apc.stressedPeriodFloor;
+  const stressed = stressedFloor
+    ? stressedPeriodSeries(prepared, stressedFloor.windowDays, stressedFloor.years)
+    : undefined;
   const rootH = Math.sqrt(h);
   const days: BacktestDay[] = [];
   let previous: { initialMarginRate: number } | undefined;
@@ -260,6 +275,10 @@ export function walkCandidate(policy: ThresholdPolicy, prepared: PreparedSeries)
         apc.longLookbackFloor && rms
           ? apc.longLookbackFloor.share * Math.expm1(multiplier * ((rms[t] as number) * rootH))
           : undefined;
+      const apcStressedFloorRate =
+        stressedFloor && stressed
+          ? stressedFloor.share * Math.expm1(multiplier * ((stressed[t] as number) * rootH))
+          : undefined;
       const blendedModel =
         apc.stressedWeight > 0 && worst > 0
           ? (1 - apc.stressedWeight) * modelRate + apc.stressedWeight * worst
@@ -270,6 +289,7 @@ export function walkCandidate(policy: ThresholdPolicy, prepared: PreparedSeries)
         ['apc-buffer', apcBufferRate],
         ['stress-floor', stressRate],
         ['apc-floor', apcFloorRate],
+        ['apc-stressed-floor', apcStressedFloorRate],
       ];
       let unbounded = blendedModel;
       let activeBound: ActiveBound = 'model';

@@ -148,3 +148,30 @@ export function applyBounds(
   if (rate > maxInitialMarginRate) return { rate: maxInitialMarginRate, activeBound: 'cap' };
   return { rate, activeBound: bound };
 }
+
+/**
+ * The stressed period's volatility for `antiProcyclicality.stressedPeriodFloor`: the largest root mean square
+ * of `windowDays` consecutive returns among the last `lookbackDays` of the first `end` returns (all of them
+ * when fewer). A window that has left the lookback no longer counts: the floor ages out.
+ *
+ * @example
+ * stressedPeriodVolatility([0.01, -0.03, 0.04, 0.01], 2, 4); // √((0.03² + 0.04²) / 2) ≈ 0.0354
+ */
+export function stressedPeriodVolatility(
+  returns: readonly number[],
+  windowDays: number,
+  lookbackDays: number,
+  end = returns.length,
+): number {
+  const start = Math.max(0, end - lookbackDays);
+  const window = Math.min(windowDays, end - start);
+  if (window <= 0) return Number.NaN;
+  let sum = 0;
+  for (let i = start; i < start + window; i++) sum += (returns[i] as number) ** 2;
+  let worst = sum;
+  for (let next = start + window; next < end; next++) {
+    sum += (returns[next] as number) ** 2 - (returns[next - window] as number) ** 2;
+    if (sum > worst) worst = sum;
+  }
+  return Math.sqrt(worst / window);
+}

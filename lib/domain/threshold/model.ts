@@ -19,7 +19,7 @@ import { ewmaVariances } from '../volatility/ewma.ts';
 import { fitGarch11, GARCH_MIN_RETURNS, garchTermVariance } from '../volatility/garch.ts';
 import { yangZhangVolatility } from '../volatility/range.ts';
 import { buildThreshold, holdThreshold } from './build.ts';
-import { applyBounds, bufferedRate, stressRates } from './floors.ts';
+import { applyBounds, bufferedRate, stressedPeriodVolatility, stressRates } from './floors.ts';
 import type { ThresholdPolicy } from './policy.ts';
 import type { ActiveBound, Threshold, ThresholdComponents } from './threshold.ts';
 
@@ -42,7 +42,8 @@ const YEAR_DAYS = 365;
  *     data holds the previous threshold.
  *  2. Estimate σ (EWMA, GARCH(1,1), Yang–Zhang, implied) and combine them as the policy says.
  *  3. Scale a risk measure (filtered historical simulation or Student-t; VaR or ES) to σ over the MPOR.
- *  4. Apply the stress floor and anti-procyclicality (long-lookback floor, buffer, stressed weight).
+ *  4. Apply the stress floor and anti-procyclicality (long-lookback floor, stressed-period floor, buffer,
+ *     stressed weight).
  *  5. Bound by the policy's floor and cap, then by the step limits against the previous threshold.
  *  6. Derive maintenance, warning and liquidation rates and the notional brackets.
  *
@@ -96,6 +97,15 @@ export function recalibrate(
     ? apc.longLookbackFloor.share *
       lossRate(multiplier, rootMeanSquare(returns, apc.longLookbackFloor.years * YEAR_DAYS) * Math.sqrt(h))
     : undefined;
+  const stressedFloor = apc.stressedPeriodFloor;
+  const apcStressedFloorRate = stressedFloor
+    ? stressedFloor.share *
+      lossRate(
+        multiplier,
+        stressedPeriodVolatility(returns, stressedFloor.windowDays, stressedFloor.years * YEAR_DAYS) *
+          Math.sqrt(h),
+      )
+    : undefined;
 
   // Candidates for the unbounded rate; the largest wins and is named as the active bound.
   const blendedModel =
@@ -108,6 +118,7 @@ export function recalibrate(
     ['apc-buffer', apcBufferRate],
     ['stress-floor', stressRate],
     ['apc-floor', apcFloorRate],
+    ['apc-stressed-floor', apcStressedFloorRate],
   ];
   let activeBound: ActiveBound = 'model';
   let unboundedRate = blendedModel;
@@ -127,6 +138,7 @@ export function recalibrate(
     unboundedRate,
     ...(stressRate !== undefined ? { stressRate } : {}),
     ...(apcFloorRate !== undefined ? { apcFloorRate } : {}),
+    ...(apcStressedFloorRate !== undefined ? { apcStressedFloorRate } : {}),
     ...(apcBufferRate !== undefined ? { apcBufferRate } : {}),
     ...(Object.keys(stress.scenarios).length > 0 ? { stressScenarios: stress.scenarios } : {}),
     ...(volatility.garch ? { garch: volatility.garch } : {}),

@@ -284,6 +284,17 @@ export const thresholdPolicySchema = z
           .describe(
             'EMIR Art. 28(c): margin at least `share` of the same risk measure on the volatility of the whole lookback.',
           ),
+        stressedPeriodFloor: z
+          .strictObject({
+            share: share.default(0.5),
+            windowDays: z.number().int().min(30).max(730).default(365),
+            years: z.number().int().min(1).max(20).default(5),
+          })
+          .nullable()
+          .optional()
+          .describe(
+            'A floor on a stressed-period measure that ages out: margin at least `share` of the same risk measure on the volatility (root mean square of returns) of the most volatile `windowDays` of the last `years` years. The stressed period leaves the window after `years`, so an asset’s infancy stops binding. Absent or null: none. It is not an EMIR Art. 28 tool on its own (the other three are).',
+          ),
         buffer: share
           .default(0)
           .describe(

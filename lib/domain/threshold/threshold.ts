@@ -58,6 +58,7 @@ export type ActiveBound =
   | 'model'
   | 'stress-floor'
   | 'apc-floor'
+  | 'apc-stressed-floor'
   | 'apc-buffer'
   | 'floor'
   | 'cap'
@@ -79,6 +80,8 @@ export interface ThresholdComponents {
   readonly modelRate: number;
   readonly stressRate?: number;
   readonly apcFloorRate?: number;
+  /** The stressed-period floor (`antiProcyclicality.stressedPeriodFloor`), when the policy has one. */
+  readonly apcStressedFloorRate?: number;
   readonly apcBufferRate?: number;
   readonly unboundedRate: number;
   /**

@@ -7,11 +7,11 @@ import { tempDir } from '../../temp-dirs.ts';
 import { sharedPriceFile } from '../shared.ts';
 
 /**
- * `qmt calibrate` on the three shared daily files with the default 20-candidate grid: it finishes well
+ * `qmt calibrate` on the three shared daily files with the default 28-candidate grid: it finishes well
  * inside the issue's 2 minutes (measured here), and every period's figures are there and finite.
  */
 describe('qmt calibrate on BTC, ETH and SOL (issue 14 item 1)', () => {
-  it('walks 3 files × 20 candidates in under 2 minutes and reports in- and out-of-sample figures', async () => {
+  it('walks 3 files × 28 candidates in under 2 minutes and reports in- and out-of-sample figures', async () => {
     // Prepare
     const out = join(tempDir('qmt-calibrate-data-'), 'policy.json');
     const prices = (['BTC', 'ETH', 'SOL'] as const).map((s) => `${s}=${sharedPriceFile(s)}`);
@@ -25,7 +25,7 @@ describe('qmt calibrate on BTC, ETH and SOL (issue 14 item 1)', () => {
     expect(run.code, run.err).toBe(0);
     expect(seconds).toBeLessThan(120);
     const report = JSON.parse(run.out);
-    expect(report.candidates).toHaveLength(20);
+    expect(report.candidates).toHaveLength(28);
     expect(report.periods.map((p: { period: string }) => p.period)).toEqual([
       '2017',
       '2018',

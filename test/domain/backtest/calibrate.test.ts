@@ -35,6 +35,12 @@ describe('calibrate: the fast walk is the backtest', () => {
       antiProcyclicality: { longLookbackFloor: null, buffer: 0.25 },
       volatility: { ewmaLambda: 0.97 },
     }),
+    'a rolling floor and a stressed-period floor': parseThresholdPolicy({
+      antiProcyclicality: {
+        longLookbackFloor: { years: 10, share: 0.3 },
+        stressedPeriodFloor: { years: 1, windowDays: 60, share: 0.9 },
+      },
+    }),
     'a stressed weight, 2-day MPOR, separate tails': parseThresholdPolicy({
       antiProcyclicality: { longLookbackFloor: null, stressedWeight: 0.3 },
       marginPeriodOfRiskDays: 2,
@@ -222,11 +228,72 @@ describe('calibrate: walk-forward never scores a day the choice has seen', () =>
   }, 60_000);
 });
 
+describe('calibrate: leave-one-period-out never scores a year its choice has seen', () => {
+  const a = candles('AAA', 1500, 11);
+  const b = candles('BBB', 1500, 12);
+  const base = DEFAULT_THRESHOLD_POLICY;
+  const candidates = expandGrid(
+    base,
+    parseCalibrationGrid({
+      ewmaLambda: [0.94, 0.99],
+      antiProcyclicality: [
+        { longLookbackFloor: { years: 10, share: 0.85 } },
+        { longLookbackFloor: null, buffer: 0.25 },
+      ],
+    }),
+  );
+
+  it('chooses for each year what the ranking on every other year chooses, and scores that year only', () => {
+    // Act
+    const result = calibrate(base, [a, b], candidates, { validation: 'leave-one-period-out' });
+
+    // Assess: every scored year is a period (the first one too: later years fit it)
+    expect(result.validation).toBe('leave-one-period-out');
+    const prepared = [a, b].map((s) => prepareSeries(base, s));
+    const walks = candidates.map((c) => prepared.map((p) => walkCandidate(c.policy, p)));
+    const years = [...new Set(walks.flat(2).map((d) => d.date.slice(0, 4)))].sort();
+    expect(result.periods.map((p) => p.period)).toEqual(years);
+    for (const period of result.periods) {
+      const scores = candidates.map((c, ci) => ({
+        id: c.id,
+        files: prepared.map((p, fi) => ({
+          instrument: p.series.instrument,
+          score: scoreOf((walks[ci]?.[fi] ?? []).filter((d) => !d.date.startsWith(period.period))),
+        })),
+      }));
+      expect(period.chosen).toBe(rankCandidates(scores)[0]?.id);
+      for (const f of period.files) {
+        expect(f.outOfSample.from.slice(0, 4)).toBe(period.period);
+        expect(f.outOfSample.to.slice(0, 4)).toBe(period.period);
+      }
+    }
+  }, 60_000);
+});
+
 describe('calibrate: the grid', () => {
-  it('makes 20 candidates from the default grid, all valid policies', () => {
+  it('makes 28 candidates from the default grid, all valid policies', () => {
     const candidates = expandGrid(DEFAULT_THRESHOLD_POLICY, DEFAULT_CALIBRATION_GRID);
-    expect(candidates).toHaveLength(20);
-    expect(new Set(candidates.map((c) => c.label)).size).toBe(20);
+    expect(candidates).toHaveLength(28);
+    expect(new Set(candidates.map((c) => c.label)).size).toBe(28);
+  });
+
+  it('gives each design the stressed-period floor it names, whatever the base policy has', () => {
+    // Prepare: a base policy with a stressed-period floor of its own
+    const base = parseThresholdPolicy({
+      antiProcyclicality: { stressedPeriodFloor: { years: 4, windowDays: 100, share: 0.4 } },
+    });
+
+    // Act
+    const candidates = expandGrid(base, DEFAULT_CALIBRATION_GRID);
+
+    // Assess: the plain ten-year floor is plain; the rolling floor is the grid's
+    const apc = (label: string) => candidates.find((c) => c.label === label)?.policy.antiProcyclicality;
+    expect(apc('λ 0.99, floor 10y×0.85, stress 0.25')?.stressedPeriodFloor).toBeNull();
+    expect(apc('λ 0.99, floor 10y×0.5 rolling floor 2y×0.85, stress 0')?.stressedPeriodFloor).toEqual({
+      years: 2,
+      windowDays: 730,
+      share: 0.85,
+    });
   });
 
   it('names the grid entry that is wrong', () => {
