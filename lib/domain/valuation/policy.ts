@@ -23,6 +23,13 @@ export const deribitGridSchema = z.strictObject({
   shortTermDays: z.number().positive().max(3650).default(30),
   /** Days to expiry are floored here in (30/DTE)^p so the shock stays finite near expiry (Paradex: 1). */
   minDaysToExpiry: z.number().positive().max(30).default(1),
+  /**
+   * Extreme moves: ± this multiple of the scan range at vol up, like Deribit's extended table (only the vol-up
+   * leg, a fraction of the P&L counted). Off while `extremeCover` is 0.
+   */
+  extremeMultiple: z.number().min(1).max(20).default(4),
+  /** Share of the extreme-move loss counted (Deribit's dampener); 0 leaves the extreme moves out. */
+  extremeCover: share.default(0),
 });
 
 /** CME SPAN's 16 scenarios (margin-methods.md §2.1). */
@@ -70,6 +77,18 @@ export const valuationPolicySchema = z
       .default(1)
       .describe('Liquidation horizon the thresholds cover; longer liquidations are charged √(days / MPOR).'),
     riskFreeRate: z.number().min(-0.5).max(1).default(0).describe('r in Black-76 (0: crypto convention).'),
+    shortOptionMinimumNetting: z
+      .enum(['series', 'spreads'])
+      .default('series')
+      .describe(
+        'How short options are netted before the minimum: per series, or also against long options of the same type and expiry that cap their loss (spreads).',
+      ),
+    optionSizing: z
+      .enum(['current-delta', 'scenario-path'])
+      .default('current-delta')
+      .describe(
+        'The delta that sizes a group with options for brackets and liquidity: today’s, or the largest over the scan scenarios.',
+      ),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
