@@ -174,7 +174,10 @@ export function spreadMinimum(
     const leg = legs[o] as OptionLeg;
     if (leg.isCall !== calls) continue;
     let series = byExpiry.get(leg.expiry);
-    if (!series) byExpiry.set(leg.expiry, (series = new Map()));
+    if (!series) {
+      series = new Map();
+      byExpiry.set(leg.expiry, series);
+    }
     series.set(leg.strike, (series.get(leg.strike) ?? 0) + leg.quantity);
   }
   let charge = 0;

@@ -104,7 +104,8 @@ export class ScenarioRevaluation {
       const quantity = leg.quantity;
       const value = leg.value;
       for (let j = 0; j < n; j++) pnl[j] = (pnl[j] as number) + quantity * ((values[j] as number) - value);
-      if (onPath) for (let j = 0; j < n; j++) deltas[j] = (deltas[j] as number) + quantity * (legDeltas[j] as number);
+      if (onPath)
+        for (let j = 0; j < n; j++) deltas[j] = (deltas[j] as number) + quantity * (legDeltas[j] as number);
     }
     if (onPath) {
       const scan = this.grid.scan;

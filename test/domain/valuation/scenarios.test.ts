@@ -153,6 +153,8 @@ describe('valuation policy', () => {
       longTermVegaPower: 0.13,
       shortTermDays: 30,
       minDaysToExpiry: 1,
+      extremeMultiple: 4,
+      extremeCover: 0,
     });
     expect(policy.shortOptionMinimum).toBe(0.01);
     expect(policy.correlations).toEqual([]);

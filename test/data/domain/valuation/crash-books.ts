@@ -102,7 +102,9 @@ function requirement(
   return Number(valueAccount(accountOf(positions, [usd('1000000')]), snapshot, asOf).initialRequirement);
 }
 
-export function crashBookRows(instruments: readonly SharedInstrument[] = ['BTC', 'ETH', 'SOL']): CrashBookRow[] {
+export function crashBookRows(
+  instruments: readonly SharedInstrument[] = ['BTC', 'ETH', 'SOL'],
+): CrashBookRow[] {
   const rows: CrashBookRow[] = [];
   for (const instrument of instruments) {
     const series = realSeries(instrument);
