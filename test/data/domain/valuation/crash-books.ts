@@ -153,19 +153,22 @@ export function crashBookRows(
   return rows;
 }
 
-/** The README table: per day and instrument, each book's loss ÷ requirement the day before, before → after. */
+/**
+ * The README table: per day and instrument, each book's crash-day loss and the initial requirement the day
+ * before under the method before → after issue 17, all in % of the previous close (a loss below 0 is a gain).
+ */
 export function crashBookTable(rows: readonly CrashBookRow[]): string {
   const names = Object.keys(BOOKS);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const ratio = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '∞');
   const lines = [
     `| day | | move | R | σ → shocked | ${names.join(' | ')} |`,
     `| --- | --- | --- | --- | --- | ${names.map(() => '---').join(' | ')} |`,
   ];
   for (const row of rows) {
+    const of = (x: number) => ((100 * x) / row.previousClose).toFixed(2);
     const cells = names.map((name) => {
       const b = row.books[name] as { loss: number; before: number; after: number };
-      return `${ratio(b.loss / b.before)} → ${ratio(b.loss / b.after)}`;
+      return `${of(b.loss)} / ${of(b.before)} → ${of(b.after)}`;
     });
     lines.push(
       `| ${row.day} | ${row.instrument} | ${pct(row.move)} | ${pct(row.scanRange)} | ` +
@@ -182,7 +185,7 @@ if (process.argv[1]?.endsWith('crash-books.ts')) {
   for (const row of rows) {
     for (const [name, b] of Object.entries(row.books)) {
       console.log(
-        `${row.day} ${row.instrument} ${name}: loss ${b.loss.toFixed(4)} IM before ${b.before.toFixed(4)} after ${b.after.toFixed(4)}`,
+        `${row.day} ${row.instrument} ${name}: loss ${b.loss} IM before ${b.before} after ${b.after}`,
       );
     }
   }
