@@ -25,11 +25,15 @@ export const deribitGridSchema = z.strictObject({
   minDaysToExpiry: z.number().positive().max(30).default(1),
   /**
    * Extreme moves: ± this multiple of the scan range at vol up, like Deribit's extended table (only the vol-up
-   * leg, a fraction of the P&L counted). Off while `extremeCover` is 0.
+   * leg, a fraction of the P&L counted). 8: twice the worst shared crash day (BTC 2020-03-12, −37.2% = 4.0 R),
+   * and at BTC's R ≈ 9–10% about Deribit's −66% leg (see the README's crash-day table).
    */
-  extremeMultiple: z.number().min(1).max(20).default(4),
-  /** Share of the extreme-move loss counted (Deribit's dampener); 0 leaves the extreme moves out. */
-  extremeCover: share.default(0),
+  extremeMultiple: z.number().min(1).max(20).default(8),
+  /**
+   * Share of the extreme-move loss counted (Deribit's dampener R/|move|); 0 leaves the extreme moves out.
+   * 0.125 = 1/8: a future's weighted extreme loss equals its scan loss, so futures keep their calibrated rate.
+   */
+  extremeCover: share.default(0.125),
 });
 
 /** CME SPAN's 16 scenarios (margin-methods.md §2.1). */
@@ -79,13 +83,13 @@ export const valuationPolicySchema = z
     riskFreeRate: z.number().min(-0.5).max(1).default(0).describe('r in Black-76 (0: crypto convention).'),
     shortOptionMinimumNetting: z
       .enum(['series', 'spreads'])
-      .default('series')
+      .default('spreads')
       .describe(
         'How short options are netted before the minimum: per series, or also against long options of the same type and expiry that cap their loss (spreads).',
       ),
     optionSizing: z
       .enum(['current-delta', 'scenario-path'])
-      .default('current-delta')
+      .default('scenario-path')
       .describe(
         'The delta that sizes a group with options for brackets and liquidity: today’s, or the largest over the scan scenarios.',
       ),
@@ -126,5 +130,8 @@ export function parseValuationPolicy(input: unknown, where = 'valuation'): Valua
   throw new PolicyError(`invalid valuation policy: ${all}`, path, { cause: result.error });
 }
 
-/** The defaults: Deribit-style grid, 1% short option minimum, no correlation offsets, MPOR 1 day, r = 0. */
+/**
+ * The defaults: Deribit-style grid with extreme moves ±8 R at 12.5%, 1% short option minimum netted as spreads,
+ * options sized on the scenario path, no correlation offsets, MPOR 1 day, r = 0.
+ */
 export const DEFAULT_VALUATION_POLICY: ValuationPolicy = parseValuationPolicy({});

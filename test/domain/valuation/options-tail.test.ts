@@ -51,6 +51,9 @@ interface Leg {
   readonly quantity: number;
 }
 
+/** The default extreme moves (policy.ts): ±8 scan ranges at vol up, 12.5% counted. */
+const DEFAULT_EXTREME = { multiple: 8, cover: 0.125 };
+
 /** 30 days to expiry: the Deribit vega-power factor (30/30)^0.13 is 1. */
 const DAYS = 30;
 const YEARS = DAYS / 365;
@@ -176,7 +179,7 @@ describe('size on the scenario path (issue 17.1)', () => {
   it('scenario path: the charge rises with size like the futures of the largest scenario delta', () => {
     const policy: ValuationPolicyInput = { optionSizing: 'scenario-path' };
     const count = 3_000_000;
-    const { loss, pathDelta } = revalue(MARK, R, SIGMA, STRADDLE, HEDGE);
+    const { loss, pathDelta } = revalue(MARK, R, SIGMA, STRADDLE, HEDGE, DEFAULT_EXTREME);
     const notional = pathDelta * count * MARK;
     // At ±15% and vol down the hedged book's delta is about 0.7 per straddle: 2.1M SOL, a $47M notional
     // (bracket 4 and 4.7 days to liquidate), where today's delta is 0.
@@ -220,7 +223,7 @@ describe('extreme moves (issue 17.2)', () => {
   const MARK = 7911.43;
   const R = 0.093;
   const SIGMA = 0.587;
-  const EXTREME = { multiple: 8, cover: 0.125 };
+  const EXTREME = DEFAULT_EXTREME;
   const PUT: Leg[] = [{ isCall: false, strike: 0.51 * MARK, quantity: -1 }];
   const market = { BTC: { markPrice: MARK, initialMarginRate: R, impliedVolatility: SIGMA } };
   const initial = (positions: Position[], policy: ValuationPolicyInput) =>
@@ -291,6 +294,7 @@ describe('short option minimum netted as spreads (issue 17.3)', () => {
   const SIGMA = 0.6;
   const market = { ETH: { markPrice: MARK, initialMarginRate: R, impliedVolatility: SIGMA } };
   const SPREADS: ValuationPolicyInput = { shortOptionMinimumNetting: 'spreads' };
+  const SERIES: ValuationPolicyInput = { shortOptionMinimumNetting: 'series' };
   const group = (legs: Leg[], policy: ValuationPolicyInput, expiries?: string[]) => {
     const positions = legs.map((l, i) =>
       option(
@@ -310,9 +314,9 @@ describe('short option minimum netted as spreads (issue 17.3)', () => {
       { isCall: false, strike: 60, quantity: 1 },
       { isCall: false, strike: 50, quantity: -1 },
     ];
-    const { loss } = revalue(MARK, R, SIGMA, legs, 0);
+    const { loss } = revalue(MARK, R, SIGMA, legs, 0, DEFAULT_EXTREME);
     expect(loss).toBeLessThan(0.01 * MARK);
-    expect(group(legs, {})?.shortOptionMinimum).toBeCloseTo(1, 12); // per series: still charged
+    expect(group(legs, SERIES)?.shortOptionMinimum).toBeCloseTo(1, 12); // per series: still charged
     const g = group(legs, SPREADS);
     expect(g?.shortOptionMinimum).toBe(0);
     expect(relative(g?.initial as number, loss)).toBeLessThan(1e-9);
@@ -343,7 +347,7 @@ describe('short option minimum netted as spreads (issue 17.3)', () => {
       { isCall: false, strike: 100, quantity: -1 },
       { isCall: false, strike: 90, quantity: 1 },
     ];
-    const { loss } = revalue(MARK, R, SIGMA, nearMoney, 0);
+    const { loss } = revalue(MARK, R, SIGMA, nearMoney, 0, DEFAULT_EXTREME);
     const near = group(nearMoney, SPREADS);
     expect(loss).toBeGreaterThan(near?.shortOptionMinimum as number);
     expect(relative(near?.initial as number, loss)).toBeLessThan(1e-9);
