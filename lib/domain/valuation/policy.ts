@@ -26,7 +26,7 @@ export const deribitGridSchema = z.strictObject({
   /**
    * Extreme moves: ± this multiple of the scan range at vol up, like Deribit's extended table (only the vol-up
    * leg, a fraction of the P&L counted). 8: twice the worst shared crash day (BTC 2020-03-12, −37.2% = 4.0 R),
-   * and at BTC's R ≈ 9–10% about Deribit's −66% leg (see the README's crash-day table).
+   * and at BTC's R ≈ 9–10% a little beyond Deribit's −66% leg (see the README's crash-day table).
    */
   extremeMultiple: z.number().min(1).max(20).default(8),
   /**
