@@ -134,7 +134,8 @@ let probabilities = new Float64Array(64);
  * volatility, rate)`, to the bit: the kernel only hoists what the scenarios share (√T, σ√T per volatility,
  * ln(F/K) per forward, the discount factor) out of the per-scenario work, which is then the two Φ
  * evaluations. A grid of 9 price levels × 3 volatilities thus takes 9 logarithms and 1 square root instead
- * of 27 of each, and the 54 Φ run in one loop (one call site, which V8 inlines whole).
+ * of 27 of each, and the 54 Φ run in one loop (one call site, which V8 inlines whole). With `deltas`, each
+ * scenario's delta (exactly `black76Delta`'s) is written there too, from the same Φ(±d1).
  *
  * @example
  * const out = new Float64Array(2);
@@ -152,6 +153,7 @@ export function black76ScenarioPrices(
   forwardIndex: Uint8Array,
   volatilityIndex: Uint8Array,
   out: Float64Array,
+  deltas?: Float64Array,
 ): void {
   const n = out.length;
   const t = years > 0 ? years : 0;
@@ -186,10 +188,16 @@ export function black76ScenarioPrices(
       // σ√T = 0 or F = 0: the Φ above were of meaningless arguments; the value is intrinsic.
       const intrinsic = isCall ? forward - strike : strike - forward;
       out[j] = intrinsic > 0 ? discount * intrinsic : 0;
+      if (deltas) {
+        const step = forward > strike ? 1 : forward < strike ? 0 : 0.5;
+        deltas[j] = isCall ? discount * step : -discount * (1 - step);
+      }
       continue;
     }
     const p1 = phi[2 * j] as number;
     const p2 = phi[2 * j + 1] as number;
     out[j] = isCall ? discount * (forward * p1 - strike * p2) : discount * (strike * p2 - forward * p1);
+    // Φ(side·d1) is the delta's Φ: Δcall = D·Φ(d1), Δput = −D·Φ(−d1), exactly `black76Delta`.
+    if (deltas) deltas[j] = side * discount * p1;
   }
 }

@@ -21,6 +21,8 @@ export class OptionLeg {
 export class Group {
   futuresQuantity = 0;
   optionDelta = 0;
+  /** Delta of largest magnitude over the scan scenarios and today (`optionSizing: 'scenario-path'`). */
+  pathDelta = 0;
   /** Σ |quantity| × (mark + strike or entry): bounds the float error of the group's sums. */
   gross = 0;
   /** Option legs; `optionCount` of them are this account's (the legs are reused). */
@@ -37,6 +39,7 @@ export class Group {
     this.prep = prep;
     this.futuresQuantity = 0;
     this.optionDelta = 0;
+    this.pathDelta = 0;
     this.gross = 0;
     this.optionCount = 0;
     this.initial = 0;

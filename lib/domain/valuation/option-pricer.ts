@@ -1,7 +1,8 @@
 /**
  * Options on an instrument (its underlying): the Black-76 mark (intrinsic value once expired) to equity, the
  * delta and a leg to the instrument's group, which the scenario grid then revalues; and the short option
- * minimum, netted per series.
+ * minimum, netted per series or, with `shortOptionMinimumNetting: 'spreads'`, against the long options of the
+ * same type and expiry that cap a short's loss.
  */
 import type { OptionPosition } from '../account/account.ts';
 import { black76PriceAndDelta, YEAR_MS } from './black76.ts';
@@ -10,6 +11,7 @@ import { at, notFinite } from './failures.ts';
 import type { OptionLeg } from './group.ts';
 import type { PreparedInstrument } from './instrument.ts';
 import { amountToNumber, unitsDown } from './money.ts';
+import type { ValuationPolicy } from './policy.ts';
 import type { PositionPricer, PricingScratch } from './pricers.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -121,4 +123,98 @@ function shortOptionCountByKey(legs: readonly OptionLeg[], count: number): numbe
 
 function sameSeries(a: OptionLeg, b: OptionLeg): boolean {
   return a.isCall === b.isCall && a.strike === b.strike && a.expiry === b.expiry;
+}
+
+/**
+ * The group's short option minimum (quote): the policy's rate × mark per short option, the larger of the
+ * call side and the put side. Netted per series (`'series'`), or as spreads (`'spreads'`, see
+ * `spreadMinimum`).
+ *
+ * @example
+ * // Long the 100 put, short the 90 put, same expiry, mark 100: a net-long put spread, no minimum.
+ * shortOptionMinimum({ ...policy, shortOptionMinimumNetting: 'spreads' }, 100, legs, 2); // 0
+ */
+export function shortOptionMinimum(
+  policy: ValuationPolicy,
+  mark: number,
+  legs: readonly OptionLeg[],
+  count: number,
+): number {
+  if (policy.shortOptionMinimumNetting === 'series') {
+    return policy.shortOptionMinimum * mark * shortOptionCount(legs, count);
+  }
+  const perOption = policy.shortOptionMinimum * mark;
+  return Math.max(spreadMinimum(legs, count, true, perOption), spreadMinimum(legs, count, false, perOption));
+}
+
+interface Strike {
+  /** The strike, negated for calls, so a long covers a short when its key is at least the short's. */
+  readonly key: number;
+  amount: number;
+}
+
+/**
+ * The minimum of one side (calls or puts) netted the way strategy-based venue margin nets verticals (Cboe
+ * Rule 10.3, Deribit's portfolio margin giving a spread its capped loss): per expiry, each series netted
+ * first; then each short is paired with a long of the same type and expiry, first with longs that cover it
+ * fully (a put at a strike at least as high, a call at one at least as low: the pair can never lose, so no
+ * minimum), highest short first, then with the nearest remaining longs below it (a credit spread: its loss
+ * is capped at the strike width, so min(perOption, width)). Unpaired shorts pay `perOption` each. Never
+ * more than the series netting charges; the group's charge stays max(scenario loss, minimum), so a spread
+ * is never charged below what a scenario can lose.
+ */
+export function spreadMinimum(
+  legs: readonly OptionLeg[],
+  count: number,
+  calls: boolean,
+  perOption: number,
+): number {
+  const byExpiry = new Map<number, Map<number, number>>();
+  for (let o = 0; o < count; o++) {
+    const leg = legs[o] as OptionLeg;
+    if (leg.isCall !== calls) continue;
+    let series = byExpiry.get(leg.expiry);
+    if (!series) {
+      series = new Map();
+      byExpiry.set(leg.expiry, series);
+    }
+    series.set(leg.strike, (series.get(leg.strike) ?? 0) + leg.quantity);
+  }
+  let charge = 0;
+  for (const series of byExpiry.values()) {
+    const shorts: Strike[] = [];
+    const longs: Strike[] = [];
+    for (const [strike, quantity] of series) {
+      const key = calls ? -strike : strike;
+      if (quantity < 0) shorts.push({ key, amount: -quantity });
+      else if (quantity > 0) longs.push({ key, amount: quantity });
+    }
+    if (shorts.length === 0) continue;
+    shorts.sort((a, b) => b.key - a.key);
+    // Full cover: for each short (highest first) the lowest long at or above it.
+    const ascending = [...longs].sort((a, b) => a.key - b.key);
+    for (const short of shorts) {
+      for (const long of ascending) {
+        if (short.amount === 0) break;
+        if (long.key < short.key || long.amount === 0) continue;
+        const paired = Math.min(short.amount, long.amount);
+        short.amount -= paired;
+        long.amount -= paired;
+      }
+    }
+    // Credit spreads: the nearest long below each remaining short; the pair loses at most the width.
+    const descending = ascending.reverse();
+    for (const short of shorts) {
+      for (const long of descending) {
+        if (short.amount === 0) break;
+        if (long.key >= short.key || long.amount === 0) continue;
+        const paired = Math.min(short.amount, long.amount);
+        charge += paired * Math.min(perOption, short.key - long.key);
+        short.amount -= paired;
+        long.amount -= paired;
+      }
+      charge += short.amount * perOption;
+    }
+  }
+  return charge;
 }

@@ -23,6 +23,17 @@ export const deribitGridSchema = z.strictObject({
   shortTermDays: z.number().positive().max(3650).default(30),
   /** Days to expiry are floored here in (30/DTE)^p so the shock stays finite near expiry (Paradex: 1). */
   minDaysToExpiry: z.number().positive().max(30).default(1),
+  /**
+   * Extreme moves: ± this multiple of the scan range at vol up, like Deribit's extended table (only the vol-up
+   * leg, a fraction of the P&L counted). 8: twice the worst shared crash day (BTC 2020-03-12, −37.2% = 4.0 R),
+   * and at BTC's R ≈ 9–10% a little beyond Deribit's −66% leg (see the README's crash-day table).
+   */
+  extremeMultiple: z.number().min(1).max(20).default(8),
+  /**
+   * Share of the extreme-move loss counted (Deribit's dampener R/|move|); 0 leaves the extreme moves out.
+   * 0.125 = 1/8: a future's weighted extreme loss equals its scan loss, so futures keep their calibrated rate.
+   */
+  extremeCover: share.default(0.125),
 });
 
 /** CME SPAN's 16 scenarios (margin-methods.md §2.1). */
@@ -70,6 +81,18 @@ export const valuationPolicySchema = z
       .default(1)
       .describe('Liquidation horizon the thresholds cover; longer liquidations are charged √(days / MPOR).'),
     riskFreeRate: z.number().min(-0.5).max(1).default(0).describe('r in Black-76 (0: crypto convention).'),
+    shortOptionMinimumNetting: z
+      .enum(['series', 'spreads'])
+      .default('spreads')
+      .describe(
+        'How short options are netted before the minimum: per series, or also against long options of the same type and expiry that cap their loss (spreads).',
+      ),
+    optionSizing: z
+      .enum(['current-delta', 'scenario-path'])
+      .default('scenario-path')
+      .describe(
+        'The delta that sizes a group with options for brackets and liquidity: today’s, or the largest over the scan scenarios.',
+      ),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
@@ -107,5 +130,8 @@ export function parseValuationPolicy(input: unknown, where = 'valuation'): Valua
   throw new PolicyError(`invalid valuation policy: ${all}`, path, { cause: result.error });
 }
 
-/** The defaults: Deribit-style grid, 1% short option minimum, no correlation offsets, MPOR 1 day, r = 0. */
+/**
+ * The defaults: Deribit-style grid with extreme moves ±8 R at 12.5%, 1% short option minimum netted as spreads,
+ * options sized on the scenario path, no correlation offsets, MPOR 1 day, r = 0.
+ */
 export const DEFAULT_VALUATION_POLICY: ValuationPolicy = parseValuationPolicy({});

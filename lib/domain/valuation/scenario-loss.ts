@@ -17,6 +17,10 @@ export class ScenarioRevaluation {
   private readonly levelPrices: Float64Array;
   private readonly values: Float64Array;
   private readonly pnl: Float64Array;
+  /** Scratch for sizing on the scenario path: one option's delta, the group's delta, per scenario. */
+  private readonly legDeltas: Float64Array;
+  private readonly deltas: Float64Array;
+  private readonly onPath: boolean;
   /** One option's volatilities: same, up, down (the grid's `volIndex` 0, 1, 2). */
   private readonly legVolatilities = new Float64Array(3);
 
@@ -30,12 +34,19 @@ export class ScenarioRevaluation {
     this.levelPrices = new Float64Array(levels.length);
     this.values = new Float64Array(grid.moves.length);
     this.pnl = new Float64Array(grid.moves.length);
+    this.legDeltas = new Float64Array(grid.moves.length);
+    this.deltas = new Float64Array(grid.moves.length);
+    this.onPath = policy.optionSizing === 'scenario-path';
   }
 
   /**
    * Worst weighted loss of the group over the grid at the instrument's scan range; its scenario goes to
    * `g.worstScenario`. Each option is priced across the grid by `black76ScenarioPrices` (per price level,
    * not per scenario, for the shared logarithms), which returns exactly what `black76Price` would.
+   *
+   * With `optionSizing: 'scenario-path'` it also writes `g.pathDelta`: the group's delta (futures + Σ option
+   * quantity × Black-76 delta at the scenario's price and volatility) of largest magnitude over the scan
+   * scenarios and today, the position a liquidation would have to unwind if the market moved there.
    */
   groupLoss(g: Group, asOf: number): number {
     const { volIndex, weights } = this.grid;
@@ -51,6 +62,9 @@ export class ScenarioRevaluation {
     for (let j = 0; j < n; j++) {
       pnl[j] = g.futuresQuantity * ((levelPrices[levelOf[j] as number] as number) - mark);
     }
+    const onPath = this.onPath;
+    const { deltas, legDeltas } = this;
+    if (onPath) deltas.fill(g.futuresQuantity);
     const volatilities = this.legVolatilities;
     for (let o = 0; o < g.optionCount; o++) {
       const leg = g.options[o] as OptionLeg;
@@ -85,10 +99,22 @@ export class ScenarioRevaluation {
         levelOf,
         volIndex,
         values,
+        onPath ? legDeltas : undefined,
       );
       const quantity = leg.quantity;
       const value = leg.value;
       for (let j = 0; j < n; j++) pnl[j] = (pnl[j] as number) + quantity * ((values[j] as number) - value);
+      if (onPath)
+        for (let j = 0; j < n; j++) deltas[j] = (deltas[j] as number) + quantity * (legDeltas[j] as number);
+    }
+    if (onPath) {
+      const scan = this.grid.scan;
+      let pathDelta = g.futuresQuantity + g.optionDelta;
+      for (let j = 0; j < n; j++) {
+        const delta = deltas[j] as number;
+        if (scan[j] === 1 && Math.abs(delta) > Math.abs(pathDelta)) pathDelta = delta;
+      }
+      g.pathDelta = pathDelta;
     }
     let loss = 0;
     let worst: number | null = null;

@@ -16,6 +16,8 @@ export interface Scenario {
   readonly vol: VolShift;
   /** Share of the scenario's loss that counts (SPAN extremes: 0.35). */
   readonly weight: number;
+  /** An extreme move (SPAN 15/16, the Deribit extended moves): not a scan scenario, so it sizes nothing. */
+  readonly extreme?: boolean;
 }
 
 /** A grid ready for the scenario loop: parallel arrays, no objects in the hot path. */
@@ -26,6 +28,8 @@ export interface ScenarioGrid {
   /** 0 same, 1 up, 2 down. */
   readonly volIndex: Uint8Array;
   readonly weights: Float64Array;
+  /** 1 for a scan scenario (it sizes the position on the scenario path), 0 for an extreme move. */
+  readonly scan: Uint8Array;
 }
 
 const VOL_INDEX: Readonly<Record<VolShift, number>> = { same: 0, up: 1, down: 2 };
@@ -37,6 +41,7 @@ function gridOf(parameters: ScenarioGridParameters, scenarios: readonly Scenario
     moves: Float64Array.from(scenarios, (s) => s.move),
     volIndex: Uint8Array.from(scenarios, (s) => VOL_INDEX[s.vol]),
     weights: Float64Array.from(scenarios, (s) => s.weight),
+    scan: Uint8Array.from(scenarios, (s) => (s.extreme ? 0 : 1)),
   };
 }
 
@@ -123,12 +128,22 @@ export function spanVolShocks(
 
 /**
  * The Deribit grid in units of the scan range: moves k/steps for k = −steps…steps, each at vol up, same and
- * down, weight 1 (9 × 3 = 27 scenarios by default). The extended far-OTM table is not modelled.
+ * down, weight 1 (9 × 3 = 27 scenarios by default); then, when `extremeCover` > 0, the extended moves
+ * +extremeMultiple and −extremeMultiple at vol up, `extremeCover` of their loss counted (scenarios 28 and
+ * 29). Deribit's extended table likewise takes only the vol-up leg and a fraction of the P&L
+ * (margin-methods.md §1.3); with extremeCover × extremeMultiple ≤ 1 a future's requirement is unchanged.
  */
 export function deribitGrid(parameters: DeribitGridParameters = deribitParameters()): ScenarioGrid {
   const scenarios: Scenario[] = [];
   for (const move of deribitPriceMoves(1, parameters.priceRangeSteps)) {
     for (const vol of ['up', 'same', 'down'] as const) scenarios.push({ move, vol, weight: 1 });
+  }
+  if (parameters.extremeCover > 0) {
+    const { extremeMultiple: multiple, extremeCover: weight } = parameters;
+    scenarios.push(
+      { move: multiple, vol: 'up', weight, extreme: true },
+      { move: -multiple, vol: 'up', weight, extreme: true },
+    );
   }
   return gridOf(parameters, scenarios);
 }
@@ -144,8 +159,8 @@ export function spanGrid(parameters: SpanGridParameters = spanParameters()): Sce
     scenarios.push({ move, vol: 'up', weight: 1 }, { move, vol: 'down', weight: 1 });
   }
   scenarios.push(
-    { move: parameters.extremeMultiple, vol: 'same', weight: parameters.extremeCover },
-    { move: -parameters.extremeMultiple, vol: 'same', weight: parameters.extremeCover },
+    { move: parameters.extremeMultiple, vol: 'same', weight: parameters.extremeCover, extreme: true },
+    { move: -parameters.extremeMultiple, vol: 'same', weight: parameters.extremeCover, extreme: true },
   );
   return gridOf(parameters, scenarios);
 }

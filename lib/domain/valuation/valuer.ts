@@ -35,7 +35,7 @@ import {
   unitsUp,
 } from './money.ts';
 import { correlationsByPair, offsetCredits } from './offsets.ts';
-import { shortOptionCount } from './option-pricer.ts';
+import { shortOptionMinimum } from './option-pricer.ts';
 import type { ValuationPolicy } from './policy.ts';
 import { type PricingScratch, pricerOf } from './pricers.ts';
 import { ScenarioRevaluation } from './scenario-loss.ts';
@@ -201,11 +201,22 @@ function addRequirements(
     const mark = prep.mark;
     const netDelta = g.futuresQuantity + g.optionDelta;
     const notional = Math.abs(netDelta) * mark;
-    const liquidity = liquidityMultiple(prep, notional);
-    const imRate = initialRate(prep, notional);
-    const mmRate = maintenanceRate(prep, notional);
     let loss: number;
     let minimum = 0;
+    // The notional that picks the bracket and the liquidity horizon: today's delta, or with options and
+    // `optionSizing: 'scenario-path'` the largest delta over the scan scenarios (a delta-neutral short
+    // straddle is sized on what a move would leave to unwind).
+    let sizing = notional;
+    if (g.optionCount > 0) {
+      loss = valuer.scenarios.groupLoss(g, asOf);
+      minimum = shortOptionMinimum(valuer.policy, mark, g.options, g.optionCount);
+      if (valuer.policy.optionSizing === 'scenario-path') sizing = Math.abs(g.pathDelta) * mark;
+    } else {
+      loss = 0;
+    }
+    const liquidity = liquidityMultiple(prep, sizing);
+    const imRate = initialRate(prep, sizing);
+    const mmRate = maintenanceRate(prep, sizing);
     // Bound on the float error of the group's sums, scaled by the factors applied after them.
     let scale: number;
     if (g.optionCount === 0) {
@@ -215,8 +226,6 @@ function addRequirements(
       g.maintenance = notional * mmRate * multiple * liquidity;
       scale = g.gross * imRate * multiple * liquidity;
     } else {
-      loss = valuer.scenarios.groupLoss(g, asOf);
-      minimum = valuer.policy.shortOptionMinimum * mark * shortOptionCount(g.options, g.optionCount);
       const charged = Math.max(loss, minimum) / prep.scanRange;
       g.initial = charged * imRate * liquidity;
       g.maintenance = charged * mmRate * liquidity;
@@ -233,7 +242,7 @@ function addRequirements(
         instrument: prep.instrument,
         markPrice: mark,
         netDelta,
-        sizingNotional: notional,
+        sizingNotional: sizing,
         optionCount: g.optionCount,
         scenarioLoss: loss,
         worstScenario: g.worstScenario,

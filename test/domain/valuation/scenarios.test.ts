@@ -25,8 +25,8 @@ describe('Deribit portfolio-margin grid (margin-methods.md §1.3)', () => {
     });
   });
 
-  it('has 27 scenarios: every bucket at vol up, same and down, all fully weighted', () => {
-    const grid = deribitGrid();
+  it('has 27 scan scenarios: every bucket at vol up, same and down, all fully weighted', () => {
+    const grid = deribitGrid(deribitParameters({ extremeCover: 0 }));
     expect(grid.scenarios).toHaveLength(27);
     expect(new Set(grid.scenarios.map((s) => s.move)).size).toBe(9);
     for (const vol of ['up', 'same', 'down'] as const) {
@@ -153,7 +153,11 @@ describe('valuation policy', () => {
       longTermVegaPower: 0.13,
       shortTermDays: 30,
       minDaysToExpiry: 1,
+      extremeMultiple: 8,
+      extremeCover: 0.125,
     });
+    expect(policy.optionSizing).toBe('scenario-path');
+    expect(policy.shortOptionMinimumNetting).toBe('spreads');
     expect(policy.shortOptionMinimum).toBe(0.01);
     expect(policy.correlations).toEqual([]);
     expect(policy.offsetCreditCap).toBe(0.5);

@@ -207,10 +207,10 @@ describe('requirements of options (scenario grid)', () => {
    * SciPy reference (/usr/bin/python3, SciPy 1.10.1): worst loss over the grid, 1-based scenario.
    *
    *   def b76(cp, F, K, T, s): ... (as in black76.test.ts; intrinsic when s·√T = 0)
-   *   def deribit(iv, dte):
-   *       d = max(dte, 1); pw = 0.30 if d < 30 else 0.13; f = (30 / d) ** pw
-   *       return [(k / 4, v, 1.0) for k in range(-4, 5)
-   *               for v in (max(iv * (1 + 0.5 * f), 0.5), iv, max(iv * (1 - 0.25 * f), 0))]
+   *   def deribit(iv, dte, ext=False):
+   *       d = max(dte, 1); pw = 0.30 if d < 30 else 0.13; f = (30 / d) ** pw; up = max(iv * (1 + 0.5 * f), 0.5)
+   *       g = [(k / 4, v, 1.0) for k in range(-4, 5) for v in (up, iv, max(iv * (1 - 0.25 * f), 0))]
+   *       return g + ([(8, up, 0.125), (-8, up, 0.125)] if ext else [])   # the default extreme moves
    *   def span(iv):
    *       out = []
    *       for m in (0, 1/3, -1/3, 2/3, -2/3, 1, -1): out += [(m, iv * 1.25, 1.0), (m, iv * 0.75, 1.0)]
@@ -228,9 +228,13 @@ describe('requirements of options (scenario grid)', () => {
    *   worst([call], 0, 1e5, 0.16, span(0.6))          # (12287.174763462714, 15)
    *   legs = [('p', 90000.0, 7/365, 0.8, 3.0), ('c', 115000.0, 7/365, 0.8, -2.0)]
    *   worst(legs, 0, 1e5, 0.1, deribit(0.8, 7))       # (10085.586612550633, 25)
+   *   worst([call], 0, 1e5, 0.16, deribit(0.6, 30, True))  # (14344.767796320355, 28)   (SciPy 1.17.1)
+   *   worst(legs, 0, 1e5, 0.1, deribit(0.8, 7, True))      # (16490.153994559787, 28)
+   * The 27-scenario figures are read with the extreme moves off (`SCAN_ONLY`); the default adds them.
    */
+  const SCAN_ONLY = { grid: { method: 'deribit', extremeCover: 0 } } as const;
   it('revalues a short call over the 27 Deribit scenarios (SciPy: 11,572.74 at +16%, vol up)', () => {
-    const v = valueAccount(accountOf([call], [usd('20000')]), snapshotOf({ BTC: market }), AS_OF, {
+    const v = valueAccount(accountOf([call], [usd('20000')]), snapshotOf({ BTC: market }, SCAN_ONLY), AS_OF, {
       detail: true,
     });
     const group = v.groups?.[0];
@@ -241,6 +245,14 @@ describe('requirements of options (scenario grid)', () => {
     expectClose(Number(v.equity), 20_000 - 3270.260504709415, { abs: 1.5e-8 });
     // Directed rounding: requirements never below the reference by more than float noise.
     expect(Number(v.initialRequirement)).toBeGreaterThanOrEqual(11572.74133663 - 1e-12);
+  });
+
+  it('adds the default extreme moves, +8 × 16% at vol up with 12.5% counted (SciPy: 14,344.77, scenario 28)', () => {
+    const v = valueAccount(accountOf([call], [usd('20000')]), snapshotOf({ BTC: market }), AS_OF, {
+      detail: true,
+    });
+    expectClose(v.groups?.[0]?.scenarioLoss ?? 0, 14344.767796320355, { rel: 1e-11 });
+    expect(v.groups?.[0]?.worstScenario).toBe(28);
   });
 
   it('offsets a covered position inside the group (SciPy: 14,614.51, below future 16,000 + call 11,572.74)', () => {
@@ -265,12 +277,13 @@ describe('requirements of options (scenario grid)', () => {
       option('BTC', 'put', '90000', '3', inDays(7), 0.8),
       option('BTC', 'call', '115000', '-2', inDays(7), 0.8),
     ];
-    const snapshot = snapshotOf({
-      BTC: { markPrice: 100_000, initialMarginRate: 0.1, maintenanceMarginRate: 0.05 },
-    });
-    const v = valueAccount(accountOf(legs), snapshot, AS_OF, { detail: true });
+    const btc = { BTC: { markPrice: 100_000, initialMarginRate: 0.1, maintenanceMarginRate: 0.05 } };
+    const v = valueAccount(accountOf(legs), snapshotOf(btc, SCAN_ONLY), AS_OF, { detail: true });
     expectClose(v.groups?.[0]?.scenarioLoss ?? 0, 10085.586612550633, { rel: 1e-11 });
     expect(v.groups?.[0]?.worstScenario).toBe(25);
+    const extreme = valueAccount(accountOf(legs), snapshotOf(btc), AS_OF, { detail: true });
+    expectClose(extreme.groups?.[0]?.scenarioLoss ?? 0, 16490.153994559787, { rel: 1e-11 });
+    expect(extreme.groups?.[0]?.worstScenario).toBe(28);
   });
 
   it('revalues over SPAN’s 16 scenarios when the policy says so (SciPy: 12,287.17 at the +3× extreme)', () => {
@@ -281,8 +294,9 @@ describe('requirements of options (scenario grid)', () => {
   });
 
   it('floors a far-OTM short option at the short option minimum (1% of the underlying per option)', () => {
+    // With the extreme moves off: at −8 × 10% the default grid reaches this strike (issue 17).
     const puts = option('BTC', 'put', '20000', '-2', inDays(7), 0.5);
-    const v = valueAccount(accountOf([puts]), snapshotOf({ BTC }), AS_OF, { detail: true });
+    const v = valueAccount(accountOf([puts]), snapshotOf({ BTC }, SCAN_ONLY), AS_OF, { detail: true });
     expect(v.groups?.[0]?.scenarioLoss).toBeLessThan(1e-20); // SciPy: 7.3e-32
     expect(v.groups?.[0]?.shortOptionMinimum).toBe(2000);
     expect(v.initialRequirement).toBe('2000.00000000');
