@@ -21,9 +21,9 @@ export interface ExpectedTransition {
 
 /**
  * The transitions a replay of `bars` (one instrument) must announce, in time order. A bar closing at a
- * midnight is watched under the old set; the new set then values the same mark. So is a bar on which a shock
- * recalibration published a set. `opening` is the mark at
- * `from` (the last close before it).
+ * midnight is watched under the old set; the scheduled set then values the same mark. A bar on which a shock
+ * recalibration published a set is valued once, under that set: the shock runs before the watch's sweep.
+ * `opening` is the mark at `from` (the last close before it).
  */
 export function expectedTransitions(
   accounts: readonly Account[],
@@ -65,9 +65,10 @@ export function expectedTransitions(
     const close = closeAt.get(t);
     if (close !== undefined) {
       mark = close;
-      visit(t, (at) => at < t);
-      // A shock set published on this bar then values the same mark.
-      if (t % DAY_MS !== 0 && inForce.some((s) => s.at === t)) visit(t, (at) => at <= t);
+      // A shock set published on this bar (never at a midnight: those are the scheduled runs) is in force
+      // for the bar's one sweep.
+      const shocked = t % DAY_MS !== 0 && inForce.some((s) => s.at === t);
+      visit(t, shocked ? (at) => at <= t : (at) => at < t);
     }
     if (t % DAY_MS === 0) visit(t, (at) => at <= t);
   }
