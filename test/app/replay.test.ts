@@ -112,7 +112,11 @@ describe('replay', () => {
     const expected = expectedTransitions(
       book,
       req.series[0]?.candles.map((c) => ({ close: c.close, closeTime: c.time + HOUR })) ?? [],
-      result.thresholdSets.map((s) => ({ effectiveAt: s.effectiveAt, set: thresholds.sets.get(s.setId) })),
+      result.thresholdSets.map((s) => ({
+        effectiveAt: s.effectiveAt,
+        set: thresholds.sets.get(s.setId),
+        trigger: s.trigger,
+      })),
       { from: FROM, to: FROM + 2 * DAY_MS, opening: 30_000 },
     );
     const fired = result.alerts.map((a) => ({
