@@ -24,6 +24,7 @@ import {
   BREACH_INDEX_BY_PRICE,
   MARGIN_WATCHLIST_INDEX,
   TABLE_NAME_ENV,
+  THRESHOLD_HISTORY_INDEX,
 } from '../../lib/adapters/dynamodb/tables.ts';
 import { THRESHOLD_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/threshold-store.ts';
 import { IDEMPOTENCY_STORE_IAM_ACTIONS } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
@@ -78,6 +79,7 @@ interface FunctionSpec {
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly deadLetterQueue?: sqs.IQueue;
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** The union of adapters' IAM action lists, sorted: one statement per resource, each action once. */
@@ -93,6 +95,8 @@ export const DEFAULT_RECALIBRATION = scheduler.ScheduleExpression.cron({
 export const DEFAULT_SWEEP = scheduler.ScheduleExpression.rate(Duration.minutes(5));
 /** The market watch looks once a minute: Scheduler's finest rate. */
 export const DEFAULT_WATCH = scheduler.ScheduleExpression.rate(Duration.minutes(1));
+/** The market watch runs one look at a time (reserved concurrency). */
+export const WATCH_CONCURRENCY = 1;
 
 /** The four functions with their roles and log groups, their permissions, and the workers' event source. */
 export function createFunctions(
@@ -135,6 +139,11 @@ export function createFunctions(
     // A look that has not finished within its minute is overtaken by the next one.
     timeout: Duration.seconds(55),
     deadLetterQueue: storage.watchDeadLetterQueue,
+    // One look at a time: a look overlapping a shock run would value accounts at the set being replaced
+    // while the raised one is published (a change and its reversal on one minute); and a crash's sweep
+    // workers can never take the watch's capacity. Scheduler invokes asynchronously: a look that finds the
+    // one slot busy is queued and retried by Lambda, and takes fresh marks when it runs.
+    reservedConcurrentExecutions: WATCH_CONCURRENCY,
   });
 
   const allowPublish = (fn: lambda.IFunction, topic: sns.ITopic, publisher: readonly string[]) => {
@@ -181,16 +190,29 @@ export function createFunctions(
   // ...and keeps the breach index: every account it values gets its band (BatchWriteItem).
   allow(worker, storage.breachIndexTable.tableArn, actions(BREACH_INDEX_IAM_ACTIONS.record));
   // market watch: the CURRENT thresholds, the crossed bands (Query on the price index) and their re-index,
-  // the named accounts by id, their margin states, alerts and ops events. Its marks come from the venues'
-  // public endpoints over HTTPS: no AWS permission.
-  allow(watch, storage.thresholdsTable.tableArn, actions(THRESHOLD_STORE_IAM_ACTIONS.read));
+  // the named accounts by id, their margin states, alerts and ops events. Its marks and a shock run's
+  // candles come from the venues' public endpoints over HTTPS: no AWS permission. Shock recalibration:
+  // publishes a set (and counts the day's shock runs on the history index) under the run ledger's lease,
+  // then starts a full sweep like the recalibration does (the table's size, the segment messages).
+  allow(watch, storage.thresholdsTable.tableArn, actions(THRESHOLD_STORE_IAM_ACTIONS.publish));
+  allow(
+    watch,
+    `${storage.thresholdsTable.tableArn}/index/${THRESHOLD_HISTORY_INDEX}`,
+    actions(THRESHOLD_STORE_IAM_ACTIONS.history),
+  );
+  allow(watch, storage.runsTable.tableArn, actions(RUN_LEDGER_IAM_ACTIONS));
+  allow(watch, storage.sweepQueue.queueArn, actions(SWEEP_QUEUE_IAM_ACTIONS));
   allow(watch, storage.breachIndexTable.tableArn, actions(BREACH_INDEX_IAM_ACTIONS.record));
   allow(
     watch,
     `${storage.breachIndexTable.tableArn}/index/${BREACH_INDEX_BY_PRICE}`,
     actions(BREACH_INDEX_IAM_ACTIONS.crossed),
   );
-  allow(watch, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.get));
+  allow(
+    watch,
+    storage.accountsTable.tableArn,
+    actions(ACCOUNT_SOURCE_IAM_ACTIONS.get, ACCOUNT_SOURCE_IAM_ACTIONS.count),
+  );
   if (options.accountsTableKey) allow(watch, options.accountsTableKey.keyArn, ['kms:Decrypt']);
   allow(watch, storage.marginStatusTable.tableArn, actions(MARGIN_STATUS_STORE_IAM_ACTIONS.table));
   allowPublish(watch, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
@@ -321,6 +343,9 @@ function createFunction(
     systemLogLevelV2: lambda.SystemLogLevel.WARN,
     ...(options.tracing && { tracing: lambda.Tracing.ACTIVE }),
     ...(spec.deadLetterQueue && { deadLetterQueue: spec.deadLetterQueue }),
+    ...(spec.reservedConcurrentExecutions !== undefined && {
+      reservedConcurrentExecutions: spec.reservedConcurrentExecutions,
+    }),
     projectRoot: REPO_ROOT,
     depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
     environment: {

@@ -4,7 +4,11 @@
  *
  *  1. Validate the event. The run id is `watch-<scheduled time>`, or `watch-<now>` by hand: a repeated
  *     delivery of a minute reuses its id, and announces nothing twice (see `lib/app/market-watch.ts`).
- *  2. Take the live marks, report held instruments, sweep the accounts whose band the marks crossed.
+ *  2. Take the live marks, report held instruments. Shock recalibration (`lib/app/shock-step.ts`) at those
+ *     marks comes next, before any account is valued: an instrument beyond its policy's trigger is
+ *     recalibrated under the recalibration lease (a daily run holding it defers the shock to the next look),
+ *     the new set flipped and announced (`recalibration.shock`), and a full sweep queued at the same marks.
+ *     Otherwise, sweep the accounts whose band the marks crossed.
  *  3. Counts to metrics (held marks by cause, accounts crossed and revisited, transitions, alerts), the
  *     outcome to the log. A failed look is counted and thrown: Scheduler retries it within the minute.
  *
@@ -13,6 +17,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { type MarketWatchResult, type OnMarks, watchMarket } from '../../lib/app/market-watch.ts';
+import { shockStep } from '../../lib/app/shock-step.ts';
 import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { coordinatorEventSchema, parseEvent, refuseFarFuture } from '../shared/events.ts';
@@ -30,9 +35,15 @@ export interface MarketWatchHandlerOptions {
   readonly env?: Environment;
   readonly adapters?: Partial<Adapters>;
   readonly observability?: Observability;
-  /** Shock recalibration's step (`lib/app/shock-recalibration.ts`). @default none */
+  /** Replaces the shock step (tests). @default `shockStep` over this function's adapters */
   readonly onMarks?: OnMarks;
 }
+
+/**
+ * The shock run's lease outlives the invocation by this much: the lease must not lapse while this run can
+ * still write (Lambda stops it at its timeout), and should free the daily run soon after a killed look.
+ */
+const LEASE_MARGIN_MS = 5_000;
 
 export type MarketWatchHandler = (event: unknown, context: Context) => Promise<MarketWatchResult>;
 
@@ -44,7 +55,7 @@ export type MarketWatchHandler = (event: unknown, context: Context) => Promise<M
  */
 export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}): MarketWatchHandler {
   const config = loadRuntimeConfig(options.env ?? process.env, {
-    require: ['alertsTopicArn', 'opsTopicArn'],
+    require: ['alertsTopicArn', 'opsTopicArn', 'sweepQueueUrl', 'instruments'],
   });
   const observability = options.observability ?? createObservability('market-watch');
   const { logger, metrics } = observability;
@@ -58,6 +69,26 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
     count(metrics, METRIC.MarksUnconfirmedJump, result.heldCounts['unconfirmed-jump']);
     count(metrics, METRIC.ShockRecalibrations, result.recalibrated.length);
     count(metrics, METRIC.ShockStepsFailed, result.shockError === undefined ? 0 : 1);
+    count(metrics, METRIC.ShockRecalibrationsDeferred, result.shockDeferred === undefined ? 0 : 1);
+    const fullSweep = result.fullSweep;
+    if (fullSweep && 'totalSegments' in fullSweep) {
+      count(metrics, METRIC.SegmentsPlanned, fullSweep.totalSegments);
+      logger.info('threshold set raised by a shock: full sweep queued at these marks', {
+        recalibrated: result.recalibrated,
+        sweepRunId: fullSweep.runId,
+        totalSegments: fullSweep.totalSegments,
+      });
+    }
+    if (fullSweep && 'error' in fullSweep) {
+      count(metrics, METRIC.SweepStartsFailed, 1);
+      logger.error('could not queue the sweep after the shock; the coordinator sweeps at its next run', {
+        sweepRunId: fullSweep.runId,
+        error: fullSweep.error,
+      });
+    }
+    if (result.shockDeferred !== undefined) {
+      logger.warn('shock recalibration deferred to the next look', { reason: result.shockDeferred });
+    }
     const counts = result.sweep?.counts;
     count(metrics, METRIC.AccountsCrossed, counts?.crossed ?? 0);
     count(metrics, METRIC.AccountsRevisited, counts?.revisited ?? 0);
@@ -76,7 +107,7 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
       });
     }
     if (result.shockError !== undefined) logger.error('shock step failed', { error: result.shockError });
-    if (!result.sweep)
+    if (!result.sweep && result.recalibrated.length === 0)
       logger.warn('no CURRENT threshold set yet; nothing to watch until the first recalibration');
     logger.info('market watched', {
       takenAt: new Date(result.takenAt).toISOString(),
@@ -87,7 +118,7 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
     });
   };
 
-  return observedHandler(observability, async (event, _context) => {
+  return observedHandler(observability, async (event, context) => {
     const scheduled = parseEvent(coordinatorEventSchema, event, 'market watch event');
     refuseFarFuture(scheduled, ports.clock.now(), 'market watch event');
     const runId = `watch-${scheduled.scheduledTime ?? new Date(ports.clock.now()).toISOString()}`;
@@ -104,7 +135,25 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
           alerts: ports.alerts,
           ops: ports.ops,
           clock: ports.clock,
-          ...(options.onMarks && { onMarks: options.onMarks }),
+          onMarks:
+            options.onMarks ??
+            shockStep(
+              {
+                market: ports.market,
+                thresholds: ports.thresholds,
+                ledger: ports.ledger,
+                ops: ports.ops,
+                clock: ports.clock,
+                accounts: ports.accounts,
+                queue: ports.sweepQueue,
+              },
+              {
+                instruments: config.instruments,
+                holder: context.awsRequestId,
+                leaseTtlMs: context.getRemainingTimeInMillis() + LEASE_MARGIN_MS,
+                sweep: config.sweep,
+              },
+            ),
         },
         {
           runId,

@@ -46,6 +46,8 @@ export const METRIC = {
   /** Instruments the shock step recalibrated at the watch's marks. */
   ShockRecalibrations: 'ShockRecalibrations',
   ShockStepsFailed: 'ShockStepsFailed',
+  /** Shock runs the watch triggered but deferred (the daily run held the lease): the next look retries. */
+  ShockRecalibrationsDeferred: 'ShockRecalibrationsDeferred',
   DurationMs: 'DurationMs',
 } as const;
 

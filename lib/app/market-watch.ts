@@ -18,14 +18,24 @@ import {
   type TargetedSweepResult,
 } from './targeted-sweep.ts';
 
+/** What the shock step did with one snapshot. */
+export interface ShockStepOutcome {
+  /** Instruments recalibrated: a new set is CURRENT. */
+  readonly recalibrated?: readonly string[];
+  /** A triggered shock run that did not run now (the daily run holds the lease), and why: the next look retries. */
+  readonly deferred?: string;
+  /** The full sweep queued at the snapshot for the new set, or why it could not be queued. */
+  readonly fullSweep?:
+    | { readonly runId: string; readonly totalSegments: number }
+    | { readonly runId: string; readonly error: string };
+}
+
 /**
- * The optional step between the marks and the targeted sweep, for shock recalibration
- * (`lib/app/shock-recalibration.ts`): it sees every snapshot the watch takes and says which instruments it
+ * The optional step between the marks and the sweep, for shock recalibration (`lib/app/shock-step.ts`): it
+ * sees every snapshot the watch takes, before any account is valued at it, and says which instruments it
  * recalibrated. Its failure is reported and never stops the targeted sweep.
  */
-export type OnMarks = (
-  marks: MarkSnapshot,
-) => Promise<{ readonly recalibrated?: readonly string[] } | undefined>;
+export type OnMarks = (marks: MarkSnapshot) => Promise<ShockStepOutcome | undefined>;
 
 export interface MarketWatchPorts extends TargetedSweepPorts {
   /** Live marks (`LiveMarkSource`), or the reference closes where no network is wanted. */
@@ -51,10 +61,17 @@ export interface MarketWatchResult {
   readonly marked: number;
   readonly held: readonly HeldMark[];
   readonly heldCounts: HeldCounts;
-  /** Undefined when there is no CURRENT set yet (nothing to value against). */
+  /**
+   * Undefined when there is no CURRENT set yet (nothing to value against), or when the shock step flipped
+   * the set: the full sweep it queued values every account at these marks instead.
+   */
   readonly sweep?: TargetedSweepResult;
   /** Instruments the shock step recalibrated at these marks. */
   readonly recalibrated: readonly string[];
+  /** Why a triggered shock run waits for the next look (the daily run holds the lease). */
+  readonly shockDeferred?: string;
+  /** The full sweep the shock step queued for the new set, or why it could not (reported to ops). */
+  readonly fullSweep?: ShockStepOutcome['fullSweep'];
   /** The shock step's failure, if it failed (the targeted sweep still ran). */
   readonly shockError?: string;
 }
@@ -64,8 +81,11 @@ export interface MarketWatchResult {
  *  1. Read the CURRENT set (none yet: nothing to watch; return).
  *  2. Take the marks for its instruments.
  *  3. Held instruments: one `marks.held` ops event with each reason (also counted in the result by cause).
- *  4. The optional shock step (`onMarks`); its failure is reported, not thrown.
- *  5. The targeted sweep at the snapshot, held instruments left out.
+ *  4. The optional shock step (`onMarks`), before any account is valued at these marks: a bar valued at the
+ *     old set and again at the raised one could move an account and move it back. Its failure is reported,
+ *     not thrown.
+ *  5. The targeted sweep at the snapshot, at the set now in force, held instruments left out; skipped when
+ *     the shock step flipped the set (its bands are empty until the full sweep the step queued).
  *
  * @example
  * const result = await watchMarket(ports, { runId: 'watch-2026-11-24T14:00:00Z' });
@@ -105,11 +125,11 @@ export async function watchMarket(
     });
   }
 
-  let recalibrated: readonly string[] = [];
+  let shock: ShockStepOutcome = {};
   let shockError: string | undefined;
   if (ports.onMarks) {
     try {
-      recalibrated = (await ports.onMarks(marks))?.recalibrated ?? [];
+      shock = (await ports.onMarks(marks)) ?? {};
     } catch (error) {
       shockError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       await ports.ops.publish({
@@ -121,12 +141,25 @@ export async function watchMarket(
     }
   }
 
+  const recalibrated = shock.recalibrated ?? [];
+  if (shock.fullSweep && 'error' in shock.fullSweep) {
+    // The set stands; the coordinator's next scheduled sweep values against it.
+    await ports.ops.publish({
+      type: 'sweep.failed',
+      runId: shock.fullSweep.runId,
+      segment: -1,
+      reason: `the sweep after the shock recalibration could not be queued: ${shock.fullSweep.error}`,
+    });
+  }
+
   let sweep: TargetedSweepResult | undefined;
-  try {
-    sweep = await sweepMoved(ports, { ...request, marks });
-  } catch (error) {
-    // A shock step may flip the set between our read and the sweep's; any other absence is the same case.
-    if (!(error instanceof NoThresholdSetError)) throw error;
+  if (recalibrated.length === 0) {
+    try {
+      sweep = await sweepMoved(ports, { ...request, marks });
+    } catch (error) {
+      // The set may have gone between our read and the sweep's; nothing to value against then.
+      if (!(error instanceof NoThresholdSetError)) throw error;
+    }
   }
   return {
     runId: request.runId,
@@ -136,6 +169,8 @@ export async function watchMarket(
     heldCounts,
     ...(sweep === undefined ? {} : { sweep }),
     recalibrated,
+    ...(shock.deferred === undefined ? {} : { shockDeferred: shock.deferred }),
+    ...(shock.fullSweep === undefined ? {} : { fullSweep: shock.fullSweep }),
     ...(shockError === undefined ? {} : { shockError }),
   };
 }

@@ -7,11 +7,11 @@
  *  1. each bar closing then: its close is every venue's mark (`venues` identical venue marks), put through
  *     the live consensus (`markConsensus`), so the replay applies the same quorum, age and jump rules as the
  *     market watch; a held mark holds its instrument's accounts and is reported;
- *  2. the market watch: a full sweep (`sweepSegment` at the bar's marks) when `fullSweepEveryMs` has passed
- *     since the last one, else a targeted sweep through the breach index (`sweepMoved`);
- *  3. shock recalibration (`recalibrateOnShock`, as the market watch runs it; `shockRecalibration: false`
- *     turns it off, `shock` replaces it): a set it publishes is recorded as `trigger: 'shock'` and swept in
- *     full at the same marks;
+ *  2. shock recalibration (`recalibrateOnShock`, as the market watch runs it; `shockRecalibration: false`
+ *     turns it off, `shock` replaces it): a set it publishes is recorded as `trigger: 'shock'`;
+ *  3. the market watch, once, at the set now in force: a full sweep (`sweepSegment` at the bar's marks)
+ *     after a shock set (it has no breach bands) or when `fullSweepEveryMs` has passed since the last one,
+ *     else a targeted sweep through the breach index (`sweepMoved`);
  *  4. at each UTC midnight: the scheduled recalibration (`recalibrate`) from the bars aggregated to UTC days
  *     (only days closed by then: no look-ahead; history before `from` warms the model up), then a full
  *     sweep at the current marks, since breach bands belong to one set and a new set has none.
@@ -391,21 +391,16 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
       stats.bars += closing.length;
       for (const bar of closing) takeMark(bar, t);
       currentMarks = snapshotAt(t);
-      // The watch first, at the set in force; then a shock run, whose raised set is swept in full.
-      if (t - lastFull >= request.fullSweepEveryMs) await fullSweep();
-      else await targetedSweep();
+      // A shock run first, as the deployed watch does: the bar is then swept once, at the set now in force.
+      // Sweeping at the old set first would move an account at the old set and back at the raised one on
+      // the same bar (a flap). A raised set has no breach bands yet, so it is swept in full.
       const shock = request.shock ?? (request.shockRecalibration === false ? undefined : shockStep);
-      if (shock) {
-        const shocked = await shock({
-          at: t,
-          marks: currentMarks,
-          set: await ports.thresholds.currentSet(),
-        });
-        if (shocked) {
-          recordSet(shocked, 'shock');
-          await fullSweep();
-        }
-      }
+      const shocked = shock
+        ? await shock({ at: t, marks: currentMarks, set: await ports.thresholds.currentSet() })
+        : undefined;
+      if (shocked) recordSet(shocked, 'shock');
+      if (shocked || t - lastFull >= request.fullSweepEveryMs) await fullSweep();
+      else await targetedSweep();
     }
     if (t % DAY_MS === 0 && t >= from) {
       currentMarks = snapshotAt(t);

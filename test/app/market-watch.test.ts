@@ -200,6 +200,33 @@ describe('watchMarket', () => {
     );
   });
 
+  it('skips the targeted sweep when the shock step flipped the set, and reports a full sweep it could not queue', async () => {
+    const { ports, store, marks } = await setup([btcNear]);
+    marks.next = liveMarks({ BTC: PRICE * 0.7, ETH: ETH_PRICE }, MINUTE);
+    const reads = store.reads.getItems;
+    const result = await watchMarket(
+      {
+        ...ports,
+        onMarks: async () => ({
+          recalibrated: ['BTC'],
+          fullSweep: { runId: 'sweep-shock#1', error: 'IncompleteBatchError: queue down' },
+        }),
+      },
+      { runId: 'watch-1' },
+    );
+    // Nothing valued at the set being replaced: the new set's full sweep values every account.
+    expect(result.sweep).toBeUndefined();
+    expect(store.reads.getItems).toBe(reads);
+    expect(ports.alerts.published).toEqual([]);
+    expect(result.fullSweep).toEqual({ runId: 'sweep-shock#1', error: 'IncompleteBatchError: queue down' });
+    expect(ports.ops.events).toContainEqual({
+      type: 'sweep.failed',
+      runId: 'sweep-shock#1',
+      segment: -1,
+      reason: expect.stringMatching(/after the shock recalibration could not be queued: .*queue down/),
+    });
+  });
+
   it('takes no marks and sweeps nothing before the first recalibration', async () => {
     const marks = new SetMarks(liveMarks({ BTC: PRICE }, MINUTE));
     const result = await watchMarket(

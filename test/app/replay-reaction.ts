@@ -20,15 +20,21 @@ export interface ExpectedTransition {
 }
 
 /**
- * The transitions a replay of `bars` (one instrument) must announce, in time order. A bar closing at a
- * midnight is watched under the old set; the new set then values the same mark. So is a bar on which a shock
- * recalibration published a set. `opening` is the mark at
- * `from` (the last close before it).
+ * The transitions a replay of `bars` (one instrument) must announce, in time order. A bar on which a shock
+ * recalibration published a set is valued once, under that set: the shock runs before the watch's sweep.
+ * A bar closing at a midnight is watched under the set in force before it (or its shock set); the
+ * scheduled set then values the same mark.
+ * `opening` is the mark at `from` (the last close before it).
  */
 export function expectedTransitions(
   accounts: readonly Account[],
   bars: readonly { readonly close: number; readonly closeTime: number }[],
-  sets: readonly { readonly effectiveAt: string; readonly set: ThresholdSet | undefined }[],
+  sets: readonly {
+    readonly effectiveAt: string;
+    readonly set: ThresholdSet | undefined;
+    /** @default 'shock' off a midnight, 'scheduled' at one */
+    readonly trigger?: 'scheduled' | 'shock';
+  }[],
   window: { readonly from: number; readonly to: number; readonly opening: number },
 ): ExpectedTransition[] {
   const levels = DEFAULT_THRESHOLD_POLICY.levels;
@@ -37,12 +43,15 @@ export function expectedTransitions(
       .filter((b) => b.closeTime > window.from && b.closeTime <= window.to)
       .map((b) => [b.closeTime, b.close]),
   );
-  const inForce = sets.map((s) => ({ at: Date.parse(s.effectiveAt), set: s.set }));
+  const inForce = sets.map((s) => {
+    const at = Date.parse(s.effectiveAt);
+    return { at, set: s.set, shock: (s.trigger ?? (at % DAY_MS === 0 ? 'scheduled' : 'shock')) === 'shock' };
+  });
   const states = new Map<string, MarginState>(accounts.map((a) => [a.accountId, 'OK']));
   const expected: ExpectedTransition[] = [];
   let mark = window.opening;
-  const visit = (t: number, applies: (at: number) => boolean) => {
-    const set = inForce.findLast((s) => applies(s.at))?.set;
+  const visit = (t: number, applies: (at: number, shock: boolean) => boolean) => {
+    const set = inForce.findLast((s) => applies(s.at, s.shock))?.set;
     if (!set) return;
     const instrument = set.thresholds[0]?.instrument ?? '';
     const marks = createMarkSnapshot({
@@ -65,9 +74,9 @@ export function expectedTransitions(
     const close = closeAt.get(t);
     if (close !== undefined) {
       mark = close;
-      visit(t, (at) => at < t);
-      // A shock set published on this bar then values the same mark.
-      if (t % DAY_MS !== 0 && inForce.some((s) => s.at === t)) visit(t, (at) => at <= t);
+      // A shock set published on this bar is in force for the bar's one sweep; a scheduled set published
+      // at this midnight values the same mark after it.
+      visit(t, (at, shock) => at < t || (at === t && shock));
     }
     if (t % DAY_MS === 0) visit(t, (at) => at <= t);
   }

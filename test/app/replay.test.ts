@@ -112,7 +112,11 @@ describe('replay', () => {
     const expected = expectedTransitions(
       book,
       req.series[0]?.candles.map((c) => ({ close: c.close, closeTime: c.time + HOUR })) ?? [],
-      result.thresholdSets.map((s) => ({ effectiveAt: s.effectiveAt, set: thresholds.sets.get(s.setId) })),
+      result.thresholdSets.map((s) => ({
+        effectiveAt: s.effectiveAt,
+        set: thresholds.sets.get(s.setId),
+        trigger: s.trigger,
+      })),
       { from: FROM, to: FROM + 2 * DAY_MS, opening: 30_000 },
     );
     const fired = result.alerts.map((a) => ({
@@ -169,6 +173,29 @@ describe('replay', () => {
     const { ports: quiet } = setup();
     const off = await replay(quiet, request({ shockRecalibration: false }));
     expect(off.thresholdSets.every((s) => s.trigger === 'scheduled')).toBe(true);
+  });
+
+  it('values a bar that triggers a shock once, under the shock set: no account flaps on it', async () => {
+    // A dense book around every level, longs and shorts: some are on the wrong side of a level under the old
+    // set and on the other side under the raised one, so a sweep at the old set then at the shock set would
+    // move them twice on one bar (OK→WARNING→OK or the reverse).
+    const dense: Account[] = [
+      ...Array.from({ length: 120 }, (_, i) => perpetual(`long-${i}`, 1_000 + i * 100, 1)),
+      ...Array.from({ length: 120 }, (_, i) => perpetual(`short-${i}`, 100 + i * 50, -1)),
+    ];
+    const { ports } = setup(dense);
+    const result = await replay(ports, request());
+    const shockBars = result.thresholdSets.filter((s) => s.trigger === 'shock').map((s) => s.effectiveAt);
+    expect(shockBars.length).toBeGreaterThan(0);
+    const onShockBars = result.alerts.filter((a) => shockBars.includes(a.occurredAt));
+    expect(onShockBars.length).toBeGreaterThan(0);
+    const perAccountAndBar = new Map<string, string[]>();
+    for (const alert of onShockBars) {
+      const key = `${alert.accountId}@${alert.occurredAt}`;
+      perAccountAndBar.set(key, [...(perAccountAndBar.get(key) ?? []), alert.newState]);
+    }
+    const flapped = [...perAccountAndBar].filter(([, states]) => states.length > 1);
+    expect(flapped).toEqual([]);
   });
 
   it('holds every account where it is when the venues give no quorum, and reports each held bar', async () => {

@@ -102,12 +102,22 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
     }),
     marketWatch: sorted({
       [logGroupOf(watch)]: LOGS,
-      [id(qmt.thresholdsTable)]: ['dynamodb:GetItem', 'dynamodb:Query'],
+      // Shock recalibration publishes a set, counting the day's shock runs on the history index, under
+      // the run ledger's lease; then it starts a full sweep: sizes it, queues the segments.
+      [id(qmt.thresholdsTable)]: [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ],
+      [`\${${id(qmt.thresholdsTable)}}/index/byInstrument`]: ['dynamodb:Query'],
+      [id(qmt.runsTable)]: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [id(qmt.sweepQueue)]: ['sqs:SendMessage'],
       // Re-indexes what it revisits; finds the crossed bands on the price index.
       [id(qmt.breachIndexTable)]: ['dynamodb:BatchWriteItem'],
       [`\${${id(qmt.breachIndexTable)}}/index/byPrice`]: ['dynamodb:Query'],
       // Reads the named accounts by id: no Scan.
-      [accountsTable]: ['dynamodb:BatchGetItem'],
+      [accountsTable]: ['dynamodb:BatchGetItem', 'dynamodb:DescribeTable'],
       [id(qmt.marginStatusTable)]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       [id(qmt.alertsTopic)]: PUBLISH,
       [id(qmt.opsTopic)]: PUBLISH,

@@ -677,4 +677,11 @@ describe('QmtStack market watch', { timeout: 60_000 }, () => {
       }),
     });
   });
+
+  it('runs one market watch look at a time (reserved concurrency 1), and reserves nothing for the others', () => {
+    expect(functionProps(qmt.marketWatchFunction).ReservedConcurrentExecutions).toBe(1);
+    for (const fn of [qmt.recalibrateFunction, qmt.sweepCoordinatorFunction, qmt.sweepWorkerFunction]) {
+      expect(functionProps(fn).ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
 });

@@ -9,6 +9,7 @@ import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
+import { createMarketWatchHandler } from '../../lambdas/market-watch/watch-handler.ts';
 import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
 import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
 import {
@@ -24,11 +25,16 @@ import {
 } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger, RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import {
+  accountsTable,
   BREACH_INDEX_BY_PRICE,
   breachIndexTableDefinition,
   MARGIN_WATCHLIST_INDEX,
+  marginStatusTable,
+  runsTable,
   TABLES,
+  THRESHOLD_HISTORY_INDEX,
   tableNames,
+  thresholdsTable,
   toCreateTableInput,
 } from '../../lib/adapters/dynamodb/tables.ts';
 import {
@@ -39,12 +45,16 @@ import {
   DynamoDbIdempotencyStore,
   IDEMPOTENCY_STORE_IAM_ACTIONS,
 } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { LiveMarkSource } from '../../lib/app/live-marks.ts';
 import { watchMarket } from '../../lib/app/market-watch.ts';
+import { recalibrate as recalibrateThresholds } from '../../lib/app/recalibrate.ts';
 import { ReferenceCloseMarkSource } from '../../lib/app/reference-close-marks.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import type { MarginAlert } from '../../lib/domain/account/account.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
-import type { AlertPublisher, AlertPublishResult } from '../../lib/ports.ts';
+import { DEFAULT_MARK_CONSENSUS_POLICY } from '../../lib/domain/market/mark-consensus.ts';
+import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
+import type { AlertPublisher, AlertPublishResult, VenueMarkSource } from '../../lib/ports.ts';
 import { FixedClock, PreparedMarket, RecordingOps } from '../app/in-memory-ports.ts';
 import { buildStack, grantsOf, logicalId } from '../infra/support.ts';
 import { lambdaContext, lambdaEnv, recordedObservability } from '../lambdas/support.ts';
@@ -254,6 +264,133 @@ describe('IAM against real calls', () => {
       new Map([[breachIndex, logicalId(qmt.breachIndexTable)]]),
     );
   }, 60_000);
+
+  it("the market watch's role allows what its shock recalibration sends: the set, its history, the lease, the sweep's size", async () => {
+    const today = Date.UTC(2026, 10, 24);
+    const clock = new FixedClock(today + 5 * 60_000);
+    const market = new PreparedMarket({
+      BTC: generateCandles({ instrument: 'BTC', days: 800, endTime: today, startPrice: 30_000, seed: 1 }),
+    });
+    const tables = {
+      accounts: await db.freshTable(accountsTable),
+      statuses: await db.freshTable(marginStatusTable),
+      thresholds: await db.freshTable(thresholdsTable),
+      runs: await db.freshTable(runsTable),
+      breachIndex: await db.freshTable(breachIndexTableDefinition()),
+    };
+    // The daily run's set, and a book indexed by a full sweep at its reference close (set-up: not recorded).
+    const setup = db.local.client;
+    await recalibrateThresholds(
+      {
+        market,
+        thresholds: new DynamoDbThresholdStore(setup, tables.thresholds, { clock }),
+        ledger: new DynamoDbRunLedger(setup, tables.runs, { clock }),
+        ops: new RecordingOps(),
+        clock,
+      },
+      {
+        runId: 'daily',
+        holder: 'daily',
+        instruments: [{ instrument: 'BTC', policy: DEFAULT_THRESHOLD_POLICY }],
+      },
+    );
+    const reference = (await new DynamoDbThresholdStore(setup, tables.thresholds).currentSet())?.thresholds[0]
+      ?.referencePrice as number;
+    await writeAccounts(
+      setup,
+      tables.accounts,
+      seededAccounts(6).map(({ account }) => ({
+        ...account,
+        positions: account.positions.map((p) => ({ ...p, entryPrice: reference.toFixed(2) })),
+      })),
+    );
+    await sweepSegment(
+      {
+        accounts: new DynamoDbAccountSource(setup, tables.accounts),
+        breachIndex: new DynamoDbBreachIndex(setup, tables.breachIndex),
+        thresholds: new DynamoDbThresholdStore(setup, tables.thresholds),
+        statuses: new DynamoDbMarginStatusStore(setup, tables.statuses),
+        alerts: new FirstAlertFailsOnce(),
+        ops: new RecordingOps(),
+        clock,
+      },
+      { runId: 'full-daily', segment: { segment: 0, totalSegments: 1 } },
+    );
+
+    const { client, calls } = recordingClient(db.local.endpoint);
+    clock.time = today + 14 * 3_600_000;
+    let price = reference;
+    const venue = (name: string): VenueMarkSource => ({
+      venue: name,
+      mark: async (instrument) => ({ venue: name, instrument, price, at: clock.now() - 1_000 }),
+    });
+    const queued: unknown[] = [];
+    const accounts = new DynamoDbAccountSource(client, tables.accounts);
+    const watch = createMarketWatchHandler({
+      env: lambdaEnv({ QMT_CONFIG: JSON.stringify({ instruments: { BTC: {} } }) }),
+      observability: recordedObservability(),
+      adapters: {
+        market,
+        clock,
+        marks: new LiveMarkSource({
+          venues: ['deribit', 'binance', 'kraken'].map(venue),
+          policyFor: () => DEFAULT_MARK_CONSENSUS_POLICY,
+          clock,
+        }),
+        thresholds: new DynamoDbThresholdStore(client, tables.thresholds, { clock }),
+        ledger: new DynamoDbRunLedger(client, tables.runs, { clock }),
+        accounts,
+        accountReader: accounts,
+        breachIndex: new DynamoDbBreachIndex(client, tables.breachIndex),
+        statuses: new DynamoDbMarginStatusStore(client, tables.statuses),
+        alerts: new FirstAlertFailsOnce(),
+        ops: new RecordingOps(),
+        sweepQueue: { enqueue: async (messages) => void queued.push(...messages) },
+      },
+    });
+    // A quiet look (the targeted sweep's calls), then a 30% crash (the shock run's).
+    await watch({ scheduledTime: '2026-11-24T13:59:00Z' }, lambdaContext());
+    price = reference * 0.7;
+    const shocked = await watch({ scheduledTime: '2026-11-24T14:00:00Z' }, lambdaContext());
+    client.destroy();
+    expect(shocked.recalibrated).toEqual(['BTC']);
+    expect(queued.length).toBeGreaterThan(0);
+
+    const { stack, template } = buildStack();
+    const qmt = stack.marginThresholds;
+    const history = `${tables.thresholds}/index/${THRESHOLD_HISTORY_INDEX}`;
+    const byPrice = `${tables.breachIndex}/index/${BREACH_INDEX_BY_PRICE}`;
+    expect(calls.get(history)).toEqual(new Set(THRESHOLD_STORE_IAM_ACTIONS.history));
+    expect(calls.get(tables.accounts)).toEqual(
+      new Set([...ACCOUNT_SOURCE_IAM_ACTIONS.get, ...ACCOUNT_SOURCE_IAM_ACTIONS.count]),
+    );
+    expectDeclared(
+      calls,
+      new Map<string, readonly string[]>([
+        [tables.accounts, [...ACCOUNT_SOURCE_IAM_ACTIONS.get, ...ACCOUNT_SOURCE_IAM_ACTIONS.count]],
+        [tables.statuses, MARGIN_STATUS_STORE_IAM_ACTIONS.table],
+        [tables.thresholds, THRESHOLD_STORE_IAM_ACTIONS.publish],
+        [history, THRESHOLD_STORE_IAM_ACTIONS.history],
+        [tables.runs, RUN_LEDGER_IAM_ACTIONS],
+        [tables.breachIndex, BREACH_INDEX_IAM_ACTIONS.record],
+        [byPrice, BREACH_INDEX_IAM_ACTIONS.crossed],
+      ]),
+    );
+    expectAllowed(
+      template,
+      (qmt.marketWatchFunction as NodejsFunction).role,
+      calls,
+      new Map([
+        [tables.accounts, logicalId(qmt.accountsTable as never)],
+        [tables.statuses, logicalId(qmt.marginStatusTable)],
+        [tables.thresholds, logicalId(qmt.thresholdsTable)],
+        [history, `\${${logicalId(qmt.thresholdsTable)}}/index/${THRESHOLD_HISTORY_INDEX}`],
+        [tables.runs, logicalId(qmt.runsTable)],
+        [tables.breachIndex, logicalId(qmt.breachIndexTable)],
+        [byPrice, `\${${logicalId(qmt.breachIndexTable)}}/index/${BREACH_INDEX_BY_PRICE}`],
+      ]),
+    );
+  }, 120_000);
 
   it("recalibrate's and the coordinator's roles allow what their handlers send, idempotency included", async () => {
     // The tables as `lambdaEnv()` names them (prefix `qmt-test`), so the handlers' configuration finds them.

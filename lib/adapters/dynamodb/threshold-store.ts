@@ -57,6 +57,8 @@ export interface ThresholdStoreOptions {
 export const THRESHOLD_STORE_IAM_ACTIONS = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
   publish: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  /** On the history index (`byInstrument`): a shock run counts the day's earlier shock runs there. */
+  history: ['dynamodb:Query'],
 } as const;
 
 export class DynamoDbThresholdStore implements ThresholdStore {

@@ -27,7 +27,12 @@ const long = (accountId: string, collateral: number): Account => ({
 const accounts = [20_000, 25_000, 30_000, 40_000, 60_000].map((c, i) => long(`eth-long-${i}`, c));
 
 interface Output {
-  thresholdSets: { setId: string; effectiveAt: string; trigger: string; thresholds: Threshold[] }[];
+  thresholdSets: {
+    setId: string;
+    effectiveAt: string;
+    trigger: 'scheduled' | 'shock';
+    thresholds: Threshold[];
+  }[];
   alerts: { accountId: string; newState: string; occurredAt: string }[];
   errors: unknown[];
   stats: {
@@ -82,6 +87,7 @@ describe('qmt replay on the hourly ETH file', () => {
       result.thresholdSets.map((s) => ({
         effectiveAt: s.effectiveAt,
         set: { setId: s.setId, runId: s.setId, createdAt: s.effectiveAt, thresholds: s.thresholds },
+        trigger: s.trigger,
       })),
       { from: FROM, to: TO, opening },
     );
