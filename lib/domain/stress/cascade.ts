@@ -454,7 +454,9 @@ function closeOut(
 
 /** Quote notional as an exact 8-dp string, rounded up (an amount at risk is never understated). */
 export function notionalText(amount: number): string {
-  return formatUnits(unitsUp(amount));
+  const units = unitsUp(amount);
+  // Beyond 2⁵³ units (about $90M) the float is still an integer: exact as a BigInt.
+  return formatUnits(Number.isSafeInteger(units) ? units : BigInt(units));
 }
 
 export { formatUnits, priceText };

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicyError } from '../../../lib/domain/errors.ts';
 import {
   type CascadeInput,
+  notionalText,
   runCascade,
   type StressInstrument,
   squareRootImpact,
@@ -229,5 +230,12 @@ describe('runCascade properties', () => {
       ),
       { seed: 15, numRuns: 150 },
     );
+  });
+});
+
+describe('notionalText', () => {
+  it('prints a notional above $90M (beyond 2⁵³ minor units) instead of throwing', () => {
+    expect(notionalText(357_250_420.65234375)).toBe('357250420.65234376'); // rounded up to the minor unit
+    expect(notionalText(900)).toBe('900.00000000');
   });
 });
