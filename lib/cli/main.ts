@@ -239,9 +239,9 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
         if (options.chart && !/\.(svg|png|html)$/i.test(options.chart)) {
           throw new UsageError(`--chart ${options.chart}: the file must end in .svg, .png or .html`);
         }
-        const report = await runStressCommand(options);
-        if (options.chart) await writeStressChart(report, options.chart);
-        io.out(options.json ? json(stressJson(report)) : formatStress(report));
+        const run = await runStressCommand(options);
+        if (options.chart) await writeStressChart(run.report, options.chart);
+        io.out(options.json ? json(stressJson(run)) : formatStress(run));
         if (options.chart && !options.json) io.out(`chart written to ${options.chart}`);
       },
     );

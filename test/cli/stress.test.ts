@@ -138,4 +138,30 @@ describe('qmt stress (issue 15)', () => {
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/stress\.cascade\.maxRounds/);
   });
+
+  it('with stress.cascade.feedIntoMargins, reports the threshold the cascade-amplified move gives (item 5)', async () => {
+    const { accounts, prices } = setUp();
+    const policy = join(tempDir('qmt-stress-policy-'), 'policy.json');
+    writeFileSync(policy, JSON.stringify({ stress: { cascade: { feedIntoMargins: true } } }));
+    const run = await runQmt([
+      'stress',
+      '--accounts',
+      accounts,
+      ...prices,
+      '--shock',
+      'BTC=-60%',
+      '--policy',
+      policy,
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const { marginFeedback, finalMarks, startMarks } = JSON.parse(run.out);
+    const move = Number(finalMarks.BTC) / Number(startMarks.BTC) - 1;
+    expect(marginFeedback.BTC.scenario).toEqual({ name: 'cascade-BTC', kind: 'hypothetical', move });
+    // 25% covered of a fall beyond 60%: above every default scenario, so the stress rate sets the margin.
+    expect(marginFeedback.BTC.stressRateAfter).toBeCloseTo(-0.25 * move, 6);
+    expect(marginFeedback.BTC.initialMarginRateAfter).toBeGreaterThan(
+      marginFeedback.BTC.initialMarginRateBefore,
+    );
+  });
 });

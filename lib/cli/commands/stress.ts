@@ -12,9 +12,11 @@ import {
   runCascade,
   type StressInstrument,
 } from '../../domain/stress/cascade.ts';
+import { cascadeScenarios, withCascadeScenario } from '../../domain/stress/feedback.ts';
 import { averageDailyVolume, dailyLogReturns, stressedCoMove } from '../../domain/stress/market.ts';
 import { parseCascadePolicy } from '../../domain/stress/policy.ts';
 import { forTerminal } from '../../domain/text.ts';
+import type { StressScenario } from '../../domain/threshold/policy.ts';
 import { formatUnits, unitsToNumber } from '../../domain/valuation/money.ts';
 import { loadPolicyBook, loadPrices, UsageError } from '../inputs.ts';
 import { percent, renderTable } from '../table.ts';
@@ -40,8 +42,22 @@ export function parseShock(argument: string): [string, number] {
   return [match[1].toUpperCase(), move];
 }
 
-/** Read the inputs, run the cascade. */
-export async function runStressCommand(options: StressOptions): Promise<CascadeReport> {
+/** With `stress.cascade.feedIntoMargins`: per instrument the cascade moved, its threshold before and after. */
+export interface MarginFeedback {
+  readonly scenario: StressScenario;
+  readonly initialMarginRateBefore: number;
+  readonly initialMarginRateAfter: number;
+  readonly stressRateAfter: number | undefined;
+  readonly activeBoundAfter: string;
+}
+
+export interface StressRun {
+  readonly report: CascadeReport;
+  readonly marginFeedback?: Readonly<Record<string, MarginFeedback>>;
+}
+
+/** Read the inputs, run the cascade, and (if the policy asks) feed its moves back into the thresholds. */
+export async function runStressCommand(options: StressOptions): Promise<StressRun> {
   if (options.prices.length === 0) throw new UsageError('--prices: give at least one SYMBOL=FILE');
   if (options.shock.length === 0) throw new UsageError('--shock: give at least one SYMBOL=MOVE');
   const shocks: Record<string, number> = {};
@@ -78,7 +94,7 @@ export async function runStressCommand(options: StressOptions): Promise<CascadeR
     };
   });
   const asOf = Math.max(...seriesList.map((s) => (s.candles.at(-1)?.time ?? 0) + s.intervalMs));
-  return runCascade({
+  const report = runCascade({
     accounts: records,
     instruments,
     shocks,
@@ -87,6 +103,30 @@ export async function runStressCommand(options: StressOptions): Promise<CascadeR
     policy: cascade,
     asOf,
   });
+  if (!cascade.feedIntoMargins) return { report };
+  const scenarios = cascadeScenarios(report);
+  const fed = thresholdsFor(seriesList, {
+    policyFor: (symbol) => {
+      const scenario = scenarios[symbol];
+      const policy = policies.policyFor(symbol);
+      return scenario === undefined ? policy : withCascadeScenario(policy, scenario);
+    },
+  });
+  const marginFeedback: Record<string, MarginFeedback> = {};
+  seriesList.forEach((series, i) => {
+    const scenario = scenarios[series.instrument];
+    const before = thresholds[i];
+    const after = fed[i];
+    if (scenario === undefined || before === undefined || after === undefined) return;
+    marginFeedback[series.instrument] = {
+      scenario,
+      initialMarginRateBefore: before.initialMarginRate,
+      initialMarginRateAfter: after.initialMarginRate,
+      stressRateAfter: after.components.stressRate,
+      activeBoundAfter: after.activeBound,
+    };
+  });
+  return { report, marginFeedback };
 }
 
 function coMovesOf(
@@ -132,7 +172,7 @@ function prices(marks: Readonly<Record<string, number>>): Record<string, string>
  * The JSON report: prices and money as decimal strings (money with 8 places, as every amount qmt prints),
  * shares and multipliers as numbers, as the threshold report's rates are.
  */
-export function stressJson(report: CascadeReport) {
+export function stressJson({ report, marginFeedback }: StressRun) {
   return {
     startMarks: prices(report.startMarks),
     initialMoves: report.initialMoves,
@@ -163,11 +203,12 @@ export function stressJson(report: CascadeReport) {
     accountsStressed: report.accountsStressed,
     accountsLiquidated: report.accountsLiquidated,
     settled: report.settled,
+    ...(marginFeedback === undefined ? {} : { marginFeedback }),
     errors: report.errors,
   };
 }
 
-export function formatStress(report: CascadeReport): string {
+export function formatStress({ report, marginFeedback }: StressRun): string {
   const symbols = Object.keys(report.startMarks);
   const lines: string[] = [];
   lines.push(
@@ -217,6 +258,12 @@ export function formatStress(report: CascadeReport): string {
     const amount = unitsToNumber(c.badDebtUnits);
     lines.push(
       `  ${forTerminal(c.accountId)} (round ${c.round}): ${formatUnits(c.badDebtUnits)} (${percent(amount / total, 1)})`,
+    );
+  }
+  for (const [symbol, f] of Object.entries(marginFeedback ?? {})) {
+    lines.push(
+      `fed into margins: ${forTerminal(symbol)} scenario ${forTerminal(f.scenario.name)} (${percent(f.scenario.kind === 'hypothetical' ? f.scenario.move : undefined)}): ` +
+        `initial margin ${percent(f.initialMarginRateBefore)} → ${percent(f.initialMarginRateAfter)} (set by ${forTerminal(f.activeBoundAfter)})`,
     );
   }
   for (const e of report.errors.slice(0, 20))

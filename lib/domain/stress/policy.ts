@@ -66,6 +66,12 @@ export const cascadePolicySchema = z
       .describe(
         'Stressed correlations set by the committee; a pair given here replaces the measured co-move (ρ × σ ratio).',
       ),
+    feedIntoMargins: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Add each instrument's cascade-amplified move as a hypothetical stress scenario (`cascade-<SYMBOL>`) and report the thresholds it gives: a crowded, thin market raises its own stress floor.",
+      ),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
