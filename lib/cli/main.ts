@@ -7,12 +7,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { backtest } from '../domain/backtest/backtest.ts';
 import { QmtError } from '../domain/errors.ts';
 import { linesForTerminal } from '../domain/text.ts';
-import { writeBacktestChart } from './chart/write.ts';
+import { writeBacktestChart, writeStressChart } from './chart/write.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
 import { addCalibrateCommand } from './commands/calibrate.ts';
 import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';
 import { DEFAULT_FULL_SWEEP_EVERY, runReplayCommand } from './commands/replay.ts';
 import { formatScaleReport, scaleReport } from './commands/scale.ts';
+import { formatStress, runStressCommand, stressJson } from './commands/stress.ts';
 import { formatThresholds, thresholdsFor } from './commands/thresholds.ts';
 import { formatVolatilityReport, volatilityReport } from './commands/volatility.ts';
 import { loadPolicyBook, loadPrices, parseDay, UsageError } from './inputs.ts';
@@ -209,6 +210,39 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
           deadlineSeconds: count('--deadline', options.deadline),
         });
         io.out(options.json ? json(report) : formatScaleReport(report));
+      },
+    );
+
+  program
+    .command('stress')
+    .description(
+      'Liquidation cascade: shock the marks, close out the accounts in LIQUIDATION, price the impact of their orders, repeat; the bad debt left.',
+    )
+    .requiredOption('--accounts <file>', 'accounts JSON (an array in the documented schema)')
+    .requiredOption('--prices <SYMBOL=FILE...>', 'daily CSV per instrument (Volume column: the ADV)')
+    .requiredOption('--shock <SYMBOL=MOVE...>', 'relative move per instrument, e.g. BTC=-0.2 or BTC=-20%')
+    .option('--policy <file>', 'threshold policy JSON (levels; stress.cascade for the cascade settings)')
+    .option('--json', 'print { rounds, cascadeMultiplier, badDebt, topContributors, errors, … } as JSON')
+    .option(
+      '--chart <file>',
+      'write a chart of the rounds: price path and liquidated notional (.svg, .png or .html)',
+    )
+    .action(
+      async (options: {
+        accounts: string;
+        prices: string[];
+        shock: string[];
+        policy?: string;
+        json?: boolean;
+        chart?: string;
+      }) => {
+        if (options.chart && !/\.(svg|png|html)$/i.test(options.chart)) {
+          throw new UsageError(`--chart ${options.chart}: the file must end in .svg, .png or .html`);
+        }
+        const run = await runStressCommand(options);
+        if (options.chart) await writeStressChart(run.report, options.chart);
+        io.out(options.json ? json(stressJson(run)) : formatStress(run));
+        if (options.chart && !options.json) io.out(`chart written to ${options.chart}`);
       },
     );
 

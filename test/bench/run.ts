@@ -18,6 +18,7 @@ const MODULES = [
   'breach-index',
   'watch',
   'market-data',
+  'stress',
 ] as const;
 
 interface ModuleResult {

@@ -12,6 +12,7 @@ import { isReservedKey, RESERVED_KEY_MESSAGE, withoutReservedKeys } from '../doc
 import { PolicyError } from '../errors.ts';
 import { markConsensusPolicySchema } from '../market/mark-consensus.ts';
 import { candleValidationRulesSchema } from '../market/validate.ts';
+import { cascadePolicySchema } from '../stress/policy.ts';
 
 const rate = z.number().gt(0).max(1);
 const share = z.number().min(0).max(1);
@@ -270,6 +271,10 @@ export const thresholdPolicySchema = z
           .describe(
             'The initial margin covers at least this share of the worst scenario loss over the MPOR.',
           ),
+        // Optional without a default: a policy that does not use `qmt stress` hashes as it did before.
+        cascade: cascadePolicySchema
+          .optional()
+          .describe('Liquidation-cascade settings for `qmt stress` (docs/STRESS.md); absent: the defaults.'),
       })
       .prefault({}),
     antiProcyclicality: z
