@@ -97,7 +97,12 @@ export const opsEventSchemas = {
     .strictObject({
       type: z.literal('sweep.failed'),
       runId,
-      segment: count('The sweep segment.'),
+      segment: z
+        .int()
+        .min(-1)
+        .describe(
+          'The sweep segment; -1 when the sweep could not be queued at all (after a shock recalibration).',
+        ),
       reason: text('Why it failed.'),
     })
     .describe('A sweep segment failed and was not retried in place.'),

@@ -91,7 +91,7 @@ const EVENTS: Record<OpsEvent['type'], OpsEvent> = {
     counts: { valued: 3 },
     marks: { source: 'live', takenAt: '2026-11-24T14:03:00.000Z', marked: 1, held: [] },
   },
-  'sweep.failed': { type: 'sweep.failed', runId: 'sw', segment: 1, reason: 'throttled' },
+  'sweep.failed': { type: 'sweep.failed', runId: 'sw', segment: -1, reason: 'could not be queued' },
   'marks.held': {
     type: 'marks.held',
     runId: 'w',
