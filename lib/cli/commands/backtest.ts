@@ -1,6 +1,7 @@
 /** `qmt backtest`: walk-forward coverage and procyclicality statistics for long and short positions. */
 import type { BacktestResult, SideStatistics } from '../../domain/backtest/backtest.ts';
 import { forTerminal } from '../../domain/text.ts';
+import { formatMarginPeriodOfRisk } from '../../domain/threshold/mpor.ts';
 import { fixed, percent, renderTable } from '../table.ts';
 
 /** The figures the issue and the README quote; `days` stay out of the JSON unless asked for. */
@@ -22,7 +23,7 @@ export function formatBacktest(result: BacktestResult): string {
   const expected = (1 - result.confidence) * result.observations;
   return [
     `${forTerminal(result.instrument)} (${forTerminal(result.source)}), policy ${forTerminal(result.policyVersion)}: ${(result.confidence * 100).toFixed(1)}% over ` +
-      `${result.marginPeriodOfRiskDays}-day MPOR, scored ${result.from} to ${result.to} (${result.observations} days, ` +
+      `${result.marginPeriodOfRiskDays < 1 ? formatMarginPeriodOfRisk(result.marginPeriodOfRiskDays) : `${result.marginPeriodOfRiskDays}-day`} MPOR, scored ${result.from} to ${result.to} (${result.observations} ${result.marginPeriodOfRiskDays < 1 ? 'MPORs' : 'days'}, ` +
       `${expected.toFixed(1)} breaches expected per side)`,
     '',
     renderTable(
