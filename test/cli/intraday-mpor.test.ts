@@ -91,8 +91,7 @@ describe('qmt on intraday files at an hourly MPOR (issue 14 item 3)', () => {
       '2025-05-25',
     ]);
     expect(code).toBe(0);
-    expect(out).toMatch(
-      /99\.0% over 1h MPOR, scored 2025-05-25T00:00Z to 2025-06-01T12:00Z \(181 MPORs[^\n]*\n[^]*largest 1-MPOR increase/,
-    );
+    expect(out).toMatch(/99\.0% over 1h MPOR, scored 2025-05-25T00:00Z to 2025-06-01T12:00Z \(181 MPORs/);
+    expect(out).toMatch(/largest 1-MPOR increase ×[\d.]+; largest 5-MPOR increase/);
   });
 });
