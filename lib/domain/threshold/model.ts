@@ -3,6 +3,8 @@
  * component kept for audit. Pure and deterministic: the same policy, candles, previous threshold and context
  * give the same threshold, byte for byte.
  *
+ * An MPOR under a day is modelled on intraday bars in `intraday.ts` (`recalibrate` sends it there).
+ *
  * This file is the pipeline and the σ and risk-measure estimates; the floors, buffer and limits applied to
  * the model rate are in `floors.ts`, and the threshold record (computed or held) is built in `build.ts`.
  */
