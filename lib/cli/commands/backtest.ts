@@ -1,6 +1,7 @@
 /** `qmt backtest`: walk-forward coverage and procyclicality statistics for long and short positions. */
 import type { BacktestResult, SideStatistics } from '../../domain/backtest/backtest.ts';
 import { forTerminal } from '../../domain/text.ts';
+import { formatMarginPeriodOfRisk } from '../../domain/threshold/mpor.ts';
 import { fixed, percent, renderTable } from '../table.ts';
 
 /** The figures the issue and the README quote; `days` stay out of the JSON unless asked for. */
@@ -20,9 +21,11 @@ export function formatBacktest(result: BacktestResult): string {
     s.trafficLight,
   ];
   const expected = (1 - result.confidence) * result.observations;
+  // An hourly MPOR is scored one MPOR at a time: its increases are over 1 and 5 of them.
+  const step = result.marginPeriodOfRiskDays < 1 ? 'MPOR' : 'day';
   return [
     `${forTerminal(result.instrument)} (${forTerminal(result.source)}), policy ${forTerminal(result.policyVersion)}: ${(result.confidence * 100).toFixed(1)}% over ` +
-      `${result.marginPeriodOfRiskDays}-day MPOR, scored ${result.from} to ${result.to} (${result.observations} days, ` +
+      `${result.marginPeriodOfRiskDays < 1 ? formatMarginPeriodOfRisk(result.marginPeriodOfRiskDays) : `${result.marginPeriodOfRiskDays}-day`} MPOR, scored ${result.from} to ${result.to} (${result.observations} ${result.marginPeriodOfRiskDays < 1 ? 'MPORs' : 'days'}, ` +
       `${expected.toFixed(1)} breaches expected per side)`,
     '',
     renderTable(
@@ -32,7 +35,7 @@ export function formatBacktest(result: BacktestResult): string {
     ),
     '',
     `average initial margin ${percent(result.averageInitialMarginRate)}; hindsight fixed rate ${percent(result.hindsightFixedRate)}; ratio ${fixed(result.efficiency)}`,
-    `peak-to-trough ${fixed(result.peakToTrough, 2)}; largest 1-day increase ×${fixed(result.maxIncrease1d, 2)}; largest 5-day increase ×${fixed(result.maxIncrease5d, 2)}; held days ${result.heldDays}`,
+    `peak-to-trough ${fixed(result.peakToTrough, 2)}; largest 1-${step} increase ×${fixed(result.maxIncrease1d, 2)}; largest 5-${step} increase ×${fixed(result.maxIncrease5d, 2)}; held days ${result.heldDays}`,
     `rate set by: ${Object.entries(result.activeBounds)
       .map(([bound, n]) => `${bound} ${n}`)
       .join(', ')}`,

@@ -19,10 +19,13 @@ export function thresholdsFor(
 ): Threshold[] {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   return seriesList.map((series) => {
+    const policy = policies.policyFor(series.instrument);
     const last = series.candles[series.candles.length - 1];
-    const at = asOf ?? (last ? Math.min(last.time + series.intervalMs, today) : now);
+    // An hourly MPOR runs on the bars closed by now, not by this morning (a daily MPOR: by this morning).
+    const clock = policy.marginPeriodOfRiskDays < 1 && series.intervalMs < DAY_MS ? now : today;
+    const at = asOf ?? (last ? Math.min(last.time + series.intervalMs, clock) : now);
     const candles = asOf === undefined ? series.candles : series.candles.filter((c) => !(c.time >= at));
-    return recalibrate(policies.policyFor(series.instrument), { ...series, candles }, undefined, {
+    return recalibrate(policy, { ...series, candles }, undefined, {
       asOf: at,
     });
   });

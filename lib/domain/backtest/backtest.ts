@@ -6,8 +6,10 @@
 import { type Candle, type CandleSeries, DAY_MS, utcDay } from '../market/candle.ts';
 import { empiricalQuantile } from '../math/quantile.ts';
 import { recalibrate, toDailyBars } from '../threshold/model.ts';
+import { subDayMporHours } from '../threshold/mpor.ts';
 import type { ThresholdPolicy } from '../threshold/policy.ts';
 import type { ActiveBound, Threshold } from '../threshold/threshold.ts';
+import { backtestIntraday } from './backtest-intraday.ts';
 import {
   christoffersen,
   kupiecPof,
@@ -96,6 +98,9 @@ export function backtest(
   bars: CandleSeries,
   options: BacktestOptions = {},
 ): BacktestResult {
+  // An MPOR under a day is scored on the intraday bars themselves, one MPOR at a time.
+  const hours = subDayMporHours(policy.marginPeriodOfRiskDays);
+  if (hours !== undefined) return backtestIntraday(policy, bars, hours, options);
   // Intraday bars are aggregated once here, not again by every day's recalibration (that would be
   // quadratic in the bars).
   const daily = toDailyBars(bars);

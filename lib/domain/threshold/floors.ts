@@ -42,8 +42,13 @@ export function stressRates(
   instrument: string,
   candles: readonly Candle[],
   asOf: number,
+  // An intraday MPOR counts in bars of the series (4 one-hour bars) and in days for a recorded move (4/24).
+  horizon: { readonly bars: number; readonly days: number } = {
+    bars: policy.marginPeriodOfRiskDays,
+    days: policy.marginPeriodOfRiskDays,
+  },
 ): StressResult {
-  const h = policy.marginPeriodOfRiskDays;
+  const h = horizon.bars;
   const scenarios: Record<string, StressScenarioLoss> = {};
   const warnings: string[] = [];
   let worst = 0;
@@ -67,7 +72,7 @@ export function stressRates(
       const own = scenario.recorded && Object.hasOwn(scenario.recorded.instruments, instrument);
       const recorded = (own ? scenario.recorded?.instruments[instrument] : undefined) ?? scenario.recorded;
       if (recorded) {
-        record(scenario, { ...recordedOverMpor(recorded, h), source: 'recorded, not in series' });
+        record(scenario, { ...recordedOverMpor(recorded, horizon.days), source: 'recorded, not in series' });
       } else {
         scenarios[scenario.name] = { long: 0, short: 0, source: 'not in series, no recorded move' };
         warnings.push(
@@ -79,10 +84,11 @@ export function stressRates(
     let long = 0;
     let short = 0;
     let days = 0;
-    // Every MPOR window (closes i−1 … i+h−1) that contains a scenario day, including those ending on it.
+    // Every MPOR window (closes i−1 … i+h−1) that contains a scenario bar, including those ending on it.
     for (let i = Math.max(1, firstIndexAtOrAfter(candles, fromTime) - (h - 1)); i < candles.length; i++) {
       const day = candles[i] as Candle;
-      if (day.time > toTime) break;
+      // Bars of the scenario's last day count too (for daily bars: the bar at its 00:00).
+      if (day.time >= toTime + DAY_MS) break;
       const end = candles[i + h - 1];
       const start = candles[i - 1];
       if (!end || !start) continue;

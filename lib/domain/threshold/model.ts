@@ -3,24 +3,23 @@
  * component kept for audit. Pure and deterministic: the same policy, candles, previous threshold and context
  * give the same threshold, byte for byte.
  *
+ * An MPOR under a day is modelled on intraday bars in `intraday.ts` (`recalibrate` sends it there).
+ *
  * This file is the pipeline and the σ and risk-measure estimates; the floors, buffer and limits applied to
  * the model rate are in `floors.ts`, and the threshold record (computed or held) is built in `build.ts`.
  */
 import { aggregateToUtcDays, formatInterval, isIntradayInterval } from '../market/aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS } from '../market/candle.ts';
 import { type CandleIssue, describeIssue, validateCandles } from '../market/validate.ts';
-import { empiricalExpectedShortfall, empiricalQuantile } from '../math/quantile.ts';
-import {
-  fitStandardizedTDegreesOfFreedom,
-  standardizedTExpectedShortfall,
-  standardizedTQuantile,
-} from '../math/student-t.ts';
 import { ewmaVariances } from '../volatility/ewma.ts';
 import { fitGarch11, GARCH_MIN_RETURNS, garchTermVariance } from '../volatility/garch.ts';
 import { yangZhangVolatility } from '../volatility/range.ts';
 import { buildThreshold, holdThreshold } from './build.ts';
 import { applyBounds, bufferedRate, stressedPeriodVolatility, stressRates } from './floors.ts';
+import { recalibrateIntraday } from './intraday.ts';
+import { subDayMporHours } from './mpor.ts';
 import type { ThresholdPolicy } from './policy.ts';
+import { residualMultiplier } from './risk-measure.ts';
 import type { ActiveBound, Threshold, ThresholdComponents } from './threshold.ts';
 
 // The record builders are part of this module's public face: callers import them from here.
@@ -57,6 +56,9 @@ export function recalibrate(
   previous?: Threshold,
   context: RecalibrationContext = {},
 ): Threshold {
+  // An MPOR under a day is modelled on the intraday bars themselves, never on days (intraday.ts).
+  const hours = subDayMporHours(policy.marginPeriodOfRiskDays);
+  if (hours !== undefined) return recalibrateIntraday(policy, bars, hours, previous, context.asOf);
   const daily = toDailyBars(bars);
   if ('heldReason' in daily) return holdThreshold(policy, bars, previous, daily.heldReason);
   const series = daily.series;
@@ -258,32 +260,7 @@ function riskMultiplier(policy: ThresholdPolicy, returns: readonly number[]): nu
   const residuals: number[] = [];
   for (let t = start; t < returns.length; t++)
     residuals.push((returns[t] as number) / Math.sqrt(filter[t] as number));
-  const measure = policy.riskMeasure;
-  const p = policy.confidence;
-  if (measure.method === 'student-t') {
-    const nu =
-      measure.degreesOfFreedom === 'fit'
-        ? fitStandardizedTDegreesOfFreedom(residuals).nu
-        : measure.degreesOfFreedom;
-    return measure.measure === 'es' ? standardizedTExpectedShortfall(p, nu) : standardizedTQuantile(p, nu);
-  }
-  const upper = measure.measure === 'es' ? empiricalExpectedShortfall : empiricalQuantile;
-  if (measure.symmetric) {
-    const pooled = new Float64Array(residuals.length * 2);
-    residuals.forEach((r, i) => {
-      pooled[2 * i] = r;
-      pooled[2 * i + 1] = -r;
-    });
-    return upper(pooled, p);
-  }
-  // Separate tails: the larger of the short side (upper tail) and the long side (lower tail, negated).
-  return Math.max(
-    upper(residuals, p),
-    upper(
-      residuals.map((r) => -r),
-      p,
-    ),
-  );
+  return residualMultiplier(policy, residuals);
 }
 
 /**

@@ -125,6 +125,8 @@ export function mergePolicyDocuments(
   // A Map, then fromEntries: every key becomes an own field. `merged[key] = …` with key `__proto__` would set
   // the prototype, and the policy schema would read its fields as if they were the instrument's own.
   const merged = new Map(Object.entries(base));
+  // The MPOR's two spellings are one setting: an override of either replaces the base's other.
+  for (const [key, alias] of MPOR_ALIASES) if (Object.hasOwn(override, key)) merged.delete(alias);
   for (const [key, value] of Object.entries(override)) {
     const previous = merged.get(key);
     merged.set(
@@ -134,6 +136,11 @@ export function mergePolicyDocuments(
   }
   return Object.fromEntries(merged);
 }
+
+const MPOR_ALIASES = [
+  ['marginPeriodOfRisk', 'marginPeriodOfRiskDays'],
+  ['marginPeriodOfRiskDays', 'marginPeriodOfRisk'],
+] as const;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

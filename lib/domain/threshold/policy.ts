@@ -13,6 +13,7 @@ import { PolicyError } from '../errors.ts';
 import { markConsensusPolicySchema } from '../market/mark-consensus.ts';
 import { candleValidationRulesSchema } from '../market/validate.ts';
 import { cascadePolicySchema } from '../stress/policy.ts';
+import { isMporDays, MAX_MPOR_DAYS, parseMarginPeriodOfRisk } from './mpor.ts';
 
 const rate = z.number().gt(0).max(1);
 const share = z.number().min(0).max(1);
@@ -240,12 +241,18 @@ export const thresholdPolicySchema = z
       .describe('Coverage of the initial margin (EMIR Art. 24: ≥ 99% exchange-traded, ≥ 99.5% OTC).'),
     marginPeriodOfRiskDays: z
       .number()
-      .int()
-      .min(1)
-      .max(10)
+      .refine(isMporDays, {
+        message: `must be whole days from 1 to ${MAX_MPOR_DAYS}, or whole hours under a day (write "4h" as marginPeriodOfRisk)`,
+      })
       .default(1)
       .describe(
-        'Days to close out a defaulted position. 1 day: crypto venues liquidate continuously, 24/7 (CFTC 39.13: 1 day for futures); set 2 for EMIR exchange-traded.',
+        'Days to close out a defaulted position. 1 day: crypto venues liquidate continuously, 24/7 (CFTC 39.13: 1 day for futures); set 2 for EMIR exchange-traded. Under a day (from `marginPeriodOfRisk`, e.g. "4h" = 4/24) the model needs intraday bars.',
+      ),
+    marginPeriodOfRisk: z
+      .string()
+      .optional()
+      .describe(
+        'The MPOR as a duration ("1h", "2h", "4h", "1d", "2d"); read into marginPeriodOfRiskDays, which stays as an alias. Both given must agree.',
       ),
     lookbackDays: z
       .number()
@@ -503,7 +510,7 @@ export type ShockPolicy = z.output<typeof shockPolicySchema>;
  * const policy = parseThresholdPolicy({ confidence: 0.995, marginPeriodOfRiskDays: 2 });
  */
 export function parseThresholdPolicy(input: unknown, where = 'policy'): ThresholdPolicy {
-  const result = policyDocumentSchema.safeParse(input ?? {});
+  const result = policyDocumentSchema.safeParse(withMporInDays(input ?? {}, where));
   if (result.success) return result.data;
   // An unknown key is reported on its parent with the key in `keys`: name the key itself.
   const issuePath = (i: z.core.$ZodIssue) =>
@@ -514,6 +521,29 @@ export function parseThresholdPolicy(input: unknown, where = 'policy'): Threshol
     .map((i) => `${[where, ...issuePath(i)].join('.')}: ${i.message}`)
     .join('; ');
   throw new PolicyError(`invalid threshold policy: ${all}`, path, { cause: result.error });
+}
+
+/**
+ * `marginPeriodOfRisk` ("4h") read into `marginPeriodOfRiskDays`, so the policy has one MPOR field and a
+ * daily policy is the same document (and hash) whichever way it was written.
+ * @throws PolicyError naming `marginPeriodOfRisk` for a bad duration, or one that disagrees with
+ *   `marginPeriodOfRiskDays` given beside it.
+ */
+function withMporInDays(input: unknown, where: string): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  if (!Object.hasOwn(input, 'marginPeriodOfRisk')) return input;
+  const { marginPeriodOfRisk, ...rest } = input as Record<string, unknown>;
+  const path = `${where}.marginPeriodOfRisk`;
+  const parsed = parseMarginPeriodOfRisk(marginPeriodOfRisk);
+  if ('reason' in parsed) throw new PolicyError(`invalid threshold policy: ${path}: ${parsed.reason}`, path);
+  const alias = rest.marginPeriodOfRiskDays;
+  if (alias !== undefined && !(typeof alias === 'number' && Math.abs(alias - parsed.days) < 1e-9)) {
+    throw new PolicyError(
+      `invalid threshold policy: ${path}: "${String(marginPeriodOfRisk)}" disagrees with marginPeriodOfRiskDays ${JSON.stringify(alias)}: give one of them`,
+      path,
+    );
+  }
+  return { ...rest, marginPeriodOfRiskDays: parsed.days };
 }
 
 /** The committee defaults. */

@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { backtest } from '../../../lib/domain/backtest/backtest.ts';
+import { type Candle, type CandleSeries, DAY_MS } from '../../../lib/domain/market/candle.ts';
+import { seededRandom } from '../../../lib/domain/math/random.ts';
+import { barReturns, seasonalFactors } from '../../../lib/domain/threshold/intraday.ts';
+import { recalibrate } from '../../../lib/domain/threshold/model.ts';
+import { parseThresholdPolicy } from '../../../lib/domain/threshold/policy.ts';
+
+const HOUR = 3_600_000;
+const START = Date.UTC(2022, 0, 1);
+
+/** Hourly bars with a volatility profile: σ 0.4% an hour, doubled 13:00–16:59 UTC (the US open). */
+function hourlySeries(days: number, seed = 7, missing: readonly number[] = []): CandleSeries {
+  const random = seededRandom(seed);
+  const candles: Candle[] = [];
+  let close = 1000;
+  for (let i = 0; i < days * 24; i++) {
+    const time = START + i * HOUR;
+    const hour = new Date(time).getUTCHours();
+    const sigma = 0.004 * (hour >= 13 && hour < 17 ? 2 : 1);
+    const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const open = close;
+    close = open * Math.exp(sigma * normal);
+    if (missing.includes(time)) continue;
+    candles.push({ time, open, high: Math.max(open, close), low: Math.min(open, close), close, volume: 10 });
+  }
+  return { instrument: 'ETH', intervalMs: HOUR, candles, source: 'test' };
+}
+
+function dailySeries(days: number): CandleSeries {
+  const random = seededRandom(3);
+  const candles: Candle[] = [];
+  let close = 1000;
+  for (let i = 0; i < days; i++) {
+    const open = close;
+    close = open * Math.exp(0.03 * (random() - 0.5));
+    candles.push({
+      time: START + i * DAY_MS,
+      open,
+      high: Math.max(open, close),
+      low: Math.min(open, close),
+      close,
+      volume: 1,
+    });
+  }
+  return { instrument: 'BTC', intervalMs: DAY_MS, candles, source: 'test' };
+}
+
+const intraday = (mpor: string) =>
+  parseThresholdPolicy({
+    marginPeriodOfRisk: mpor,
+    stress: { coveredShare: 0 },
+    stepLimits: { maxIncrease: null, maxDecrease: null },
+    bounds: { minInitialMarginRate: 0.001 },
+    dataQuality: { gapAction: 'warn' },
+  });
+
+describe('seasonal factors', () => {
+  it('are √(mean r² of the slot / mean r² of all), by hand', () => {
+    // Two 12-hour slots: r² 0.0004 and 0.0016 twice each; mean 0.001. The NaN (a gap) is left out.
+    const returns = Float64Array.of(Number.NaN, 0.02, -0.04, 0.02, 0.04);
+    const slots = Int32Array.of(1, 0, 1, 0, 1);
+    const factors = seasonalFactors(returns, slots, 2, 0, 5);
+    expect(factors[0]).toBeCloseTo(Math.sqrt(0.4), 12); // 0.632456
+    expect(factors[1]).toBeCloseTo(Math.sqrt(1.6), 12); // 1.264911
+  });
+
+  it('use only the window [from, to) and leave a slot with no return at 1', () => {
+    const factors = seasonalFactors(Float64Array.of(0.5, 0.02, 0.02), Int32Array.of(1, 0, 0), 2, 1, 3);
+    expect([...factors]).toEqual([1, 1]);
+  });
+
+  it('find the US-open hours about twice as volatile on a generated series', () => {
+    const series = hourlySeries(120);
+    const bars = barReturns(series.candles, HOUR);
+    const factors = seasonalFactors(bars.returns, bars.slots, 24, 0, series.candles.length);
+    // σ² 4 for 4 hours, 1 for 20: mean 1.5, so s = 2/√1.5 = 1.63 and 1/√1.5 = 0.82.
+    expect(factors[14]).toBeGreaterThan(1.45);
+    expect(factors[14]).toBeLessThan(1.8);
+    expect(factors[3]).toBeGreaterThan(0.72);
+    expect(factors[3]).toBeLessThan(0.92);
+  });
+});
+
+describe('bar returns across a gap', () => {
+  it('leave out the return across a missing bar rather than count a 2-hour move as 1 hour', () => {
+    const candles = [0, 1, 2, 4, 5].map((h, i) => ({
+      time: START + h * HOUR,
+      open: 100 + i,
+      high: 101 + i,
+      low: 99 + i,
+      close: 100 * 1.01 ** (i + 1),
+      volume: 1,
+    }));
+    const bars = barReturns(candles, HOUR);
+    expect(Number.isNaN(bars.returns[0] as number)).toBe(true);
+    expect(bars.returns[1]).toBeCloseTo(Math.log(1.01), 12);
+    expect(Number.isNaN(bars.returns[3] as number)).toBe(true); // 02:00 → 04:00 spans 2 hours
+    expect(bars.returns[4]).toBeCloseTo(Math.log(1.01), 12);
+    expect(bars.gaps).toEqual([{ after: START + 2 * HOUR, missing: 1 }]);
+    expect([...bars.slots]).toEqual([0, 1, 2, 4, 5]);
+  });
+
+  it('are not scored in the backtest: no observation starts at or spans the missing hour', () => {
+    const gap = START + (400 * 24 + 13) * HOUR; // 13:00 on day 400
+    const series = hourlySeries(405, 7, [gap]);
+    for (const mpor of ['1h', '4h']) {
+      const result = backtest(intraday(mpor), series, { scoreFrom: START + 399 * DAY_MS });
+      const hours = mpor === '1h' ? 1 : 4;
+      const spans = result.days.filter((d) => {
+        const open = Date.parse(d.date);
+        return open <= gap + HOUR && open + hours * HOUR > gap;
+      });
+      expect(spans).toEqual([]);
+      expect(result.notes?.join('\n')).toMatch(
+        /1 gap\(s\) in the 1h bars \(missing bars: 1 after 2023-02-05T12:00Z\)/,
+      );
+      expect(result.notes?.join('\n')).toMatch(/1 MPOR window\(s\) with a missing bar not scored/);
+    }
+  });
+});
+
+describe('a sub-day MPOR', () => {
+  it('is refused on daily bars: the threshold is held, never computed from daily closes', () => {
+    const series = dailySeries(800);
+    const previous = recalibrate(parseThresholdPolicy({}), series);
+    const held = recalibrate(intraday('4h'), series, previous);
+    expect(held.status).toBe('held');
+    expect(held.heldReason).toMatch(
+      /margin period of risk is 4h, under a day, and the prices are daily bars/,
+    );
+    expect(held.initialMarginRate).toBe(previous.initialMarginRate);
+  });
+
+  it('is refused by the backtest on daily bars with the reason', () => {
+    expect(() => backtest(intraday('1h'), dailySeries(800))).toThrow(
+      /BTC: the policy's margin period of risk is 1h, under a day, and the prices are daily bars/,
+    );
+  });
+
+  it('is refused when it is not a whole number of bars', () => {
+    const series = hourlySeries(60);
+    const fourHourly = {
+      ...series,
+      intervalMs: 4 * HOUR,
+      candles: series.candles.filter((c) => (c.time - START) % (4 * HOUR) === 0),
+    };
+    const held = recalibrate(intraday('2h'), fourHourly);
+    expect(held.heldReason).toMatch(/an MPOR of 2h is not a whole number of 4h bars/);
+  });
+
+  it('gives a margin that grows with the MPOR and with the busy hours ahead', () => {
+    const series = hourlySeries(400);
+    // The last bar opens 23:00: the next hour is a quiet one (σ 0.4%).
+    const oneHour = recalibrate(intraday('1h'), series);
+    const fourHours = recalibrate(intraday('4h'), series);
+    expect(oneHour.status).toBe('computed');
+    expect(oneHour.initialMarginRate).toBeGreaterThan(0.004 * 2);
+    expect(oneHour.initialMarginRate).toBeLessThan(0.004 * 4);
+    expect(fourHours.initialMarginRate).toBeGreaterThan(oneHour.initialMarginRate * 1.6);
+    // Before 13:00 the next hour is a busy one: about twice the quiet hour's margin.
+    const beforeOpen = { ...series, candles: series.candles.slice(0, -10) };
+    const busy = recalibrate(intraday('1h'), beforeOpen);
+    expect(busy.initialMarginRate / oneHour.initialMarginRate).toBeGreaterThan(1.6);
+    expect(busy.initialMarginRate / oneHour.initialMarginRate).toBeLessThan(2.4);
+  });
+
+  it('backtests at the rate recalibrate gives on the bars before each day', () => {
+    const series = hourlySeries(400);
+    const policy = intraday('4h');
+    const result = backtest(policy, series, { scoreFrom: START + 396 * DAY_MS });
+    const first = result.days.find((d) => d.date.endsWith('T00:00Z')) as (typeof result.days)[number];
+    const before = series.candles.filter((c) => c.time < Date.parse(first.date));
+    const threshold = recalibrate(policy, { ...series, candles: before });
+    expect(first.initialMarginRate).toBeCloseTo(threshold.initialMarginRate, 12);
+    expect(result.observations).toBe(4 * 6);
+  });
+});
