@@ -44,6 +44,11 @@ function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
+/** What the credits read of a group (a valuation `Group`; the portfolio backtest builds its own). */
+export type OffsetGroup = Pick<Group, 'direction' | 'initial' | 'maintenance'> & {
+  readonly prep: { readonly instrument: string };
+};
+
 /**
  * Correlation credits between opposite-direction groups (or same-direction ones with negative ρ). Pairs are
  * taken strongest hedge first; each pair's credit is min(strength, cap) × the smaller of the two remaining
@@ -51,15 +56,15 @@ function pairKey(a: string, b: string): string {
  * and the total never goes below zero.
  */
 export function offsetCredits(
-  groups: readonly Group[],
+  groups: readonly OffsetGroup[],
   correlations: ReadonlyMap<string, readonly number[]>,
   offsetCreditCap: number,
 ): OffsetCredit[] {
   const pairs: { i: number; j: number; strength: number }[] = [];
   for (let i = 0; i < groups.length; i++) {
     for (let j = i + 1; j < groups.length; j++) {
-      const a = groups[i] as Group;
-      const b = groups[j] as Group;
+      const a = groups[i] as OffsetGroup;
+      const b = groups[j] as OffsetGroup;
       const rhos = correlations.get(pairKey(a.prep.instrument, b.prep.instrument));
       if (rhos === undefined || rhos.length === 0) continue;
       // The weakest hedge of the pair's correlations: the lower ρ for opposite positions, the higher for
@@ -68,7 +73,7 @@ export function offsetCredits(
       if (strength > 0) pairs.push({ i, j, strength });
     }
   }
-  const name = (k: number) => (groups[k] as Group).prep.instrument;
+  const name = (k: number) => (groups[k] as OffsetGroup).prep.instrument;
   pairs.sort(
     (x, y) =>
       y.strength - x.strength || pairKey(name(x.i), name(x.j)).localeCompare(pairKey(name(y.i), name(y.j))),
