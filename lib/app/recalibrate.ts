@@ -9,6 +9,11 @@ import {
   UnknownInstrumentError,
 } from '../domain/errors.ts';
 import { type CandleSeries, DAY_MS } from '../domain/market/candle.ts';
+import {
+  correlationSettingsFor,
+  estimateCorrelations,
+  type PairCorrelation,
+} from '../domain/threshold/correlation.ts';
 import { holdThreshold, recalibrate as recalibrateThreshold } from '../domain/threshold/model.ts';
 import type { InstrumentPolicy, ThresholdPolicy } from '../domain/threshold/policy.ts';
 import type { Threshold, ThresholdSet } from '../domain/threshold/threshold.ts';
@@ -88,17 +93,19 @@ export async function recalibrate(
     const asOf = Math.floor(clock.now() / DAY_MS) * DAY_MS;
     const from = asOf - (request.historyDays ?? 3650) * DAY_MS;
 
-    const computed = await Promise.all(
+    const results = await Promise.all(
       request.instruments.map(({ instrument, policy }) =>
         thresholdFor(market, instrument, policy, previousByInstrument.get(instrument), from, asOf),
       ),
     );
+    const computed = results.map((r) => r.threshold);
     const set: ThresholdSet = {
       setId: request.runId,
       runId: request.runId,
       createdAt: new Date(clock.now()).toISOString(),
       ...(current ? { previousSetId: current.setId } : {}),
       thresholds: computed,
+      correlations: setCorrelations(request.instruments, results),
     };
     await thresholds.publishSet(set, current?.setId);
 
@@ -145,6 +152,37 @@ function summary(
   };
 }
 
+/** A threshold, and the candles it was computed from when it was (a held threshold has none to trust). */
+interface InstrumentResult {
+  readonly threshold: Threshold;
+  readonly series?: CandleSeries;
+}
+
+/**
+ * Every pair's correlations on the candles the thresholds were computed from. A pair with a held instrument
+ * is refused (no offset): its data was unusable for margins, so it is unusable for credits too.
+ */
+function setCorrelations(
+  instruments: readonly InstrumentPolicy[],
+  results: readonly InstrumentResult[],
+): PairCorrelation[] {
+  const policies = new Map(instruments.map((i) => [i.instrument, i.policy]));
+  const usable = results.flatMap((r) => (r.series ? [r.series] : []));
+  const estimated = estimateCorrelations(usable, (a, b) =>
+    correlationSettingsFor(policies.get(a) as ThresholdPolicy, policies.get(b) as ThresholdPolicy),
+  );
+  const held = results.filter((r) => !r.series).map((r) => r.threshold.instrument);
+  const refused: PairCorrelation[] = [];
+  for (const instrument of held) {
+    for (const other of results.map((r) => r.threshold.instrument)) {
+      if (other === instrument || (held.includes(other) && other < instrument)) continue;
+      const [a, b] = [instrument, other].sort() as [string, string];
+      refused.push({ a, b, refused: `${a}/${b}: ${instrument} was held, its data unusable` });
+    }
+  }
+  return [...estimated, ...refused].sort((p, q) => `${p.a}|${p.b}`.localeCompare(`${q.a}|${q.b}`));
+}
+
 async function thresholdFor(
   market: MarketDataSource,
   instrument: string,
@@ -152,7 +190,7 @@ async function thresholdFor(
   previous: Threshold | undefined,
   from: number,
   asOf: number,
-): Promise<Threshold> {
+): Promise<InstrumentResult> {
   let series: CandleSeries;
   try {
     series = await market.candles(instrument, { from, to: asOf });
@@ -161,40 +199,47 @@ async function thresholdFor(
     // configuration error, a bug) fails the run instead of passing for a held threshold.
     if (isMarketFailure(error)) {
       const empty: CandleSeries = { instrument, intervalMs: DAY_MS, candles: [], source: market.name };
-      return holdThreshold(
-        policy,
-        empty,
-        previous,
-        `${instrument}: market data unavailable: ${describe(error)}`,
-      );
+      return {
+        threshold: holdThreshold(
+          policy,
+          empty,
+          previous,
+          `${instrument}: market data unavailable: ${describe(error)}`,
+        ),
+      };
     }
     throw error;
   }
   if (series.instrument !== instrument) {
     // A source that answers with another instrument's prices must not publish them under that name.
     const mislabelled: CandleSeries = { ...series, instrument, candles: [] };
-    return holdThreshold(
-      policy,
-      mislabelled,
-      previous,
-      `${instrument}: the market source answered with ${series.instrument} data`,
-    );
+    return {
+      threshold: holdThreshold(
+        policy,
+        mislabelled,
+        previous,
+        `${instrument}: the market source answered with ${series.instrument} data`,
+      ),
+    };
   }
   const impliedVolatility = await latestImpliedVolatility(market, instrument, asOf);
   try {
-    return recalibrateThreshold(policy, series, previous, {
+    const threshold = recalibrateThreshold(policy, series, previous, {
       asOf,
       ...(impliedVolatility === undefined ? {} : { impliedVolatility }),
     });
+    return threshold.status === 'computed' ? { threshold, series } : { threshold };
   } catch (error) {
     // Data the validator let through but a model could not use (say, a flat series): hold this instrument only.
     if (error instanceof MarketDataError || error instanceof RangeError) {
-      return holdThreshold(
-        policy,
-        series,
-        previous,
-        `${instrument}: the model could not use the data: ${describe(error)}`,
-      );
+      return {
+        threshold: holdThreshold(
+          policy,
+          series,
+          previous,
+          `${instrument}: the model could not use the data: ${describe(error)}`,
+        ),
+      };
     }
     throw error;
   }

@@ -168,6 +168,8 @@ export async function recalibrateOnShock(
       createdAt: new Date(ports.clock.now()).toISOString(),
       previousSetId: current.setId,
       thresholds: current.thresholds.map((t) => raised.get(t.instrument) ?? t),
+      // The daily run's correlations stay: a shock raises margins, it does not re-estimate pairs.
+      ...(current.correlations ? { correlations: current.correlations } : {}),
     };
     // Conditional on CURRENT: a set built on a CURRENT the daily run has since replaced is never published.
     await thresholds.publishSet(set, current.setId);

@@ -11,6 +11,7 @@ import { writeBacktestChart, writeStressChart } from './chart/write.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
 import { addCalibrateCommand } from './commands/calibrate.ts';
 import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';
+import { formatPortfolioBacktest, runPortfolioBacktest } from './commands/portfolio-backtest.ts';
 import { DEFAULT_FULL_SWEEP_EVERY, runReplayCommand } from './commands/replay.ts';
 import { formatScaleReport, scaleReport } from './commands/scale.ts';
 import { formatStress, runStressCommand, stressJson } from './commands/stress.ts';
@@ -102,7 +103,18 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
     .description(
       'Walk-forward backtest: breaches for long and short over the MPOR, coverage tests, procyclicality.',
     )
-    .requiredOption('--prices <file>', 'daily candles CSV')
+    .requiredOption(
+      '--prices <file...>',
+      'daily candles CSV; with --portfolio one SYMBOL=FILE per leg (--prices BTC=btc.csv --prices ETH=eth.csv)',
+    )
+    .option(
+      '--portfolio <legs>',
+      "backtest a portfolio's margin with correlation offsets, e.g. BTC=1,ETH=-1 (notional weights; sign = side)",
+    )
+    .option(
+      '--offset-cap <share>',
+      'with --portfolio: largest offset credit as a share of the smaller requirement (default: the valuation policy default)',
+    )
     .option('--policy <file>', 'threshold policy JSON')
     .option(
       '--from <date>',
@@ -119,7 +131,9 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
     )
     .action(
       async (options: {
-        prices: string;
+        prices: string[];
+        portfolio?: string;
+        offsetCap?: string;
         policy?: string;
         from?: string;
         to?: string;
@@ -130,11 +144,24 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
         if (options.chart && !/\.(svg|png|html)$/i.test(options.chart)) {
           throw new UsageError(`--chart ${options.chart}: the file must end in .svg, .png or .html`);
         }
-        const series = await loadPrices(options.prices);
-        const policy = (await loadPolicyBook(options.policy)).policyFor(series.instrument);
-        const progress = createProgress(`backtest ${series.instrument}`);
         const scoreFrom = parseDay('--from', options.from);
         const scoreTo = parseDay('--to', options.to);
+        if (options.portfolio !== undefined) {
+          const result = await runPortfolioBacktest(options.portfolio, options.prices, {
+            ...(options.policy === undefined ? {} : { policy: options.policy }),
+            ...(options.offsetCap === undefined ? {} : { offsetCap: options.offsetCap }),
+            ...(scoreFrom === undefined ? {} : { scoreFrom }),
+            ...(scoreTo === undefined ? {} : { scoreTo }),
+          });
+          io.out(options.json ? json(result) : formatPortfolioBacktest(result));
+          return;
+        }
+        if (options.prices.length !== 1) {
+          throw new UsageError('--prices: one file, or one per leg with --portfolio');
+        }
+        const series = await loadPrices(options.prices[0] as string);
+        const policy = (await loadPolicyBook(options.policy)).policyFor(series.instrument);
+        const progress = createProgress(`backtest ${series.instrument}`);
         const result = backtest(policy, series, {
           ...(scoreFrom === undefined ? {} : { scoreFrom }),
           ...(scoreTo === undefined ? {} : { scoreTo }),

@@ -49,6 +49,33 @@ describe('recalibrate use case', () => {
     expect(ports.market.requests[0]?.range).toEqual({ from: today - 3650 * DAY_MS, to: today });
   });
 
+  it('estimates each pair correlation (lookback and stressed) and stores it with the set', async () => {
+    const ports = setup({ BTC: history('BTC', 1), ETH: history('ETH', 2) });
+    await recalibrate(ports, { runId: 'run-1', holder: 'test', instruments });
+    const current = await ports.thresholds.currentSet();
+    expect(current?.correlations).toHaveLength(1);
+    const pair = current?.correlations?.[0];
+    expect(pair).toMatchObject({ a: 'BTC', b: 'ETH' });
+    // The generated histories start in 2024: no default stress window (2020–2022) is in them.
+    expect(pair?.lookback?.days).toBe(730);
+    expect(pair?.lookback?.to).toBe('2026-11-23');
+    expect(Number.isFinite(pair?.lookback?.rho)).toBe(true);
+    expect(pair?.rho).toBeUndefined();
+    expect(pair?.refused).toBe('BTC/ETH: 0 common daily returns in the stress windows, fewer than 5');
+  });
+
+  it('refuses the pairs of an instrument it holds: bad data earns no offset', async () => {
+    const ports = setup({
+      BTC: history('BTC', 1),
+      ETH: new MarketSourceError('all venues timed out', 'consensus', 'ETH'),
+    });
+    const result = await recalibrate(ports, { runId: 'run-1', holder: 'test', instruments });
+    if (result.outcome !== 'published') throw new Error('expected a published set');
+    expect(result.set.correlations).toEqual([
+      { a: 'BTC', b: 'ETH', refused: 'BTC/ETH: ETH was held, its data unusable' },
+    ]);
+  });
+
   it('does nothing for a repeated scheduled event', async () => {
     const ports = setup({ BTC: history('BTC', 1), ETH: history('ETH', 2) });
     const request = { runId: '2026-11-24T00:00:00Z', holder: 'a', instruments };

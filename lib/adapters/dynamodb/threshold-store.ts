@@ -5,7 +5,8 @@
  *
  * Items (table `thresholds`, keys `pk`/`sk`):
  * - `POINTER` / `CURRENT`: setId, previousSetId, runId, createdAt, publishedAt, instrumentCount, publishToken
- * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount
+ * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount, correlations (the set's
+ *   estimated pair correlations as JSON, when it has them)
  * - `SET#<setId>` / `INSTR#<instrument>`: instrument, historyKey (`asOf#createdAt#setId`), ordinal, threshold
  *   (the whole `Threshold` as JSON, so every audit field and number round-trips exactly)
  */
@@ -18,6 +19,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { QmtError, ThresholdSetConflictError } from '../../domain/errors.ts';
+import type { PairCorrelation } from '../../domain/threshold/correlation.ts';
 import type { Threshold, ThresholdSet } from '../../domain/threshold/threshold.ts';
 import type { Clock, ThresholdStore } from '../../ports.ts';
 import {
@@ -231,10 +233,11 @@ export class DynamoDbThresholdStore implements ThresholdStore {
             'createdAt',
             'previousSetId',
             'instrumentCount',
+            'correlations',
           ),
           ExpressionAttributeValues: { ':pk': str(setPartition(setId)) },
           ProjectionExpression:
-            '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount',
+            '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount, #correlations',
           // Consistent: items written just before the flip must all be visible to a reader that saw the flip.
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -261,12 +264,14 @@ export class DynamoDbThresholdStore implements ThresholdStore {
       throw new QmtError(`${what} is incomplete: ${thresholds.length} of ${expected} thresholds present`);
     }
     const previousSetId = getString(meta, 'previousSetId');
+    const correlations = getString(meta, 'correlations');
     return {
       setId,
       runId: requireString(meta, 'runId', what),
       createdAt: requireString(meta, 'createdAt', what),
       ...(previousSetId !== undefined && { previousSetId }),
       thresholds,
+      ...(correlations !== undefined && { correlations: parseCorrelations(correlations, what) }),
     };
   }
 
@@ -323,6 +328,9 @@ function setItems(set: ThresholdSet): Item[] {
     createdAt: str(set.createdAt),
     ...(set.previousSetId !== undefined && { previousSetId: str(set.previousSetId) }),
     instrumentCount: num(set.thresholds.length),
+    ...(set.correlations !== undefined && {
+      correlations: str(stringifyFinite(set.correlations, `set ${set.setId}, correlations`)),
+    }),
   };
   const thresholds = set.thresholds.map(
     (threshold, ordinal): Item => ({
@@ -337,14 +345,24 @@ function setItems(set: ThresholdSet): Item[] {
   return [meta, ...thresholds];
 }
 
-/** JSON keeps every finite double exactly; NaN and ±Infinity would silently become null, so they are refused. */
 function stringifyThreshold(threshold: Threshold, setId: string): string {
-  return JSON.stringify(threshold, (key, value: unknown) => {
+  return stringifyFinite(threshold, `set ${setId}, ${threshold.instrument}`);
+}
+
+/** JSON keeps every finite double exactly; NaN and ±Infinity would silently become null, so they are refused. */
+function stringifyFinite(document: unknown, what: string): string {
+  return JSON.stringify(document, (key, value: unknown) => {
     if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new QmtError(`set ${setId}, ${threshold.instrument}: ${key} is ${value}, which cannot be stored`);
+      throw new QmtError(`${what}: ${key} is ${value}, which cannot be stored`);
     }
     return value;
   });
+}
+
+function parseCorrelations(text: string, what: string): PairCorrelation[] {
+  const parsed: unknown = JSON.parse(text);
+  if (!Array.isArray(parsed)) throw new QmtError(`${what}: the stored correlations are not a list`);
+  return parsed as PairCorrelation[];
 }
 
 function parseThreshold(item: Item, what: string): Threshold {

@@ -40,6 +40,7 @@
  *
  * The index's entries and the crossing test a targeted sweep applies are in `breach-index.ts`.
  */
+import { correlationsByPair } from '../valuation/offsets.ts';
 import type { MarketSnapshot } from '../valuation/snapshot.ts';
 import { type AccountValuation, valueAccount } from '../valuation/valuation.ts';
 import type { Account, MarginState } from './account.ts';
@@ -129,7 +130,7 @@ export class BreachBandCalculator {
     }
     this.asOf = options.asOf;
     // A correlation credit is min(ρ, cap) × the smaller group: it couples instruments and is not convex.
-    this.separableMarket = snapshot.policy.correlations.length === 0;
+    this.separableMarket = correlationsByPair(snapshot.policy, snapshot.correlations).size === 0;
   }
 
   /**
@@ -382,7 +383,7 @@ export class BreachBandCalculator {
       instruments.set(symbol, { ...market, markPrice: mark });
       if (this.snapshot.assetPrices.get(symbol) === market.markPrice) assetPrices.set(symbol, mark);
     }
-    const snapshot: MarketSnapshot = { instruments, assetPrices, policy: this.snapshot.policy };
+    const snapshot: MarketSnapshot = { ...this.snapshot, instruments, assetPrices };
     // Bounded: a universe of many instruments and mixed accounts would otherwise keep every pattern.
     if (this.moved.size >= 20_000) this.moved.clear();
     this.moved.set(key, snapshot);

@@ -1,3 +1,5 @@
+import type { PairCorrelation } from './correlation.ts';
+
 /**
  * What a recalibration produces for one instrument. Rates are fractions of notional in (0, 1].
  * Everything needed to audit (and recompute) the numbers travels with the threshold.
@@ -155,4 +157,10 @@ export interface ThresholdSet {
   readonly createdAt: string;
   readonly previousSetId?: string;
   readonly thresholds: readonly Threshold[];
+  /**
+   * Each pair's return correlations estimated by the recalibration that wrote the set (lookback and
+   * stressed; `rho` the lower, what valuation offsets with), kept for audit. Absent in sets written before
+   * correlations were estimated: valuation then offsets only the pairs its policy configures by hand.
+   */
+  readonly correlations?: readonly PairCorrelation[];
 }

@@ -1,21 +1,53 @@
 /**
- * Offsets between groups: correlation (spread) credits from the policy's configured pairs. A pair of groups
- * whose net deltas hedge earns min(strength, cap) × the smaller remaining requirement.
+ * Offsets between groups: correlation (spread) credits from the pairs the recalibration estimated (stored
+ * with the threshold set) and the policy's configured pairs. A pair of groups whose net deltas hedge earns
+ * min(strength, cap) × the smaller remaining requirement, the strength taken from the weakest hedge its
+ * correlations give.
  */
+import type { PairCorrelation } from '../threshold/correlation.ts';
 import type { OffsetCredit } from './account-valuation.ts';
 import type { Group } from './group.ts';
 import type { ValuationPolicy } from './policy.ts';
 
-/** The policy's correlations by pair (`pairKey`), built once per snapshot. */
-export function correlationsByPair(policy: ValuationPolicy): Map<string, number> {
-  const correlations = new Map<string, number>();
-  for (const { a, b, rho } of policy.correlations) correlations.set(pairKey(a, b), rho);
+/**
+ * Each pair's correlations (`pairKey`), built once per snapshot: the one configured by hand, and with
+ * `estimatedCorrelations` on the set's estimates (lookback and stressed). A pair has as many as are known;
+ * the credit takes the weakest hedge of them (for opposite positions the lower correlation). A pair the
+ * recalibration refused (too few common days, held data) gets none, even one configured by hand: the data
+ * says the offset cannot be checked. A value that is not a finite number in [−1, 1] is never kept, so it
+ * can never lower a margin.
+ */
+export function correlationsByPair(
+  policy: ValuationPolicy,
+  estimated: readonly PairCorrelation[] = [],
+): Map<string, readonly number[]> {
+  const correlations = new Map<string, readonly number[]>();
+  for (const { a, b, rho } of policy.correlations) correlations.set(pairKey(a, b), [rho]);
+  if (!policy.estimatedCorrelations) return correlations;
+  for (const pair of estimated) {
+    const key = pairKey(pair.a, pair.b);
+    const rhos = [pair.lookback?.rho, pair.stressed?.rho];
+    if (pair.refused !== undefined || pair.rho === undefined || !rhos.every(isCorrelation)) {
+      correlations.delete(key);
+      continue;
+    }
+    correlations.set(key, [...(correlations.get(key) ?? []), ...(rhos as number[])]);
+  }
   return correlations;
+}
+
+function isCorrelation(rho: number | undefined): boolean {
+  return typeof rho === 'number' && Number.isFinite(rho) && rho >= -1 && rho <= 1;
 }
 
 function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
+
+/** What the credits read of a group (a valuation `Group`; the portfolio backtest builds its own). */
+export type OffsetGroup = Pick<Group, 'direction' | 'initial' | 'maintenance'> & {
+  readonly prep: { readonly instrument: string };
+};
 
 /**
  * Correlation credits between opposite-direction groups (or same-direction ones with negative ρ). Pairs are
@@ -24,22 +56,24 @@ function pairKey(a: string, b: string): string {
  * and the total never goes below zero.
  */
 export function offsetCredits(
-  groups: readonly Group[],
-  correlations: ReadonlyMap<string, number>,
+  groups: readonly OffsetGroup[],
+  correlations: ReadonlyMap<string, readonly number[]>,
   offsetCreditCap: number,
 ): OffsetCredit[] {
   const pairs: { i: number; j: number; strength: number }[] = [];
   for (let i = 0; i < groups.length; i++) {
     for (let j = i + 1; j < groups.length; j++) {
-      const a = groups[i] as Group;
-      const b = groups[j] as Group;
-      const rho = correlations.get(pairKey(a.prep.instrument, b.prep.instrument));
-      if (rho === undefined) continue;
-      const strength = -rho * a.direction * b.direction;
+      const a = groups[i] as OffsetGroup;
+      const b = groups[j] as OffsetGroup;
+      const rhos = correlations.get(pairKey(a.prep.instrument, b.prep.instrument));
+      if (rhos === undefined || rhos.length === 0) continue;
+      // The weakest hedge of the pair's correlations: the lower ρ for opposite positions, the higher for
+      // same-direction ones.
+      const strength = Math.min(...rhos.map((rho) => -rho * a.direction * b.direction));
       if (strength > 0) pairs.push({ i, j, strength });
     }
   }
-  const name = (k: number) => (groups[k] as Group).prep.instrument;
+  const name = (k: number) => (groups[k] as OffsetGroup).prep.instrument;
   pairs.sort(
     (x, y) =>
       y.strength - x.strength || pairKey(name(x.i), name(x.j)).localeCompare(pairKey(name(y.i), name(y.j))),

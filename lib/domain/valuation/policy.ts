@@ -71,6 +71,12 @@ export const valuationPolicySchema = z
       .max(1000)
       .default([])
       .describe('Pairs of underlyings whose opposite-direction requirements may offset. None by default.'),
+    estimatedCorrelations: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Offset opposite positions with the correlations the recalibration estimated and stored with the threshold set (the lower of the lookback and the stressed one; with a pair configured by hand too, the lowest), capped by offsetCreditCap. A pair the recalibration refused earns no offset.',
+      ),
     offsetCreditCap: share
       .default(0.5)
       .describe('Largest credit between two correlated groups, as a share of the smaller requirement.'),

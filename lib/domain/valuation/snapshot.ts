@@ -9,6 +9,7 @@
  */
 import { MarketDataError } from '../errors.ts';
 import type { MarkSnapshot } from '../market/mark.ts';
+import type { PairCorrelation } from '../threshold/correlation.ts';
 import type { Threshold, ThresholdSet } from '../threshold/threshold.ts';
 import {
   DEFAULT_VALUATION_POLICY,
@@ -38,6 +39,8 @@ export interface MarketSnapshot {
   /** Price per unit of each collateral asset (quote currency). */
   readonly assetPrices: ReadonlyMap<string, number>;
   readonly policy: ValuationPolicy;
+  /** The set's estimated pair correlations (`ThresholdSet.correlations`): offsets when the policy says so. */
+  readonly correlations?: readonly PairCorrelation[];
 }
 
 export interface InstrumentMarketInput {
@@ -54,6 +57,7 @@ export interface MarketSnapshotInput {
   /** Collateral prices; USD is always 1 and needs no entry. */
   readonly assetPrices?: Readonly<Record<string, number>>;
   readonly policy?: ValuationPolicyInput | ValuationPolicy;
+  readonly correlations?: readonly PairCorrelation[];
 }
 
 /** The quote currency: its price is 1 by definition. */
@@ -108,7 +112,12 @@ export function createMarketSnapshot(input: MarketSnapshotInput): MarketSnapshot
   }
   assetPrices.set(QUOTE_ASSET, 1);
   const policy = input.policy === undefined ? DEFAULT_VALUATION_POLICY : parseValuationPolicy(input.policy);
-  return { instruments, assetPrices, policy };
+  return {
+    instruments,
+    assetPrices,
+    policy,
+    ...(input.correlations === undefined ? {} : { correlations: input.correlations }),
+  };
 }
 
 export interface SnapshotFromSetOptions {
@@ -210,6 +219,7 @@ function snapshotFromSet(
     instruments,
     assetPrices,
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(set.correlations === undefined ? {} : { correlations: set.correlations }),
   });
 }
 

@@ -59,7 +59,7 @@ class Valuer implements AccountValuer, PricingScratch {
   readonly policy: ValuationPolicy;
   readonly scenarios: ScenarioRevaluation;
   readonly instruments: InstrumentCache;
-  readonly correlations: Map<string, number>;
+  readonly correlations: Map<string, readonly number[]>;
   // Scratch for the account being valued, reset at the start of each `value`.
   readonly equity = new UnitSum();
   readonly initial = new UnitSum();
@@ -75,7 +75,7 @@ class Valuer implements AccountValuer, PricingScratch {
     const grid = scenarioGrid(snapshot.policy.grid);
     this.scenarios = new ScenarioRevaluation(grid, this.policy);
     this.instruments = new InstrumentCache(snapshot, grid, this.policy);
-    this.correlations = correlationsByPair(this.policy);
+    this.correlations = correlationsByPair(this.policy, snapshot.correlations);
   }
 
   value(account: Account, asOf: number, options?: ValuationOptions): AccountValuation {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Account, Position } from '../../../lib/domain/account/account.ts';
 import { AccountRecordError, MarketDataError } from '../../../lib/domain/errors.ts';
+import type { PairCorrelation } from '../../../lib/domain/threshold/correlation.ts';
 import type { ThresholdSet } from '../../../lib/domain/threshold/threshold.ts';
 import { black76Price } from '../../../lib/domain/valuation/black76.ts';
 import { ValuationError } from '../../../lib/domain/valuation/errors.ts';
 import { parseUnits } from '../../../lib/domain/valuation/money.ts';
+import type { ValuationPolicyInput } from '../../../lib/domain/valuation/policy.ts';
 import { createMarketSnapshot, marketSnapshotFromSet } from '../../../lib/domain/valuation/snapshot.ts';
 import { valueAccount } from '../../../lib/domain/valuation/valuation.ts';
 import { expectClose } from '../math/tolerance.ts';
@@ -384,6 +386,84 @@ describe('correlation offsets', () => {
     // BTC–ETH first: BTC's 10,000 used up, credit 5,000; BTC–SOL then has nothing left to offset.
     expect(v.initialRequirement).toBe('22000.00000000');
     expect(v.offsets?.map((o) => o.initialCredit)).toEqual([5000, 0]);
+  });
+});
+
+describe('offsets from the correlations estimated with the set', () => {
+  const markets = {
+    BTC,
+    ETH: { markPrice: 4_000, initialMarginRate: 0.1, maintenanceMarginRate: 0.05 },
+  };
+  const btcLong = linear('BTC', '1', '100000'); // IM 10,000, MM 5,000
+  const ethShort = linear('ETH', '-30', '4000'); // IM 12,000, MM 6,000
+  const estimate = (rho: number) => ({ rho, days: 730, from: '2024-11-24', to: '2026-11-23' });
+  const estimated = (lookback: number, stressed: number): PairCorrelation => ({
+    a: 'BTC',
+    b: 'ETH',
+    lookback: estimate(lookback),
+    stressed: { ...estimate(stressed), days: 9 },
+    rho: Math.min(lookback, stressed),
+  });
+  const withSet = (correlations: readonly PairCorrelation[], policy: ValuationPolicyInput = {}) => ({
+    ...snapshotOf(markets, { estimatedCorrelations: true, offsetCreditCap: 1, ...policy }),
+    correlations,
+  });
+  const hedge = accountOf([btcLong, ethShort]);
+
+  it('offsets opposite positions with the lower of the lookback and stressed correlations, capped', () => {
+    const v = valueAccount(hedge, withSet([estimated(0.8, 0.6)]), AS_OF, { detail: true });
+    expect(v.offsets).toEqual([
+      { a: 'BTC', b: 'ETH', strength: 0.6, initialCredit: 6000, maintenanceCredit: 3000 },
+    ]);
+    expect(v.initialRequirement).toBe('16000.00000000'); // 22,000 − 0.6 × 10,000
+    const stressedHigher = valueAccount(hedge, withSet([estimated(0.55, 0.9)]), AS_OF);
+    expect(stressedHigher.initialRequirement).toBe('16500.00000000');
+    const capped = valueAccount(hedge, withSet([estimated(0.8, 0.6)], { offsetCreditCap: 0.5 }), AS_OF);
+    expect(capped.initialRequirement).toBe('17000.00000000');
+  });
+
+  it('takes the lowest when the policy configures the pair by hand too', () => {
+    const both = withSet([estimated(0.8, 0.7)], { correlations: [{ a: 'ETH', b: 'BTC', rho: 0.4 }] });
+    expect(valueAccount(hedge, both, AS_OF).initialRequirement).toBe('18000.00000000');
+  });
+
+  it('gives no offset for a pair the recalibration refused, even one configured by hand', () => {
+    const refused: PairCorrelation = {
+      a: 'BTC',
+      b: 'ETH',
+      lookback: estimate(0.9),
+      refused: 'BTC/ETH: 40 common daily returns, fewer than 60',
+    };
+    expect(valueAccount(hedge, withSet([refused]), AS_OF).initialRequirement).toBe('22000.00000000');
+    const byHand = withSet([refused], { correlations: [{ a: 'BTC', b: 'ETH', rho: 0.8 }] });
+    expect(valueAccount(hedge, byHand, AS_OF).initialRequirement).toBe('22000.00000000');
+  });
+
+  it('never lowers a margin with NaN or a value outside [−1, 1]', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 1.5]) {
+      const pair = { ...estimated(0.8, 0.8), stressed: estimate(bad), rho: bad };
+      expect(valueAccount(hedge, withSet([pair]), AS_OF).initialRequirement).toBe('22000.00000000');
+    }
+  });
+
+  it('ignores the estimates while estimatedCorrelations is off', () => {
+    const off = withSet([estimated(0.8, 0.8)], { estimatedCorrelations: false });
+    expect(valueAccount(hedge, off, AS_OF).initialRequirement).toBe('22000.00000000');
+  });
+
+  it('reaches the valuation from the set: marketSnapshotFromSet carries the set’s correlations', () => {
+    const set: ThresholdSet = {
+      setId: 's',
+      runId: 's',
+      createdAt: '2026-11-24T00:00:00.000Z',
+      thresholds: [thresholdFor('BTC', markets.BTC), thresholdFor('ETH', markets.ETH)],
+      correlations: [estimated(0.8, 0.6)],
+    };
+    const snapshot = marketSnapshotFromSet(set, {
+      markPrices: { BTC: 100_000, ETH: 4_000 },
+      policy: { estimatedCorrelations: true },
+    });
+    expect(valueAccount(hedge, snapshot, AS_OF).initialRequirement).toBe('17000.00000000');
   });
 });
 

@@ -39,6 +39,29 @@ describe('DynamoDbThresholdStore on DynamoDB Local', () => {
     expect(current?.thresholds.map((t) => t.instrument)).toEqual(['SOL', 'BTC', 'ETH']);
   });
 
+  it('stores the set’s estimated correlations with it, exactly, and reads a set without them as before', async () => {
+    const { store } = await freshStore();
+    const a: ThresholdSet = {
+      ...sampleSet('set-a', ['BTC', 'ETH'], { asOf: '2024-03-01', rate: 0.1 }),
+      correlations: [
+        {
+          a: 'BTC',
+          b: 'ETH',
+          lookback: { rho: 0.8123456789012345, days: 730, from: '2022-03-01', to: '2024-02-29' },
+          stressed: { rho: 0.7, days: 9, from: '2020-03-12', to: '2022-11-09' },
+          rho: 0.7,
+        },
+      ],
+    };
+    await store.publishSet(a, undefined);
+    await expect(store.currentSet()).resolves.toEqual(a);
+    const nan: ThresholdSet = {
+      ...sampleSet('set-b', ['BTC', 'ETH'], { asOf: '2024-03-02', rate: 0.1 }),
+      correlations: [{ a: 'BTC', b: 'ETH', rho: Number.NaN }],
+    };
+    await expect(store.publishSet(nan, 'set-a')).rejects.toThrow(/set set-b, correlations: rho is NaN/);
+  });
+
   it('refuses a set whose instrument item is past 400 KB with a clear error; CURRENT stays on the last set', async () => {
     const { store } = await freshStore();
     const a = sampleSet('set-a', ['BTC', 'ETH']);
