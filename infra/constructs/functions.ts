@@ -179,7 +179,12 @@ export function createFunctions(
   allowPublish(worker, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
   allowPublish(worker, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
   // ...and keeps the breach index: every account it values gets its band (BatchWriteItem).
-  allow(worker, storage.breachIndexTable.tableArn, actions(BREACH_INDEX_IAM_ACTIONS.record));
+  // ...reading the page's stamps first, to rewrite only the bands that changed (BatchGetItem).
+  allow(
+    worker,
+    storage.breachIndexTable.tableArn,
+    actions(BREACH_INDEX_IAM_ACTIONS.record, BREACH_INDEX_IAM_ACTIONS.stamps),
+  );
   // market watch: the CURRENT thresholds, the crossed bands (Query on the price index) and their re-index,
   // the named accounts by id, their margin states, alerts and ops events. Its marks come from the venues'
   // public endpoints over HTTPS: no AWS permission.

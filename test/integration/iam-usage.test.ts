@@ -220,18 +220,38 @@ describe('IAM against real calls', () => {
       marks: new ReferenceCloseMarkSource(thresholds, clock),
     };
     await sweepSegment(ports, { runId: 'sweep-1', segment: { segment: 0, totalSegments: 1 } });
-    const watched = await watchMarket(ports, { runId: 'watch-1' });
     client.destroy();
+    // The watch on a client of its own: the worker's role and the watch's are checked apart.
+    const watchClient = recordingClient(db.local.endpoint);
+    const watchThresholds = new DynamoDbThresholdStore(watchClient.client, tables.thresholds);
+    const watched = await watchMarket(
+      {
+        ...ports,
+        accounts: new DynamoDbAccountSource(watchClient.client, tables.accounts),
+        breachIndex: new DynamoDbBreachIndex(watchClient.client, breachIndex),
+        thresholds: watchThresholds,
+        statuses: new DynamoDbMarginStatusStore(watchClient.client, tables.statuses),
+        marks: new ReferenceCloseMarkSource(watchThresholds, clock),
+      },
+      { runId: 'watch-1' },
+    );
+    watchClient.client.destroy();
     // The failed alert is re-sent by the watch: it read accounts by id and wrote the index.
     expect(watched.sweep?.counts.revisited).toBeGreaterThan(0);
 
     const { stack, template } = buildStack();
     const qmt = stack.marginThresholds;
     const index = `${breachIndex}/index/${BREACH_INDEX_BY_PRICE}`;
-    expect(calls.get(index)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.crossed));
-    expect(calls.get(breachIndex)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.record));
+    expect(watchClient.calls.get(index)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.crossed));
+    // The watch re-indexes what it revisits; the worker's full sweep also reads the stamps first.
+    expect(watchClient.calls.get(breachIndex)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.record));
+    expect(calls.get(breachIndex)).toEqual(
+      new Set([...BREACH_INDEX_IAM_ACTIONS.record, ...BREACH_INDEX_IAM_ACTIONS.stamps]),
+    );
     const watchCalls = new Map(
-      [...calls].filter(([table]) => table !== `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`),
+      [...watchClient.calls].filter(
+        ([table]) => table !== `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`,
+      ),
     );
     for (const action of ['dynamodb:Scan']) watchCalls.get(tables.accounts)?.delete(action);
     expectAllowed(
