@@ -164,7 +164,16 @@ export async function sweepMoved(
       marks: marksReport,
     };
   }
-  const context: PageContext = { runId: request.runId, set, snapshot, levels };
+  // As the full sweep: only watched statuses (not OK, or an alert pending) are read up front; a revisited OK
+  // account that stays OK costs no status read (it was a third of a quiet minute's read units).
+  const watched = ids.length > 0 ? await ports.statuses.watchlist?.() : undefined;
+  const context: PageContext = {
+    runId: request.runId,
+    set,
+    snapshot,
+    levels,
+    ...(watched ? { watched } : {}),
+  };
   const indexer = await BreachIndexer.start(
     ports.breachIndex,
     set.setId,

@@ -182,6 +182,26 @@ describe('sweepMoved', () => {
     expect(quiet.counts.revisited).toBe(0);
   });
 
+  it('reads the status only of watched accounts and of those about to change state, as the full sweep', async () => {
+    const { ports: base } = await setup([near, far, warned]);
+    const statuses = new InMemoryMarginStatusStore({ watchlist: true });
+    const ports = { ...base, statuses };
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    // A small rise: near's band (OK, close to WARNING) is crossed but it stays OK; warned stays WARNING.
+    statuses.reads.length = 0;
+    const up = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 1.006 }) });
+    expect(up.revisited).toContain('near');
+    expect(up.counts.transitions).toBe(0);
+    expect(statuses.reads.flat()).not.toContain('near');
+    // A fall moves near out of OK: its status is read before the conditional write, and the alert goes out.
+    const down = await sweepMoved(ports, { runId: 'moved-2', marks: liveMarks({ BTC: PRICE * 0.99 }) });
+    expect(down.alerts.map((a) => `${a.accountId}:${a.newState}`).sort()).toEqual([
+      'near:WARNING',
+      'warned:MARGIN_CALL',
+    ]);
+    expect(statuses.reads.flat()).toContain('near');
+  });
+
   it('escalates to a full sweep when a move crosses more bands than allowed, reading nothing', async () => {
     const { ports, store } = await setup([near, far, warned]);
     await sweepSegment(ports, { runId: 'full-1', segment });
