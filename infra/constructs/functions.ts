@@ -198,6 +198,12 @@ export function createFunctions(
   allow(watch, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.get));
   if (options.accountsTableKey) allow(watch, options.accountsTableKey.keyArn, ['kms:Decrypt']);
   allow(watch, storage.marginStatusTable.tableArn, actions(MARGIN_STATUS_STORE_IAM_ACTIONS.table));
+  // ...reading statuses through the watchlist, as the worker does.
+  allow(
+    watch,
+    `${storage.marginStatusTable.tableArn}/index/${MARGIN_WATCHLIST_INDEX}`,
+    actions(MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex),
+  );
   allowPublish(watch, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
   allowPublish(watch, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
   worker.addEventSource(

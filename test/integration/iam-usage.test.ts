@@ -248,11 +248,11 @@ describe('IAM against real calls', () => {
     expect(calls.get(breachIndex)).toEqual(
       new Set([...BREACH_INDEX_IAM_ACTIONS.record, ...BREACH_INDEX_IAM_ACTIONS.stamps]),
     );
-    const watchCalls = new Map(
-      [...watchClient.calls].filter(
-        ([table]) => table !== `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`,
-      ),
+    // The watch reads statuses through the watchlist index too.
+    expect(watchClient.calls.get(`${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`)).toEqual(
+      new Set(MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex),
     );
+    const watchCalls = new Map(watchClient.calls);
     for (const action of ['dynamodb:Scan']) watchCalls.get(tables.accounts)?.delete(action);
     expectAllowed(
       template,
@@ -261,6 +261,10 @@ describe('IAM against real calls', () => {
       new Map([
         [tables.accounts, logicalId(qmt.accountsTable as never)],
         [tables.statuses, logicalId(qmt.marginStatusTable)],
+        [
+          `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`,
+          `\${${logicalId(qmt.marginStatusTable)}}/index/${MARGIN_WATCHLIST_INDEX}`,
+        ],
         [tables.thresholds, logicalId(qmt.thresholdsTable)],
         [breachIndex, logicalId(qmt.breachIndexTable)],
         [index, `\${${logicalId(qmt.breachIndexTable)}}/index/${BREACH_INDEX_BY_PRICE}`],
