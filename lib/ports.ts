@@ -250,9 +250,27 @@ export interface BreachIndex {
     setId: string,
     entries: readonly BreachIndexEntry[],
     removals?: readonly BreachIndexKey[],
+    stamps?: readonly BandStamp[],
   ): Promise<void>;
+  /**
+   * What `record` last wrote for these accounts in `setId` (absent: never, or expired). The full sweep
+   * compares it with the account it holds and rewrites only bands that changed. Written after the
+   * entries it describes, so a stamp never vouches for entries that were not stored.
+   */
+  stamps?(setId: string, accountIds: readonly string[]): Promise<ReadonlyMap<string, BandStamp>>;
   /** Accounts with an entry for `instrument` in `setId` that `mark` crosses: below ≥ mark or above ≤ mark. */
   crossed(setId: string, instrument: string, mark: number): Promise<readonly string[]>;
+}
+
+/**
+ * An account's last recorded band: a fingerprint of what it was computed from (the account record, its
+ * state, the levels), its entries' edges, and when it was written (epoch ms).
+ */
+export interface BandStamp {
+  readonly accountId: string;
+  readonly fingerprint: string;
+  readonly entries: readonly BreachIndexEntry[];
+  readonly writtenAt: number;
 }
 
 /** A segment to sweep, from the start or from a worker's checkpoint (`cursor`). */

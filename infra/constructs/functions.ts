@@ -188,7 +188,12 @@ export function createFunctions(
   allowPublish(worker, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
   allowPublish(worker, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
   // ...and keeps the breach index: every account it values gets its band (BatchWriteItem).
-  allow(worker, storage.breachIndexTable.tableArn, actions(BREACH_INDEX_IAM_ACTIONS.record));
+  // ...reading the page's stamps first, to rewrite only the bands that changed (BatchGetItem).
+  allow(
+    worker,
+    storage.breachIndexTable.tableArn,
+    actions(BREACH_INDEX_IAM_ACTIONS.record, BREACH_INDEX_IAM_ACTIONS.stamps),
+  );
   // market watch: the CURRENT thresholds, the crossed bands (Query on the price index) and their re-index,
   // the named accounts by id, their margin states, alerts and ops events. Its marks and a shock run's
   // candles come from the venues' public endpoints over HTTPS: no AWS permission. Shock recalibration:
@@ -215,6 +220,12 @@ export function createFunctions(
   );
   if (options.accountsTableKey) allow(watch, options.accountsTableKey.keyArn, ['kms:Decrypt']);
   allow(watch, storage.marginStatusTable.tableArn, actions(MARGIN_STATUS_STORE_IAM_ACTIONS.table));
+  // ...reading statuses through the watchlist, as the worker does.
+  allow(
+    watch,
+    `${storage.marginStatusTable.tableArn}/index/${MARGIN_WATCHLIST_INDEX}`,
+    actions(MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex),
+  );
   allowPublish(watch, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
   allowPublish(watch, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
   worker.addEventSource(

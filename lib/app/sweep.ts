@@ -133,7 +133,7 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
   );
   const marksReport = reportMarks(marks);
   const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
-  const tally = new SweepTally<PageCounts & { indexed?: number }>(emptyPageCounts());
+  const tally = new SweepTally<PageCounts & { indexed?: number; indexUnchanged?: number }>(emptyPageCounts());
   // Only statuses on the watchlist (not OK, or an alert pending) are read page by page; see `sweepPage`.
   const watched = await ports.statuses.watchlist?.();
   const context: PageContext = {
@@ -144,7 +144,11 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
     ...(watched ? { watched } : {}),
   };
   const indexer = ports.breachIndex
-    ? await BreachIndexer.start(ports.breachIndex, set.setId, snapshot, levels, ports.clock.now())
+    ? await BreachIndexer.start(ports.breachIndex, set.setId, snapshot, levels, ports.clock.now(), {
+        // A band stays valid until its account, state or set changes or a move crosses it (the watch then
+        // rewrites it): rewriting every band every sweep would cost 300 times the sweep itself.
+        onlyChanged: true,
+      })
     : undefined;
   const observers = [indexer, ports.observer].filter((o) => o !== undefined);
   let cursor = request.cursor;
@@ -156,7 +160,10 @@ export async function sweepSegment(ports: SweepPorts, request: SweepRequest): Pr
     cursor = page.cursor;
   } while (cursor !== undefined && !request.shouldStop?.());
   const { counts, rejected, published } = tally;
-  if (indexer) counts.indexed = indexer.indexed;
+  if (indexer) {
+    counts.indexed = indexer.indexed;
+    counts.indexUnchanged = indexer.unchanged;
+  }
 
   const done = cursor === undefined;
   // Each invocation reports its own rejects: a segment continued by another worker would otherwise lose them.

@@ -7,7 +7,7 @@
  * The full sweep (`sweepSegment` with a `breachIndex`) stays the periodic safety net and builds the index;
  * it must also run after every recalibration, since bands are per threshold set and a new set has none.
  */
-import type { MarginAlert } from '../domain/account/account.ts';
+import type { Account, MarginAlert } from '../domain/account/account.ts';
 import { EVERY_SWEEP, EVERY_SWEEP_MARK } from '../domain/account/breach.ts';
 import type { MarginLevels } from '../domain/account/state-machine.ts';
 import { MarketDataError } from '../domain/errors.ts';
@@ -27,7 +27,7 @@ import type {
   ThresholdStore,
 } from '../ports.ts';
 import { BreachIndexer } from './breach-indexing.ts';
-import { NoThresholdSetError, type PageContext, sweepPage } from './sweep.ts';
+import { NoThresholdSetError, type PageContext, type PageOutcome, sweepPage } from './sweep.ts';
 import { emptyPageCounts, type PageCounts, SweepTally } from './sweep-tally.ts';
 
 export interface TargetedSweepPorts {
@@ -97,7 +97,7 @@ export interface TargetedSweepResult {
  *     accounts to revisit on every sweep (unvaluable, deferred or stale last time).
  *  3. Read them by id, a batch at a time, and sweep each batch exactly like a full sweep's page (outbox
  *     re-send, valuation, conditional transitions, publish and confirm).
- *  4. Re-index the revisited accounts at the new marks.
+ *  4. Once every batch is announced, re-index the revisited accounts at the new marks.
  * With `maxRevisits`, a move that crosses more bands than that reads nothing and asks for a full sweep.
  *
  * @example
@@ -164,7 +164,16 @@ export async function sweepMoved(
       marks: marksReport,
     };
   }
-  const context: PageContext = { runId: request.runId, set, snapshot, levels };
+  // As the full sweep: only watched statuses (not OK, or an alert pending) are read up front; a revisited OK
+  // account that stays OK costs no status read (it was a third of a quiet minute's read units).
+  const watched = ids.length > 0 ? await ports.statuses.watchlist?.() : undefined;
+  const context: PageContext = {
+    runId: request.runId,
+    set,
+    snapshot,
+    levels,
+    ...(watched ? { watched } : {}),
+  };
   const indexer = await BreachIndexer.start(
     ports.breachIndex,
     set.setId,
@@ -173,16 +182,19 @@ export async function sweepMoved(
     ports.clock.now(),
   );
   const batchSize = request.batchSize ?? 100;
+  const swept: [readonly Account[], PageOutcome][] = [];
   for (let i = 0; i < ids.length; i += batchSize) {
     const lookup = await ports.accounts.getAccounts(ids.slice(i, i + batchSize));
     counts.missing += lookup.missing.length;
     tally.reject(lookup.rejected);
     for (const account of lookup.accounts) revisited.push(account.accountId);
     counts.revisited += lookup.accounts.length + lookup.rejected.length;
-    const outcome = await sweepPage(ports, context, lookup.accounts, tally);
-    // Re-indexed at the new marks by the same observer the full sweep attaches.
-    await indexer.onValued(lookup.accounts, outcome);
+    swept.push([lookup.accounts, await sweepPage(ports, context, lookup.accounts, tally)]);
   }
+  // Announce first, re-index after: in a crash minute the index writes are most of the work and would hold
+  // back later batches' alerts. A crash here loses nothing: the old bands stay crossed, so the next minute
+  // revisits these accounts, finds their state already stored (no second alert) and re-indexes them.
+  for (const [accounts, outcome] of swept) await indexer.onValued(accounts, outcome);
 
   counts.reindexed = indexer.indexed;
   counts.bandValuations = indexer.valuations;

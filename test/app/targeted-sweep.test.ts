@@ -153,6 +153,55 @@ describe('sweepMoved', () => {
     expect(second.counts.revisited).toBe(0);
   });
 
+  it('announces every batch before re-indexing any, and a crash while re-indexing neither loses nor repeats an alert', async () => {
+    const { ports } = await setup([near, far, warned]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    const before = ports.alerts.published.length;
+    // The index dies on its first write of the targeted sweep (the worker crashes mid re-index).
+    const index = ports.breachIndex;
+    const record = index.record.bind(index);
+    let alertsAtFirstWrite: number | undefined;
+    index.record = async () => {
+      alertsAtFirstWrite ??= ports.alerts.published.length - before;
+      throw new Error('worker lost while re-indexing');
+    };
+    const moved = liveMarks({ BTC: PRICE * 0.99 });
+    // One account per batch: before, the first batch's re-index came before the second batch's alert.
+    await expect(sweepMoved(ports, { runId: 'moved-1', marks: moved, batchSize: 1 })).rejects.toThrow(
+      'worker lost',
+    );
+    expect(alertsAtFirstWrite).toBe(2);
+
+    // The next minute: the old bands are still crossed, the states already stored; re-indexed, no repeat.
+    index.record = record;
+    const next = await sweepMoved(ports, { runId: 'moved-2', marks: moved, batchSize: 1 });
+    expect(next.counts).toMatchObject({ revisited: 2, transitions: 0, reindexed: 2 });
+    const announced = ports.alerts.published.slice(before).map((a) => `${a.accountId}:${a.newState}`);
+    expect(announced.sort()).toEqual(['near:WARNING', 'warned:MARGIN_CALL']);
+    const quiet = await sweepMoved(ports, { runId: 'moved-3', marks: moved });
+    expect(quiet.counts.revisited).toBe(0);
+  });
+
+  it('reads the status only of watched accounts and of those about to change state, as the full sweep', async () => {
+    const { ports: base } = await setup([near, far, warned]);
+    const statuses = new InMemoryMarginStatusStore({ watchlist: true });
+    const ports = { ...base, statuses };
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    // A small rise: near's band (OK, close to WARNING) is crossed but it stays OK; warned stays WARNING.
+    statuses.reads.length = 0;
+    const up = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 1.006 }) });
+    expect(up.revisited).toContain('near');
+    expect(up.counts.transitions).toBe(0);
+    expect(statuses.reads.flat()).not.toContain('near');
+    // A fall moves near out of OK: its status is read before the conditional write, and the alert goes out.
+    const down = await sweepMoved(ports, { runId: 'moved-2', marks: liveMarks({ BTC: PRICE * 0.99 }) });
+    expect(down.alerts.map((a) => `${a.accountId}:${a.newState}`).sort()).toEqual([
+      'near:WARNING',
+      'warned:MARGIN_CALL',
+    ]);
+    expect(statuses.reads.flat()).toContain('near');
+  });
+
   it('escalates to a full sweep when a move crosses more bands than allowed, reading nothing', async () => {
     const { ports, store } = await setup([near, far, warned]);
     await sweepSegment(ports, { runId: 'full-1', segment });

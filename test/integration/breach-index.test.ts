@@ -113,5 +113,60 @@ describe('targeted sweep on DynamoDB Local', () => {
     expect(moved.alerts.map((a) => [a.accountId, a.newState])).toEqual([['near', 'WARNING']]);
     const quiet = await sweepMoved(ports, { runId: 'moved-2', marks: liveMarks({ BTC: PRICE * 0.99 }) });
     expect(quiet.counts.revisited).toBe(0);
+    // The next full sweep at the same marks finds both stamps current: it writes nothing to the index.
+    const again = await sweepSegment(ports, {
+      runId: 'full-2',
+      segment: { segment: 0, totalSegments: 1 },
+      marks: liveMarks({ BTC: PRICE * 0.99 }),
+    });
+    expect(again.counts).toMatchObject({ accounts: 2, indexed: 0, indexUnchanged: 2 });
+  });
+});
+
+describe('band stamps on DynamoDB Local', () => {
+  it('reads back what was stamped, per set, only after the entries were written; a bad stamp is none', async () => {
+    const table = await db.freshTable(breachIndexTableDefinition());
+    const index = new DynamoDbBreachIndex(db.local.client, table);
+    const entry = { accountId: 'a', instrument: 'BTC', below: 29_100.5, above: 30_900.25 };
+    await index.record(
+      'set-s',
+      [entry],
+      [],
+      [
+        { accountId: 'a', fingerprint: 'fp-a', entries: [entry], writtenAt: 1_700_000_000_000 },
+        { accountId: 'flat', fingerprint: 'fp-flat', entries: [], writtenAt: 1_700_000_000_000 },
+      ],
+    );
+    const stamps = await index.stamps('set-s', ['a', 'flat', 'never']);
+    expect(stamps.get('a')).toEqual({
+      accountId: 'a',
+      fingerprint: 'fp-a',
+      entries: [entry],
+      writtenAt: 1_700_000_000_000,
+    });
+    expect(stamps.get('flat')?.entries).toEqual([]);
+    expect(stamps.has('never')).toBe(false);
+    expect((await index.stamps('set-t', ['a'])).size).toBe(0);
+    // A stamp is not a band: no Query of the price index ever returns it.
+    expect(await index.crossed('set-s', 'BTC', 1)).toEqual(['a']);
+    await batchWriteAll(
+      db.local.client,
+      table,
+      [
+        {
+          PutRequest: {
+            Item: {
+              pk: { S: `set-s#stamp#${shardOf('a', 16)}` },
+              accountId: { S: 'a' },
+              fingerprint: { S: 'fp-a' },
+              entries: { S: 'not json' },
+              writtenAt: { N: '1' },
+            },
+          },
+        },
+      ],
+      ['pk', 'accountId'],
+    );
+    expect((await index.stamps('set-s', ['a'])).has('a')).toBe(false);
   });
 });

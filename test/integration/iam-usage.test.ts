@@ -230,19 +230,39 @@ describe('IAM against real calls', () => {
       marks: new ReferenceCloseMarkSource(thresholds, clock),
     };
     await sweepSegment(ports, { runId: 'sweep-1', segment: { segment: 0, totalSegments: 1 } });
-    const watched = await watchMarket(ports, { runId: 'watch-1' });
     client.destroy();
+    // The watch on a client of its own: the worker's role and the watch's are checked apart.
+    const watchClient = recordingClient(db.local.endpoint);
+    const watchThresholds = new DynamoDbThresholdStore(watchClient.client, tables.thresholds);
+    const watched = await watchMarket(
+      {
+        ...ports,
+        accounts: new DynamoDbAccountSource(watchClient.client, tables.accounts),
+        breachIndex: new DynamoDbBreachIndex(watchClient.client, breachIndex),
+        thresholds: watchThresholds,
+        statuses: new DynamoDbMarginStatusStore(watchClient.client, tables.statuses),
+        marks: new ReferenceCloseMarkSource(watchThresholds, clock),
+      },
+      { runId: 'watch-1' },
+    );
+    watchClient.client.destroy();
     // The failed alert is re-sent by the watch: it read accounts by id and wrote the index.
     expect(watched.sweep?.counts.revisited).toBeGreaterThan(0);
 
     const { stack, template } = buildStack();
     const qmt = stack.marginThresholds;
     const index = `${breachIndex}/index/${BREACH_INDEX_BY_PRICE}`;
-    expect(calls.get(index)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.crossed));
-    expect(calls.get(breachIndex)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.record));
-    const watchCalls = new Map(
-      [...calls].filter(([table]) => table !== `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`),
+    expect(watchClient.calls.get(index)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.crossed));
+    // The watch re-indexes what it revisits; the worker's full sweep also reads the stamps first.
+    expect(watchClient.calls.get(breachIndex)).toEqual(new Set(BREACH_INDEX_IAM_ACTIONS.record));
+    expect(calls.get(breachIndex)).toEqual(
+      new Set([...BREACH_INDEX_IAM_ACTIONS.record, ...BREACH_INDEX_IAM_ACTIONS.stamps]),
     );
+    // The watch reads statuses through the watchlist index too.
+    expect(watchClient.calls.get(`${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`)).toEqual(
+      new Set(MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex),
+    );
+    const watchCalls = new Map(watchClient.calls);
     for (const action of ['dynamodb:Scan']) watchCalls.get(tables.accounts)?.delete(action);
     expectAllowed(
       template,
@@ -251,6 +271,10 @@ describe('IAM against real calls', () => {
       new Map([
         [tables.accounts, logicalId(qmt.accountsTable as never)],
         [tables.statuses, logicalId(qmt.marginStatusTable)],
+        [
+          `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`,
+          `\${${logicalId(qmt.marginStatusTable)}}/index/${MARGIN_WATCHLIST_INDEX}`,
+        ],
         [tables.thresholds, logicalId(qmt.thresholdsTable)],
         [breachIndex, logicalId(qmt.breachIndexTable)],
         [index, `\${${logicalId(qmt.breachIndexTable)}}/index/${BREACH_INDEX_BY_PRICE}`],

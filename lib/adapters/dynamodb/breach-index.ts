@@ -4,15 +4,18 @@
  * crosses a below edge when below ≥ mark and an above edge when above ≤ mark, so `crossed` is one Query
  * per shard and side on the `price` local index, all in parallel, keys only.
  *
+ * Each account's last write is also stamped (`<setId>#stamp#<shard>`, no `price`, so not in the local index):
+ * what it was computed from and its edges, read by the full sweep to skip the bands that did not change.
+ *
  * Numbers are written as JavaScript's shortest round-trip decimal, which orders exactly as the doubles do, so
  * a mark equal to an edge is found (the domain computes edges and corners with the same expression).
  */
 import { type DynamoDBClient, QueryCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { BreachIndexEntry, BreachIndexKey } from '../../domain/account/breach-index.ts';
 import { QmtError } from '../../domain/errors.ts';
-import type { BreachIndex } from '../../ports.ts';
+import type { BandStamp, BreachIndex } from '../../ports.ts';
 import type { Item } from './attributes.ts';
-import { type BatchOptions, batchWriteAll } from './batch.ts';
+import { type BatchOptions, batchGetAll, batchWriteAll } from './batch.ts';
 import { shardOf } from './shards.ts';
 import { BREACH_INDEX_BY_PRICE } from './tables.ts';
 
@@ -27,6 +30,8 @@ export const BREACH_INDEX_SHARDS = 16;
 export const BREACH_INDEX_IAM_ACTIONS = {
   record: ['dynamodb:BatchWriteItem'],
   crossed: ['dynamodb:Query'],
+  /** The full sweep reads the stamps of a page to rewrite only the bands that changed. */
+  stamps: ['dynamodb:BatchGetItem'],
 } as const;
 /** Items outlive their set by this much after the last full sweep that wrote them (must exceed its interval). */
 const DEFAULT_RETENTION_S = 8 * 24 * 3600;
@@ -61,6 +66,7 @@ export class DynamoDbBreachIndex implements BreachIndex {
     setId: string,
     entries: readonly BreachIndexEntry[],
     removals: readonly BreachIndexKey[] = [],
+    stamps: readonly BandStamp[] = [],
   ): Promise<void> {
     const expiresAt = String(
       Math.floor((this.options.now ?? Date.now)() / 1000) +
@@ -97,14 +103,66 @@ export class DynamoDbBreachIndex implements BreachIndex {
         });
       }
     }
-    if (requests.size === 0) return;
+    if (requests.size > 0) {
+      await batchWriteAll(
+        this.client,
+        this.tableName,
+        [...requests.values()],
+        ['pk', 'accountId'],
+        this.options.batch,
+      );
+    }
+    if (stamps.length === 0) return;
+    // Only once the entries are stored: a stamp must never vouch for entries that are not there.
+    const stampWrites = new Map<string, WriteRequest>();
+    for (const stamp of stamps) {
+      stampWrites.set(stamp.accountId, {
+        PutRequest: {
+          Item: {
+            pk: { S: this.stampPartition(setId, stamp.accountId) },
+            accountId: { S: stamp.accountId },
+            fingerprint: { S: stamp.fingerprint },
+            entries: {
+              S: JSON.stringify(stamp.entries.map((e) => [e.instrument, e.below, e.above])),
+            },
+            writtenAt: { N: String(stamp.writtenAt) },
+            setId: { S: setId },
+            expiresAt: { N: expiresAt },
+          },
+        },
+      });
+    }
     await batchWriteAll(
       this.client,
       this.tableName,
-      [...requests.values()],
+      [...stampWrites.values()],
       ['pk', 'accountId'],
       this.options.batch,
     );
+  }
+
+  /** Eventually consistent: a stamp not yet visible only costs a rewrite. */
+  async stamps(setId: string, accountIds: readonly string[]): Promise<ReadonlyMap<string, BandStamp>> {
+    const found = new Map<string, BandStamp>();
+    if (accountIds.length === 0) return found;
+    const items = await batchGetAll(
+      this.client,
+      this.tableName,
+      {
+        keys: accountIds.map((id) => ({
+          pk: { S: this.stampPartition(setId, id) },
+          accountId: { S: id },
+        })),
+      },
+      ['pk', 'accountId'],
+      this.options.batch,
+    );
+    for (const item of items) {
+      const stamp = parseStamp(item);
+      // An unreadable stamp is treated as none: the band is rewritten, never trusted.
+      if (stamp) found.set(stamp.accountId, stamp);
+    }
+    return found;
   }
 
   async crossed(setId: string, instrument: string, mark: number): Promise<readonly string[]> {
@@ -141,9 +199,36 @@ export class DynamoDbBreachIndex implements BreachIndex {
     return ids;
   }
 
+  private stampPartition(setId: string, accountId: string): string {
+    return `${setId}#stamp#${shardOf(accountId, this.shards)}`;
+  }
+
   private partition(setId: string, instrument: string, side: string, accountId: string): string {
     return `${setId}#${instrument}#${side}#${shardOf(accountId, this.shards)}`;
   }
+}
+
+function parseStamp(item: Item): BandStamp | undefined {
+  const accountId = item.accountId?.S;
+  const fingerprint = item.fingerprint?.S;
+  const writtenAt = Number(item.writtenAt?.N);
+  if (accountId === undefined || fingerprint === undefined || !Number.isFinite(writtenAt)) return undefined;
+  let rows: unknown;
+  try {
+    rows = JSON.parse(item.entries?.S ?? '');
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(rows)) return undefined;
+  const entries: BandStamp['entries'][number][] = [];
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length !== 3) return undefined;
+    const [instrument, below, above] = row as unknown[];
+    if (typeof instrument !== 'string' || typeof below !== 'number' || typeof above !== 'number')
+      return undefined;
+    entries.push({ accountId, instrument, below, above });
+  }
+  return { accountId, fingerprint, entries, writtenAt };
 }
 
 /** Shortest round-trip decimal, without an exponent (DynamoDB numbers are plain decimals). */
