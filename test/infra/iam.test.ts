@@ -97,8 +97,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.topicKey)]: TOPIC_KEY,
       // Consumes segments; queues a continuation with its cursor when near its timeout.
       [id(qmt.sweepQueue)]: [...CONSUME, 'sqs:SendMessage'].sort(),
-      // Every full sweep keeps the breach index.
-      [id(qmt.breachIndexTable)]: ['dynamodb:BatchWriteItem'],
+      // Every full sweep keeps the breach index: reads each page's stamps, writes the bands that changed.
+      [id(qmt.breachIndexTable)]: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
     }),
     marketWatch: sorted({
       [logGroupOf(watch)]: LOGS,
@@ -119,6 +119,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       // Reads the named accounts by id: no Scan.
       [accountsTable]: ['dynamodb:BatchGetItem', 'dynamodb:DescribeTable'],
       [id(qmt.marginStatusTable)]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // The statuses its targeted sweep must read, as the full sweep's.
+      [`\${${id(qmt.marginStatusTable)}}/index/watchlist`]: ['dynamodb:Query'],
       [id(qmt.alertsTopic)]: PUBLISH,
       [id(qmt.opsTopic)]: PUBLISH,
       [id(qmt.topicKey)]: TOPIC_KEY,
