@@ -46,6 +46,15 @@ export const METRIC = {
   /** Instruments the shock step recalibrated at the watch's marks. */
   ShockRecalibrations: 'ShockRecalibrations',
   ShockStepsFailed: 'ShockStepsFailed',
+  /**
+   * The daily backtest (EMIR Art. 49): per instrument (dimension `instrument`) its zone as 0 green, 1 yellow
+   * (amber), 2 red, and its breaches (long + short); per run, the instruments out of green and those not
+   * backtested (or a report not stored).
+   */
+  BacktestZone: 'BacktestZone',
+  BacktestBreaches: 'BacktestBreaches',
+  BacktestsOutOfGreen: 'BacktestsOutOfGreen',
+  BacktestsFailed: 'BacktestsFailed',
   DurationMs: 'DurationMs',
 } as const;
 
