@@ -4,6 +4,7 @@
  */
 import type { Account, MarginAlert, MarginStatus, MarginTransition } from './domain/account/account.ts';
 import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach-index.ts';
+import type { SetBacktestReport } from './domain/backtest/daily-report.ts';
 import type { CandleSeries } from './domain/market/candle.ts';
 import type { HeldMarkCause, MarkSnapshot, VenueMark } from './domain/market/mark.ts';
 import type { MarksReport } from './domain/market/mark-report.ts';
@@ -66,6 +67,14 @@ export interface ThresholdStore {
   publishSet(set: ThresholdSet, expectedPreviousSetId: string | undefined): Promise<void>;
   /** One instrument's thresholds, newest first, for audit. */
   history(instrument: string, options?: { limit?: number; before?: string }): Promise<Threshold[]>;
+}
+
+/** The daily backtest of each threshold set, stored beside the set (EMIR Art. 49). */
+export interface BacktestReportStore {
+  /** Store (or replace) the report of `report.setId`. */
+  record(report: SetBacktestReport): Promise<void>;
+  /** The report stored for `setId`; undefined when none was (the backtest failed, or the set is older). */
+  get(setId: string): Promise<SetBacktestReport | undefined>;
 }
 
 /** A Scan segment of the accounts table. */
@@ -141,6 +150,33 @@ export type OpsEvent =
       }[];
     }
   | { readonly type: 'recalibration.failed'; readonly runId: string; readonly reason: string }
+  | {
+      /** The daily backtest of a published set (`lib/app/daily-backtest.ts`): zone and breaches per instrument. */
+      readonly type: 'backtest.completed';
+      readonly runId: string;
+      readonly setId: string;
+      readonly scoredDays: number;
+      /** The worst zone over the instruments. */
+      readonly zone: string;
+      readonly instruments: readonly {
+        readonly instrument: string;
+        readonly zone: string;
+        readonly observations: number;
+        readonly longBreaches: number;
+        readonly shortBreaches: number;
+        readonly cost: number;
+      }[];
+      readonly failed: readonly { readonly instrument: string; readonly reason: string }[];
+      /** Set when the report could not be stored: the summary is then the only record. */
+      readonly notStored?: string;
+    }
+  | {
+      /** The daily backtest could not run at all; the set it was for stays published. */
+      readonly type: 'backtest.failed';
+      readonly runId: string;
+      readonly setId: string;
+      readonly reason: string;
+    }
   | {
       /** A shock recalibration raised one instrument's margins at once (`lib/app/shock-recalibration.ts`). */
       readonly type: 'recalibration.shock';

@@ -17,6 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ACCOUNT_SOURCE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/account-source.ts';
+import { BACKTEST_REPORT_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/backtest-report-store.ts';
 import { BREACH_INDEX_IAM_ACTIONS } from '../../lib/adapters/dynamodb/breach-index.ts';
 import { MARGIN_STATUS_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
@@ -154,9 +155,14 @@ export function createFunctions(
 
   // Permissions: exactly the actions each function's adapters declare next to their code, on exactly the
   // resources they call (test/integration/iam-usage.test.ts runs the code and checks the roles allow it).
-  // recalibrate: threshold store (publish), run ledger and its idempotency record, the ops summary; then it
-  // starts a sweep like the coordinator: the accounts table's size and the segment messages.
-  allow(recalibrate, storage.thresholdsTable.tableArn, actions(THRESHOLD_STORE_IAM_ACTIONS.publish));
+  // recalibrate: threshold store (publish) and the daily backtest report beside the set, run ledger and its
+  // idempotency record, the ops summary; then it starts a sweep like the coordinator: the accounts table's
+  // size and the segment messages.
+  allow(
+    recalibrate,
+    storage.thresholdsTable.tableArn,
+    actions(THRESHOLD_STORE_IAM_ACTIONS.publish, BACKTEST_REPORT_STORE_IAM_ACTIONS.record),
+  );
   allow(
     recalibrate,
     storage.runsTable.tableArn,

@@ -47,6 +47,16 @@ export class QmtMetricFactory {
     return this.metric(METRIC.ThresholdsHeld, 'recalibrate', props);
   }
 
+  /** Instruments whose daily backtest left the green zone (yellow, Basel's amber, or red). */
+  backtestsOutOfGreen(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.BacktestsOutOfGreen, 'recalibrate', props);
+  }
+
+  /** Instruments the daily backtest could not run, and reports it could not store. */
+  backtestsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.BacktestsFailed, 'recalibrate', props);
+  }
+
   segmentsPlanned(
     source: 'sweepCoordinator' | 'recalibrate',
     props?: cloudwatch.MetricOptions,
@@ -306,6 +316,20 @@ export function createAlarms(
     ABOVE_ZERO,
   );
   alarms.addAlarm(
+    'BacktestZoneAlarm',
+    'backtest-zone',
+    'The daily backtest (EMIR Art. 49) put an instrument in the yellow (amber) or red zone of the Basel traffic light: its margins breached more often than 99% coverage allows over the last 250 days; review the model (qmt backtest-report --set, the ops topic has the figures).',
+    metrics.backtestsOutOfGreen({ period: Duration.hours(1) }),
+    ABOVE_ZERO,
+  );
+  alarms.addAlarm(
+    'BacktestFailedAlarm',
+    'backtest-failed',
+    'The daily backtest could not run for an instrument, or its report could not be stored (the set stays published; the ops topic has the reasons).',
+    metrics.backtestsFailed({ period: Duration.hours(1) }),
+    ABOVE_ZERO,
+  );
+  alarms.addAlarm(
     'AlertsFailedAlarm',
     'alerts-failed',
     'Margin alerts could not be published after retries: subscribers missed state changes.',
@@ -380,6 +404,8 @@ export function createDashboard(
       metrics.thresholdsHeld({ period: hour }),
       counted(METRIC.RecalibrationsSkipped, 'recalibrate', hour),
       counted(METRIC.SweepStartsFailed, 'recalibrate', hour),
+      metrics.backtestsOutOfGreen({ period: hour }),
+      metrics.backtestsFailed({ period: hour }),
     ]),
     graph('Sweep: segments', [
       counted(METRIC.SegmentsPlanned, 'sweepCoordinator', fiveMinutes),

@@ -8,14 +8,21 @@
  *  3. Recalibrate every configured instrument (lease, hold on bad data, one pointer flip, ops summary).
  *  4. After a published set, start a sweep of the accounts against it. Best effort: if queueing fails the
  *     recalibration still stands, and the coordinator's own schedule sweeps soon after.
+ *  5. Then the daily backtest (EMIR Art. 49): each instrument's last 250 scored days with the policy in
+ *     force, stored beside the set, a metric per instrument, a summary to the ops topic. Best effort too:
+ *     a backtest that fails is reported (log, metric, ops event) and never undoes the set or the sweep.
  */
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { runDailyBacktest } from '../../lib/app/daily-backtest.ts';
 import { recalibrate } from '../../lib/app/recalibrate.ts';
 import { startSweep } from '../../lib/app/start-sweep.ts';
 import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
+import { zoneLevel } from '../../lib/domain/backtest/daily-report.ts';
+import type { ThresholdSet } from '../../lib/domain/threshold/threshold.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { dynamoDbClient } from '../shared/clients.ts';
 import { parseEvent, refuseFarFuture, type ScheduledEvent, scheduledEventSchema } from '../shared/events.ts';
@@ -41,7 +48,34 @@ export type RecalibrationSummary =
       readonly instruments: number;
       readonly held: readonly { readonly instrument: string; readonly reason: string }[];
       readonly sweep: SweepKick;
+      readonly backtest: BacktestOutcome;
     };
+
+/** The daily backtest's outcome as the function reports it (the full report is stored with the set). */
+export type BacktestOutcome =
+  | {
+      readonly status: 'completed';
+      /** The worst zone: `green`, `yellow` (Basel's amber) or `red`. */
+      readonly zone: string;
+      readonly instruments: readonly {
+        readonly instrument: string;
+        readonly zone: string;
+        readonly longBreaches: number;
+        readonly shortBreaches: number;
+        readonly observations: number;
+      }[];
+      readonly failed: readonly { readonly instrument: string; readonly reason: string }[];
+      /** Why the report was not stored, when it was not. */
+      readonly notStored?: string;
+    }
+  | { readonly status: 'failed'; readonly reason: string }
+  | { readonly status: 'disabled' };
+
+/**
+ * Time kept back from the function's timeout when the backtest starts an instrument: one walk over ten years
+ * takes tens of seconds, and a timeout would lose the whole report.
+ */
+export const BACKTEST_TIME_RESERVE_MS = 120_000;
 
 export type SweepKick =
   | { readonly status: 'started'; readonly runId: string; readonly totalSegments: number }
@@ -99,6 +133,7 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
       held,
     });
     const sweep = await kickSweep(runId);
+    const backtest = await backtestSet(result.set, context);
     return {
       outcome: 'published',
       runId,
@@ -106,7 +141,72 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
       instruments: result.set.thresholds.length,
       held,
       sweep,
+      backtest,
     };
+  };
+
+  const backtestSet = async (set: ThresholdSet, context: Context): Promise<BacktestOutcome> => {
+    if (!config.backtest.enabled) return { status: 'disabled' };
+    try {
+      const { report, notStored, notPublished } = await runDailyBacktest(
+        { market: ports.market, reports: ports.backtestReports, ops: ports.ops, clock: ports.clock },
+        {
+          set,
+          instruments: config.instruments,
+          scoredDays: config.backtest.scoredDays,
+          deadline: ports.clock.now() + context.getRemainingTimeInMillis() - BACKTEST_TIME_RESERVE_MS,
+        },
+      );
+      for (const instrument of report.instruments) {
+        // One metric per instrument (dimension `instrument`), so a dashboard shows which one left green.
+        const single = metrics.singleMetric();
+        single.addDimension('instrument', instrument.instrument);
+        single.addMetric(METRIC.BacktestZone, MetricUnit.Count, zoneLevel(instrument.zone));
+        single.addMetric(
+          METRIC.BacktestBreaches,
+          MetricUnit.Count,
+          instrument.long.breaches + instrument.short.breaches,
+        );
+      }
+      const outOfGreen = report.instruments.filter((i) => i.zone !== 'green');
+      count(metrics, METRIC.BacktestsOutOfGreen, outOfGreen.length);
+      count(metrics, METRIC.BacktestsFailed, report.failed.length + (notStored === undefined ? 0 : 1));
+      const details = {
+        setId: set.setId,
+        zone: report.zone,
+        outOfGreen: outOfGreen.map((i) => `${i.instrument} ${i.zone}`),
+        failed: report.failed,
+        ...(notStored === undefined ? {} : { notStored }),
+        ...(notPublished === undefined ? {} : { notPublished }),
+      };
+      if (outOfGreen.length > 0 || report.failed.length > 0 || notStored || notPublished) {
+        logger.warn('daily backtest: not all green, or not all run', details);
+      } else {
+        logger.info('daily backtest: all green', details);
+      }
+      return {
+        status: 'completed',
+        zone: report.zone,
+        instruments: report.instruments.map((i) => ({
+          instrument: i.instrument,
+          zone: i.zone,
+          longBreaches: i.long.breaches,
+          shortBreaches: i.short.breaches,
+          observations: i.observations,
+        })),
+        failed: report.failed,
+        ...(notStored === undefined ? {} : { notStored }),
+      };
+    } catch (error) {
+      // The set is published and the sweep started: a failed backtest is reported, never rethrown.
+      const reason = describeError(error);
+      logger.error('daily backtest failed', { setId: set.setId, error: reason });
+      count(metrics, METRIC.BacktestsFailed, 1);
+      await ports.ops
+        .publish({ type: 'backtest.failed', runId: set.runId, setId: set.setId, reason })
+        .catch(() => undefined);
+      return { status: 'failed', reason };
+    }
   };
 
   const kickSweep = async (recalibrationRunId: string): Promise<SweepKick> => {

@@ -5,6 +5,7 @@
  * market, an in-memory store) and keep the rest.
  */
 import { DynamoDbAccountSource } from '../../lib/adapters/dynamodb/account-source.ts';
+import { DynamoDbBacktestReportStore } from '../../lib/adapters/dynamodb/backtest-report-store.ts';
 import { DynamoDbBreachIndex } from '../../lib/adapters/dynamodb/breach-index.ts';
 import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
@@ -24,6 +25,7 @@ import type {
   AccountReader,
   AccountSource,
   AlertPublisher,
+  BacktestReportStore,
   BreachIndex,
   Clock,
   MarginStatusStore,
@@ -49,6 +51,8 @@ export interface Adapters {
   /** Breach bands per account: kept by every full sweep, read by the market watch. */
   readonly breachIndex: BreachIndex;
   readonly thresholds: ThresholdStore;
+  /** The daily backtest report of each set, beside the set in the thresholds table. */
+  readonly backtestReports: BacktestReportStore;
   readonly ledger: RunLedger;
   readonly ops: OpsPublisher;
   readonly alerts: AlertPublisher;
@@ -96,6 +100,7 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         : new ReferenceCloseMarkSource(get('thresholds'), get('clock')),
     breachIndex: () => new DynamoDbBreachIndex(dynamoDbClient(), config.tables.breachIndex),
     thresholds: () => new DynamoDbThresholdStore(dynamoDbClient(), config.tables.thresholds),
+    backtestReports: () => new DynamoDbBacktestReportStore(dynamoDbClient(), config.tables.thresholds),
     ledger: () => new DynamoDbRunLedger(dynamoDbClient(), config.tables.runs),
     ops: () =>
       new SnsOpsPublisher({
@@ -141,6 +146,9 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
     },
     get thresholds() {
       return get('thresholds');
+    },
+    get backtestReports() {
+      return get('backtestReports');
     },
     get ledger() {
       return get('ledger');

@@ -48,6 +48,15 @@ export const METRIC = {
   ShockStepsFailed: 'ShockStepsFailed',
   /** Shock runs the watch triggered but deferred (the daily run held the lease): the next look retries. */
   ShockRecalibrationsDeferred: 'ShockRecalibrationsDeferred',
+  /**
+   * The daily backtest (EMIR Art. 49): per instrument (dimension `instrument`) its zone as 0 green, 1 yellow
+   * (amber), 2 red, and its breaches (long + short); per run, the instruments out of green and those not
+   * backtested (or a report not stored).
+   */
+  BacktestZone: 'BacktestZone',
+  BacktestBreaches: 'BacktestBreaches',
+  BacktestsOutOfGreen: 'BacktestsOutOfGreen',
+  BacktestsFailed: 'BacktestsFailed',
   DurationMs: 'DurationMs',
 } as const;
 

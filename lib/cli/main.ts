@@ -9,6 +9,7 @@ import { QmtError } from '../domain/errors.ts';
 import { linesForTerminal } from '../domain/text.ts';
 import { writeBacktestChart, writeStressChart } from './chart/write.ts';
 import { backtestSummary, formatBacktest } from './commands/backtest.ts';
+import { formatBacktestReport, readBacktestReport } from './commands/backtest-report.ts';
 import { addCalibrateCommand } from './commands/calibrate.ts';
 import { type CycleHooks, DEFAULT_DATA_DIR, runCycle, SweepFailedError } from './commands/cycle.ts';
 import { formatPortfolioBacktest, runPortfolioBacktest } from './commands/portfolio-backtest.ts';
@@ -177,6 +178,19 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
   addCalibrateCommand(program, io);
 
   program
+    .command('backtest-report')
+    .description(
+      'The daily backtest stored with a threshold set (EMIR Art. 49): zone, breaches, p-values and cost per instrument.',
+    )
+    .requiredOption('--set <id>', 'the threshold set id (the run id `qmt start` prints)')
+    .option('--data-dir <dir>', `the local database's directory (default: ${DEFAULT_DATA_DIR})`)
+    .option('--json', 'print JSON')
+    .action(async (options: { set: string; dataDir?: string; json?: boolean }) => {
+      const report = await readBacktestReport(options.dataDir ?? DEFAULT_DATA_DIR, options.set);
+      io.out(options.json ? json(report) : formatBacktestReport(report));
+    });
+
+  program
     .command('scale')
     .description(
       'Capacity model of a full sweep: time, DynamoDB and SNS throughput and cost, quiet day and crash day.',
@@ -288,6 +302,10 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
     .option('--offline', 'do not try the live venues (generated prices unless --prices)')
     .option('--fresh', 'forget the database and outbox kept in the data directory and start over')
     .option(
+      '--backtest',
+      'after the recalibration, backtest each instrument’s last 250 days and store it with the set (slow: walks the whole history)',
+    )
+    .option(
       '--as-of <date>',
       'value as of this day (default: today; with --prices, the day after the files end)',
     )
@@ -303,6 +321,7 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
         policy?: string;
         offline?: boolean;
         fresh?: boolean;
+        backtest?: boolean;
         asOf?: string;
         dataDir?: string;
         json?: boolean;

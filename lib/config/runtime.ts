@@ -66,6 +66,16 @@ export interface SweepSettings {
   readonly pageSize?: number;
 }
 
+/** The daily backtest after each recalibration (EMIR Art. 49). */
+export interface BacktestSettings {
+  /** Run it after every published set. @default true */
+  readonly enabled: boolean;
+  /** Scored days per instrument. @default 250 (the Basel window) */
+  readonly scoredDays: number;
+}
+
+export const DEFAULT_BACKTEST_SETTINGS: BacktestSettings = { enabled: true, scoredDays: 250 };
+
 export interface ConsensusSettings {
   readonly tolerance?: number;
   readonly quorum?: number;
@@ -95,6 +105,7 @@ export interface RuntimeConfig {
   readonly consensus: ConsensusSettings;
   readonly marks: MarkSettings;
   readonly sweep: SweepSettings;
+  readonly backtest: BacktestSettings;
   /** Set when the document sets `levels` (or `defaultPolicy.levels`); otherwise the sweep's own default applies. */
   readonly levels?: MarginLevels;
   /** Set when the document sets `valuation` (grid, correlations…); otherwise the documented defaults apply. */
@@ -188,6 +199,12 @@ export const runtimeDocumentSchema = z.strictObject({
     })
     .optional(),
   levels: levelsSchema.optional(),
+  backtest: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      scoredDays: z.number().int().min(20).max(2_000).optional(),
+    })
+    .optional(),
   /** The valuation policy; its fields are checked by `parseValuationPolicy`, which names them. */
   valuation: policyDocumentSchema.optional(),
 });
@@ -346,7 +363,7 @@ function fromIssues(error: z.ZodError, prefix: readonly string[], source: string
 
 type ResolvedDocument = Pick<
   RuntimeConfig,
-  'instruments' | 'catalogue' | 'venues' | 'consensus' | 'marks' | 'sweep'
+  'instruments' | 'catalogue' | 'venues' | 'consensus' | 'marks' | 'sweep' | 'backtest'
 > & {
   readonly levels?: MarginLevels;
   readonly valuation?: ValuationPolicy;
@@ -361,6 +378,7 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
       consensus: {},
       marks: DEFAULT_MARK_SETTINGS,
       sweep: {},
+      backtest: DEFAULT_BACKTEST_SETTINGS,
     };
   }
   const catalogue = resolveCatalogue(document.catalogue, source);
@@ -413,6 +431,10 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
       venues: document.marks?.venues ?? DEFAULT_MARK_SETTINGS.venues,
     },
     sweep: document.sweep ?? {},
+    backtest: {
+      enabled: document.backtest?.enabled ?? DEFAULT_BACKTEST_SETTINGS.enabled,
+      scoredDays: document.backtest?.scoredDays ?? DEFAULT_BACKTEST_SETTINGS.scoredDays,
+    },
     ...(levels === undefined ? {} : { levels }),
     ...(valuation === undefined ? {} : { valuation }),
   };

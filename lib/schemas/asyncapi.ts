@@ -78,6 +78,30 @@ const OPS_EXAMPLES: Record<
     severity: 'critical',
     payload: { runId: 'scheduled#2026-11-24', reason: 'lease held by another run' },
   },
+  'backtest.completed': {
+    severity: 'info',
+    payload: {
+      runId: 'scheduled#2026-11-24',
+      setId: '2026-11-24T00:00Z',
+      scoredDays: 250,
+      zone: 'green',
+      instruments: [
+        {
+          instrument: 'BTC',
+          zone: 'green',
+          observations: 250,
+          longBreaches: 2,
+          shortBreaches: 3,
+          cost: 1.06,
+        },
+      ],
+      failed: [],
+    },
+  },
+  'backtest.failed': {
+    severity: 'critical',
+    payload: { runId: 'scheduled#2026-11-24', setId: '2026-11-24T00:00Z', reason: 'no time left' },
+  },
   'recalibration.shock': {
     severity: 'warning',
     payload: {

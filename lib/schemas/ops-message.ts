@@ -65,6 +65,41 @@ export const opsEventSchemas = {
       reason: text('Why it failed; the previous set stays in force.'),
     })
     .describe('A recalibration failed; the previous set stays in force.'),
+  'backtest.completed': z
+    .strictObject({
+      type: z.literal('backtest.completed'),
+      runId,
+      setId: text('The set backtested (the one just published).'),
+      scoredDays: count('Days scored per instrument (the last 250 by default).'),
+      zone: z
+        .enum(['green', 'yellow', 'red'])
+        .describe('The worst Basel traffic-light zone over the instruments (yellow is amber).'),
+      instruments: z
+        .array(
+          z.strictObject({
+            instrument: text('Instrument symbol.'),
+            zone: z.enum(['green', 'yellow', 'red']).describe("The worse side's zone."),
+            observations: count('Days scored.'),
+            longBreaches: count('Days a long position lost more than its margin.'),
+            shortBreaches: count('Days a short position lost more than its margin.'),
+            cost: z.number().describe('Average margin over the hindsight fixed rate.'),
+          }),
+        )
+        .describe('Per instrument backtested.'),
+      failed: z.array(heldInstrument).describe('Instruments that could not be backtested, and why.'),
+      notStored: text(
+        'Set when the report could not be stored: this summary is then the only record.',
+      ).optional(),
+    })
+    .describe('The daily backtest (EMIR Art. 49) of a newly published set.'),
+  'backtest.failed': z
+    .strictObject({
+      type: z.literal('backtest.failed'),
+      runId,
+      setId: text('The set it was for; it stays published.'),
+      reason: text('Why the backtest could not run at all.'),
+    })
+    .describe('The daily backtest could not run; the set it was for stays published.'),
   'recalibration.shock': z
     .strictObject({
       type: z.literal('recalibration.shock'),

@@ -52,7 +52,7 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     template.resourceCountIs('AWS::Scheduler::Schedule', 3);
     template.resourceCountIs('AWS::Logs::LogGroup', 4);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 16);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 18);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
@@ -317,6 +317,8 @@ describe('QmtStack alarms and dashboard', { timeout: 60_000 }, () => {
     }
     expect(alarms.map((alarm) => alarm.Properties?.AlarmName).sort()).toEqual([
       'qmt-test-alerts-failed',
+      'qmt-test-backtest-failed',
+      'qmt-test-backtest-zone',
       'qmt-test-market-watch-errors',
       'qmt-test-marks-held',
       'qmt-test-recalibrate-errors',

@@ -17,6 +17,10 @@ import {
   DynamoDbAccountSource,
 } from '../../lib/adapters/dynamodb/account-source.ts';
 import { writeAccounts } from '../../lib/adapters/dynamodb/account-writer.ts';
+import {
+  BACKTEST_REPORT_STORE_IAM_ACTIONS,
+  DynamoDbBacktestReportStore,
+} from '../../lib/adapters/dynamodb/backtest-report-store.ts';
 import { BREACH_INDEX_IAM_ACTIONS, DynamoDbBreachIndex } from '../../lib/adapters/dynamodb/breach-index.ts';
 import { createDynamoDbClient } from '../../lib/adapters/dynamodb/client.ts';
 import {
@@ -444,6 +448,7 @@ describe('IAM against real calls', () => {
         market,
         clock,
         thresholds: new DynamoDbThresholdStore(r, names.thresholds),
+        backtestReports: new DynamoDbBacktestReportStore(r, names.thresholds),
         ledger: new DynamoDbRunLedger(r, names.runs),
         accounts: new DynamoDbAccountSource(r, names.accounts),
         ops: new RecordingOps(),
@@ -496,7 +501,10 @@ describe('IAM against real calls', () => {
       recalibrateCalls.calls,
       new Map<string, readonly string[]>([
         [names.accounts, ACCOUNT_SOURCE_IAM_ACTIONS.count],
-        [names.thresholds, THRESHOLD_STORE_IAM_ACTIONS.publish],
+        [
+          names.thresholds,
+          [...THRESHOLD_STORE_IAM_ACTIONS.publish, ...BACKTEST_REPORT_STORE_IAM_ACTIONS.record],
+        ],
         [names.runs, [...RUN_LEDGER_IAM_ACTIONS, ...IDEMPOTENCY_STORE_IAM_ACTIONS]],
       ]),
     );

@@ -63,7 +63,12 @@ function currentSetExists(): void {
   });
 }
 
-function setup(env = lambdaEnv()) {
+/** The daily backtest walks every day of the history: these tests are about the set, so it is off here (test/lambdas/recalibrate-backtest.test.ts runs it). */
+const WITHOUT_BACKTEST = lambdaEnv({
+  QMT_CONFIG: JSON.stringify({ instruments: { BTC: {}, ETH: {} }, backtest: { enabled: false } }),
+});
+
+function setup(env = WITHOUT_BACKTEST) {
   const observability = recordedObservability();
   const handler = createRecalibrateHandler({
     env,

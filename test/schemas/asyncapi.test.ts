@@ -69,6 +69,19 @@ const EVENTS: Record<OpsEvent['type'], OpsEvent> = {
     changes: [{ instrument: 'BTC', to: 0.1 }],
   },
   'recalibration.failed': { type: 'recalibration.failed', runId: 'r1', reason: 'boom' },
+  'backtest.completed': {
+    type: 'backtest.completed',
+    runId: 'r1',
+    setId: 's1',
+    scoredDays: 250,
+    zone: 'yellow',
+    instruments: [
+      { instrument: 'BTC', zone: 'yellow', observations: 250, longBreaches: 6, shortBreaches: 2, cost: 1.1 },
+    ],
+    failed: [{ instrument: 'SOL', reason: 'feed failed' }],
+    notStored: 'throttled',
+  },
+  'backtest.failed': { type: 'backtest.failed', runId: 'r1', setId: 's1', reason: 'boom' },
   'recalibration.shock': {
     type: 'recalibration.shock',
     runId: 'shock#1',

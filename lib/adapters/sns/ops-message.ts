@@ -33,6 +33,15 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
       return event.rejected.length > 0 ? 'warning' : 'info';
     case 'marks.held':
       return event.held.length > 0 ? 'warning' : 'info';
+    // EMIR Art. 49: a yellow or red zone calls the model into question; a backtest that did not run is a gap.
+    case 'backtest.completed':
+      return event.zone === 'red'
+        ? 'critical'
+        : event.zone !== 'green' || event.failed.length > 0 || event.notStored !== undefined
+          ? 'warning'
+          : 'info';
+    case 'backtest.failed':
+      return 'warning';
     case 'sweep.completed':
       return Object.entries(event.counts).some(([name, count]) => TROUBLE_COUNT.test(name) && count > 0)
         ? 'warning'
@@ -74,6 +83,12 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'marks.held':
       text = `qmt live marks held ${event.held.map((h) => h.instrument).join(', ')} ${run}`;
+      break;
+    case 'backtest.completed':
+      text = `qmt daily backtest ${event.zone.toUpperCase()}: ${event.instruments.length} instruments, ${event.failed.length} failed ${run}`;
+      break;
+    case 'backtest.failed':
+      text = `qmt daily backtest FAILED ${run}`;
       break;
   }
   const ascii = text.replace(/[^\x20-\x7e]/g, '?');

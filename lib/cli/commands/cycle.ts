@@ -37,6 +37,11 @@ export interface CycleOptions extends MarketDataOptions {
   /** Start from an empty database and outbox. */
   readonly fresh?: boolean;
   /**
+   * Run the daily backtest after the recalibration, as the function does in AWS, and store it with the set
+   * (`qmt backtest-report --set ID` prints it). Off by default: it walks every day of the history.
+   */
+  readonly backtest?: boolean;
+  /**
    * Where the database and the outbox are kept between runs.
    * @default - `.qmt`; with `accounts`, an in-memory database that is new every run (outbox in
    *   `.qmt/accounts-run/outbox`, apart from the demo's)
@@ -118,7 +123,7 @@ export async function runCycle(
       databaseId,
       clock,
       marketSeries,
-      config: { instruments },
+      config: { instruments, backtest: { enabled: options.backtest === true } },
       hooks,
     });
     // 3. Recalibrate, as the 00:00 UTC schedule would.

@@ -5,6 +5,7 @@
 import type { Adapters } from '../../../../lambdas/shared/adapters.ts';
 import { DynamoDbAccountSource } from '../../../adapters/dynamodb/account-source.ts';
 import { type AccountWriteResult, writeAccounts } from '../../../adapters/dynamodb/account-writer.ts';
+import { DynamoDbBacktestReportStore } from '../../../adapters/dynamodb/backtest-report-store.ts';
 import { DynamoDbBreachIndex } from '../../../adapters/dynamodb/breach-index.ts';
 import { DynamoDbMarginStatusStore } from '../../../adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../../adapters/dynamodb/run-ledger.ts';
@@ -84,6 +85,7 @@ export async function openLocalStack(options: LocalStackOptions): Promise<LocalS
       { now: () => overrides.clock.now() },
     ),
     thresholds: new DynamoDbThresholdStore(db.client, db.tables.thresholds),
+    backtestReports: new DynamoDbBacktestReportStore(db.client, db.tables.thresholds),
     ledger: new DynamoDbRunLedger(db.client, db.tables.runs),
     accounts: new DynamoDbAccountSource(db.client, db.tables.accounts),
     accountReader: new DynamoDbAccountSource(db.client, db.tables.accounts),

@@ -1,5 +1,8 @@
 /** Step 3 of the local cycle: recalibrate through the real handler, then print the set that applies. */
-import { createRecalibrateHandler } from '../../../../lambdas/recalibrate/recalibrate-handler.ts';
+import {
+  type BacktestOutcome,
+  createRecalibrateHandler,
+} from '../../../../lambdas/recalibrate/recalibrate-handler.ts';
 import type { ThresholdSet } from '../../../domain/threshold/threshold.ts';
 import type { Io } from '../../io.ts';
 import { noteForTerminal } from '../market-data.ts';
@@ -43,6 +46,23 @@ export async function recalibrate(
     io.out('');
     io.out(formatThresholds(set.thresholds));
     io.out('');
+    if (summary.outcome === 'published' && summary.backtest.status !== 'disabled') {
+      io.out(backtestLine(summary.backtest, set.setId));
+      io.out('');
+    }
   }
   return set;
+}
+
+/** One line on the daily backtest: its zone per instrument, and where to read the report. */
+function backtestLine(outcome: Exclude<BacktestOutcome, { status: 'disabled' }>, setId: string): string {
+  if (outcome.status === 'failed') return `  daily backtest FAILED: ${outcome.reason}`;
+  const zones = outcome.instruments
+    .map((i) => `${i.instrument} ${i.zone} (${i.longBreaches}/${i.shortBreaches} of ${i.observations})`)
+    .join(', ');
+  const failed =
+    outcome.failed.length > 0
+      ? `; not backtested: ${outcome.failed.map((f) => f.instrument).join(', ')}`
+      : '';
+  return `  daily backtest ${outcome.zone.toUpperCase()}: ${zones || 'none'}${failed} (qmt backtest-report --set ${setId})`;
 }
