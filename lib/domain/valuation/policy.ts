@@ -73,7 +73,7 @@ export const valuationPolicySchema = z
       .describe('Pairs of underlyings whose opposite-direction requirements may offset. None by default.'),
     estimatedCorrelations: z
       .boolean()
-      .default(false)
+      .default(true)
       .describe(
         'Offset opposite positions with the correlations the recalibration estimated and stored with the threshold set (the lower of the lookback and the stressed one; with a pair configured by hand too, the lowest), capped by offsetCreditCap. A pair the recalibration refused earns no offset.',
       ),

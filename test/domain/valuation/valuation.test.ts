@@ -446,6 +446,12 @@ describe('offsets from the correlations estimated with the set', () => {
     }
   });
 
+  it('offsets with the estimates under the default policy, at the default cap of one half', () => {
+    const byDefault = { ...snapshotOf(markets), correlations: [estimated(0.8, 0.7)] };
+    // 22,000 − min(0.7, 0.5) × 10,000: on by default, the cap binds.
+    expect(valueAccount(hedge, byDefault, AS_OF).initialRequirement).toBe('17000.00000000');
+  });
+
   it('ignores the estimates while estimatedCorrelations is off', () => {
     const off = withSet([estimated(0.8, 0.8)], { estimatedCorrelations: false });
     expect(valueAccount(hedge, off, AS_OF).initialRequirement).toBe('22000.00000000');
