@@ -18,10 +18,12 @@ describe('crash-day books before and after issue 17', () => {
     rows = crashBookRows();
   }, 600_000);
 
-  it('is the table in the valuation README', () => {
-    const readme = readFileSync(join(REPO_ROOT, 'lib/domain/valuation/README.md'), 'utf8');
+  it('is the table in the valuation README and in the README', () => {
     expect(rows).toHaveLength(11);
-    expect(readme).toContain(crashBookTable(rows));
+    for (const file of ['lib/domain/valuation/README.md', 'README.md']) {
+      const readme = readFileSync(join(REPO_ROOT, file), 'utf8');
+      expect(readme, file).toContain(crashBookTable(rows));
+    }
   });
 
   it('charges short options at least as much as before, and a net-long spread less', () => {
