@@ -87,6 +87,7 @@ export function backtestIntraday(
 
   const lambda = barLambda(policy.volatility.ewmaLambda, intervalMs);
   const floor = policy.antiProcyclicality.longLookbackFloor;
+  const stressedFloor = policy.antiProcyclicality.stressedPeriodFloor;
   const days: BacktestDay[] = [];
   const activeBounds: Partial<Record<ActiveBound, number>> = {};
   let fit: IntradayFit | undefined;
@@ -129,7 +130,17 @@ export function backtestIntraday(
     const apcFloorRate = floor
       ? floor.share * Math.expm1(current.multiplier * current.longRunSigma * season)
       : undefined;
-    const { rate, activeBound } = intradayRate(policy, modelRate, apcFloorRate, stressWorst, previous);
+    const apcStressedFloorRate = stressedFloor
+      ? stressedFloor.share * Math.expm1(current.multiplier * current.stressedSigma * season)
+      : undefined;
+    const { rate, activeBound } = intradayRate(
+      policy,
+      modelRate,
+      apcFloorRate,
+      stressWorst,
+      previous,
+      apcStressedFloorRate,
+    );
     previous = { initialMarginRate: rate };
     activeBounds[activeBound] = (activeBounds[activeBound] ?? 0) + 1;
     const start = (candles[t - 1] as Candle).close;

@@ -7,7 +7,7 @@ import {
   standardizedTExpectedShortfall,
   standardizedTQuantile,
 } from '../math/student-t.ts';
-import { applyBounds, bufferedRate, stressedPeriodVolatility, stressRates } from '../threshold/floors.ts';
+import { chooseRate, stressedPeriodVolatility, stressRates } from '../threshold/floors.ts';
 import { toDailyBars } from '../threshold/model.ts';
 import type { ThresholdPolicy } from '../threshold/policy.ts';
 import type { ActiveBound } from '../threshold/threshold.ts';
@@ -270,7 +270,6 @@ export function walkCandidate(policy: ThresholdPolicy, prepared: PreparedSeries)
       const multiplier = multipliers[t] as number;
       const modelRate = Math.expm1(multiplier * (sigma * rootH));
       const worst = stress[t] as number;
-      const stressRate = worst > 0 ? policy.stress.coveredShare * worst : undefined;
       const apcFloorRate =
         apc.longLookbackFloor && rms
           ? apc.longLookbackFloor.share * Math.expm1(multiplier * ((rms[t] as number) * rootH))
@@ -279,27 +278,11 @@ export function walkCandidate(policy: ThresholdPolicy, prepared: PreparedSeries)
         stressedFloor && stressed
           ? stressedFloor.share * Math.expm1(multiplier * ((stressed[t] as number) * rootH))
           : undefined;
-      const blendedModel =
-        apc.stressedWeight > 0 && worst > 0
-          ? (1 - apc.stressedWeight) * modelRate + apc.stressedWeight * worst
-          : modelRate;
-      const apcBufferRate = apc.buffer > 0 ? bufferedRate(blendedModel, apc.buffer, previous) : undefined;
-      const candidates: [ActiveBound, number | undefined][] = [
-        ['model', blendedModel],
-        ['apc-buffer', apcBufferRate],
-        ['stress-floor', stressRate],
-        ['apc-floor', apcFloorRate],
-        ['apc-stressed-floor', apcStressedFloorRate],
-      ];
-      let unbounded = blendedModel;
-      let activeBound: ActiveBound = 'model';
-      for (const [name, value] of candidates) {
-        if (value !== undefined && value > unbounded) {
-          unbounded = value;
-          activeBound = name;
-        }
-      }
-      const bounded = applyBounds(policy, unbounded, activeBound, previous);
+      const bounded = chooseRate(
+        policy,
+        { modelRate, stressWorst: worst, apcFloorRate, apcStressedFloorRate },
+        previous,
+      );
       rate = bounded.rate;
       bound = bounded.activeBound;
     }

@@ -155,6 +155,68 @@ export function applyBounds(
   return { rate, activeBound: bound };
 }
 
+/** The rates a threshold's initial margin rate is chosen among (undefined: that rule is off). */
+export interface RateCandidates {
+  readonly modelRate: number;
+  /** The worst stress loss at the horizon (0: none). */
+  readonly stressWorst: number;
+  readonly apcFloorRate?: number | undefined;
+  readonly apcStressedFloorRate?: number | undefined;
+}
+
+/** The rate chosen, the rule that set it, and the candidates that are reported with it. */
+export interface ChosenRate {
+  readonly rate: number;
+  readonly activeBound: ActiveBound;
+  readonly unboundedRate: number;
+  readonly stressRate?: number;
+  readonly apcBufferRate?: number;
+}
+
+/**
+ * The initial margin rate from its candidates: the model (blended with the stress loss when the policy gives
+ * it a stressed weight), the APC buffer, the stress floor and the APC floors; the largest wins and is named,
+ * then the bounds and step limits apply. One rule for the daily model, the intraday model and the
+ * calibration's fast walk, so a new floor cannot reach one and miss the others.
+ */
+export function chooseRate(
+  policy: ThresholdPolicy,
+  candidates: RateCandidates,
+  previous: Pick<Threshold, 'initialMarginRate'> | undefined,
+): ChosenRate {
+  const apc = policy.antiProcyclicality;
+  const { modelRate, stressWorst } = candidates;
+  const stressRate = stressWorst > 0 ? policy.stress.coveredShare * stressWorst : undefined;
+  const blendedModel =
+    apc.stressedWeight > 0 && stressWorst > 0
+      ? (1 - apc.stressedWeight) * modelRate + apc.stressedWeight * stressWorst
+      : modelRate;
+  const apcBufferRate = apc.buffer > 0 ? bufferedRate(blendedModel, apc.buffer, previous) : undefined;
+  const named: [ActiveBound, number | undefined][] = [
+    ['model', blendedModel],
+    ['apc-buffer', apcBufferRate],
+    ['stress-floor', stressRate],
+    ['apc-floor', candidates.apcFloorRate],
+    ['apc-stressed-floor', candidates.apcStressedFloorRate],
+  ];
+  let activeBound: ActiveBound = 'model';
+  let unboundedRate = blendedModel;
+  for (const [name, value] of named) {
+    if (value !== undefined && value > unboundedRate) {
+      unboundedRate = value;
+      activeBound = name;
+    }
+  }
+  const bounded = applyBounds(policy, unboundedRate, activeBound, previous);
+  return {
+    rate: bounded.rate,
+    activeBound: bounded.activeBound,
+    unboundedRate,
+    ...(stressRate !== undefined ? { stressRate } : {}),
+    ...(apcBufferRate !== undefined ? { apcBufferRate } : {}),
+  };
+}
+
 /**
  * The stressed period's volatility for `antiProcyclicality.stressedPeriodFloor`: the largest root mean square
  * of `windowDays` consecutive returns among the last `lookbackDays` of the first `end` returns (all of them

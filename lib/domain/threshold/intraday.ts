@@ -21,10 +21,10 @@ import { formatInterval, isIntradayInterval } from '../market/aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS } from '../market/candle.ts';
 import { type CandleIssue, describeIssue, validateCandles } from '../market/validate.ts';
 import { buildThreshold, holdThreshold } from './build.ts';
-import { applyBounds, bufferedRate, stressRates } from './floors.ts';
+import { type ChosenRate, chooseRate, stressedPeriodVolatility, stressRates } from './floors.ts';
 import type { ThresholdPolicy } from './policy.ts';
 import { residualMultiplier } from './risk-measure.ts';
-import type { ActiveBound, Threshold, ThresholdComponents } from './threshold.ts';
+import type { Threshold, ThresholdComponents } from './threshold.ts';
 
 const HOUR_MS = 3_600_000;
 const YEAR_DAYS = 365;
@@ -116,6 +116,11 @@ export interface IntradayFit {
   readonly multiplier: number;
   /** RMS of the de-seasonalised returns over the anti-procyclicality floor's years. */
   readonly longRunSigma: number;
+  /**
+   * RMS of the de-seasonalised returns over the most volatile `windowDays` of the stressed-period floor's
+   * years (NaN without that floor): the same rule as the daily model's, counted in bars.
+   */
+  readonly stressedSigma: number;
   readonly residualCount: number;
 }
 
@@ -174,11 +179,26 @@ export function fitIntraday(
     sum += (r / (factors[bars.slots[i] as number] as number)) ** 2;
     count++;
   }
+  const stressedFloor = policy.antiProcyclicality.stressedPeriodFloor;
+  let stressedSigma = Number.NaN;
+  if (stressedFloor) {
+    const deseasonalised: number[] = [];
+    for (let i = Math.max(1, end - stressedFloor.years * YEAR_DAYS * perDay); i < end; i++) {
+      const r = bars.returns[i] as number;
+      if (!Number.isNaN(r)) deseasonalised.push(r / (factors[bars.slots[i] as number] as number));
+    }
+    stressedSigma = stressedPeriodVolatility(
+      deseasonalised,
+      stressedFloor.windowDays * perDay,
+      deseasonalised.length,
+    );
+  }
   return {
     factors,
     variances,
     multiplier: residuals.length > 0 ? residualMultiplier(policy, residuals) : Number.NaN,
     longRunSigma: count > 0 ? Math.sqrt(sum / count) : Number.NaN,
+    stressedSigma,
     residualCount: residuals.length,
   };
 }
@@ -222,37 +242,16 @@ export function seasonalHorizon(factors: Float64Array, slot: number, k: number):
   return Math.sqrt(season);
 }
 
-/** The rate candidates at one bar: the model, the stress floor, the APC floor and buffer, as `model.ts`. */
+/** The rate at one bar: the daily model's rule (`chooseRate`) on the intraday candidates. */
 export function intradayRate(
   policy: ThresholdPolicy,
   modelRate: number,
   apcFloorRate: number | undefined,
   stressWorst: number,
   previous: Pick<Threshold, 'initialMarginRate'> | undefined,
-): { rate: number; activeBound: ActiveBound; unboundedRate: number; apcBufferRate?: number } {
-  const apc = policy.antiProcyclicality;
-  const stressRate = stressWorst > 0 ? policy.stress.coveredShare * stressWorst : undefined;
-  const blendedModel =
-    apc.stressedWeight > 0 && stressWorst > 0
-      ? (1 - apc.stressedWeight) * modelRate + apc.stressedWeight * stressWorst
-      : modelRate;
-  const apcBufferRate = apc.buffer > 0 ? bufferedRate(blendedModel, apc.buffer, previous) : undefined;
-  const candidates: [ActiveBound, number | undefined][] = [
-    ['model', blendedModel],
-    ['apc-buffer', apcBufferRate],
-    ['stress-floor', stressRate],
-    ['apc-floor', apcFloorRate],
-  ];
-  let activeBound: ActiveBound = 'model';
-  let unboundedRate = blendedModel;
-  for (const [name, value] of candidates) {
-    if (value !== undefined && value > unboundedRate) {
-      unboundedRate = value;
-      activeBound = name;
-    }
-  }
-  const bounded = applyBounds(policy, unboundedRate, activeBound, previous);
-  return { ...bounded, unboundedRate, ...(apcBufferRate !== undefined ? { apcBufferRate } : {}) };
+  apcStressedFloorRate?: number,
+): ChosenRate {
+  return chooseRate(policy, { modelRate, stressWorst, apcFloorRate, apcStressedFloorRate }, previous);
 }
 
 /** Why a series cannot carry a sub-day MPOR, or undefined when it can. */
@@ -329,8 +328,12 @@ export function recalibrateIntraday(
     ? floor.share * Math.expm1(fit.multiplier * fit.longRunSigma * season)
     : undefined;
   const stress = stressRates(policy, series.instrument, candles, asOf, { bars: k, days: hours / 24 });
-  const result = intradayRate(policy, modelRate, apcFloorRate, stress.worst, previous);
-  const stressRate = stress.worst > 0 ? policy.stress.coveredShare * stress.worst : undefined;
+  const stressedFloor = policy.antiProcyclicality.stressedPeriodFloor;
+  const apcStressedFloorRate = stressedFloor
+    ? stressedFloor.share * Math.expm1(fit.multiplier * fit.stressedSigma * season)
+    : undefined;
+  const result = intradayRate(policy, modelRate, apcFloorRate, stress.worst, previous, apcStressedFloorRate);
+  const { stressRate } = result;
   // σ per day (de-seasonalised σ per bar × √bars a day: s² averages 1), as a daily threshold reports it, so
   // the shock trigger's σ units hold.
   const dailySigma = sigma * Math.sqrt(perDay);
@@ -342,6 +345,7 @@ export function recalibrateIntraday(
     unboundedRate: result.unboundedRate,
     ...(stressRate !== undefined ? { stressRate } : {}),
     ...(apcFloorRate !== undefined ? { apcFloorRate } : {}),
+    ...(apcStressedFloorRate !== undefined ? { apcStressedFloorRate } : {}),
     ...(result.apcBufferRate !== undefined ? { apcBufferRate: result.apcBufferRate } : {}),
     ...(Object.keys(stress.scenarios).length > 0 ? { stressScenarios: stress.scenarios } : {}),
   };

@@ -15,12 +15,12 @@ import { ewmaVariances } from '../volatility/ewma.ts';
 import { fitGarch11, GARCH_MIN_RETURNS, garchTermVariance } from '../volatility/garch.ts';
 import { yangZhangVolatility } from '../volatility/range.ts';
 import { buildThreshold, holdThreshold } from './build.ts';
-import { applyBounds, bufferedRate, stressedPeriodVolatility, stressRates } from './floors.ts';
+import { chooseRate, stressedPeriodVolatility, stressRates } from './floors.ts';
 import { recalibrateIntraday } from './intraday.ts';
 import { subDayMporHours } from './mpor.ts';
 import type { ThresholdPolicy } from './policy.ts';
 import { residualMultiplier } from './risk-measure.ts';
-import type { ActiveBound, Threshold, ThresholdComponents } from './threshold.ts';
+import type { Threshold, ThresholdComponents } from './threshold.ts';
 
 // The record builders are part of this module's public face: callers import them from here.
 export { candlesHash, holdThreshold, notionalBrackets } from './build.ts';
@@ -93,7 +93,6 @@ export function recalibrate(
   const modelRate = lossRate(multiplier, horizonSigma);
 
   const stress = stressRates(policy, series.instrument, candles, asOf);
-  const stressRate = stress.worst > 0 ? policy.stress.coveredShare * stress.worst : undefined;
   const apc = policy.antiProcyclicality;
   const apcFloorRate = apc.longLookbackFloor
     ? apc.longLookbackFloor.share *
@@ -109,29 +108,13 @@ export function recalibrate(
       )
     : undefined;
 
-  // Candidates for the unbounded rate; the largest wins and is named as the active bound.
-  const blendedModel =
-    apc.stressedWeight > 0 && stress.worst > 0
-      ? (1 - apc.stressedWeight) * modelRate + apc.stressedWeight * stress.worst
-      : modelRate;
-  const apcBufferRate = apc.buffer > 0 ? bufferedRate(blendedModel, apc.buffer, previous) : undefined;
-  const candidates: [ActiveBound, number | undefined][] = [
-    ['model', blendedModel],
-    ['apc-buffer', apcBufferRate],
-    ['stress-floor', stressRate],
-    ['apc-floor', apcFloorRate],
-    ['apc-stressed-floor', apcStressedFloorRate],
-  ];
-  let activeBound: ActiveBound = 'model';
-  let unboundedRate = blendedModel;
-  for (const [name, value] of candidates) {
-    if (value !== undefined && value > unboundedRate) {
-      unboundedRate = value;
-      activeBound = name;
-    }
-  }
-
-  const bounded = applyBounds(policy, unboundedRate, activeBound, previous);
+  // The largest candidate wins and is named as the active bound; then bounds and step limits.
+  const bounded = chooseRate(
+    policy,
+    { modelRate, stressWorst: stress.worst, apcFloorRate, apcStressedFloorRate },
+    previous,
+  );
+  const { unboundedRate, stressRate, apcBufferRate } = bounded;
   const components: ThresholdComponents = {
     volatility: volatility.estimates,
     effectiveVolatility: volatility.effective,

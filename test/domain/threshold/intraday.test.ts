@@ -10,14 +10,23 @@ const HOUR = 3_600_000;
 const START = Date.UTC(2022, 0, 1);
 
 /** Hourly bars with a volatility profile: σ 0.4% an hour, doubled 13:00–16:59 UTC (the US open). */
-function hourlySeries(days: number, seed = 7, missing: readonly number[] = []): CandleSeries {
+function hourlySeries(
+  days: number,
+  seed = 7,
+  missing: readonly number[] = [],
+  stressed:
+    | { readonly fromDay: number; readonly toDay: number; readonly times: number }
+    | undefined = undefined,
+): CandleSeries {
   const random = seededRandom(seed);
   const candles: Candle[] = [];
   let close = 1000;
   for (let i = 0; i < days * 24; i++) {
     const time = START + i * HOUR;
     const hour = new Date(time).getUTCHours();
-    const sigma = 0.004 * (hour >= 13 && hour < 17 ? 2 : 1);
+    const day = Math.floor(i / 24);
+    const storm = stressed && day >= stressed.fromDay && day < stressed.toDay ? stressed.times : 1;
+    const sigma = 0.004 * (hour >= 13 && hour < 17 ? 2 : 1) * storm;
     const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     const open = close;
     close = open * Math.exp(sigma * normal);
@@ -163,6 +172,35 @@ describe('a sub-day MPOR', () => {
     const busy = recalibrate(intraday('1h'), beforeOpen);
     expect(busy.initialMarginRate / oneHour.initialMarginRate).toBeGreaterThan(1.6);
     expect(busy.initialMarginRate / oneHour.initialMarginRate).toBeLessThan(2.4);
+  });
+
+  it('applies the stressed-period floor as the daily model does, and lets it age out', () => {
+    // Thirty days at five times the usual σ, 600 days before the end; calm since.
+    const series = hourlySeries(800, 7, [], { fromDay: 170, toDay: 200, times: 5 });
+    const withFloor = (years: number) =>
+      parseThresholdPolicy({
+        ...intraday('1h'),
+        antiProcyclicality: { stressedPeriodFloor: { share: 0.9, windowDays: 30, years } },
+      });
+    const inWindow = recalibrate(withFloor(2), series);
+    expect(inWindow.activeBound).toBe('apc-stressed-floor');
+    const floorRate = inWindow.components.apcStressedFloorRate as number;
+    // σ five times the calm σ, 90% of it: about 4.5 × the calm model rate (expm1 is near linear here).
+    expect(floorRate / inWindow.components.modelRate).toBeGreaterThan(3.5);
+    expect(floorRate / inWindow.components.modelRate).toBeLessThan(5.5);
+    expect(inWindow.initialMarginRate).toBeCloseTo(floorRate, 12);
+    // One year back the storm has left the window: the floor is calm-σ sized and does not bind.
+    const agedOut = recalibrate(withFloor(1), series);
+    expect(agedOut.activeBound).not.toBe('apc-stressed-floor');
+    expect(agedOut.components.apcStressedFloorRate as number).toBeLessThan(floorRate / 3);
+    // The backtest uses the same floor: its first scored bar has recalibrate's rate.
+    const scoreFrom = START + 796 * DAY_MS;
+    const first = backtest(withFloor(2), series, { scoreFrom }).days[0] as { initialMarginRate: number };
+    const before = series.candles.filter((c) => c.time < scoreFrom);
+    expect(first.initialMarginRate).toBeCloseTo(
+      recalibrate(withFloor(2), { ...series, candles: before }).initialMarginRate,
+      12,
+    );
   });
 
   it('backtests at the rate recalibrate gives on the bars before each day', () => {
