@@ -159,6 +159,17 @@ export function diffCatalogue(
     }
   }
 
+  // An entry with no venue names came from a set older than discovery (`seedCatalogue`): with a venue's
+  // list missing, nobody can say it is gone, so it stays until every venue has answered.
+  if (keptVenues.length > 0) {
+    for (const entry of previousByInstrument.values()) {
+      const unknown = Object.keys(entry.venues).length === 0;
+      if (unknown && !names.has(entry.instrument) && admitted(filter, entry.instrument) === undefined) {
+        names.set(entry.instrument, {});
+      }
+    }
+  }
+
   const entries: CatalogueEntry[] = [];
   const listed: CatalogueEntry[] = [];
   const unchanged: string[] = [];
@@ -193,4 +204,21 @@ function sortedVenues(
     if (name !== undefined) out[venue] = name;
   }
   return out;
+}
+
+/**
+ * The previous catalogue for the first run with discovery on: the instruments of the set in force, with no
+ * venue names yet, so they count as unchanged (not new) when a venue still lists them.
+ *
+ * @example
+ * seedCatalogue([{ instrument: 'BTC', firstCandle: '2022-01-01' }]); // { entries: [{ instrument: 'BTC', venues: {}, … }] }
+ */
+export function seedCatalogue(
+  instruments: readonly { readonly instrument: string; readonly firstCandle: string }[],
+): DiscoveredCatalogue {
+  return {
+    entries: [...instruments]
+      .sort((a, b) => a.instrument.localeCompare(b.instrument))
+      .map(({ instrument, firstCandle }) => ({ instrument, venues: {}, firstListed: firstCandle })),
+  };
 }
