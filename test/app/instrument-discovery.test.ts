@@ -40,9 +40,16 @@ const DAY = 86_400_000;
 const today = Date.UTC(2026, 11, 3);
 const history = (instrument: string, seed: number, days = 1000): CandleSeries =>
   generateCandles({ instrument, days, endTime: today, startPrice: 100, seed });
-const configured = ['BTC', 'ETH', 'LUNA'].map((instrument) => ({ instrument, policy: DEFAULT_THRESHOLD_POLICY }));
+const configured = ['BTC', 'ETH', 'LUNA'].map((instrument) => ({
+  instrument,
+  policy: DEFAULT_THRESHOLD_POLICY,
+}));
 const discovery = {
-  filter: parseCatalogueFilter({ quotes: ['USD', 'USDT'], kinds: ['perpetual'], venues: ['deribit', 'binance'] }),
+  filter: parseCatalogueFilter({
+    quotes: ['USD', 'USDT'],
+    kinds: ['perpetual'],
+    venues: ['deribit', 'binance'],
+  }),
   defaultPolicy: DEFAULT_THRESHOLD_POLICY,
 };
 
@@ -78,7 +85,9 @@ function setup(records: readonly (Account | RejectedAccountRecord)[] = []) {
   };
 }
 
-const deribitLists = { body: { result: [deribitRow('BTC-PERPETUAL', 'BTC', 'USD'), deribitRow('ETH-PERPETUAL', 'ETH', 'USD')] } };
+const deribitLists = {
+  body: { result: [deribitRow('BTC-PERPETUAL', 'BTC', 'USD'), deribitRow('ETH-PERPETUAL', 'ETH', 'USD')] },
+};
 const binanceLists = {
   body: {
     symbols: [
@@ -93,7 +102,11 @@ const binanceLists = {
 
 describe('recalibration with instrument discovery', () => {
   it('announces a new listing, holds it at the policy cap, and announces a delisting with its holders', async () => {
-    const ports = setup([holding('acc-luna', 'LUNA'), holding('acc-btc', 'BTC'), { accountKey: 'acc-bad', reason: 'bad' }]);
+    const ports = setup([
+      holding('acc-luna', 'LUNA'),
+      holding('acc-btc', 'BTC'),
+      { accountKey: 'acc-bad', reason: 'bad' },
+    ]);
     await recalibrate(ports, { runId: 'run-0', holder: 'test', instruments: configured });
     venues.answers.deribit = deribitLists;
     venues.answers.binance = binanceLists;
@@ -109,9 +122,17 @@ describe('recalibration with instrument discovery', () => {
     });
     expect(doge?.heldReason).toMatch(/^DOGE: only 9 usable candles.*held at the policy cap/);
     expect(set?.catalogue?.entries).toEqual([
-      { instrument: 'BTC', venues: { deribit: 'BTC-PERPETUAL', binance: 'BTCUSDT' }, firstListed: expect.any(String) },
+      {
+        instrument: 'BTC',
+        venues: { deribit: 'BTC-PERPETUAL', binance: 'BTCUSDT' },
+        firstListed: expect.any(String),
+      },
       { instrument: 'DOGE', venues: { binance: 'DOGEUSDT' }, firstListed: '2026-12-03' },
-      { instrument: 'ETH', venues: { deribit: 'ETH-PERPETUAL', binance: 'ETHUSDT' }, firstListed: expect.any(String) },
+      {
+        instrument: 'ETH',
+        venues: { deribit: 'ETH-PERPETUAL', binance: 'ETHUSDT' },
+        firstListed: expect.any(String),
+      },
     ]);
     const events = ports.ops.events.filter((e) => e.type.startsWith('instruments.'));
     // BTC and ETH were in force before discovery: not announced as new.
@@ -145,7 +166,9 @@ describe('recalibration with instrument discovery', () => {
     expect(next?.thresholds.find((t) => t.instrument === 'DOGE')?.initialMarginRate).toBe(
       DEFAULT_THRESHOLD_POLICY.bounds.maxInitialMarginRate,
     );
-    expect(ports.ops.events.filter((e) => e.runId === 'run-2' && e.type.startsWith('instruments.'))).toEqual([]);
+    expect(ports.ops.events.filter((e) => e.runId === 'run-2' && e.type.startsWith('instruments.'))).toEqual(
+      [],
+    );
   });
 
   it('a venue whose list fails keeps its previous instruments: nothing is delisted', async () => {
@@ -160,7 +183,9 @@ describe('recalibration with instrument discovery', () => {
     const set = await ports.thresholds.currentSet();
     expect(set?.setId).toBe('run-2');
     expect(set?.thresholds.map((t) => t.instrument)).toEqual(['BTC', 'DOGE', 'ETH']);
-    expect(set?.catalogue?.entries.find((e) => e.instrument === 'DOGE')?.venues).toEqual({ binance: 'DOGEUSDT' });
+    expect(set?.catalogue?.entries.find((e) => e.instrument === 'DOGE')?.venues).toEqual({
+      binance: 'DOGEUSDT',
+    });
     const run2 = ports.ops.events.filter((e) => e.runId === 'run-2' && e.type.startsWith('instruments.'));
     expect(run2).toEqual([
       {

@@ -33,11 +33,20 @@ describe('venue instrument lists', () => {
       },
     };
     venues.answers.binance = {
-      body: { timezone: 'UTC', symbols: [binanceRow('BTCUSDT', 'BTC'), binanceRow('CVCUSDT', 'CVC', 'SETTLING')] },
+      body: {
+        timezone: 'UTC',
+        symbols: [binanceRow('BTCUSDT', 'BTC'), binanceRow('CVCUSDT', 'CVC', 'SETTLING')],
+      },
     };
     venues.answers.coinbase = {
       body: [
-        { id: 'BTC-USD', base_currency: 'BTC', quote_currency: 'USD', status: 'online', trading_disabled: false },
+        {
+          id: 'BTC-USD',
+          base_currency: 'BTC',
+          quote_currency: 'USD',
+          status: 'online',
+          trading_disabled: false,
+        },
         { id: 'OLD-USD', base_currency: 'OLD', quote_currency: 'USD', status: 'delisted' },
       ],
     };
@@ -45,7 +54,13 @@ describe('venue instrument lists', () => {
       body: {
         error: [],
         result: {
-          XXBTZUSD: { altname: 'XBTUSD', base: 'XXBT', quote: 'ZUSD', status: 'online', execution_venue: 'x' },
+          XXBTZUSD: {
+            altname: 'XBTUSD',
+            base: 'XXBT',
+            quote: 'ZUSD',
+            status: 'online',
+            execution_venue: 'x',
+          },
           'XXBTZUSD.d': { altname: 'XBTUSD.d', base: 'XXBT', quote: 'ZUSD' },
           SOLUSD: { altname: 'SOLUSD', base: 'SOL', quote: 'ZUSD', status: 'reduce_only' },
         },
@@ -90,14 +105,24 @@ describe('venue instrument lists', () => {
     venues.answers.deribit = { body: { result: [deribitRow('BTC-PERPETUAL', 'BTC', 'USD')] } };
     venues.answers.binance = { status: 503 };
     const read = await lists().read(['deribit', 'binance']);
-    expect(read[0]).toMatchObject({ venue: 'deribit', instruments: [expect.objectContaining({ name: 'BTC-PERPETUAL' })] });
-    expect(read[1]).toEqual({ venue: 'binance', failed: expect.stringMatching(/^binance instrument list: GET \/fapi\/v1\/exchangeInfo .*503/) });
+    expect(read[0]).toMatchObject({
+      venue: 'deribit',
+      instruments: [expect.objectContaining({ name: 'BTC-PERPETUAL' })],
+    });
+    expect(read[1]).toEqual({
+      venue: 'binance',
+      failed: expect.stringMatching(/^binance instrument list: GET \/fapi\/v1\/exchangeInfo .*503/),
+    });
     // Retried before giving up (503 is retryable).
     expect(venues.hits['/fapi/v1/exchangeInfo']).toBe(2);
   });
 
   it('rejects a malformed body naming the venue and the field', async () => {
-    venues.answers.binance = { body: { symbols: [{ symbol: 'BTCUSDT', contractType: 'PERPETUAL', baseAsset: 'BTC', quoteAsset: 'USDT' }] } };
+    venues.answers.binance = {
+      body: {
+        symbols: [{ symbol: 'BTCUSDT', contractType: 'PERPETUAL', baseAsset: 'BTC', quoteAsset: 'USDT' }],
+      },
+    };
     venues.answers.kraken = { raw: '<html>maintenance</html>' };
     venues.answers.coinbase = { body: { message: 'not a list' } };
     const error = await lists()
@@ -108,7 +133,9 @@ describe('venue instrument lists', () => {
       );
     expect(error).toBeInstanceOf(MarketSourceError);
     expect((error as MarketSourceError).venue).toBe('binance');
-    expect((error as Error).message).toMatch(/^binance instrument list: .*malformed body at symbols\[0\]\.status/);
+    expect((error as Error).message).toMatch(
+      /^binance instrument list: .*malformed body at symbols\[0\]\.status/,
+    );
     const read = await lists().read(['kraken', 'coinbase']);
     expect(read).toEqual([
       { venue: 'kraken', failed: expect.stringMatching(/^kraken instrument list: /) },
