@@ -5,8 +5,10 @@
  * through the same client as the candles (timeouts, retries, pacing, validated bodies).
  */
 import { z } from 'zod';
+import type { InstrumentCatalogue, InstrumentListing } from '../../config/instruments.ts';
 import { MarketSourceError } from '../../domain/errors.ts';
 import type {
+  DiscoveredCatalogue,
   DiscoveryVenue,
   InstrumentKind,
   VenueInstrument,
@@ -193,4 +195,34 @@ export class VenueInstrumentLists implements InstrumentListSource {
       }),
     );
   }
+}
+
+/**
+ * The discovered catalogue in the shape the candle sources translate through. A venue name the configured
+ * catalogue also has keeps its extras (Deribit's DVOL currency); an entry with no names yet (seeded from an
+ * older set) keeps its configured listing.
+ *
+ * @example
+ * const market = createConsensusSource(venues, { catalogue: catalogueFromDiscovered(discovered, config.catalogue) });
+ */
+export function catalogueFromDiscovered(
+  discovered: DiscoveredCatalogue,
+  configured: InstrumentCatalogue,
+): InstrumentCatalogue {
+  const out: Record<string, InstrumentListing> = {};
+  for (const { instrument, venues } of discovered.entries) {
+    const known = Object.hasOwn(configured, instrument) ? configured[instrument] : undefined;
+    const { deribit, binance, coinbase, kraken } = venues;
+    const listing: InstrumentListing = {
+      ...(deribit !== undefined && {
+        deribit: known?.deribit?.instrument === deribit ? known.deribit : { instrument: deribit },
+      }),
+      ...(binance !== undefined && { binance: { symbol: binance } }),
+      ...(coinbase !== undefined && { coinbase: { productId: coinbase } }),
+      ...(kraken !== undefined && { kraken: { pair: kraken } }),
+    };
+    if (Object.keys(listing).length > 0) out[instrument] = listing;
+    else if (known) out[instrument] = known;
+  }
+  return Object.freeze(out);
 }
