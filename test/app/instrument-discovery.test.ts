@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NO_RATE_LIMIT } from '../../lib/adapters/market/http.ts';
 import { VenueInstrumentLists } from '../../lib/adapters/market/instrument-lists.ts';
 import { recalibrate } from '../../lib/app/recalibrate.ts';
+import { sweepSegment } from '../../lib/app/sweep.ts';
 import type { Account } from '../../lib/domain/account/account.ts';
 import type { CandleSeries } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
@@ -20,9 +21,11 @@ import {
 import {
   FixedClock,
   InMemoryAccountSource,
+  InMemoryMarginStatusStore,
   InMemoryRunLedger,
   InMemoryThresholdStore,
   PreparedMarket,
+  RecordingAlerts,
   RecordingOps,
 } from './in-memory-ports.ts';
 
@@ -155,9 +158,28 @@ describe('recalibration with instrument discovery', () => {
         holdersIncomplete: '1 account records could not be read (acc-bad)',
       },
     ]);
-    // LUNA is out of the set: a sweep finds no market for it and reports its holders' accounts instead of
-    // valuing them at LUNA's last close.
+    // LUNA is out of the set: a sweep finds no market for it and reports its holder's account instead of
+    // valuing it at LUNA's last close; the BTC holder is valued as before.
     expect(set?.thresholds.some((t) => t.instrument === 'LUNA')).toBe(false);
+    const swept = await sweepSegment(
+      {
+        accounts: ports.discovery.accounts,
+        thresholds: ports.thresholds,
+        statuses: new InMemoryMarginStatusStore(),
+        alerts: new RecordingAlerts(),
+        ops: ports.ops,
+        clock: ports.clock,
+      },
+      { runId: 'sweep-1', segment: { segment: 0, totalSegments: 1 } },
+    );
+    expect(swept.rejected).toEqual([
+      { accountKey: 'acc-bad', reason: 'bad' },
+      {
+        accountKey: 'acc-luna',
+        reason: 'account acc-luna, position 0 (LUNA): no market data for instrument LUNA',
+      },
+    ]);
+    expect(swept.counts).toMatchObject({ rejected: 2 });
 
     // The next day DOGE still lacks history: still held at the cap, not announced again.
     ports.clock.time = today + DAY + 60_000;
