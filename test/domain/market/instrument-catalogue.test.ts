@@ -4,6 +4,7 @@ import {
   type DiscoveredCatalogue,
   diffCatalogue,
   parseCatalogueFilter,
+  seedCatalogue,
   type VenueInstrument,
 } from '../../../lib/domain/market/instrument-catalogue.ts';
 
@@ -96,6 +97,42 @@ describe('diffCatalogue', () => {
     );
     expect(allDown.catalogue).toEqual(previous);
     expect(allDown.delisted).toEqual([]);
+  });
+
+  it('the first run seeds from the set in force: nothing announced as new, nothing unnamed delisted while a venue is down', () => {
+    const seeded = seedCatalogue([
+      { instrument: 'ETH', firstCandle: '2024-01-01' },
+      { instrument: 'BTC', firstCandle: '2023-01-01' },
+    ]);
+    const up = diffCatalogue(
+      seeded,
+      [
+        { venue: 'deribit', instruments: deribit.slice(0, 1) },
+        { venue: 'binance', instruments: [] },
+      ],
+      filter,
+      '2026-12-03',
+    );
+    expect(up.listed).toEqual([]);
+    expect(up.unchanged).toEqual(['BTC']);
+    expect(up.catalogue.entries[0]).toEqual({
+      instrument: 'BTC',
+      venues: { deribit: 'BTC-PERPETUAL' },
+      firstListed: '2023-01-01',
+    });
+    expect(up.delisted.map((d) => d.instrument)).toEqual(['ETH']);
+    // Binance down: ETH (whose names are not known yet) might be listed there, so it stays.
+    const down = diffCatalogue(
+      seeded,
+      [
+        { venue: 'deribit', instruments: deribit.slice(0, 1) },
+        { venue: 'binance', failed: 'HTTP 503' },
+      ],
+      filter,
+      '2026-12-03',
+    );
+    expect(down.delisted).toEqual([]);
+    expect(down.catalogue.entries.map((e) => e.instrument)).toEqual(['BTC', 'ETH']);
   });
 
   it('filters by quote, kind, allow- and deny-list, preferring the earlier quote', () => {
