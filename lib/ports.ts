@@ -6,6 +6,11 @@ import type { Account, MarginAlert, MarginStatus, MarginTransition } from './dom
 import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach-index.ts';
 import type { SetBacktestReport } from './domain/backtest/daily-report.ts';
 import type { CandleSeries } from './domain/market/candle.ts';
+import type {
+  CatalogueEntry,
+  DiscoveryVenue,
+  VenueInstrumentList,
+} from './domain/market/instrument-catalogue.ts';
 import type { HeldMarkCause, MarkSnapshot, VenueMark } from './domain/market/mark.ts';
 import type { MarksReport } from './domain/market/mark-report.ts';
 import type { Threshold, ThresholdSet } from './domain/threshold/threshold.ts';
@@ -228,7 +233,40 @@ export type OpsEvent =
       readonly type: 'accounts.rejected';
       readonly runId: string;
       readonly rejected: readonly RejectedAccountRecord[];
+    }
+  | {
+      /** New instruments in the discovered catalogue: recalibrated from their first day, held at the cap until their history suffices. */
+      readonly type: 'instruments.listed';
+      readonly runId: string;
+      readonly listed: readonly CatalogueEntry[];
+    }
+  | {
+      /**
+       * Instruments no venue lists any more: dropped from the set, so an account still holding one is not
+       * valued (no market data) rather than valued at a stale price. `holders` names those accounts.
+       */
+      readonly type: 'instruments.delisted';
+      readonly runId: string;
+      readonly delisted: readonly {
+        readonly instrument: string;
+        readonly reason: string;
+        readonly holders: readonly string[];
+      }[];
+      /** Set when the accounts could not all be read: holders may be missing, and why. */
+      readonly holdersIncomplete?: string;
+    }
+  | {
+      /** Venues whose instrument list could not be read this run: their previous names were kept. */
+      readonly type: 'instruments.venues-kept';
+      readonly runId: string;
+      readonly venues: readonly { readonly venue: string; readonly reason: string }[];
     };
+
+/** The venues' instrument lists, read once per run (`lib/adapters/market/instrument-lists.ts`). */
+export interface InstrumentListSource {
+  /** One list per venue asked for; a venue that cannot answer comes back `failed` with the reason. */
+  read(venues: readonly DiscoveryVenue[], signal?: AbortSignal): Promise<VenueInstrumentList[]>;
+}
 
 export interface OpsPublisher {
   publish(event: OpsEvent): Promise<void>;

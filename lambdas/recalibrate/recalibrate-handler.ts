@@ -17,12 +17,16 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { createConsensusSource } from '../../lib/adapters/market/index.ts';
+import { catalogueFromDiscovered, VenueInstrumentLists } from '../../lib/adapters/market/instrument-lists.ts';
 import { runDailyBacktest } from '../../lib/app/daily-backtest.ts';
 import { recalibrate } from '../../lib/app/recalibrate.ts';
 import { startSweep } from '../../lib/app/start-sweep.ts';
 import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
 import { zoneLevel } from '../../lib/domain/backtest/daily-report.ts';
+import type { DiscoveredCatalogue } from '../../lib/domain/market/instrument-catalogue.ts';
 import type { ThresholdSet } from '../../lib/domain/threshold/threshold.ts';
+import type { InstrumentListSource } from '../../lib/ports.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { dynamoDbClient } from '../shared/clients.ts';
 import { parseEvent, refuseFarFuture, type ScheduledEvent, scheduledEventSchema } from '../shared/events.ts';
@@ -90,6 +94,8 @@ export interface RecalibrateHandlerOptions {
   readonly observability?: Observability;
   /** @default DynamoDbIdempotencyStore on the runs table */
   readonly idempotencyStore?: BasePersistenceLayer;
+  /** The venues' instrument lists, read when the configuration turns discovery on. @default the venues' public APIs */
+  readonly instrumentLists?: InstrumentListSource;
 }
 
 export type RecalibrateHandler = (event: unknown, context: Context) => Promise<RecalibrationSummary>;
@@ -109,6 +115,7 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
 
   const runOnce = async (event: ScheduledEvent, context: Context): Promise<RecalibrationSummary> => {
     const runId = event.scheduledTime;
+    const discovery = config.discovery;
     const result = await recalibrate(
       {
         market: ports.market,
@@ -116,8 +123,30 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
         ledger: ports.ledger,
         ops: ports.ops,
         clock: ports.clock,
+        ...(discovery && {
+          discovery: {
+            lists: options.instrumentLists ?? new VenueInstrumentLists(),
+            accounts: ports.accounts,
+            // A market a test put in stays; otherwise the consensus reads the discovered names.
+            ...(options.adapters?.market === undefined && {
+              marketFor: (catalogue: DiscoveredCatalogue) =>
+                createConsensusSource(config.venues, {
+                  catalogue: catalogueFromDiscovered(catalogue, config.catalogue),
+                  ...(config.consensus.tolerance === undefined
+                    ? {}
+                    : { tolerance: config.consensus.tolerance }),
+                  ...(config.consensus.quorum === undefined ? {} : { quorum: config.consensus.quorum }),
+                }),
+            }),
+          },
+        }),
       },
-      { runId, holder: context.awsRequestId, instruments: config.instruments },
+      {
+        runId,
+        holder: context.awsRequestId,
+        instruments: config.instruments,
+        ...(discovery && { discovery }),
+      },
     );
     if (result.outcome === 'skipped') {
       logger.warn('recalibration skipped', { reason: result.reason });

@@ -18,6 +18,12 @@ import { holdThreshold, recalibrate as recalibrateThreshold } from '../domain/th
 import type { InstrumentPolicy, ThresholdPolicy } from '../domain/threshold/policy.ts';
 import type { Threshold, ThresholdSet } from '../domain/threshold/threshold.ts';
 import type { Clock, MarketDataSource, OpsEvent, OpsPublisher, RunLedger, ThresholdStore } from '../ports.ts';
+import {
+  type Discovery,
+  type DiscoveryPorts,
+  type DiscoverySettings,
+  discover,
+} from './instrument-discovery.ts';
 
 export interface RecalibrationPorts {
   readonly market: MarketDataSource;
@@ -25,6 +31,8 @@ export interface RecalibrationPorts {
   readonly ledger: RunLedger;
   readonly ops: OpsPublisher;
   readonly clock: Clock;
+  /** Needed only when a request turns discovery on. */
+  readonly discovery?: DiscoveryPorts;
 }
 
 export type { InstrumentPolicy };
@@ -39,6 +47,11 @@ export interface RecalibrationRequest {
   readonly historyDays?: number;
   /** How long the lease lasts if this run dies without releasing it. @default 15 minutes */
   readonly leaseTtlMs?: number;
+  /**
+   * Discover the instruments from the venues' lists instead of recalibrating `instruments` only (which then
+   * give the policies of the instruments they name). Off when absent.
+   */
+  readonly discovery?: DiscoverySettings;
 }
 
 export type RecalibrationResult =
@@ -93,9 +106,28 @@ export async function recalibrate(
     const asOf = Math.floor(clock.now() / DAY_MS) * DAY_MS;
     const from = asOf - (request.historyDays ?? 3650) * DAY_MS;
 
+    let discovery: Discovery | undefined;
+    if (request.discovery) {
+      if (!ports.discovery) throw new Error('discovery is on but the recalibration has no discovery ports');
+      const day = new Date(asOf).toISOString().slice(0, 10);
+      discovery = await discover(
+        ports.discovery,
+        current,
+        request.instruments,
+        request.discovery,
+        request.runId,
+        day,
+      );
+    }
+    const instruments = discovery?.instruments ?? request.instruments;
+    const source =
+      discovery && ports.discovery?.marketFor ? ports.discovery.marketFor(discovery.diff.catalogue) : market;
+
+    // A new listing has no previous threshold: the model holds it at the policy cap until its history is
+    // long enough (`recalibrate` in model.ts), and later runs keep that cap until the model can compute.
     const results = await Promise.all(
-      request.instruments.map(({ instrument, policy }) =>
-        thresholdFor(market, instrument, policy, previousByInstrument.get(instrument), from, asOf),
+      instruments.map(({ instrument, policy }) =>
+        thresholdFor(source, instrument, policy, previousByInstrument.get(instrument), from, asOf),
       ),
     );
     const computed = results.map((r) => r.threshold);
@@ -105,11 +137,14 @@ export async function recalibrate(
       createdAt: new Date(clock.now()).toISOString(),
       ...(current ? { previousSetId: current.setId } : {}),
       thresholds: computed,
-      correlations: setCorrelations(request.instruments, results),
+      correlations: setCorrelations(instruments, results),
+      ...(discovery ? { catalogue: discovery.diff.catalogue } : {}),
     };
     await thresholds.publishSet(set, current?.setId);
 
     const held = heldOf(computed);
+    // Announced once the set is in force: a delisted instrument is out of it, so its holders go unvalued.
+    for (const event of discovery?.events ?? []) await ops.publish(event);
     await ops.publish(summary(request.runId, set, held));
     await ledger.complete(lease, 'succeeded', { instruments: computed.length, held: held.length });
     return { outcome: 'published', runId: request.runId, set, held };

@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { withoutReservedKeys } from '../domain/document-keys.ts';
 import { PolicyError } from '../domain/errors.ts';
+import { type CatalogueFilter, parseCatalogueFilter } from '../domain/market/instrument-catalogue.ts';
 import {
   type InstrumentPolicy,
   parseThresholdPolicy,
@@ -110,6 +111,11 @@ export interface RuntimeConfig {
   readonly levels?: MarginLevels;
   /** Set when the document sets `valuation` (grid, correlations…); otherwise the documented defaults apply. */
   readonly valuation?: ValuationPolicy;
+  /**
+   * Set when the document's `discovery.enabled` is true: the recalibration then takes its instruments from the
+   * venues' lists, filtered; an instrument `instruments` does not name gets `defaultPolicy`.
+   */
+  readonly discovery?: { readonly filter: CatalogueFilter; readonly defaultPolicy: ThresholdPolicy };
   /** Where the document came from, for logs: `QMT_CONFIG`, `QMT_CONFIG_FILE (<path>)` or `none`. */
   readonly source: string;
 }
@@ -207,6 +213,11 @@ export const runtimeDocumentSchema = z.strictObject({
     .optional(),
   /** The valuation policy; its fields are checked by `parseValuationPolicy`, which names them. */
   valuation: policyDocumentSchema.optional(),
+  /**
+   * Instruments discovered from the venues' lists (off unless `enabled`); `filter` is checked by
+   * `parseCatalogueFilter`, which names its fields.
+   */
+  discovery: z.strictObject({ enabled: z.boolean().optional(), filter: z.unknown() }).optional(),
 });
 
 export type RuntimeDocument = z.input<typeof runtimeDocumentSchema>;
@@ -367,6 +378,7 @@ type ResolvedDocument = Pick<
 > & {
   readonly levels?: MarginLevels;
   readonly valuation?: ValuationPolicy;
+  readonly discovery?: RuntimeConfig['discovery'];
 };
 
 function resolveDocument(document: ParsedDocument | undefined, source: string): ResolvedDocument {
@@ -437,6 +449,14 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
     },
     ...(levels === undefined ? {} : { levels }),
     ...(valuation === undefined ? {} : { valuation }),
+    ...(document.discovery?.enabled === true && {
+      discovery: {
+        filter: withConfigPath(source, () =>
+          parseCatalogueFilter(document.discovery?.filter, 'discovery.filter'),
+        ),
+        defaultPolicy,
+      },
+    }),
   };
 }
 

@@ -147,6 +147,33 @@ const OPS_EXAMPLES: Record<
       rejected: [{ accountKey: 'acc-0099', reason: 'positions[0].quantity: expected a decimal string' }],
     },
   },
+  'instruments.listed': {
+    severity: 'info',
+    payload: {
+      runId: 'scheduled#2026-12-03',
+      listed: [{ instrument: 'DOGE', venues: { binance: 'DOGEUSDT' }, firstListed: '2026-12-03' }],
+    },
+  },
+  'instruments.delisted': {
+    severity: 'critical',
+    payload: {
+      runId: 'scheduled#2026-12-03',
+      delisted: [
+        {
+          instrument: 'LUNA',
+          reason: 'LUNA: no venue lists it as trading in USD/USDT perpetual',
+          holders: ['acc-0042'],
+        },
+      ],
+    },
+  },
+  'instruments.venues-kept': {
+    severity: 'warning',
+    payload: {
+      runId: 'scheduled#2026-12-03',
+      venues: [{ venue: 'binance', reason: 'binance instrument list: GET /fapi/v1/exchangeInfo HTTP 503' }],
+    },
+  },
 };
 
 function opsMessageName(type: string): string {

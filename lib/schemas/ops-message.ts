@@ -158,6 +158,53 @@ export const opsEventSchemas = {
         .describe('Account records that could not be read; the rest were swept.'),
     })
     .describe('A sweep could not read some account records; the rest were swept.'),
+  'instruments.listed': z
+    .strictObject({
+      type: z.literal('instruments.listed'),
+      runId,
+      listed: z
+        .array(
+          z.strictObject({
+            instrument: text('Instrument symbol (the base asset).'),
+            venues: z
+              .strictObject({
+                deribit: text("Deribit's name.").optional(),
+                binance: text("Binance's name.").optional(),
+                coinbase: text("Coinbase's name.").optional(),
+                kraken: text("Kraken's name.").optional(),
+              })
+              .describe('What each listing venue calls it.'),
+            firstListed: z.iso.date().describe('UTC day qmt first listed it.'),
+          }),
+        )
+        .describe('New instruments: held at the policy cap until their history is long enough.'),
+    })
+    .describe('The venues listed new instruments; they are recalibrated from their first day.'),
+  'instruments.delisted': z
+    .strictObject({
+      type: z.literal('instruments.delisted'),
+      runId,
+      delisted: z
+        .array(
+          z.strictObject({
+            instrument: text('Instrument symbol.'),
+            reason: text('Why it left the catalogue.'),
+            holders: z.array(text('Account id.')).describe('Accounts still holding it: they are not valued.'),
+          }),
+        )
+        .describe('Instruments dropped from the set.'),
+      holdersIncomplete: text('Why the holder list may be incomplete (accounts unreadable).').optional(),
+    })
+    .describe('Instruments no venue lists any more; accounts still holding them are named.'),
+  'instruments.venues-kept': z
+    .strictObject({
+      type: z.literal('instruments.venues-kept'),
+      runId,
+      venues: z
+        .array(z.strictObject({ venue: text('Venue name.'), reason: text('Why its list was not read.') }))
+        .describe('Venues whose previous instrument names were kept.'),
+    })
+    .describe("A venue's instrument list could not be read; its previous listings stand."),
 } as const;
 
 export const OPS_EVENT_TYPES = Object.keys(opsEventSchemas) as (keyof typeof opsEventSchemas)[];

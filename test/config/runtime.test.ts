@@ -177,6 +177,42 @@ describe('loadRuntimeConfig', () => {
     expect(loadRuntimeConfig(envWith({ instruments: { BTC: {} } })).valuation).toBeUndefined();
   });
 
+  it('turns instrument discovery on only when the document enables it, and names a bad filter field', () => {
+    expect(loadRuntimeConfig(envWith({ instruments: { BTC: {} } })).discovery).toBeUndefined();
+    expect(
+      loadRuntimeConfig(envWith({ instruments: { BTC: {} }, discovery: { filter: { quotes: ['USD'] } } }))
+        .discovery,
+    ).toBeUndefined();
+    const on = loadRuntimeConfig(
+      envWith({
+        instruments: { BTC: {} },
+        defaultPolicy: { confidence: 0.995 },
+        discovery: { enabled: true, filter: { quotes: ['USD', 'USDT'], deny: ['LUNA'] } },
+      }),
+    );
+    expect(on.discovery?.filter).toEqual({
+      quotes: ['USD', 'USDT'],
+      kinds: ['perpetual'],
+      deny: ['LUNA'],
+      venues: ['deribit', 'binance', 'coinbase', 'kraken'],
+    });
+    expect(on.discovery?.defaultPolicy.confidence).toBe(0.995);
+    const error = configError(() =>
+      loadRuntimeConfig(
+        envWith({
+          instruments: { BTC: {} },
+          discovery: { enabled: true, filter: { quotes: ['USD'], kinds: ['swap'] } },
+        }),
+      ),
+    );
+    expect(error.path).toBe('discovery.filter.kinds.0');
+    expect(error.message).toMatch(/^invalid configuration in QMT_CONFIG: discovery\.filter\.kinds\.0: /);
+    const stray = configError(() =>
+      loadRuntimeConfig(envWith({ instruments: { BTC: {} }, discovery: { enabled: 'yes', filter: {} } })),
+    );
+    expect(stray.path).toBe('discovery.enabled');
+  });
+
   it('names the field and the reason for a bad policy value', () => {
     const error = configError(() =>
       loadRuntimeConfig(envWith({ instruments: { BTC: { policy: { confidence: 1.5 } } } })),

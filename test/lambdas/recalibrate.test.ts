@@ -139,6 +139,65 @@ describe('recalibrate handler', () => {
     expect(observability.metric('InstrumentsRecalibrated') + observability.metric('ThresholdsHeld')).toBe(2);
   });
 
+  it('with discovery on in the configuration, recalibrates a new listing at the cap and announces it', async () => {
+    currentSetExists();
+    const perpetual = (name: string, base: string) => ({
+      name,
+      base,
+      quote: 'USDT',
+      kind: 'perpetual' as const,
+      trading: true,
+    });
+    const handler = createRecalibrateHandler({
+      env: lambdaEnv({
+        QMT_CONFIG: JSON.stringify({
+          instruments: { BTC: {}, ETH: {} },
+          discovery: { enabled: true, filter: { quotes: ['USDT'], venues: ['binance'] } },
+        }),
+      }),
+      adapters: {
+        market: new PreparedMarket({
+          BTC: generateCandles({
+            instrument: 'BTC',
+            days: 1000,
+            endTime: today,
+            startPrice: 30_000,
+            seed: 1,
+          }),
+          ETH: generateCandles({ instrument: 'ETH', days: 1000, endTime: today, startPrice: 2_000, seed: 2 }),
+          DOGE: generateCandles({ instrument: 'DOGE', days: 5, endTime: today, startPrice: 0.1, seed: 3 }),
+        }),
+        clock: new FixedClock(today + 5 * 60_000),
+      },
+      instrumentLists: {
+        read: async () => [
+          {
+            venue: 'binance',
+            instruments: [
+              perpetual('BTCUSDT', 'BTC'),
+              perpetual('ETHUSDT', 'ETH'),
+              perpetual('DOGEUSDT', 'DOGE'),
+            ],
+          },
+        ],
+      },
+      observability: recordedObservability(),
+    });
+    const summary = await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    expect(summary).toMatchObject({ outcome: 'published', instruments: 3, held: [{ instrument: 'DOGE' }] });
+    const batch =
+      dynamo.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[TABLES.thresholds];
+    const meta = batch?.find((request) => request.PutRequest?.Item?.sk?.S === 'META')?.PutRequest?.Item;
+    expect(
+      JSON.parse(meta?.catalogue?.S ?? '{}').entries.map((e: { instrument: string }) => e.instrument),
+    ).toEqual(['BTC', 'DOGE', 'ETH']);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      MessageAttributes: expect.objectContaining({
+        eventType: { DataType: 'String', StringValue: 'instruments.listed' },
+      }),
+    });
+  });
+
   it('flips CURRENT on condition that it does not exist yet for the first set', async () => {
     fakeIdempotencyRecords(dynamo);
     const { handler } = setup();

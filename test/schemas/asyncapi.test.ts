@@ -116,6 +116,22 @@ const EVENTS: Record<OpsEvent['type'], OpsEvent> = {
     runId: 'sw',
     rejected: [{ accountKey: 'a', reason: 'bad' }],
   },
+  'instruments.listed': {
+    type: 'instruments.listed',
+    runId: 'r1',
+    listed: [{ instrument: 'DOGE', venues: { binance: 'DOGEUSDT' }, firstListed: '2026-12-03' }],
+  },
+  'instruments.delisted': {
+    type: 'instruments.delisted',
+    runId: 'r1',
+    delisted: [{ instrument: 'LUNA', reason: 'gone', holders: ['acc-1'] }],
+    holdersIncomplete: '1 account records could not be read (a)',
+  },
+  'instruments.venues-kept': {
+    type: 'instruments.venues-kept',
+    runId: 'r1',
+    venues: [{ venue: 'binance', reason: 'HTTP 503' }],
+  },
 };
 
 describe('the AsyncAPI document', () => {

@@ -6,7 +6,8 @@
  * Items (table `thresholds`, keys `pk`/`sk`):
  * - `POINTER` / `CURRENT`: setId, previousSetId, runId, createdAt, publishedAt, instrumentCount, publishToken
  * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount, correlations (the set's
- *   estimated pair correlations as JSON, when it has them)
+ *   estimated pair correlations as JSON, when it has them), catalogue (the discovered instrument catalogue as
+ *   JSON, when discovery is on)
  * - `SET#<setId>` / `INSTR#<instrument>`: instrument, historyKey (`asOf#createdAt#setId`), ordinal, threshold
  *   (the whole `Threshold` as JSON, so every audit field and number round-trips exactly)
  */
@@ -19,6 +20,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { QmtError, ThresholdSetConflictError } from '../../domain/errors.ts';
+import type { DiscoveredCatalogue } from '../../domain/market/instrument-catalogue.ts';
 import type { PairCorrelation } from '../../domain/threshold/correlation.ts';
 import type { Threshold, ThresholdSet } from '../../domain/threshold/threshold.ts';
 import type { Clock, ThresholdStore } from '../../ports.ts';
@@ -234,10 +236,11 @@ export class DynamoDbThresholdStore implements ThresholdStore {
             'previousSetId',
             'instrumentCount',
             'correlations',
+            'catalogue',
           ),
           ExpressionAttributeValues: { ':pk': str(setPartition(setId)) },
           ProjectionExpression:
-            '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount, #correlations',
+            '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount, #correlations, #catalogue',
           // Consistent: items written just before the flip must all be visible to a reader that saw the flip.
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -265,6 +268,7 @@ export class DynamoDbThresholdStore implements ThresholdStore {
     }
     const previousSetId = getString(meta, 'previousSetId');
     const correlations = getString(meta, 'correlations');
+    const catalogue = getString(meta, 'catalogue');
     return {
       setId,
       runId: requireString(meta, 'runId', what),
@@ -272,6 +276,7 @@ export class DynamoDbThresholdStore implements ThresholdStore {
       ...(previousSetId !== undefined && { previousSetId }),
       thresholds,
       ...(correlations !== undefined && { correlations: parseCorrelations(correlations, what) }),
+      ...(catalogue !== undefined && { catalogue: parseCatalogue(catalogue, what) }),
     };
   }
 
@@ -331,6 +336,9 @@ function setItems(set: ThresholdSet): Item[] {
     ...(set.correlations !== undefined && {
       correlations: str(stringifyFinite(set.correlations, `set ${set.setId}, correlations`)),
     }),
+    ...(set.catalogue !== undefined && {
+      catalogue: str(stringifyFinite(set.catalogue, `set ${set.setId}, catalogue`)),
+    }),
   };
   const thresholds = set.thresholds.map(
     (threshold, ordinal): Item => ({
@@ -363,6 +371,14 @@ function parseCorrelations(text: string, what: string): PairCorrelation[] {
   const parsed: unknown = JSON.parse(text);
   if (!Array.isArray(parsed)) throw new QmtError(`${what}: the stored correlations are not a list`);
   return parsed as PairCorrelation[];
+}
+
+function parseCatalogue(text: string, what: string): DiscoveredCatalogue {
+  const parsed: unknown = JSON.parse(text);
+  if (!Array.isArray((parsed as { entries?: unknown } | null)?.entries)) {
+    throw new QmtError(`${what}: the stored instrument catalogue has no entries list`);
+  }
+  return parsed as DiscoveredCatalogue;
 }
 
 function parseThreshold(item: Item, what: string): Threshold {

@@ -42,6 +42,16 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
           : 'info';
     case 'backtest.failed':
       return 'warning';
+    // A new listing is held at the policy cap: worth a look, not an alarm.
+    case 'instruments.listed':
+      return 'info';
+    // Accounts holding a delisted instrument are no longer valued: someone must act on them.
+    case 'instruments.delisted':
+      return event.delisted.some((d) => d.holders.length > 0) || event.holdersIncomplete !== undefined
+        ? 'critical'
+        : 'warning';
+    case 'instruments.venues-kept':
+      return 'warning';
     case 'sweep.completed':
       return Object.entries(event.counts).some(([name, count]) => TROUBLE_COUNT.test(name) && count > 0)
         ? 'warning'
@@ -80,6 +90,15 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'accounts.rejected':
       text = `qmt sweep rejected ${event.rejected.length} account records ${run}`;
+      break;
+    case 'instruments.listed':
+      text = `qmt new instruments listed: ${event.listed.map((l) => l.instrument).join(', ')} ${run}`;
+      break;
+    case 'instruments.delisted':
+      text = `qmt instruments DELISTED: ${event.delisted.map((d) => `${d.instrument} (${d.holders.length} holders)`).join(', ')} ${run}`;
+      break;
+    case 'instruments.venues-kept':
+      text = `qmt instrument lists unread, previous kept: ${event.venues.map((v) => v.venue).join(', ')} ${run}`;
       break;
     case 'marks.held':
       text = `qmt live marks held ${event.held.map((h) => h.instrument).join(', ')} ${run}`;

@@ -1,3 +1,4 @@
+import type { DiscoveredCatalogue } from '../market/instrument-catalogue.ts';
 import type { PairCorrelation } from './correlation.ts';
 
 /**
@@ -163,4 +164,9 @@ export interface ThresholdSet {
    * correlations were estimated: valuation then offsets only the pairs its policy configures by hand.
    */
   readonly correlations?: readonly PairCorrelation[];
+  /**
+   * The instrument catalogue discovered from the venues when the set was written (discovery on). Kept with
+   * the set so the catalogue and the thresholds flip together: the next run diffs against what is in force.
+   */
+  readonly catalogue?: DiscoveredCatalogue;
 }

@@ -222,6 +222,26 @@ describe('DynamoDbThresholdStore.currentSet', () => {
     });
   });
 
+  it('keeps the discovered instrument catalogue on the META item and reads it back with the set', async () => {
+    const catalogue = {
+      entries: [{ instrument: 'BTC', venues: { binance: 'BTCUSDT' }, firstListed: '2026-12-03' }],
+    };
+    const set = { ...sampleSet('set-c', ['BTC']), catalogue };
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(PutItemCommand).resolves({});
+    await store().publishSet(set, undefined);
+    const written = ddb
+      .commandCalls(BatchWriteItemCommand)
+      .flatMap((call) => call.args[0].input.RequestItems?.[TABLE] ?? [])
+      .map((request) => request.PutRequest?.Item ?? {});
+    const meta = written.find((item) => item.sk?.S === 'META');
+    expect(JSON.parse(meta?.catalogue?.S ?? 'null')).toEqual(catalogue);
+    const instrumentItems = written.filter((item) => item.sk?.S !== 'META');
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-c') });
+    ddb.on(QueryCommand).resolves({ Items: [...instrumentItems, meta ?? {}] });
+    await expect(store().currentSet()).resolves.toEqual(set);
+  });
+
   it('refuses to serve a set with items missing', async () => {
     const set = sampleSet('set-a', ['BTC', 'ETH']);
     const { meta, thresholds } = itemsOf(set, [0]);
