@@ -14,7 +14,8 @@
  *     else a targeted sweep through the breach index (`sweepMoved`);
  *  4. at each UTC midnight: the scheduled recalibration (`recalibrate`) from the bars aggregated to UTC days
  *     (only days closed by then: no look-ahead; history before `from` warms the model up), then a full
- *     sweep at the current marks, since breach bands belong to one set and a new set has none.
+ *     sweep at the current marks, since breach bands belong to one set and a new set has none. A bar closing
+ *     at that midnight skips steps 2 and 3: the scheduled run covers it, and the bar is swept once.
  */
 import type { MarginAlert } from '../domain/account/account.ts';
 import type { MarginLevels } from '../domain/account/state-machine.ts';
@@ -387,10 +388,16 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
   for (const t of times) {
     clock.time = t;
     const closing = barsAt.get(t) ?? [];
+    const midnight = t % DAY_MS === 0 && t >= from;
     if (closing.length > 0) {
       stats.bars += closing.length;
       for (const bar of closing) takeMark(bar, t);
       currentMarks = snapshotAt(t);
+    }
+    // A bar closing at a replayed midnight is left to the scheduled run at the same instant: it recalibrates on
+    // the day this bar closes, then sweeps once. A shock set and its sweep first would be superseded at once,
+    // and an account would move twice on the one bar (a flap).
+    if (closing.length > 0 && !midnight) {
       // A shock run first, as the deployed watch does: the bar is then swept once, at the set now in force.
       // Sweeping at the old set first would move an account at the old set and back at the raised one on
       // the same bar (a flap). A raised set has no breach bands yet, so it is swept in full.
@@ -402,7 +409,7 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
       if (shocked || t - lastFull >= request.fullSweepEveryMs) await fullSweep();
       else await targetedSweep();
     }
-    if (t % DAY_MS === 0 && t >= from) {
+    if (midnight) {
       currentMarks = snapshotAt(t);
       await scheduledRecalibration(t);
       await fullSweep();

@@ -72,12 +72,10 @@ export function expectedTransitions(
   const times = [...new Set([...closeAt.keys(), ...midnights])].sort((a, b) => a - b);
   for (const t of times) {
     const close = closeAt.get(t);
-    if (close !== undefined) {
-      mark = close;
-      // A shock set published on this bar is in force for the bar's one sweep; a scheduled set published
-      // at this midnight values the same mark after it.
-      visit(t, (at, shock) => at < t || (at === t && shock));
-    }
+    if (close !== undefined) mark = close;
+    // A shock set published on this bar is in force for the bar's one sweep. A bar closing at a midnight is
+    // swept once, by the scheduled run at that midnight (below).
+    if (close !== undefined && t % DAY_MS !== 0) visit(t, (at, shock) => at < t || (at === t && shock));
     if (t % DAY_MS === 0) visit(t, (at) => at <= t);
   }
   return expected;

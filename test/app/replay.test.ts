@@ -175,6 +175,30 @@ describe('replay', () => {
     expect(off.thresholdSets.every((s) => s.trigger === 'scheduled')).toBe(true);
   });
 
+  it('leaves a bar closing at midnight to the scheduled run: no shock set at that instant, no flap', async () => {
+    // Prepare: no floor binds on the generated warm-up, so three shock runs use up the crash day's allowance
+    // by 14:00 and the crash day's last bar closes at 2024-03-13T00:00, a new UTC day, 14% below the last
+    // shock set's reference price.
+    const floorless = parseThresholdPolicy({
+      stress: { coveredShare: 0 },
+      antiProcyclicality: { longLookbackFloor: { share: 0.5 }, stressedPeriodFloor: null },
+    });
+    const { ports } = setup();
+
+    // Act
+    const result = await replay(ports, request({ instruments: [{ instrument: 'BTC', policy: floorless }] }));
+
+    // Assess: the shock runs of the crash day happened, none at the midnight, and each account moved at most
+    // once at it
+    const shocks = result.thresholdSets.filter((s) => s.trigger === 'shock').map((s) => s.effectiveAt);
+    expect(shocks.filter((at) => at.startsWith('2024-03-12')).length).toBe(3);
+    expect(shocks.filter((at) => at.endsWith('T00:00:00.000Z'))).toEqual([]);
+    const atMidnight = result.alerts.filter((a) => a.occurredAt === '2024-03-13T00:00:00.000Z');
+    expect(atMidnight.length).toBeGreaterThan(0);
+    const accounts = atMidnight.map((a) => a.accountId);
+    expect(new Set(accounts).size).toBe(accounts.length);
+  });
+
   it('values a bar that triggers a shock once, under the shock set: no account flaps on it', async () => {
     // A dense book around every level, longs and shorts: some are on the wrong side of a level under the old
     // set and on the other side under the raised one, so a sweep at the old set then at the shock set would

@@ -142,7 +142,11 @@ describe('qmt stress (issue 15)', () => {
   it('with stress.cascade.feedIntoMargins, reports the threshold the cascade-amplified move gives (item 5)', async () => {
     const { accounts, prices } = setUp();
     const policy = join(tempDir('qmt-stress-policy-'), 'policy.json');
-    writeFileSync(policy, JSON.stringify({ stress: { cascade: { feedIntoMargins: true } } }));
+    // The stress floor covers 25% here: the default covers none since issue 14 item 2 (chosen out of sample).
+    writeFileSync(
+      policy,
+      JSON.stringify({ stress: { coveredShare: 0.25, cascade: { feedIntoMargins: true } } }),
+    );
     const run = await runQmt([
       'stress',
       '--accounts',

@@ -232,7 +232,7 @@ export const shockPolicySchema = z.strictObject({
 
 export const thresholdPolicySchema = z
   .strictObject({
-    version: z.string().min(1).max(64).default('qmt-default-2026.11'),
+    version: z.string().min(1).max(64).default('qmt-default-2026.12'),
     confidence: z
       .number()
       .min(0.9)
@@ -274,9 +274,9 @@ export const thresholdPolicySchema = z
           .max(50)
           .default([...DEFAULT_STRESS_SCENARIOS]),
         coveredShare: share
-          .default(0.25)
+          .default(0)
           .describe(
-            'The initial margin covers at least this share of the worst scenario loss over the MPOR.',
+            'The initial margin covers at least this share of the worst scenario loss over the MPOR. Default 0 (chosen out of sample, README): the scenarios are measured and stored with every threshold but do not bind.',
           ),
         // Optional without a default: a policy that does not use `qmt stress` hashes as it did before.
         cascade: cascadePolicySchema
@@ -289,7 +289,7 @@ export const thresholdPolicySchema = z
         longLookbackFloor: z
           .strictObject({
             years: z.number().int().min(1).max(20).default(10),
-            share: share.default(0.85),
+            share: share.default(0.5),
           })
           .nullable()
           .prefault({})
@@ -298,14 +298,14 @@ export const thresholdPolicySchema = z
           ),
         stressedPeriodFloor: z
           .strictObject({
-            share: share.default(0.5),
-            windowDays: z.number().int().min(30).max(730).default(365),
-            years: z.number().int().min(1).max(20).default(5),
+            share: share.default(0.85),
+            windowDays: z.number().int().min(30).max(730).default(730),
+            years: z.number().int().min(1).max(20).default(2),
           })
           .nullable()
-          .optional()
+          .prefault({})
           .describe(
-            'A floor on a stressed-period measure that ages out: margin at least `share` of the same risk measure on the volatility (root mean square of returns) of the most volatile `windowDays` of the last `years` years. The stressed period leaves the window after `years`, so an asset’s infancy stops binding. Absent or null: none. It is not an EMIR Art. 28 tool on its own (the other three are).',
+            'A floor on a stressed-period measure that ages out: margin at least `share` of the same risk measure on the volatility (root mean square of returns) of the most volatile `windowDays` of the last `years` years. The stressed period leaves the window after `years`, so an asset’s infancy stops binding. Default: a rolling two-year floor at 85% (chosen out of sample, README). null: none. It is not an EMIR Art. 28 tool on its own (the other three are).',
           ),
         buffer: share
           .default(0)

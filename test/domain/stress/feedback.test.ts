@@ -4,7 +4,7 @@ import { generateCandles } from '../../../lib/domain/market/generated.ts';
 import type { CascadeReport } from '../../../lib/domain/stress/cascade.ts';
 import { cascadeScenarios, withCascadeScenario } from '../../../lib/domain/stress/feedback.ts';
 import { recalibrate } from '../../../lib/domain/threshold/model.ts';
-import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
+import { parseThresholdPolicy } from '../../../lib/domain/threshold/policy.ts';
 
 describe('feedback of a cascade into margins (issue 15 item 5)', () => {
   const report = {
@@ -29,8 +29,11 @@ describe('feedback of a cascade into margins (issue 15 item 5)', () => {
     });
     const scenario = cascadeScenarios(report).BTC;
     if (scenario === undefined) throw new Error('no scenario');
-    const policy = withCascadeScenario(DEFAULT_THRESHOLD_POLICY, scenario);
-    const before = recalibrate(DEFAULT_THRESHOLD_POLICY, series, undefined, { asOf: asOf + DAY_MS });
+    // A stress floor covering 25%: the default covers none since issue 14 item 2, and a cascade scenario
+    // feeds margins only through that share.
+    const base = parseThresholdPolicy({ stress: { coveredShare: 0.25 } });
+    const policy = withCascadeScenario(base, scenario);
+    const before = recalibrate(base, series, undefined, { asOf: asOf + DAY_MS });
     const after = recalibrate(policy, series, undefined, { asOf: asOf + DAY_MS });
     expect(policy.stress.scenarios.at(-1)).toEqual(scenario);
     // Covered share 25% of a 60% fall: 15%, above every default scenario's share.

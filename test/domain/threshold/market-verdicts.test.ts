@@ -198,8 +198,11 @@ describe('misdated series (issue 11 item 8)', () => {
   });
 
   it('gives a series without 2020-03-12 the stress floor of the recorded COVID move, named in the audit', () => {
+    // Prepare: a stress floor covering 25% (the default covers none since issue 14 item 2)
+    const covered = parseThresholdPolicy({ stress: { coveredShare: 0.25 } });
+
     // Act
-    const threshold = recalibrate(policy, base, undefined, { asOf: RUN });
+    const threshold = recalibrate(covered, base, undefined, { asOf: RUN });
 
     // Assess: BTC's recorded −37.17% (the shared BTC-USD.csv), 25% covered.
     const covid = threshold.components.stressScenarios?.['covid-crash'];

@@ -69,9 +69,11 @@ describe('parseThresholdPolicy: defaults', () => {
       method: 'weighted',
       weights: { ewma: 1, garch: 0, range: 0, implied: 0 },
     });
-    expect(p.stress).toEqual({ scenarios: [...DEFAULT_STRESS_SCENARIOS], coveredShare: 0.25 });
+    // Chosen out of sample (issue 14 item 2, README "The default policy, chosen out of sample").
+    expect(p.stress).toEqual({ scenarios: [...DEFAULT_STRESS_SCENARIOS], coveredShare: 0 });
     expect(p.antiProcyclicality).toEqual({
-      longLookbackFloor: { years: 10, share: 0.85 },
+      longLookbackFloor: { years: 10, share: 0.5 },
+      stressedPeriodFloor: { years: 2, windowDays: 730, share: 0.85 },
       buffer: 0,
       stressedWeight: 0,
     });
@@ -90,7 +92,8 @@ describe('parseThresholdPolicy: defaults', () => {
     expect(p.lookbackDays).toBeGreaterThanOrEqual(365); // Art. 25: at least the latest 12 months
     expect(p.marginPeriodOfRiskDays).toBeGreaterThanOrEqual(1); // CFTC: 1 day for futures
     // Art. 28: at least one APC tool. The default is (c), a floor from a 10-year lookback. Note: the default
-    // floor is 85% of that margin (a README-documented committee choice), not the 100% of a literal 28(c).
+    // floor is 50% of that margin, beside a rolling two-year floor at 85% (chosen out of sample, README), not
+    // the 100% of a literal 28(c).
     expect(apc.longLookbackFloor?.years).toBeGreaterThanOrEqual(10);
     expect(apc.longLookbackFloor?.share).toBeGreaterThan(0);
     // Maintenance below initial; the state levels in order.
@@ -353,7 +356,7 @@ describe('policyHash', () => {
     ['confidence', { confidence: 0.995 }],
     ['a nested λ', { volatility: { ewmaLambda: 0.98 } }],
     ['the APC floor share', { antiProcyclicality: { longLookbackFloor: { share: 0.9 } } }],
-    ['the version label only', { version: 'qmt-default-2026.12' }],
+    ['the version label only', { version: 'qmt-default-2026.11' }],
     ['the order of the scenarios', { stress: { scenarios: [...DEFAULT_STRESS_SCENARIOS].reverse() } }],
   ])('changes when %s changes', (_name, input) => {
     // Act

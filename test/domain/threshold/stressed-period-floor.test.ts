@@ -90,7 +90,11 @@ describe('recalibrate: the stressed-period floor', () => {
   });
 
   it('is absent from the components when the policy has none', () => {
-    const threshold = recalibrate(parseThresholdPolicy({ stress: { scenarios: [] } }), prices, undefined, {
+    const none = parseThresholdPolicy({
+      antiProcyclicality: { stressedPeriodFloor: null },
+      stress: { scenarios: [] },
+    });
+    const threshold = recalibrate(none, prices, undefined, {
       asOf,
     });
     expect(threshold.components.apcStressedFloorRate).toBeUndefined();

@@ -16,17 +16,19 @@ import { readShared, type SharedInstrument } from '../../shared.ts';
  *    updated with it): breach counts and active-bound counts exact, p-values ±1e-6 absolute, rates and ratios
  *    ±1e-9 relative.
  *
- * The pinned statistics were computed independently in Python (numpy 1.24.2, scipy 1.10.1), from our per-day
+ * The pinned statistics were computed independently in Python (numpy 2.4.6, scipy 1.17.1; first for the
+ * 2026.11 default with numpy 1.24.2, scipy 1.10.1, again for qmt-default-2026.12), from our per-day
  * initialMarginRate series (dumped to JSON with a tsx script) and the raw CSV closes, not from our statistics
- * code:
+ * code (test/data/python/backtest_stats.py):
  *   L = 1 − C[t]/C[t−1] (long), C[t]/C[t−1] − 1 (short); I = L > rate[t]; x = ΣI; n = len(I)
  *   Kupiec LR = −2[(n−x)ln(0.99) + x ln(0.01) − (n−x)ln(1−x/n) − x ln(x/n)], p = scipy.stats.chi2.sf(LR, 1)
  *   Christoffersen: n_ij transition counts, π01, π11, π; LR_ind as margin-methods §6.2, p = chi2.sf(LR_ind, 1);
  *   conditional coverage p = chi2.sf(LR + LR_ind, 2)
  *   hindsight = max(np.quantile(L_long, 0.99), np.quantile(L_short, 0.99)); efficiency = mean(rate)/hindsight
  *   peakToTrough = max(rate)/min(rate); maxIncrease_k = max(rate[k:]/rate[:-k]) for k = 1, 5
- * Ours agreed to ≤ 2e-15 relative on every figure. The active-bound counts are ours (no Python analogue).
- * Note BTC's long side: breaches cluster (Christoffersen p = 0.00065), which the Done criteria do not cover.
+ * Ours agree to ≤ 2e-15 relative on the rates and ratios and ≤ 3e-13 relative on the p-values (the χ² tail's
+ * rounding); the pinned figures are Python's. The active-bound counts are ours (no Python analogue).
+ * Note BTC's long side: breaches cluster (Christoffersen p = 0.00086), which the Done criteria do not cover.
  */
 interface PinnedSide {
   readonly breaches: number;
@@ -58,29 +60,28 @@ const PINNED: readonly Pinned[] = [
     from: '2016-01-01',
     to: '2023-07-31',
     long: {
-      breaches: 23,
-      kupiecP: 0.3561363093529586,
-      christoffersenP: 0.0006495734086574184,
-      conditionalCoverageP: 0.0019501184033259968,
+      breaches: 24,
+      kupiecP: 0.4707886001661373,
+      christoffersenP: 0.0008577780417185945,
+      conditionalCoverageP: 0.0029795347551594227,
     },
     short: {
-      breaches: 25,
-      kupiecP: 0.601417567225818,
-      christoffersenP: 0.22424950536224642,
-      conditionalCoverageP: 0.41689720403197605,
+      breaches: 26,
+      kupiecP: 0.7443360604012199,
+      christoffersenP: 0.24478576101779903,
+      conditionalCoverageP: 0.4821085664825362,
     },
-    averageInitialMarginRate: 0.11753540426260393,
+    averageInitialMarginRate: 0.11773226248685868,
     hindsightFixedRate: 0.11014798485859136,
-    efficiency: 1.0670681303293619,
+    efficiency: 1.068855346178181,
     peakToTrough: 3.960105261371468,
     maxIncrease1d: 1.25,
-    maxIncrease5d: 1.803712677635005,
+    maxIncrease5d: 1.9446862488151542,
     activeBounds: {
-      model: 1994,
-      'apc-floor': 630,
+      model: 1796,
+      'apc-stressed-floor': 966,
+      'step-down-limit': 5,
       'step-up-limit': 2,
-      'stress-floor': 142,
-      'step-down-limit': 1,
     },
   },
   {
@@ -100,18 +101,17 @@ const PINNED: readonly Pinned[] = [
       christoffersenP: 0.7070996904771278,
       conditionalCoverageP: 0.2499266318457998,
     },
-    averageInitialMarginRate: 0.14230528307744034,
+    averageInitialMarginRate: 0.14034822063257732,
     hindsightFixedRate: 0.13178458260873918,
-    efficiency: 1.0798325590174422,
-    peakToTrough: 2.155062507980311,
+    efficiency: 1.064982093157764,
+    peakToTrough: 2.6268858255645005,
     maxIncrease1d: 1.25,
-    maxIncrease5d: 1.7275321157727366,
+    maxIncrease5d: 1.7640146125355474,
     activeBounds: {
-      'apc-floor': 663,
-      model: 1024,
+      'apc-stressed-floor': 591,
+      model: 1127,
       'step-up-limit': 3,
-      'step-down-limit': 3,
-      'stress-floor': 33,
+      'step-down-limit': 5,
     },
   },
   {
@@ -126,18 +126,18 @@ const PINNED: readonly Pinned[] = [
       conditionalCoverageP: 0.009032087381513768,
     },
     short: {
-      breaches: 5,
-      kupiecP: 0.19889237619609457,
-      christoffersenP: 0.8069112957154952,
-      conditionalCoverageP: 0.4252350085163087,
+      breaches: 6,
+      kupiecP: 0.3751238540110514,
+      christoffersenP: 0.7691622754689672,
+      conditionalCoverageP: 0.6463765725089768,
     },
-    averageInitialMarginRate: 0.2078344236608932,
+    averageInitialMarginRate: 0.2034352357358623,
     hindsightFixedRate: 0.19276740158867364,
-    efficiency: 1.0781616702204115,
-    peakToTrough: 2.354075860196929,
-    maxIncrease1d: 1.1847254869010062,
-    maxIncrease5d: 1.2797454540477682,
-    activeBounds: { model: 327, 'apc-floor': 516 },
+    efficiency: 1.055340446876758,
+    peakToTrough: 2.950923214583911,
+    maxIncrease1d: 1.25,
+    maxIncrease5d: 1.3579035745103623,
+    activeBounds: { model: 366, 'apc-stressed-floor': 476, 'step-up-limit': 1 },
   },
 ];
 

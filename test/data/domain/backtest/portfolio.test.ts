@@ -65,7 +65,8 @@ describe('portfolio backtest with offsets on BTC and ETH (default policies, cap 
     const r = run(1, 1);
     expect(r.observations).toBe(1726);
     expect([r.from, r.to]).toEqual(['2018-11-09', '2023-07-31']);
-    expect([r.long.breaches, r.short.breaches]).toEqual([13, 11]);
+    // qmt-default-2026.12 (issue 14 item 2): the legs' margins moved, so ETH's short leg breaches once less.
+    expect([r.long.breaches, r.short.breaches]).toEqual([13, 10]);
     for (const side of [r.long, r.short]) {
       expect(side.kupiecP).toBeGreaterThanOrEqual(0.05);
       expect(side.christoffersenP).toBeGreaterThanOrEqual(0.05);
@@ -79,8 +80,8 @@ describe('portfolio backtest with offsets on BTC and ETH (default policies, cap 
     expect(r.long.breachRate).toBeLessThanOrEqual(0.01);
     expect(r.long.kupiecP).toBeLessThan(0.05);
     expect(r.averageInitialMarginRate).toBeLessThan(r.averageMarginWithoutOffsets);
-    expect(r.averageInitialMarginRate).toBeCloseTo(0.1205, 4);
-    expect(r.averageMarginWithoutOffsets).toBeCloseTo(0.127, 3);
+    expect(r.averageInitialMarginRate).toBeCloseTo(0.1199, 4);
+    expect(r.averageMarginWithoutOffsets).toBeCloseTo(0.126, 3);
     expect(r.hindsightFixedRate).toBeCloseTo(0.0437, 4);
     // Before luna (May 2022) the stress windows hold 3 common returns: no offset, named.
     expect(r.offsetDays).toBe(447);

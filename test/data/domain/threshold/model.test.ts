@@ -37,9 +37,10 @@ const Z_99 = 2.326348;
 
 describe('recalibrate: default policy against an independent Python implementation', () => {
   /*
-   * Reference values: /usr/bin/python3 (numpy 1.24.2), written from the formulas of DESIGN §4 and
-   * margin-methods §5.3, not from model.ts. For a run on day D the candles are those dated before D; rows of
-   * <SYM>-USD.csv; then (run: python3 recal.py ../shared/data/BTC-USD.csv 2021-01-01 2022-06-01 2023-07-31):
+   * Reference values: python3 (numpy 2.4.6), written from the formulas of DESIGN §4, margin-methods §5.3 and
+   * the README's default (qmt-default-2026.12), not from model.ts. For a run on day D the candles are those
+   * dated before D; rows of <SYM>-USD.csv; then (run: python3 test/data/python/recal.py
+   * ../shared/data/BTC-USD.csv 2021-01-01 2022-06-01 2023-07-31):
    *
    *   r = np.log(c[1:] / c[:-1]); n = len(r)
    *   var = np.empty(n + 1); var[0] = np.mean(r[:30] ** 2)                 # seed: mean of 30 squared returns
@@ -48,13 +49,16 @@ describe('recalibrate: default policy against an independent Python implementati
    *   start = max(30, n - 730); z = r[start:] / np.sqrt(var[start:n])       # FHS residuals, last 730
    *   q = float(np.quantile(np.concatenate([z, -z]), 0.99))                # pooled, type 7 (linear)
    *   model = math.expm1(q * sigma)                                         # MPOR 1 day
-   *   apc = 0.85 * math.expm1(q * math.sqrt(np.mean(r[-3650:] ** 2)))      # 10-year lookback floor
-   *   worst = max over scenarios with from > first day and to <= last day, over their days d, of
-   *           max(1 - c[d]/c[d-1], c[d]/c[d-1] - 1)    (2020-03-12..13, 2021-05-19, 2022-05-09..12, 2022-11-08..09)
-   *   stress = 0.25 * worst
-   *   im = min(1, max(0.02, model, apc, stress))
+   *   apc = 0.5 * math.expm1(q * math.sqrt(np.mean(r[-3650:] ** 2)))       # 10-year lookback floor at 50%
+   *   stressed = 0.85 * math.expm1(q * math.sqrt(np.mean(r[-730:] ** 2)))  # rolling 2-year floor at 85%: the
+   *                                                   # worst 730-day window of the last 730 days is those days
+   *   stress = 0 * worst scenario move                                      # stress.coveredShare 0
+   *   im = min(1, max(0.02, model, apc, stressed, stress))
    *
-   * Our figures agree to ≤ 2e-15 relative (rounding only); the tolerance is 1e-9 relative.
+   * The pinned figures are Python's; ours agree within the 1e-9 relative tolerance (σ, q and the model rate to
+   * ≤ 1e-15 relative). The model figures
+   * (σ, multiplier, model rate) are those of the 2026.11 default, checked the same way then; the old 85%
+   * ten-year floor is 0.85/0.5 × apcFloorRate.
    */
   const cases: {
     instrument: SharedInstrument;
@@ -64,22 +68,24 @@ describe('recalibrate: default policy against an independent Python implementati
     riskMultiplier: number;
     modelRate: number;
     apcFloorRate: number;
+    apcStressedFloorRate: number;
     stressRate: number;
     initialMarginRate: number;
     activeBound: Threshold['activeBound'];
   }[] = [
     {
-      // Only the COVID crash is in the data yet; the 10-year floor binds.
+      // Only the COVID crash is in the data yet; the model binds, just above the two-year floor.
       instrument: 'BTC',
       day: '2021-01-01',
       candleCount: 2192,
       effectiveVolatility: 0.03323072198643605,
       riskMultiplier: 2.7978306509202233,
       modelRate: 0.09743312758554418,
-      apcFloorRate: 0.0983006394905346,
-      stressRate: 0.09292384640029269,
-      initialMarginRate: 0.0983006394905346,
-      activeBound: 'apc-floor',
+      apcFloorRate: 0.05782390558266742,
+      apcStressedFloorRate: 0.09497281244952303,
+      stressRate: 0,
+      initialMarginRate: 0.09743312758554418,
+      activeBound: 'model',
     },
     {
       // Just after LUNA: the model binds.
@@ -89,23 +95,25 @@ describe('recalibrate: default policy against an independent Python implementati
       effectiveVolatility: 0.035525510161279236,
       riskMultiplier: 2.660817070454595,
       modelRate: 0.09913871184214829,
-      apcFloorRate: 0.09367933697313112,
-      stressRate: 0.09292384640029269,
+      apcFloorRate: 0.05510549233713597,
+      apcStressedFloorRate: 0.08763558981118531,
+      stressRate: 0,
       initialMarginRate: 0.09913871184214829,
       activeBound: 'model',
     },
     {
-      // Calm summer 2023: the stress floor (25% of the 37.2% COVID fall) binds.
+      // Calm summer 2023: the two-year floor (85% of the rate on the last two years' σ) binds.
       instrument: 'BTC',
       day: '2023-07-31',
       candleCount: 3133,
       effectiveVolatility: 0.02276641061509637,
       riskMultiplier: 2.677236863711714,
       modelRate: 0.06284691180467687,
-      apcFloorRate: 0.09112761980153515,
-      stressRate: 0.09292384640029269,
-      initialMarginRate: 0.09292384640029269,
-      activeBound: 'stress-floor',
+      apcFloorRate: 0.05360448223619717,
+      apcStressedFloorRate: 0.07441354565938921,
+      stressRate: 0,
+      initialMarginRate: 0.07441354565938921,
+      activeBound: 'apc-stressed-floor',
     },
     {
       instrument: 'ETH',
@@ -114,24 +122,26 @@ describe('recalibrate: default policy against an independent Python implementati
       effectiveVolatility: 0.02657591750253051,
       riskMultiplier: 2.4324637837617726,
       modelRate: 0.06678020413019285,
-      apcFloorRate: 0.10848383345139134,
-      stressRate: 0.10586805366323324,
-      initialMarginRate: 0.10848383345139134,
-      activeBound: 'apc-floor',
+      apcFloorRate: 0.06381401967728903,
+      apcStressedFloorRate: 0.08697438726791888,
+      stressRate: 0,
+      initialMarginRate: 0.08697438726791888,
+      activeBound: 'apc-stressed-floor',
     },
     {
-      // SOL's file starts 2020-04-10: the COVID scenario is outside the data, so its recorded generic move
-      // counts (ETH's −42.35%: 0.25 × 0.4235), just above SOL's own FTX fall (0.25 × 0.4228).
+      // SOL's file starts 2020-04-10: the COVID scenario is outside the data (its recorded generic move counts,
+      // see below), but the stress floor covers 0% of it; the two-year floor binds.
       instrument: 'SOL',
       day: '2023-07-31',
       candleCount: 1207,
       effectiveVolatility: 0.04870630998755792,
       riskMultiplier: 2.1765838051688866,
       modelRate: 0.11183673669276416,
-      apcFloorRate: 0.15067503649253972,
-      stressRate: 0.105875,
-      initialMarginRate: 0.15067503649253972,
-      activeBound: 'apc-floor',
+      apcFloorRate: 0.08863237440737634,
+      apcStressedFloorRate: 0.12068700282032335,
+      stressRate: 0,
+      initialMarginRate: 0.12068700282032335,
+      activeBound: 'apc-stressed-floor',
     },
   ];
 
@@ -150,6 +160,7 @@ describe('recalibrate: default policy against an independent Python implementati
     expectClose(c.riskMultiplier ?? Number.NaN, expected.riskMultiplier, rel);
     expectClose(c.modelRate, expected.modelRate, rel);
     expectClose(c.apcFloorRate ?? Number.NaN, expected.apcFloorRate, rel);
+    expectClose(c.apcStressedFloorRate ?? Number.NaN, expected.apcStressedFloorRate, rel);
     expectClose(c.stressRate ?? Number.NaN, expected.stressRate, rel);
     expectClose(c.unboundedRate, expected.initialMarginRate, rel);
     expectClose(threshold.initialMarginRate, expected.initialMarginRate, rel);
@@ -465,7 +476,7 @@ describe('recalibrate: determinism and audit', () => {
     expect(threshold.asOf).toBe('2022-05-31');
     expect(threshold.referencePrice).toBe(last?.close);
     expect(threshold.inputs).toEqual({
-      policyVersion: 'qmt-default-2026.11',
+      policyVersion: 'qmt-default-2026.12',
       policyHash: policyHash(policy),
       pricesHash: expect.stringMatching(/^[0-9a-f]{64}$/),
       source: 'file:BTC-USD.csv',

@@ -42,15 +42,17 @@ describe('crash-day books before and after issue 17', () => {
   it('pins BTC on 2020-03-12: the 49%-OTM put lost 1.6× the old requirement, under the new one', () => {
     const row = rows.find((r) => r.day === '2020-03-12' && r.instrument === 'BTC') as CrashBookRow;
     expect(row.move).toBeCloseTo(-0.372, 3);
-    expect(row.scanRange / 0.093).toBeCloseTo(1, 2);
+    // R: the default policy's rate for 2020-03-12 (qmt-default-2026.12, the model binds), 0.08627377589799323
+    // in the Python reference of test/data/domain/threshold/model.test.ts (9.3% under the 2026.11 default's floor).
+    expect(row.scanRange / 0.0863).toBeCloseTo(1, 2);
     const put = row.books['short put 51'] as CrashBookRow['books'][string];
     expect(Math.abs(put.loss / 124.72188275086236 - 1)).toBeLessThan(1e-9);
     expect(put.before).toBe(79.11430176);
-    expect(put.after).toBe(251.40444292);
+    expect(put.after).toBe(198.8676454);
     expect(put.loss).toBeGreaterThan(put.before);
     expect(put.loss).toBeLessThan(put.after);
     const spread = row.books['long put spread 60/50'] as CrashBookRow['books'][string];
     expect(spread.before).toBe(79.11430176);
-    expect(spread.after).toBe(0.3414092);
+    expect(spread.after).toBe(0.34136499);
   });
 });
