@@ -33,6 +33,9 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
       return event.rejected.length > 0 ? 'warning' : 'info';
     case 'marks.held':
       return event.held.length > 0 ? 'warning' : 'info';
+    // A venue changed history qmt had computed from: the margins moved with it, an operator should know why.
+    case 'candles.revised':
+      return event.revisions.length > 0 ? 'warning' : 'info';
     case 'sweep.completed':
       return Object.entries(event.counts).some(([name, count]) => TROUBLE_COUNT.test(name) && count > 0)
         ? 'warning'
@@ -74,6 +77,9 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'marks.held':
       text = `qmt live marks held ${event.held.map((h) => h.instrument).join(', ')} ${run}`;
+      break;
+    case 'candles.revised':
+      text = `qmt venues revised ${event.revisions.length} stored candles ${run}`;
       break;
   }
   const ascii = text.replace(/[^\x20-\x7e]/g, '?');
