@@ -260,6 +260,7 @@ export class MarginThresholds extends Construct {
   public readonly marketWatchFunction: lambda.IFunction;
   /** Breach bands per threshold set, instrument and account (kept by every full sweep). */
   public readonly breachIndexTable: dynamodb.ITableV2;
+  public readonly candlesTable: dynamodb.ITableV2;
   public readonly watchDeadLetterQueue: sqs.IQueue;
   public readonly watchSchedule: scheduler.ISchedule;
   public readonly scheduleGroup: scheduler.IScheduleGroup;
@@ -299,6 +300,7 @@ export class MarginThresholds extends Construct {
     this.runsTable = storage.runsTable;
     this.accountsTable = storage.accountsTable;
     this.breachIndexTable = storage.breachIndexTable;
+    this.candlesTable = storage.candlesTable;
     this.watchDeadLetterQueue = storage.watchDeadLetterQueue;
     this.topicKey = storage.topicKey;
     this.alertsTopic = storage.alertsTopic;

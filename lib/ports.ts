@@ -5,7 +5,7 @@
 import type { Account, MarginAlert, MarginStatus, MarginTransition } from './domain/account/account.ts';
 import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach-index.ts';
 import type { SetBacktestReport } from './domain/backtest/daily-report.ts';
-import type { CandleSeries } from './domain/market/candle.ts';
+import type { Candle, CandleSeries } from './domain/market/candle.ts';
 import type {
   CatalogueEntry,
   DiscoveryVenue,
@@ -32,6 +32,30 @@ export interface MarketDataSource {
     range: TimeRange,
     signal?: AbortSignal,
   ): Promise<ImpliedVolatilitySeries>;
+}
+
+/**
+ * The candles qmt has already fetched, per venue, instrument and bar length (`lib/adapters/market/stored.ts`
+ * keeps them, so a run fetches only what is new). Only completed, well-formed bars are ever stored.
+ */
+export interface CandleStore {
+  /** The stored bars of `venue`/`instrument` at `intervalMs` whose open lies in `range`, oldest first. */
+  read(venue: string, instrument: string, intervalMs: number, range: TimeRange): Promise<Candle[]>;
+  /** Store these bars, replacing any stored bar with the same open time. */
+  write(venue: string, instrument: string, intervalMs: number, candles: readonly Candle[]): Promise<void>;
+}
+
+/** A venue changed a bar qmt had already stored: the venue's bar replaced the stored one. */
+export interface CandleRevision {
+  readonly venue: string;
+  readonly instrument: string;
+  /** The bar's UTC day (YYYY-MM-DD) and open time (ms). */
+  readonly day: string;
+  readonly time: number;
+  /** The stored close and the venue's new one (the OHLCV fields that changed are in `fields`). */
+  readonly storedClose: number;
+  readonly venueClose: number;
+  readonly fields: readonly string[];
 }
 
 /**
@@ -228,6 +252,15 @@ export type OpsEvent =
         readonly reason: string;
         readonly cause?: HeldMarkCause;
       }[];
+    }
+  | {
+      /**
+       * Venues revised candles qmt had stored (found in a run's re-check window): the venue's bars replaced
+       * the stored ones and the run computed from them.
+       */
+      readonly type: 'candles.revised';
+      readonly runId: string;
+      readonly revisions: readonly CandleRevision[];
     }
   | {
       readonly type: 'accounts.rejected';

@@ -19,6 +19,7 @@ import type { Construct } from 'constructs';
 import { ACCOUNT_SOURCE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/account-source.ts';
 import { BACKTEST_REPORT_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/backtest-report-store.ts';
 import { BREACH_INDEX_IAM_ACTIONS } from '../../lib/adapters/dynamodb/breach-index.ts';
+import { CANDLE_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/candle-store.ts';
 import { MARGIN_STATUS_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import {
@@ -169,6 +170,8 @@ export function createFunctions(
     actions(RUN_LEDGER_IAM_ACTIONS, IDEMPOTENCY_STORE_IAM_ACTIONS),
   );
   allow(recalibrate, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.count));
+  // ...and keeps each venue's candles: reads the stored range, writes the new and revised bars.
+  allow(recalibrate, storage.candlesTable.tableArn, actions(CANDLE_STORE_IAM_ACTIONS));
   allow(recalibrate, storage.sweepQueue.queueArn, actions(SWEEP_QUEUE_IAM_ACTIONS));
   allowPublish(recalibrate, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
   // sweep coordinator: the accounts table's size, the CURRENT thresholds (the instruments it marks once for
@@ -371,6 +374,7 @@ function createFunction(
       [TABLE_NAME_ENV.marginStatus]: storage.marginStatusTable.tableName,
       [TABLE_NAME_ENV.runs]: storage.runsTable.tableName,
       [TABLE_NAME_ENV.breachIndex]: storage.breachIndexTable.tableName,
+      [TABLE_NAME_ENV.candles]: storage.candlesTable.tableName,
       [RUNTIME_ENV.alertsTopicArn]: storage.alertsTopic.topicArn,
       [RUNTIME_ENV.opsTopicArn]: storage.opsTopic.topicArn,
       [RUNTIME_ENV.sweepQueueUrl]: storage.sweepQueue.queueUrl,

@@ -1,5 +1,5 @@
 /**
- * What qmt keeps: the five tables, the two topics and their key, the sweep queue and the dead-letter queues.
+ * What qmt keeps: the six tables, the two topics and their key, the sweep queue and the dead-letter queues.
  * Built as functions on the caller's scope, not as a child construct, so every logical ID stays as it was.
  */
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import {
   accountsTable as accountsTableDefinition,
   breachIndexTable as breachIndexTableDefinition,
+  candlesTable as candlesTableDefinition,
   type IndexProjection,
   type KeyAttribute,
   marginStatusTable as marginStatusTableDefinition,
@@ -42,6 +43,8 @@ export interface QmtTables {
   readonly accountsTable: dynamodb.ITableV2;
   /** Breach bands per account: written by every full sweep, read and updated by the market watch. */
   readonly breachIndexTable: dynamodb.ITableV2;
+  /** Candles per venue and instrument, kept by the recalibration so it fetches only what is new. */
+  readonly candlesTable: dynamodb.ITableV2;
 }
 
 export interface QmtTopics {
@@ -92,7 +95,8 @@ function createTables(scope: Construct, options: StorageOptions): QmtTables {
     options.accountsTable ?? table('AccountsTable', accountsTableDefinition, names.accounts);
   // Created after the others so their logical IDs and order stay as they were.
   const breachIndexTable = table('BreachIndexTable', breachIndexTableDefinition, names.breachIndex);
-  return { thresholdsTable, marginStatusTable, runsTable, accountsTable, breachIndexTable };
+  const candlesTable = table('CandlesTable', candlesTableDefinition, names.candles);
+  return { thresholdsTable, marginStatusTable, runsTable, accountsTable, breachIndexTable, candlesTable };
 }
 
 /** Topics: one customer-managed key, so CloudWatch alarms can publish to the encrypted ops topic. */

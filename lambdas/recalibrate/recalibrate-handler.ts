@@ -5,7 +5,9 @@
  *  1. Validate the event: the scheduled time (ISO, read as its instant; at most a day ahead) is the run id.
  *  2. Idempotency on the scheduled instant (Powertools; records in the runs table): Scheduler delivers at
  *     least once, and a repeated delivery returns the first one's result without running again.
- *  3. Recalibrate every configured instrument (lease, hold on bad data, one pointer flip, ops summary).
+ *  3. Recalibrate every configured instrument (lease, hold on bad data, one pointer flip, ops summary), from
+ *     candles kept in the candles table (only new bars and a short re-check window are fetched); venues'
+ *     revisions of stored bars are reported to ops (`candles.revised`).
  *  4. After a published set, start a sweep of the accounts against it. Best effort: if queueing fails the
  *     recalibration still stands, and the coordinator's own schedule sweeps soon after.
  *  5. Then the daily backtest (EMIR Art. 49): each instrument's last 250 scored days with the policy in
@@ -116,9 +118,12 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
   const runOnce = async (event: ScheduledEvent, context: Context): Promise<RecalibrationSummary> => {
     const runId = event.scheduledTime;
     const discovery = config.discovery;
+    // Notes left by an earlier run in this container were reported by it (or belong to a failed run).
+    drainCandleNotes();
     const result = await recalibrate(
       {
-        market: ports.market,
+        // A market given by a test is used as is; otherwise each venue's candles are kept in the store.
+        market: options.adapters?.market ?? ports.keptMarket,
         thresholds: ports.thresholds,
         ledger: ports.ledger,
         ops: ports.ops,
@@ -153,6 +158,7 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
       count(metrics, METRIC.RecalibrationsSkipped, 1);
       return { outcome: 'skipped', runId, reason: result.reason };
     }
+    await reportCandleNotes(runId);
     const held = result.held.map(({ instrument, reason }) => ({ instrument, reason }));
     count(metrics, METRIC.InstrumentsRecalibrated, result.set.thresholds.length - held.length);
     count(metrics, METRIC.ThresholdsHeld, held.length);
@@ -235,6 +241,25 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
         .publish({ type: 'backtest.failed', runId: set.runId, setId: set.setId, reason })
         .catch(() => undefined);
       return { status: 'failed', reason };
+    }
+  };
+
+  const drainCandleNotes = () => ({
+    revisions: ports.candleNotes.revisions.splice(0),
+    warnings: ports.candleNotes.warnings.splice(0),
+  });
+
+  /** Venues' revisions of stored candles go to ops; store trouble is logged (the run fetched instead). */
+  const reportCandleNotes = async (runId: string) => {
+    const { revisions, warnings } = drainCandleNotes();
+    for (const warning of warnings) logger.warn('candle store', { warning });
+    if (revisions.length === 0) return;
+    logger.warn('venues revised stored candles', { revisions: revisions.length });
+    try {
+      await ports.ops.publish({ type: 'candles.revised', runId, revisions });
+    } catch (error) {
+      // The set is published from the revised bars; the report is best effort, like the sweep's start.
+      logger.error('could not report the revised candles', { error: describeError(error) });
     }
   };
 

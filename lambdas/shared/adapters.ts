@@ -7,11 +7,13 @@
 import { DynamoDbAccountSource } from '../../lib/adapters/dynamodb/account-source.ts';
 import { DynamoDbBacktestReportStore } from '../../lib/adapters/dynamodb/backtest-report-store.ts';
 import { DynamoDbBreachIndex } from '../../lib/adapters/dynamodb/breach-index.ts';
+import { DynamoDbCandleStore } from '../../lib/adapters/dynamodb/candle-store.ts';
 import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
-import { createConsensusSource } from '../../lib/adapters/market/index.ts';
+import { ConsensusSource, createVenueSource } from '../../lib/adapters/market/index.ts';
 import { createVenueMarkSources } from '../../lib/adapters/market/marks/index.ts';
+import { StoredCandleSource } from '../../lib/adapters/market/stored.ts';
 import type { RetryPolicy } from '../../lib/adapters/retry.ts';
 import { SnsAlertPublisher } from '../../lib/adapters/sns/alert-publisher.ts';
 import { SnsOpsPublisher } from '../../lib/adapters/sns/ops-publisher.ts';
@@ -27,6 +29,8 @@ import type {
   AlertPublisher,
   BacktestReportStore,
   BreachIndex,
+  CandleRevision,
+  CandleStore,
   Clock,
   MarginStatusStore,
   MarketDataSource,
@@ -41,6 +45,15 @@ import { dynamoDbClient, snsTopicClient, sqsClient } from './clients.ts';
 export interface Adapters {
   readonly clock: Clock;
   readonly market: MarketDataSource;
+  /**
+   * The same consensus, each venue's candles kept in the candles table: a run fetches only the bars after
+   * the last stored one plus a short re-check window (`lib/adapters/market/stored.ts`). The recalibration
+   * uses it; revisions and store warnings collect in `candleNotes` for the run to report.
+   */
+  readonly keptMarket: MarketDataSource;
+  readonly candles: CandleStore;
+  /** What the kept market noticed since the last drain: venues' revisions of stored bars, store warnings. */
+  readonly candleNotes: CandleNotes;
   /**
    * The marks sweeps and the market watch value at: a `LiveMarkSource` over the configured venues when the
    * configuration's `marks.live` is on (the stack's default), else the CURRENT set's reference closes. The
@@ -61,6 +74,11 @@ export interface Adapters {
   readonly accountReader: AccountReader;
   readonly statuses: MarginStatusStore;
   readonly sweepQueue: SweepQueue;
+}
+
+export interface CandleNotes {
+  readonly revisions: CandleRevision[];
+  readonly warnings: string[];
 }
 
 /**
@@ -84,12 +102,17 @@ export const SWEEP_QUEUE_RETRY_POLICY: RetryPolicy = {
 export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {}): Adapters {
   const factories: { readonly [K in keyof Adapters]: () => Adapters[K] } = {
     clock: () => ({ now: () => Date.now() }),
-    market: () =>
-      createConsensusSource(config.venues, {
-        catalogue: config.catalogue,
-        ...(config.consensus.tolerance === undefined ? {} : { tolerance: config.consensus.tolerance }),
-        ...(config.consensus.quorum === undefined ? {} : { quorum: config.consensus.quorum }),
-      }),
+    market: () => consensusOf(venueSources()),
+    keptMarket: () => {
+      const keeping = {
+        store: get('candles'),
+        onRevision: (revision: CandleRevision) => get('candleNotes').revisions.push(revision),
+        onWarning: (warning: string) => get('candleNotes').warnings.push(warning),
+      };
+      return consensusOf(venueSources().map((venue) => new StoredCandleSource(venue, keeping)));
+    },
+    candles: () => new DynamoDbCandleStore(dynamoDbClient(), config.tables.candles),
+    candleNotes: () => ({ revisions: [], warnings: [] }),
     marks: () =>
       config.marks.live
         ? new LiveMarkSource({
@@ -122,6 +145,13 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         retryPolicy: SWEEP_QUEUE_RETRY_POLICY,
       }),
   };
+  const venueSources = () =>
+    config.venues.map((venue) => createVenueSource(venue, { catalogue: config.catalogue }));
+  const consensusOf = (venues: readonly MarketDataSource[]) =>
+    new ConsensusSource(venues, {
+      ...(config.consensus.tolerance === undefined ? {} : { tolerance: config.consensus.tolerance }),
+      ...(config.consensus.quorum === undefined ? {} : { quorum: config.consensus.quorum }),
+    });
   const policyOf = (instrument: string) =>
     config.instruments.find((entry) => entry.instrument === instrument)?.policy ?? DEFAULT_THRESHOLD_POLICY;
   const built = new Map<keyof Adapters, unknown>(
@@ -137,6 +167,15 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
     },
     get market() {
       return get('market');
+    },
+    get keptMarket() {
+      return get('keptMarket');
+    },
+    get candles() {
+      return get('candles');
+    },
+    get candleNotes() {
+      return get('candleNotes');
     },
     get marks() {
       return get('marks');

@@ -4,7 +4,7 @@
  * only the names live here, so reading the configuration needs no adapter.
  */
 
-export type TableId = 'thresholds' | 'accounts' | 'marginStatus' | 'runs' | 'breachIndex';
+export type TableId = 'thresholds' | 'accounts' | 'marginStatus' | 'runs' | 'breachIndex' | 'candles';
 
 export type TableNames = Readonly<Record<TableId, string>>;
 
@@ -17,6 +17,7 @@ export const TABLE_SUFFIX: Readonly<Record<TableId, string>> = {
   marginStatus: 'margin-status',
   runs: 'runs',
   breachIndex: 'breach-index',
+  candles: 'candles',
 };
 
 /** `<prefix>-<suffix>` for every table. */
@@ -27,6 +28,7 @@ export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
     marginStatus: `${prefix}-${TABLE_SUFFIX.marginStatus}`,
     runs: `${prefix}-${TABLE_SUFFIX.runs}`,
     breachIndex: `${prefix}-${TABLE_SUFFIX.breachIndex}`,
+    candles: `${prefix}-${TABLE_SUFFIX.candles}`,
   };
 }
 
@@ -37,6 +39,7 @@ export const TABLE_NAME_ENV: Readonly<Record<TableId, string>> = {
   marginStatus: 'QMT_MARGIN_STATUS_TABLE',
   runs: 'QMT_RUNS_TABLE',
   breachIndex: 'QMT_BREACH_INDEX_TABLE',
+  candles: 'QMT_CANDLES_TABLE',
 };
 
 /**
@@ -53,5 +56,6 @@ export function tableNamesFromEnv(
     marginStatus: env[TABLE_NAME_ENV.marginStatus] || defaults.marginStatus,
     runs: env[TABLE_NAME_ENV.runs] || defaults.runs,
     breachIndex: env[TABLE_NAME_ENV.breachIndex] || defaults.breachIndex,
+    candles: env[TABLE_NAME_ENV.candles] || defaults.candles,
   };
 }

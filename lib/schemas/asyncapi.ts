@@ -140,6 +140,23 @@ const OPS_EXAMPLES: Record<
       held: [{ instrument: 'SOL', reason: '1 of 3 venues answered (quorum 2)', cause: 'no-quorum' }],
     },
   },
+  'candles.revised': {
+    severity: 'warning',
+    payload: {
+      runId: 'scheduled#2026-11-24',
+      revisions: [
+        {
+          venue: 'binance',
+          instrument: 'BTC',
+          day: '2026-11-21',
+          time: 1795219200000,
+          storedClose: 91250.5,
+          venueClose: 91310.2,
+          fields: ['high', 'close', 'volume'],
+        },
+      ],
+    },
+  },
   'accounts.rejected': {
     severity: 'warning',
     payload: {

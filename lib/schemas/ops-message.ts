@@ -149,6 +149,25 @@ export const opsEventSchemas = {
       held: z.array(heldMark).describe('Instruments whose accounts stay where they are.'),
     })
     .describe('Live marks held instruments (no quorum, stale, an unconfirmed jump).'),
+  'candles.revised': z
+    .strictObject({
+      type: z.literal('candles.revised'),
+      runId,
+      revisions: z
+        .array(
+          z.strictObject({
+            venue: text('The venue that revised the bar.'),
+            instrument: text('The qmt instrument.'),
+            day: text("The bar's UTC day (YYYY-MM-DD)."),
+            time: z.number().int().describe("The bar's open time (ms since the epoch)."),
+            storedClose: z.number().describe('The close qmt had stored.'),
+            venueClose: z.number().describe('The close the venue now sends (kept).'),
+            fields: z.array(z.string()).describe('The OHLCV fields that changed.'),
+          }),
+        )
+        .describe("Stored bars the venues changed; the venue's bars replaced them."),
+    })
+    .describe('Venues revised candles qmt had stored; the run computed from the revised bars.'),
   'accounts.rejected': z
     .strictObject({
       type: z.literal('accounts.rejected'),

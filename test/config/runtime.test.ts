@@ -50,6 +50,7 @@ describe('loadRuntimeConfig', () => {
       marginStatus: 'qmt-dev-margin-status',
       runs: 'qmt-dev-runs',
       breachIndex: 'qmt-dev-breach-index',
+      candles: 'qmt-dev-candles',
     });
     expect(config.alertsTopicArn).toBe(ALERTS);
     expect(config.opsTopicArn).toBe(OPS);

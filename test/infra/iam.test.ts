@@ -70,6 +70,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.runsTable)]: RUNS,
       // After a new set it starts a sweep: sizes it, queues the segments.
       [accountsTable]: ['dynamodb:DescribeTable'],
+      // Each venue's candles kept: the stored range read, the new and revised bars written.
+      [id(qmt.candlesTable)]: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
       [id(qmt.sweepQueue)]: ['sqs:SendMessage'],
       [id(qmt.opsTopic)]: PUBLISH,
       [id(qmt.topicKey)]: TOPIC_KEY,

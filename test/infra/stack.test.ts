@@ -9,6 +9,7 @@ import {
 } from '../../infra/margin-thresholds.ts';
 import {
   accountsTable,
+  candlesTable,
   marginStatusTable,
   runsTable,
   type TableDefinition,
@@ -44,7 +45,7 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
   it('has what the service needs, and nothing more', () => {
     // Assess
     template.resourceCountIs('AWS::Lambda::Function', 4);
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 5);
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 6);
     template.resourceCountIs('AWS::SNS::Topic', 2);
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.resourceCountIs('AWS::SQS::Queue', 5);
@@ -117,6 +118,7 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
     ['accounts', accountsTable, 'qmt-test-accounts'],
     ['margin status', marginStatusTable, 'qmt-test-margin-status'],
     ['runs', runsTable, 'qmt-test-runs'],
+    ['candles', candlesTable, 'qmt-test-candles'],
   ])(
     'creates the %s table with the keys, indexes and TTL of tables.ts',
     (_, definition: TableDefinition, name) => {
@@ -434,7 +436,7 @@ describe('QmtStack variants', { timeout: 60_000 }, () => {
     });
 
     // Assess
-    imported.resourceCountIs('AWS::DynamoDB::GlobalTable', 4);
+    imported.resourceCountIs('AWS::DynamoDB::GlobalTable', 5);
     expect(JSON.stringify(imported.toJSON())).not.toContain('test-accounts');
     const worker = resources(imported, 'AWS::Lambda::Function')[
       logicalId(stack.marginThresholds.sweepWorkerFunction)

@@ -22,6 +22,7 @@ import {
   DynamoDbBacktestReportStore,
 } from '../../lib/adapters/dynamodb/backtest-report-store.ts';
 import { BREACH_INDEX_IAM_ACTIONS, DynamoDbBreachIndex } from '../../lib/adapters/dynamodb/breach-index.ts';
+import { CANDLE_STORE_IAM_ACTIONS, DynamoDbCandleStore } from '../../lib/adapters/dynamodb/candle-store.ts';
 import { createDynamoDbClient } from '../../lib/adapters/dynamodb/client.ts';
 import {
   DynamoDbMarginStatusStore,
@@ -49,6 +50,7 @@ import {
   DynamoDbIdempotencyStore,
   IDEMPOTENCY_STORE_IAM_ACTIONS,
 } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { StoredCandleSource } from '../../lib/adapters/market/stored.ts';
 import { LiveMarkSource } from '../../lib/app/live-marks.ts';
 import { watchMarket } from '../../lib/app/market-watch.ts';
 import { recalibrate as recalibrateThresholds } from '../../lib/app/recalibrate.ts';
@@ -445,7 +447,9 @@ describe('IAM against real calls', () => {
       env: lambdaEnv(),
       observability: recordedObservability(),
       adapters: {
-        market,
+        // The stack's market keeps each venue's candles in the candles table: the prepared market stands in
+        // for one venue behind the same store.
+        keptMarket: new StoredCandleSource(market, { store: new DynamoDbCandleStore(r, names.candles) }),
         clock,
         thresholds: new DynamoDbThresholdStore(r, names.thresholds),
         backtestReports: new DynamoDbBacktestReportStore(r, names.thresholds),
@@ -487,10 +491,16 @@ describe('IAM against real calls', () => {
       [names.accounts, logicalId(qmt.accountsTable as never)],
       [names.thresholds, logicalId(qmt.thresholdsTable)],
       [names.runs, logicalId(qmt.runsTable)],
+      [names.candles, logicalId(qmt.candlesTable)],
     ]);
     expect([...recalibrateCalls.calls.keys()].sort()).toEqual(
-      [names.accounts, names.runs, names.thresholds].sort(),
+      [names.accounts, names.candles, names.runs, names.thresholds].sort(),
     );
+    // The second day's run read the stored candles and wrote only the new bar.
+    expect([...(recalibrateCalls.calls.get(names.candles) ?? [])].sort()).toEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Query',
+    ]);
     // The run ledger's lease is a transaction: recorded as the item actions IAM authorises.
     expect([...(recalibrateCalls.calls.get(names.runs) ?? [])].sort()).toEqual([
       'dynamodb:DeleteItem',
@@ -506,6 +516,7 @@ describe('IAM against real calls', () => {
           [...THRESHOLD_STORE_IAM_ACTIONS.publish, ...BACKTEST_REPORT_STORE_IAM_ACTIONS.record],
         ],
         [names.runs, [...RUN_LEDGER_IAM_ACTIONS, ...IDEMPOTENCY_STORE_IAM_ACTIONS]],
+        [names.candles, CANDLE_STORE_IAM_ACTIONS],
       ]),
     );
     expectAllowed(

@@ -14,9 +14,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
 import { InvalidEventError } from '../../lambdas/shared/events.ts';
+import { InMemoryCandleStore, StoredCandleSource } from '../../lib/adapters/market/stored.ts';
+import { type Candle, DAY_MS } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
+import type { CandleRevision } from '../../lib/ports.ts';
 import { sampleThreshold } from '../adapters/dynamodb/support.ts';
-import { FixedClock, PreparedMarket } from '../app/in-memory-ports.ts';
+import { FixedClock, PreparedMarket, RecordingOps } from '../app/in-memory-ports.ts';
 import {
   acceptAllMessages,
   fakeIdempotencyRecords,
@@ -196,6 +199,67 @@ describe('recalibrate handler', () => {
         eventType: { DataType: 'String', StringValue: 'instruments.listed' },
       }),
     });
+  });
+
+  it('recalibrates from kept candles and reports a venue’s revision of a stored bar to ops', async () => {
+    // Prepare: the venue's history is stored; since then the venue changed the bar before yesterday.
+    currentSetExists();
+    const venue = market();
+    const store = new InMemoryCandleStore();
+    const range = { from: today - 1_000 * DAY_MS, to: today };
+    for (const instrument of ['BTC', 'ETH']) {
+      const series = await venue.candles(instrument, range);
+      await store.write('prepared', instrument, DAY_MS, series.candles);
+    }
+    const revisedDay = today - 2 * DAY_MS;
+    const stored = (await store.read('prepared', 'BTC', DAY_MS, { from: revisedDay, to: today }))[0];
+    await store.write('prepared', 'BTC', DAY_MS, [{ ...(stored as Candle), close: 1 }]);
+    const candleNotes = { revisions: [], warnings: [] };
+    const ops = new RecordingOps();
+    const handler = createRecalibrateHandler({
+      env: WITHOUT_BACKTEST,
+      adapters: {
+        keptMarket: new StoredCandleSource(venue, {
+          store,
+          onRevision: (revision) => (candleNotes.revisions as CandleRevision[]).push(revision),
+        }),
+        candleNotes,
+        ops,
+        clock: new FixedClock(today + 5 * 60_000),
+      },
+      observability: recordedObservability(),
+    });
+    // Act
+    const summary = await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    // Assess: the run computed from the venue's bar, and ops heard which bar changed.
+    expect(summary).toMatchObject({ outcome: 'published' });
+    expect(ops.events.map((event) => event.type)).toEqual(['recalibration.completed', 'candles.revised']);
+    expect(ops.events[1]).toEqual({
+      type: 'candles.revised',
+      runId: SCHEDULED_TIME,
+      revisions: [
+        {
+          venue: 'prepared',
+          instrument: 'BTC',
+          day: '2026-11-22',
+          time: revisedDay,
+          storedClose: 1,
+          venueClose: stored?.close,
+          fields: ['close'],
+        },
+      ],
+    });
+    // Only the re-check window was asked for: the bars before it came from the store.
+    // Per instrument: the re-check window (3 bars before the last stored one, to the run's day), and the
+    // days before the first stored bar (the lookback is longer than the venue's history: asked every run).
+    const firstStored = today - 1_000 * DAY_MS;
+    expect(venue.requests.slice(2).map((request) => [request.instrument, request.range])).toEqual([
+      ['BTC', { from: expect.any(Number), to: firstStored }],
+      ['ETH', { from: expect.any(Number), to: firstStored }],
+      ['BTC', { from: today - 4 * DAY_MS, to: today }],
+      ['ETH', { from: today - 4 * DAY_MS, to: today }],
+    ]);
+    expect(candleNotes.revisions).toEqual([]);
   });
 
   it('flips CURRENT on condition that it does not exist yet for the first set', async () => {

@@ -111,6 +111,21 @@ const EVENTS: Record<OpsEvent['type'], OpsEvent> = {
     takenAt: '2026-11-24T14:03:00.000Z',
     held: [{ instrument: 'SOL', reason: 'stale', cause: 'stale' }],
   },
+  'candles.revised': {
+    type: 'candles.revised',
+    runId: 'r',
+    revisions: [
+      {
+        venue: 'binance',
+        instrument: 'BTC',
+        day: '2026-11-21',
+        time: 1795219200000,
+        storedClose: 91250.5,
+        venueClose: 91310.2,
+        fields: ['high', 'close', 'volume'],
+      },
+    ],
+  },
   'accounts.rejected': {
     type: 'accounts.rejected',
     runId: 'sw',

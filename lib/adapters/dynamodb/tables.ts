@@ -239,6 +239,23 @@ export function breachIndexTableDefinition(): TableDefinition {
   return breachIndexTable;
 }
 
+/**
+ * Candles as fetched from each venue (`lib/adapters/market/stored.ts`, `candle-store.ts`): one partition per
+ * venue, instrument and bar length (`pk = <venue>#<instrument>#<intervalMs>`), the bar's open time (ms) the
+ * sort key, so "the stored bars in a range" is one Query. Written by the recalibration, read by it.
+ */
+export const candlesTable: TableDefinition = {
+  id: 'candles',
+  suffix: TABLE_SUFFIX.candles,
+  description: 'Candles per venue, instrument and bar length, so a run fetches only what is new',
+  ownedBy: 'qmt',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'time', type: 'N' },
+  globalSecondaryIndexes: [],
+  localSecondaryIndexes: [],
+  billingMode: 'PAY_PER_REQUEST',
+};
+
 /** Every table qmt uses, in the order they are created locally and listed. */
 export const TABLES: readonly TableDefinition[] = [
   thresholdsTable,
@@ -246,4 +263,5 @@ export const TABLES: readonly TableDefinition[] = [
   marginStatusTable,
   runsTable,
   breachIndexTable,
+  candlesTable,
 ];

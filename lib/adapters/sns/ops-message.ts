@@ -52,6 +52,9 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
         : 'warning';
     case 'instruments.venues-kept':
       return 'warning';
+    // A venue changed history qmt had computed from: the margins moved with it, an operator should know why.
+    case 'candles.revised':
+      return event.revisions.length > 0 ? 'warning' : 'info';
     case 'sweep.completed':
       return Object.entries(event.counts).some(([name, count]) => TROUBLE_COUNT.test(name) && count > 0)
         ? 'warning'
@@ -108,6 +111,9 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'backtest.failed':
       text = `qmt daily backtest FAILED ${run}`;
+      break;
+    case 'candles.revised':
+      text = `qmt venues revised ${event.revisions.length} stored candles ${run}`;
       break;
   }
   const ascii = text.replace(/[^\x20-\x7e]/g, '?');

@@ -44,6 +44,7 @@ describe('table definitions', () => {
       'marginStatus',
       'runs',
       'breachIndex',
+      'candles',
     ]);
   });
 
@@ -54,6 +55,7 @@ describe('table definitions', () => {
       marginStatus: 'dev-margin-status',
       runs: 'dev-runs',
       breachIndex: 'dev-breach-index',
+      candles: 'dev-candles',
     });
     expect(tableNamesFromEnv({ QMT_TABLE_PREFIX: 'prod', QMT_ACCOUNTS_TABLE: 'exchange-accounts' })).toEqual({
       thresholds: 'prod-thresholds',
@@ -61,6 +63,7 @@ describe('table definitions', () => {
       marginStatus: 'prod-margin-status',
       runs: 'prod-runs',
       breachIndex: 'prod-breach-index',
+      candles: 'prod-candles',
     });
   });
 });

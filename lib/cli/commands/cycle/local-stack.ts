@@ -7,6 +7,7 @@ import { DynamoDbAccountSource } from '../../../adapters/dynamodb/account-source
 import { type AccountWriteResult, writeAccounts } from '../../../adapters/dynamodb/account-writer.ts';
 import { DynamoDbBacktestReportStore } from '../../../adapters/dynamodb/backtest-report-store.ts';
 import { DynamoDbBreachIndex } from '../../../adapters/dynamodb/breach-index.ts';
+import { DynamoDbCandleStore } from '../../../adapters/dynamodb/candle-store.ts';
 import { DynamoDbMarginStatusStore } from '../../../adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../../adapters/dynamodb/run-ledger.ts';
 import { TABLE_NAME_ENV } from '../../../adapters/dynamodb/tables.ts';
@@ -78,6 +79,10 @@ export async function openLocalStack(options: LocalStackOptions): Promise<LocalS
   const localAdapters: Adapters = {
     clock: { now: () => clock },
     market: new StaticMarketSource(options.marketSeries),
+    // The local market is a file, read whole each run: nothing to keep.
+    keptMarket: new StaticMarketSource(options.marketSeries),
+    candles: new DynamoDbCandleStore(db.client, db.tables.candles),
+    candleNotes: { revisions: [], warnings: [] },
     // No live marks locally: the sweep values at the CURRENT set's reference closes, and says so. The
     // set is read from the store the handlers use (a test's fault-injecting one included).
     marks: new ReferenceCloseMarkSource(

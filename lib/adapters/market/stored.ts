@@ -1,0 +1,208 @@
+/**
+ * Candles kept, not refetched: a decorator around one venue's candle source. The first run fetches the whole
+ * range and stores it; later runs fetch only the bars after the last stored one plus a short re-check window
+ * before it (a venue may still correct its last few bars), and answer from the store.
+ *
+ * Which bar wins:
+ * - a well-formed venue bar that differs from the stored one replaces it, and the change is reported as a
+ *   revision: the venue owns its bars, and a run from the store must compute what a full refetch would;
+ * - a bar the venue omits (a gap) or sends malformed never replaces a good stored bar: the stored one is
+ *   served. A malformed bar with nothing stored is passed on as fetched, for the validator to hold, exactly
+ *   as without the store; it is never stored.
+ *
+ * The store is an optimisation, never a point of failure: if reading it fails the source fetches the whole
+ * range, and if writing fails the run goes on with the fetched bars (both are reported as warnings).
+ */
+import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
+import { DAY_MS, utcDay } from '../../domain/market/candle.ts';
+import { checkValues } from '../../domain/market/validate-bars.ts';
+import type {
+  CandleRevision,
+  CandleStore,
+  ImpliedVolatilitySeries,
+  MarketDataSource,
+  TimeRange,
+} from '../../ports.ts';
+
+/** Days before the last stored bar fetched again each run, to catch a venue's late corrections. */
+export const DEFAULT_RECHECK_DAYS = 3;
+
+export interface CandleKeeping {
+  readonly store: CandleStore;
+  /** Bars before the last stored one that each run fetches again. @default DEFAULT_RECHECK_DAYS */
+  readonly recheckBars?: number;
+  /** Called once per revised bar found in the re-check window. */
+  readonly onRevision?: (revision: CandleRevision) => void;
+  /** Called when the store could not be read or written (the run goes on from the venue). */
+  readonly onWarning?: (warning: string) => void;
+}
+
+const FIELDS = ['open', 'high', 'low', 'close', 'volume'] as const;
+
+/** A bar the validator would not reject: finite, positive prices inside high/low, a usable volume. */
+export function isWellFormed(candle: Candle): boolean {
+  let errors = 0;
+  checkValues(candle, 0, (_code, severity) => {
+    if (severity === 'error') errors += 1;
+  });
+  return errors === 0 && Number.isInteger(candle.time);
+}
+
+function changedFields(stored: Candle, fetched: Candle): string[] {
+  return FIELDS.filter((field) => stored[field] !== fetched[field]);
+}
+
+export class StoredCandleSource implements MarketDataSource {
+  readonly name: string;
+  private readonly recheckBars: number;
+
+  constructor(
+    private readonly venue: MarketDataSource,
+    private readonly keeping: CandleKeeping,
+  ) {
+    this.name = venue.name;
+    this.recheckBars = keeping.recheckBars ?? DEFAULT_RECHECK_DAYS;
+    if (!Number.isInteger(this.recheckBars) || this.recheckBars < 0) {
+      throw new RangeError(`recheckBars must be a whole number ≥ 0, got ${keeping.recheckBars}`);
+    }
+    if (venue.impliedVolatility) {
+      const impliedVolatility = venue.impliedVolatility.bind(venue);
+      this.impliedVolatility = (instrument, range, signal) => impliedVolatility(instrument, range, signal);
+    }
+  }
+
+  impliedVolatility?: (
+    instrument: string,
+    range: TimeRange,
+    signal?: AbortSignal,
+  ) => Promise<ImpliedVolatilitySeries>;
+
+  async candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<CandleSeries> {
+    const stored = await this.readStored(instrument, range);
+    if (stored === undefined || stored.candles.length === 0) {
+      // Nothing stored (or the store is unreadable): the whole range, as without the store.
+      const fetched = await this.venue.candles(instrument, range, signal);
+      await this.keep(instrument, fetched, new Map());
+      return fetched;
+    }
+    const { intervalMs, candles } = stored;
+    const first = candles[0] as Candle;
+    const last = candles[candles.length - 1] as Candle;
+    const fetchedParts: CandleSeries[] = [];
+    // A longer lookback than before: the bars before the first stored one.
+    if (first.time > range.from) {
+      fetchedParts.push(await this.venue.candles(instrument, { from: range.from, to: first.time }, signal));
+    }
+    const recheckFrom = Math.max(range.from, last.time - this.recheckBars * intervalMs);
+    fetchedParts.push(await this.venue.candles(instrument, { from: recheckFrom, to: range.to }, signal));
+
+    const byTime = new Map(candles.map((candle) => [candle.time, candle]));
+    const fetched: CandleSeries = {
+      ...(fetchedParts[fetchedParts.length - 1] as CandleSeries),
+      candles: fetchedParts.flatMap((part) => part.candles),
+    };
+    const accepted = await this.keep(instrument, fetched, byTime);
+    for (const candle of accepted) byTime.set(candle.time, candle);
+    // Malformed bars on days with nothing stored go on to the validator (as without the store).
+    for (const candle of fetched.candles) if (!byTime.has(candle.time)) byTime.set(candle.time, candle);
+    const merged = [...byTime.values()]
+      .filter((candle) => candle.time >= range.from && candle.time < range.to)
+      .sort((a, b) => a.time - b.time);
+    return { ...fetched, instrument, intervalMs, candles: merged };
+  }
+
+  /** The stored bars in `range` at the venue's bar length, or undefined when the store cannot be read. */
+  private async readStored(
+    instrument: string,
+    range: TimeRange,
+  ): Promise<{ intervalMs: number; candles: Candle[] } | undefined> {
+    // The port's candles are daily; the store keys by bar length so intraday bars can sit beside them.
+    const intervalMs = DAY_MS;
+    try {
+      return { intervalMs, candles: await this.keeping.store.read(this.name, instrument, intervalMs, range) };
+    } catch (error) {
+      this.keeping.onWarning?.(
+        `${this.name} ${instrument}: stored candles unreadable, fetched the whole range (${describe(error)})`,
+      );
+      return undefined;
+    }
+  }
+
+  /**
+   * The fetched bars worth storing (well-formed, new or revised), written to the store; revisions reported.
+   * Returns them so the caller serves them rather than the stored ones.
+   */
+  private async keep(
+    instrument: string,
+    fetched: CandleSeries,
+    stored: ReadonlyMap<number, Candle>,
+  ): Promise<Candle[]> {
+    const accepted: Candle[] = [];
+    for (const candle of fetched.candles) {
+      if (!isWellFormed(candle)) continue;
+      const previous = stored.get(candle.time);
+      if (previous === undefined) {
+        accepted.push(candle);
+        continue;
+      }
+      const fields = changedFields(previous, candle);
+      if (fields.length === 0) continue;
+      accepted.push(candle);
+      this.keeping.onRevision?.({
+        venue: this.name,
+        instrument,
+        day: utcDay(candle.time),
+        time: candle.time,
+        storedClose: previous.close,
+        venueClose: candle.close,
+        fields,
+      });
+    }
+    if (accepted.length > 0) {
+      try {
+        await this.keeping.store.write(this.name, instrument, fetched.intervalMs, accepted);
+      } catch (error) {
+        this.keeping.onWarning?.(
+          `${this.name} ${instrument}: ${accepted.length} candles not stored, next run fetches them again (${describe(error)})`,
+        );
+      }
+    }
+    return accepted;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** In-memory store: tests, and local runs that should not refetch within one process. */
+export class InMemoryCandleStore implements CandleStore {
+  private readonly bars = new Map<string, Map<number, Candle>>();
+
+  async read(venue: string, instrument: string, intervalMs: number, range: TimeRange): Promise<Candle[]> {
+    const series = this.bars.get(key(venue, instrument, intervalMs));
+    if (!series) return [];
+    return [...series.values()]
+      .filter((candle) => candle.time >= range.from && candle.time < range.to)
+      .sort((a, b) => a.time - b.time);
+  }
+
+  async write(
+    venue: string,
+    instrument: string,
+    intervalMs: number,
+    candles: readonly Candle[],
+  ): Promise<void> {
+    const id = key(venue, instrument, intervalMs);
+    const series = this.bars.get(id) ?? new Map<number, Candle>();
+    for (const candle of candles) series.set(candle.time, { ...candle });
+    this.bars.set(id, series);
+  }
+}
+
+/** One partition per venue, instrument and bar length. */
+export function candlePartition(venue: string, instrument: string, intervalMs: number): string {
+  return `${venue}#${instrument}#${intervalMs}`;
+}
+
+const key = candlePartition;

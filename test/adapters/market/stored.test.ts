@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { BinanceSource } from '../../../lib/adapters/market/binance.ts';
+import {
+  DEFAULT_RECHECK_DAYS,
+  InMemoryCandleStore,
+  StoredCandleSource,
+} from '../../../lib/adapters/market/stored.ts';
+import { type Candle, DAY_MS } from '../../../lib/domain/market/candle.ts';
+import type { CandleRevision, CandleStore, TimeRange } from '../../../lib/ports.ts';
+import { day, json, scriptedFetch, unitHttp } from './fake-fetch.ts';
+
+/**
+ * A loopback Binance: serves klines from `history` (open time → bar) as the real endpoint pages them, and
+ * records every request, so a test counts what a run costs the venue.
+ */
+function fakeBinance(history: Map<number, Candle>, now: () => number) {
+  const scripted = scriptedFetch((url) => {
+    const start = Number(url.searchParams.get('startTime'));
+    const end = Number(url.searchParams.get('endTime'));
+    const limit = Number(url.searchParams.get('limit'));
+    const rows = [...history.values()]
+      .filter((bar) => bar.time >= start && bar.time <= end)
+      .sort((a, b) => a.time - b.time)
+      .slice(0, limit)
+      .map((bar) => [
+        bar.time,
+        String(bar.open),
+        String(bar.high),
+        String(bar.low),
+        String(bar.close),
+        '1',
+        bar.time + DAY_MS - 1,
+        String(bar.volume),
+        5,
+        '0',
+        '0',
+        '0',
+      ]);
+    return json(rows);
+  });
+  const source = new BinanceSource({ ...unitHttp(scripted.fetch).options, now });
+  return { source, requests: scripted.requests };
+}
+
+function bar(time: number, close: number): Candle {
+  return { time, open: close, high: close * 1.01, low: close * 0.99, close, volume: 1_000 * close };
+}
+
+/** Four years of daily bars up to (not including) `end`. */
+function history(end: number, days = 1_461): Map<number, Candle> {
+  const bars = new Map<number, Candle>();
+  for (let i = days; i >= 1; i -= 1) {
+    const time = end - i * DAY_MS;
+    bars.set(time, bar(time, 100 + Math.sin(i / 10) * 20));
+  }
+  return bars;
+}
+
+const lookback = (asOf: number): TimeRange => ({ from: asOf - 1_461 * DAY_MS, to: asOf });
+
+describe('StoredCandleSource: candles kept, not refetched', () => {
+  it('fetches the full history on the first run and stores it', async () => {
+    const now = day('2026-11-24');
+    const venue = history(now);
+    const binance = fakeBinance(venue, () => now);
+    const store = new InMemoryCandleStore();
+    const source = new StoredCandleSource(binance.source, { store });
+
+    const series = await source.candles('BTC', lookback(now));
+    expect(series.candles).toHaveLength(1_461);
+    // Binance pages 1,000 bars: four years are two requests.
+    expect(binance.requests).toHaveLength(2);
+    expect(await store.read('binance', 'BTC', DAY_MS, lookback(now))).toEqual(series.candles);
+  });
+
+  it('fetches only the new day plus the re-check window on the next run, and answers from the store', async () => {
+    let now = day('2026-11-24');
+    const venue = history(now);
+    const binance = fakeBinance(venue, () => now);
+    const store = new InMemoryCandleStore();
+    const source = new StoredCandleSource(binance.source, { store });
+    await source.candles('BTC', lookback(now));
+    binance.requests.length = 0;
+
+    // A day later the venue has one more completed bar.
+    const yesterday = now;
+    venue.set(yesterday, bar(yesterday, 123));
+    now += DAY_MS;
+    const series = await source.candles('BTC', lookback(now));
+
+    expect(binance.requests).toHaveLength(1);
+    const asked = Object.fromEntries(binance.requests[0]?.url.searchParams ?? []);
+    // From the re-check window's first day (3 bars before the last stored one) to the end of the range.
+    expect(Number(asked.startTime)).toBe(yesterday - (DEFAULT_RECHECK_DAYS + 1) * DAY_MS);
+    expect(Number(asked.endTime)).toBe(now - 1);
+    // The series is what a full refetch gives: 1,461 bars ending with the new one.
+    const full = await fakeBinance(venue, () => now).source.candles('BTC', lookback(now));
+    expect(series.candles).toEqual(full.candles);
+    expect(series.candles.at(-1)?.close).toBe(123);
+  });
+
+  it('detects a revised bar in the re-check window, reports it and keeps the venue’s bar', async () => {
+    let now = day('2026-11-24');
+    const venue = history(now);
+    const binance = fakeBinance(venue, () => now);
+    const store = new InMemoryCandleStore();
+    const revisions: CandleRevision[] = [];
+    const source = new StoredCandleSource(binance.source, {
+      store,
+      onRevision: (revision) => revisions.push(revision),
+    });
+    await source.candles('BTC', lookback(now));
+
+    // The venue corrects the bar two days back (a late trade moved the close).
+    const revisedDay = now - 2 * DAY_MS;
+    const before = venue.get(revisedDay) as Candle;
+    const revised = { ...before, close: before.close * 1.004, high: before.close * 1.02 };
+    venue.set(revisedDay, revised);
+    venue.set(now, bar(now, 111));
+    now += DAY_MS;
+    const series = await source.candles('BTC', lookback(now));
+
+    expect(revisions).toEqual([
+      {
+        venue: 'binance',
+        instrument: 'BTC',
+        day: '2026-11-22',
+        time: revisedDay,
+        storedClose: before.close,
+        venueClose: revised.close,
+        fields: ['high', 'close'],
+      },
+    ]);
+    expect(series.candles.find((c) => c.time === revisedDay)).toEqual(revised);
+    const stored = await store.read('binance', 'BTC', DAY_MS, { from: revisedDay, to: revisedDay + 1 });
+    expect(stored).toEqual([revised]);
+  });
+
+  it('never lets a gap or a malformed bar from the venue replace a good stored bar', async () => {
+    let now = day('2026-11-24');
+    const venue = history(now);
+    const binance = fakeBinance(venue, () => now);
+    const store = new InMemoryCandleStore();
+    const revisions: CandleRevision[] = [];
+    const source = new StoredCandleSource(binance.source, {
+      store,
+      onRevision: (revision) => revisions.push(revision),
+    });
+    await source.candles('BTC', lookback(now));
+
+    const gapDay = now - DAY_MS;
+    const badDay = now - 2 * DAY_MS;
+    const goodGap = venue.get(gapDay) as Candle;
+    const goodBad = venue.get(badDay) as Candle;
+    venue.delete(gapDay);
+    // High below low: the schema accepts the numbers, the bar is still nonsense.
+    venue.set(badDay, { ...goodBad, high: goodBad.low * 0.5, close: goodBad.close * 3 });
+    // And a malformed new bar, with nothing stored under it.
+    venue.set(now, { ...bar(now, 100), low: 500 });
+    now += DAY_MS;
+    const series = await source.candles('BTC', lookback(now));
+
+    expect(series.candles.find((c) => c.time === gapDay)).toEqual(goodGap);
+    expect(series.candles.find((c) => c.time === badDay)).toEqual(goodBad);
+    expect(revisions).toEqual([]);
+    expect(await store.read('binance', 'BTC', DAY_MS, { from: badDay, to: now })).toEqual([goodBad, goodGap]);
+    // The new malformed bar goes on to the validator (which holds the instrument), as without the store.
+    expect(series.candles.at(-1)).toMatchObject({ time: now - DAY_MS, low: 500 });
+  });
+
+  it('fetches the whole range from the venue when the store cannot be read, and says so', async () => {
+    const now = day('2026-11-24');
+    const binance = fakeBinance(history(now), () => now);
+    const broken: CandleStore = {
+      read: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+      write: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    };
+    const warnings: string[] = [];
+    const source = new StoredCandleSource(binance.source, {
+      store: broken,
+      onWarning: (warning) => warnings.push(warning),
+    });
+    const series = await source.candles('BTC', lookback(now));
+    expect(series.candles).toHaveLength(1_461);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^binance BTC: stored candles unreadable, fetched the whole range/),
+      expect.stringMatching(/^binance BTC: 1461 candles not stored, next run fetches them again/),
+    ]);
+  });
+
+  it('requests per run, with the store and without (printed)', async () => {
+    // One venue, one instrument, 30 daily runs of a four-year lookback, Binance paging 1,000 bars.
+    let now = day('2026-11-24');
+    const venue = history(now);
+    const withStore = fakeBinance(venue, () => now);
+    const without = fakeBinance(venue, () => now);
+    const source = new StoredCandleSource(withStore.source, { store: new InMemoryCandleStore() });
+    const perRun: { withStore: number; without: number }[] = [];
+    for (let run = 0; run < 30; run += 1) {
+      const before = { withStore: withStore.requests.length, without: without.requests.length };
+      const a = await source.candles('BTC', lookback(now));
+      const b = await without.source.candles('BTC', lookback(now));
+      expect(a.candles).toEqual(b.candles);
+      perRun.push({
+        withStore: withStore.requests.length - before.withStore,
+        without: without.requests.length - before.without,
+      });
+      venue.set(now, bar(now, 100 + run));
+      now += DAY_MS;
+    }
+    expect(perRun[0]).toEqual({ withStore: 2, without: 2 });
+    expect(perRun.slice(1).every((run) => run.withStore === 1 && run.without === 2)).toBe(true);
+    console.log(
+      `candle requests per instrument and venue (binance, 4-year lookback): first run ${perRun[0]?.withStore}, ` +
+        `then ${perRun[1]?.withStore} per run with the store vs ${perRun[1]?.without} without; ` +
+        `30 runs: ${perRun.reduce((n, r) => n + r.withStore, 0)} vs ${perRun.reduce((n, r) => n + r.without, 0)}`,
+    );
+  });
+});
