@@ -48,6 +48,16 @@ export const METRIC = {
   ShockStepsFailed: 'ShockStepsFailed',
   /** Shock runs the watch triggered but deferred (the daily run held the lease): the next look retries. */
   ShockRecalibrationsDeferred: 'ShockRecalibrationsDeferred',
+  /** Daily stress run: segments that reported a step, the runs finished, and a finished run's figures. */
+  StressSegmentsReported: 'StressSegmentsReported',
+  StressSegmentsFailed: 'StressSegmentsFailed',
+  StressRunsCompleted: 'StressRunsCompleted',
+  /** Bad debt of the configured shocks, quote currency: the insurance-fund alarm watches it. */
+  StressBadDebt: 'StressBadDebt',
+  StressAccountsLiquidated: 'StressAccountsLiquidated',
+  StressRounds: 'StressRounds',
+  /** 1 when the bad debt exceeds the configured insurance fund. */
+  StressInsuranceFundExceeded: 'StressInsuranceFundExceeded',
   DurationMs: 'DurationMs',
 } as const;
 

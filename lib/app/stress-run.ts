@@ -11,6 +11,8 @@
  * the run waits; nothing is marked complete from part of the book. Each step is reduced once (`advance` is
  * conditional); a repeated delivery records nothing twice and re-queues the next step at most (idempotent).
  */
+
+import type { MarginLevels } from '../domain/account/state-machine.ts';
 import {
   applyImpact,
   type BadDebtContributor,
@@ -24,9 +26,13 @@ import {
   readStressAccounts,
   type StandingAccount,
   type StressError,
+  type StressInstrument,
   valueRound,
 } from '../domain/stress/cascade.ts';
+import type { CascadePolicy } from '../domain/stress/policy.ts';
+import type { ThresholdSet } from '../domain/threshold/threshold.ts';
 import { compareUnits, formatUnits, parseUnits, UnitSum, type Units } from '../domain/valuation/money.ts';
+import type { ValuationPolicyInput } from '../domain/valuation/policy.ts';
 import type {
   AccountSource,
   OpsPublisher,
@@ -38,6 +44,53 @@ import type {
   StressSegmentMessage,
   StressSegmentResult,
 } from '../ports.ts';
+
+/**
+ * The cascade's market from the threshold set in force: each instrument at its reference close, with the
+ * model's daily σ and the set's average daily volume (quote currency, so the impact is on quote notional).
+ * An instrument without a reference close or σ cannot be stressed: it is named and left out (its accounts
+ * are then named as unvaluable). Throws `StressInputError` for a shock on an instrument not in the set.
+ */
+export function stressMarketFromSet(
+  set: ThresholdSet,
+  settings: { readonly shocks: Readonly<Record<string, number>>; readonly cascade: CascadePolicy },
+  levels: MarginLevels,
+  asOf: number,
+  valuationPolicy?: ValuationPolicyInput,
+): { market: CascadeMarket; errors: StressError[] } {
+  const errors: StressError[] = [];
+  const instruments: StressInstrument[] = [];
+  for (const threshold of set.thresholds) {
+    const mark = threshold.referencePrice;
+    const sigma = threshold.components.effectiveVolatility;
+    if (mark === undefined || !(mark > 0) || sigma === undefined || !(sigma > 0)) {
+      errors.push({
+        kind: 'no-mark',
+        key: threshold.instrument,
+        reason: `${threshold.instrument} has no reference close or daily σ in set ${set.setId}: not stressed`,
+      });
+      continue;
+    }
+    const volume = threshold.liquidity?.averageDailyVolume;
+    instruments.push({
+      symbol: threshold.instrument,
+      threshold,
+      mark,
+      dailyVolatility: sigma,
+      ...(volume === undefined ? {} : { averageDailyVolume: volume }),
+    });
+  }
+  const market: CascadeMarket = {
+    instruments,
+    shocks: settings.shocks,
+    levels,
+    policy: { ...settings.cascade, volumeUnit: 'quote' },
+    asOf,
+    ...(valuationPolicy === undefined ? {} : { valuationPolicy }),
+  };
+  planCascade(market, []); // refuse bad shocks now, before anything is stored or queued
+  return { market, errors };
+}
 
 export interface StressRunPorts {
   readonly accounts: AccountSource;
@@ -62,9 +115,16 @@ export interface StressRunSettings {
  */
 export async function startStressRun(
   ports: Pick<StressRunPorts, 'runs' | 'queue'>,
-  request: { runId: string; setId: string; totalSegments: number; market: CascadeMarket },
+  request: {
+    runId: string;
+    setId: string;
+    totalSegments: number;
+    market: CascadeMarket;
+    /** Instruments already named as not stressed (`stressMarketFromSet`). */
+    errors?: readonly StressError[];
+  },
 ): Promise<{ started: boolean }> {
-  const errors: StressError[] = [];
+  const errors: StressError[] = [...(request.errors ?? [])];
   const plan = planCascade(request.market, errors);
   const created = await ports.runs.create({
     runId: request.runId,
@@ -84,7 +144,11 @@ export async function startStressRun(
   return { started: created };
 }
 
-export type SegmentOutcome = 'recorded' | 'reduced' | 'already-reduced';
+export interface SegmentOutcome {
+  readonly outcome: 'recorded' | 'reduced' | 'already-reduced';
+  /** Set when this segment's result completed the run: the stored report. */
+  readonly report?: StoredStressReport;
+}
 
 /**
  * One segment's part of one step. Throws when the segment cannot be read (its queue retries it); the step
@@ -100,7 +164,7 @@ export async function stressSegment(
   if (run.step !== message.step || run.phase === 'complete') {
     // A repeated delivery of a step already reduced: make sure the step after it was queued.
     await reduceStressStep(ports, settings, message.runId, message.step);
-    return 'already-reduced';
+    return { outcome: 'already-reduced' };
   }
   const errors: StressError[] = [];
   const plan = planCascade(run.market, []);
@@ -153,9 +217,9 @@ export async function stressSegment(
     };
   }
   const reported = await ports.runs.recordSegment(message.runId, result);
-  if (reported < message.totalSegments) return 'recorded';
-  await reduceStressStep(ports, settings, message.runId, message.step);
-  return 'reduced';
+  if (reported < message.totalSegments) return { outcome: 'recorded' };
+  const report = await reduceStressStep(ports, settings, message.runId, message.step);
+  return { outcome: 'reduced', ...(report === undefined ? {} : { report }) };
 }
 
 /**
@@ -168,15 +232,15 @@ export async function reduceStressStep(
   settings: StressRunSettings,
   runId: string,
   step: number,
-): Promise<void> {
+): Promise<StoredStressReport | undefined> {
   const run = await ports.runs.get(runId);
   if (run === undefined) throw new Error(`stress run ${runId} not found`);
   if (run.step === step + 1 && run.phase !== 'complete') {
     // Reduced by an earlier delivery which may have failed to queue the next step: queue it (again).
     await ports.queue.enqueue(stepMessages(runId, run.step, run.totalSegments));
-    return;
+    return undefined;
   }
-  if (run.step !== step || run.phase === 'complete') return;
+  if (run.step !== step || run.phase === 'complete') return undefined;
   const results = [...(await ports.runs.segmentResults(runId, step))].sort((a, b) => a.segment - b.segment);
   const missing = missingSegments(results, run.totalSegments);
   if (missing.length > 0) {
@@ -185,10 +249,7 @@ export async function reduceStressStep(
     );
   }
   const errors = [...run.errors, ...results.flatMap((r) => r.errors)];
-  if (run.phase === 'bad-debt') {
-    await finish(ports, settings, run, results, errors);
-    return;
-  }
+  if (run.phase === 'bad-debt') return finish(ports, settings, run, results, errors);
   const plan = planCascade(run.market, []);
   const impact = structuredClone(run.impact);
   const { marksAfter, moved, flows } = applyImpact(plan, impact, sumFlows(results), run.marks, errors);
@@ -210,8 +271,9 @@ export async function reduceStressStep(
     accountsStressed: step === 0 ? results.reduce((n, r) => n + r.accounts, 0) : run.accountsStressed,
     settled: decision !== 'cut-off',
   };
-  if (!(await ports.runs.advance(next, step))) return;
+  if (!(await ports.runs.advance(next, step))) return undefined;
   await ports.queue.enqueue(stepMessages(runId, next.step, run.totalSegments));
+  return undefined;
 }
 
 /**
@@ -228,7 +290,7 @@ async function finish(
   run: StressRunState,
   results: readonly StressSegmentResult[],
   errors: StressError[],
-): Promise<void> {
+): Promise<StoredStressReport> {
   const contributors: BadDebtContributor[] = results.flatMap((r) => r.contributors);
   const badDebt = new UnitSum();
   for (const c of contributors) badDebt.addUnits(c.badDebtUnits);
@@ -275,6 +337,7 @@ async function finish(
     errors: errors.length,
   });
   await ports.runs.advance({ ...run, step: run.step + 1, phase: 'complete', errors }, run.step);
+  return report;
 }
 
 function sumFlows(results: readonly StressSegmentResult[]): Map<string, CloseOutFlow> {

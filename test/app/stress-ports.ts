@@ -1,4 +1,5 @@
 /** In-memory ports of the fanned-out stress run (`lib/app/stress-run.ts`), shared by its app and handler tests. */
+import { type Account, accountSchema } from '../../lib/domain/account/account.ts';
 import type {
   StoredStressReport,
   StressQueue,
@@ -64,4 +65,22 @@ export class InMemoryStressReports implements StressReportStore {
   async save(setId: string, runId: string, report: StoredStressReport): Promise<void> {
     this.saved.set(`${setId}#${runId}`, structuredClone(report));
   }
+}
+
+function position(instrument: string, quantity: number, entry: number) {
+  return { kind: 'perpetual', instrument, quantity: String(quantity), entryPrice: String(entry) };
+}
+
+/** A graded book: ever thinner collateral, so each round's close-outs push the next accounts under. */
+export function book(): Account[] {
+  return Array.from({ length: 45 }, (_, i) =>
+    accountSchema.parse({
+      accountId: `acct-${String(i).padStart(2, '0')}`,
+      collateral: [{ asset: 'USD', amount: String(40 + 4 * i) }],
+      positions:
+        i % 5 === 4
+          ? [position('ETH', 30 + i, 10), position('BTC', -1, 100)]
+          : [position('BTC', 8 + (i % 3), 100), position('ETH', i % 2 === 0 ? 5 : -5, 10)],
+    }),
+  );
 }

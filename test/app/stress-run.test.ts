@@ -6,14 +6,13 @@ import {
   startStressRun,
   stressSegment,
 } from '../../lib/app/stress-run.ts';
-import { type Account, accountSchema } from '../../lib/domain/account/account.ts';
 import { type CascadeMarket, runCascade } from '../../lib/domain/stress/cascade.ts';
 import { parseCascadePolicy } from '../../lib/domain/stress/policy.ts';
 import { formatUnits, parseUnits } from '../../lib/domain/valuation/money.ts';
 import type { AccountPage, ScanSegment } from '../../lib/ports.ts';
 import { AS_OF, thresholdFor } from '../domain/valuation/fixtures.ts';
 import { InMemoryAccountSource, RecordingOps } from './in-memory-ports.ts';
-import { InMemoryStressReports, InMemoryStressRuns, RecordingStressQueue } from './stress-ports.ts';
+import { book, InMemoryStressReports, InMemoryStressRuns, RecordingStressQueue } from './stress-ports.ts';
 
 const MARKET: CascadeMarket = {
   instruments: [
@@ -37,24 +36,6 @@ const MARKET: CascadeMarket = {
   policy: parseCascadePolicy({ correlations: [{ a: 'BTC', b: 'ETH', rho: 0.6 }] }),
   asOf: AS_OF,
 };
-
-function position(instrument: string, quantity: number, entry: number) {
-  return { kind: 'perpetual', instrument, quantity: String(quantity), entryPrice: String(entry) };
-}
-
-/** A graded book: ever thinner collateral, so each round's close-outs push the next accounts under. */
-function book(): Account[] {
-  return Array.from({ length: 45 }, (_, i) =>
-    accountSchema.parse({
-      accountId: `acct-${String(i).padStart(2, '0')}`,
-      collateral: [{ asset: 'USD', amount: String(40 + 4 * i) }],
-      positions:
-        i % 5 === 4
-          ? [position('ETH', 30 + i, 10), position('BTC', -1, 100)]
-          : [position('BTC', 8 + (i % 3), 100), position('ETH', i % 2 === 0 ? 5 : -5, 10)],
-    }),
-  );
-}
 
 function ports(accounts = new InMemoryAccountSource(book(), 1)) {
   return {

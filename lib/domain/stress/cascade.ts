@@ -59,7 +59,7 @@ export interface CascadeInput {
 }
 
 export interface StressError {
-  readonly kind: 'account-rejected' | 'account-unvaluable' | 'no-volume' | 'no-co-move';
+  readonly kind: 'account-rejected' | 'account-unvaluable' | 'no-volume' | 'no-co-move' | 'no-mark';
   /** Account id (or `#index` of a record without one) or instrument symbol. */
   readonly key: string;
   readonly reason: string;
