@@ -12,7 +12,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import { stressSegmentMessageSchema } from '../../lib/adapters/sqs/stress-queue.ts';
 import {
   type StressRunPorts,
   startStressRun,
@@ -34,13 +34,6 @@ import {
   type Observability,
   observedHandler,
 } from '../shared/observability.ts';
-
-export const stressSegmentMessageSchema = z.strictObject({
-  runId: z.string().min(1).max(200),
-  step: z.int().min(0).max(1_000),
-  segment: z.int().min(0),
-  totalSegments: z.int().min(1).max(1_000),
-});
 
 /** The run's own stores and queue (the rest comes from the shared adapters). */
 export type StressStores = Pick<StressRunPorts, 'runs' | 'queue' | 'reports'>;
