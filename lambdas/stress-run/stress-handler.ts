@@ -12,7 +12,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { stressSegmentMessageSchema } from '../../lib/adapters/sqs/stress-queue.ts';
+import {
+  DynamoDbStressReportStore,
+  DynamoDbStressRunStore,
+} from '../../lib/adapters/dynamodb/stress-run-store.ts';
+import { SqsStressQueue, stressSegmentMessageSchema } from '../../lib/adapters/sqs/stress-queue.ts';
 import {
   type StressRunPorts,
   startStressRun,
@@ -25,6 +29,7 @@ import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 import { parseUnits, unitsToNumber } from '../../lib/domain/valuation/money.ts';
 import type { StoredStressReport } from '../../lib/ports.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
+import { dynamoDbClient, sqsClient } from '../shared/clients.ts';
 import { coordinatorEventSchema, parseEvent, parseJsonEvent, refuseFarFuture } from '../shared/events.ts';
 import {
   count,
@@ -42,7 +47,8 @@ export interface StressHandlerOptions {
   /** @default process.env */
   readonly env?: Environment;
   readonly adapters?: Partial<Adapters>;
-  readonly stores: StressStores;
+  /** @default the DynamoDB stores on the runs and thresholds tables, the SQS queue at `QMT_STRESS_QUEUE_URL` */
+  readonly stores?: StressStores;
   readonly observability?: Observability;
 }
 
@@ -55,8 +61,9 @@ export type StressHandler = (event: unknown, context: Context) => Promise<SQSBat
  * @example
  * export const handler = createStressHandler({ stores });
  */
-export function createStressHandler(options: StressHandlerOptions): StressHandler {
+export function createStressHandler(options: StressHandlerOptions = {}): StressHandler {
   const config = loadRuntimeConfig(options.env ?? process.env, { require: ['opsTopicArn'] });
+  if (options.stores === undefined) stressQueueUrl(options.env ?? process.env); // fail the start, naming it
   const stress = config.stress;
   if (stress === undefined) {
     throw new ConfigError(
@@ -67,7 +74,9 @@ export function createStressHandler(options: StressHandlerOptions): StressHandle
   const observability = options.observability ?? createObservability('stress-run');
   const { logger, metrics } = observability;
   const ports = adapters(config, options.adapters);
-  const runPorts: StressRunPorts = { ...options.stores, accounts: ports.accounts, ops: ports.ops };
+  const env = options.env ?? process.env;
+  const stores = options.stores ?? awsStores(config.tables, env);
+  const runPorts: StressRunPorts = { ...stores, accounts: ports.accounts, ops: ports.ops };
   const settings = {
     insuranceFund: stress.insuranceFund,
     ...(config.sweep.pageSize === undefined ? {} : { pageSize: config.sweep.pageSize }),
@@ -144,4 +153,52 @@ export function createStressHandler(options: StressHandlerOptions): StressHandle
     }
     return start(event);
   });
+}
+
+/** The stress run's queue URL, from `QMT_STRESS_QUEUE_URL` (set by the stack). */
+export function stressQueueUrl(env: Environment): string {
+  const url = env.QMT_STRESS_QUEUE_URL?.trim();
+  if (!url || !/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/\d{12}\/[A-Za-z0-9_-]{1,80}$/.test(url)) {
+    throw new ConfigError(
+      `QMT_STRESS_QUEUE_URL: the stress run needs its standard SQS queue URL, got ${url ? `"${url}"` : 'nothing'}`,
+      'QMT_STRESS_QUEUE_URL',
+    );
+  }
+  return url;
+}
+
+/** The AWS stores, each client created on first use (importing the handler creates none). */
+function awsStores(
+  tables: { readonly runs: string; readonly thresholds: string },
+  env: Environment,
+): StressStores {
+  let runs: DynamoDbStressRunStore | undefined;
+  let reports: DynamoDbStressReportStore | undefined;
+  let queue: SqsStressQueue | undefined;
+  const runStore = () => {
+    runs ??= new DynamoDbStressRunStore(dynamoDbClient(), tables.runs);
+    return runs;
+  };
+  return {
+    runs: {
+      create: (state) => runStore().create(state),
+      get: (runId) => runStore().get(runId),
+      recordSegment: (runId, result) => runStore().recordSegment(runId, result),
+      segmentResults: (runId, step) => runStore().segmentResults(runId, step),
+      segmentHistory: (runId, segment) => runStore().segmentHistory(runId, segment),
+      advance: (next, fromStep) => runStore().advance(next, fromStep),
+    },
+    reports: {
+      save: (setId, runId, report) => {
+        reports ??= new DynamoDbStressReportStore(dynamoDbClient(), tables.thresholds);
+        return reports.save(setId, runId, report);
+      },
+    },
+    queue: {
+      enqueue: (messages) => {
+        queue ??= new SqsStressQueue({ client: sqsClient, queueUrl: stressQueueUrl(env) });
+        return queue.enqueue(messages);
+      },
+    },
+  };
 }

@@ -158,4 +158,25 @@ describe('the stress run handler', () => {
       }),
     ).toThrow(ConfigError);
   });
+
+  it('without stores given, needs its queue URL at start, naming the variable', () => {
+    const env = lambdaEnv({ QMT_CONFIG: JSON.stringify(DOCUMENT) });
+    let error: unknown;
+    try {
+      createStressHandler({ env, observability: recordedObservability() });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).path).toBe('QMT_STRESS_QUEUE_URL');
+    expect(() =>
+      createStressHandler({
+        env: {
+          ...env,
+          QMT_STRESS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/qmt-test-stress',
+        },
+        observability: recordedObservability(),
+      }),
+    ).not.toThrow();
+  });
 });
