@@ -13,6 +13,14 @@ import type {
 } from './domain/market/instrument-catalogue.ts';
 import type { HeldMarkCause, MarkSnapshot, VenueMark } from './domain/market/mark.ts';
 import type { MarksReport } from './domain/market/mark-report.ts';
+import type {
+  BadDebtContributor,
+  CascadeMarket,
+  CloseOutFlow,
+  ImpactState,
+  StressError,
+  StressRound,
+} from './domain/stress/cascade.ts';
 import type { Threshold, ThresholdSet } from './domain/threshold/threshold.ts';
 
 /** A time range in ms since the epoch, inclusive of `from`, exclusive of `to`. */
@@ -242,6 +250,25 @@ export type OpsEvent =
       readonly reason: string;
     }
   | {
+      /** A fanned-out stress run finished (`lib/app/stress-run.ts`); the full report is stored with the set. */
+      readonly type: 'stress.completed';
+      readonly runId: string;
+      readonly setId: string;
+      readonly shocks: Readonly<Record<string, number>>;
+      readonly rounds: number;
+      readonly accountsStressed: number;
+      readonly accountsLiquidated: number;
+      /** Quote currency, exact decimal strings. */
+      readonly badDebt: string;
+      readonly insuranceFund: string;
+      readonly exceedsInsuranceFund: boolean;
+      /** False when the round limit cut the cascade off. */
+      readonly settled: boolean;
+      readonly cascadeMultiplier: Readonly<Record<string, number | null>>;
+      /** Records and instruments reported in the stored report's errors. */
+      readonly errors: number;
+    }
+  | {
       /** Live marks held instruments (no quorum, stale, an unconfirmed jump): their accounts stay where they are. */
       readonly type: 'marks.held';
       readonly runId: string;
@@ -399,4 +426,104 @@ export interface SegmentMessage {
 export interface SweepQueue {
   /** Send every message, or throw `IncompleteBatchError` naming the segments (`runId#segment`) not sent. */
   enqueue(messages: readonly SegmentMessage[]): Promise<void>;
+}
+
+/**
+ * One step of a fanned-out stress run for one segment of the accounts table: value the segment's accounts
+ * at the round's marks (`round`), or price its closed-out accounts at the final marks (`bad-debt`).
+ */
+export interface StressSegmentMessage {
+  readonly runId: string;
+  readonly step: number;
+  readonly segment: number;
+  readonly totalSegments: number;
+}
+
+/** What one segment found in one step: the reduce step sums these over the segments. */
+export interface StressSegmentResult {
+  readonly segment: number;
+  readonly step: number;
+  /** Valid accounts in the segment (counted in step 0). */
+  readonly accounts: number;
+  /** Accounts in LIQUIDATION at the round's marks, closed out now. */
+  readonly liquidated: readonly string[];
+  /** Accounts that could not be valued this step (named in `errors`, dropped from the run). */
+  readonly dropped: readonly string[];
+  /** Accounts still standing after this step. */
+  readonly standing: number;
+  /** The liquidated accounts' close-out orders per instrument, at the round's marks. */
+  readonly flows: Readonly<Record<string, CloseOutFlow>>;
+  /** Bad-debt step only: the segment's closed-out accounts with equity below zero at the final marks. */
+  readonly contributors: readonly BadDebtContributor[];
+  readonly errors: readonly StressError[];
+}
+
+/** A stress run between steps: what the reduce step carries from one round to the next. */
+export interface StressRunState {
+  readonly runId: string;
+  /** The threshold set the run stresses (its report is stored with it). */
+  readonly setId: string;
+  readonly totalSegments: number;
+  readonly market: CascadeMarket;
+  /** The step the segments are working on; a round while `phase` is `round`. */
+  readonly step: number;
+  readonly phase: 'round' | 'bad-debt' | 'complete';
+  /** The marks of the current round (the final marks in the bad-debt step). */
+  readonly marks: Readonly<Record<string, number>>;
+  /** Instruments whose mark the last round moved; undefined in round 0 (value every account). */
+  readonly changed?: readonly string[];
+  readonly impact: ImpactState;
+  readonly rounds: readonly StressRound[];
+  readonly errors: readonly StressError[];
+  readonly accountsStressed: number;
+  readonly settled: boolean;
+}
+
+export interface StressRunStore {
+  /** Create the run; false if a run with this id exists (a repeated start). */
+  create(state: StressRunState): Promise<boolean>;
+  get(runId: string): Promise<StressRunState | undefined>;
+  /**
+   * Record a segment's result for a step, once (a repeated delivery keeps the first); resolves to how many
+   * distinct segments have reported for that step.
+   */
+  recordSegment(runId: string, result: StressSegmentResult): Promise<number>;
+  /** Every segment's result for a step. */
+  segmentResults(runId: string, step: number): Promise<readonly StressSegmentResult[]>;
+  /** One segment's results in every step so far. */
+  segmentHistory(runId: string, segment: number): Promise<readonly StressSegmentResult[]>;
+  /** Move the run from `fromStep` to `next`; false if another reducer already did (each step is reduced once). */
+  advance(next: StressRunState, fromStep: number): Promise<boolean>;
+}
+
+/** The stress reports, stored with the threshold set they stressed. */
+export interface StressReportStore {
+  save(setId: string, runId: string, report: StoredStressReport): Promise<void>;
+}
+
+/** A cascade report as stored: amounts as exact decimal strings, the largest bad debts only. */
+export interface StoredStressReport {
+  readonly runId: string;
+  readonly setId: string;
+  readonly shocks: Readonly<Record<string, number>>;
+  readonly rounds: readonly StressRound[];
+  readonly finalMarks: Readonly<Record<string, number>>;
+  readonly cascadeMultiplier: Readonly<Record<string, number | null>>;
+  readonly badDebt: string;
+  readonly contributors: readonly {
+    readonly accountId: string;
+    readonly round: number;
+    readonly badDebt: string;
+  }[];
+  readonly accountsStressed: number;
+  readonly accountsLiquidated: number;
+  readonly settled: boolean;
+  readonly insuranceFund: string;
+  readonly exceedsInsuranceFund: boolean;
+  readonly errors: readonly StressError[];
+}
+
+export interface StressQueue {
+  /** Send every message, or throw naming the ones not sent. */
+  enqueue(messages: readonly StressSegmentMessage[]): Promise<void>;
 }

@@ -57,6 +57,16 @@ export const METRIC = {
   BacktestBreaches: 'BacktestBreaches',
   BacktestsOutOfGreen: 'BacktestsOutOfGreen',
   BacktestsFailed: 'BacktestsFailed',
+  /** Daily stress run: segments that reported a step, the runs finished, and a finished run's figures. */
+  StressSegmentsReported: 'StressSegmentsReported',
+  StressSegmentsFailed: 'StressSegmentsFailed',
+  StressRunsCompleted: 'StressRunsCompleted',
+  /** Bad debt of the configured shocks, quote currency: the insurance-fund alarm watches it. */
+  StressBadDebt: 'StressBadDebt',
+  StressAccountsLiquidated: 'StressAccountsLiquidated',
+  StressRounds: 'StressRounds',
+  /** 1 when the bad debt exceeds the configured insurance fund. */
+  StressInsuranceFundExceeded: 'StressInsuranceFundExceeded',
   DurationMs: 'DurationMs',
 } as const;
 

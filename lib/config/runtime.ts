@@ -25,6 +25,7 @@ import { z } from 'zod';
 import { withoutReservedKeys } from '../domain/document-keys.ts';
 import { PolicyError } from '../domain/errors.ts';
 import { type CatalogueFilter, parseCatalogueFilter } from '../domain/market/instrument-catalogue.ts';
+import { type CascadePolicy, parseCascadePolicy } from '../domain/stress/policy.ts';
 import {
   type InstrumentPolicy,
   parseThresholdPolicy,
@@ -107,6 +108,8 @@ export interface RuntimeConfig {
   readonly marks: MarkSettings;
   readonly sweep: SweepSettings;
   readonly backtest: BacktestSettings;
+  /** Set when the document sets `stress` (the daily stress run needs it). */
+  readonly stress?: StressSettings;
   /** Set when the document sets `levels` (or `defaultPolicy.levels`); otherwise the sweep's own default applies. */
   readonly levels?: MarginLevels;
   /** Set when the document sets `valuation` (grid, correlations…); otherwise the documented defaults apply. */
@@ -118,6 +121,17 @@ export interface RuntimeConfig {
   readonly discovery?: { readonly filter: CatalogueFilter; readonly defaultPolicy: ThresholdPolicy };
   /** Where the document came from, for logs: `QMT_CONFIG`, `QMT_CONFIG_FILE (<path>)` or `none`. */
   readonly source: string;
+}
+
+/** The daily stress run's settings. */
+export interface StressSettings {
+  /** Relative move per shocked symbol (-0.3 is a 30% fall). */
+  readonly shocks: Readonly<Record<string, number>>;
+  /** Quote currency: bad debt above it raises the alarm. */
+  readonly insuranceFund: number;
+  /** Scan segments of the accounts table. @default 8 */
+  readonly segments: number;
+  readonly cascade: CascadePolicy;
 }
 
 /** Reference closes unless the document asks for live marks; every venue when it does. */
@@ -209,6 +223,21 @@ export const runtimeDocumentSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().optional(),
       scoredDays: z.number().int().min(20).max(2_000).optional(),
+    })
+    .optional(),
+  /** The daily stress run (`lib/app/stress-run.ts`): its shocks, the insurance fund its bad debt is held against. */
+  stress: z
+    .strictObject({
+      shocks: z
+        .record(
+          z.string().regex(SYMBOL, 'must be an upper-case symbol such as "BTC"'),
+          z.number().gt(-1, 'a move must be above -1 (-100%): a price cannot reach zero').lt(10),
+        )
+        .refine((shocks) => Object.keys(shocks).length > 0, 'give at least one shock, e.g. { "BTC": -0.3 }'),
+      insuranceFund: z.number().min(0).max(1e15),
+      segments: z.number().int().min(1).max(1000).optional(),
+      /** The cascade settings; checked by `parseCascadePolicy`, which names them. */
+      cascade: policyDocumentSchema.optional(),
     })
     .optional(),
   /** The valuation policy; its fields are checked by `parseValuationPolicy`, which names them. */
@@ -376,6 +405,7 @@ type ResolvedDocument = Pick<
   RuntimeConfig,
   'instruments' | 'catalogue' | 'venues' | 'consensus' | 'marks' | 'sweep' | 'backtest'
 > & {
+  readonly stress?: StressSettings;
   readonly levels?: MarginLevels;
   readonly valuation?: ValuationPolicy;
   readonly discovery?: RuntimeConfig['discovery'];
@@ -429,6 +459,17 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
   });
 
   const levels = resolveLevels(document, defaultPolicy, source);
+  const stress =
+    document.stress === undefined
+      ? undefined
+      : {
+          shocks: document.stress.shocks,
+          insuranceFund: document.stress.insuranceFund,
+          segments: document.stress.segments ?? 8,
+          cascade: withConfigPath(source, () =>
+            parseCascadePolicy(document.stress?.cascade, 'stress.cascade'),
+          ),
+        };
   const valuation =
     document.valuation === undefined
       ? undefined
@@ -447,6 +488,7 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
       enabled: document.backtest?.enabled ?? DEFAULT_BACKTEST_SETTINGS.enabled,
       scoredDays: document.backtest?.scoredDays ?? DEFAULT_BACKTEST_SETTINGS.scoredDays,
     },
+    ...(stress === undefined ? {} : { stress }),
     ...(levels === undefined ? {} : { levels }),
     ...(valuation === undefined ? {} : { valuation }),
     ...(document.discovery?.enabled === true && {

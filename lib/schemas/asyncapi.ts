@@ -132,6 +132,23 @@ const OPS_EXAMPLES: Record<
     severity: 'critical',
     payload: { runId: 'sweep-2026-11-24T00:05Z', segment: 2, reason: 'DynamoDB throttled after 8 attempts' },
   },
+  'stress.completed': {
+    severity: 'critical',
+    payload: {
+      runId: 'stress-2026-11-24T01:00Z',
+      setId: '2026-11-24T00:00Z',
+      shocks: { BTC: -0.3 },
+      rounds: 3,
+      accountsStressed: 120000,
+      accountsLiquidated: 412,
+      badDebt: '2500000.00000000',
+      insuranceFund: '2000000.00000000',
+      exceedsInsuranceFund: true,
+      settled: true,
+      cascadeMultiplier: { BTC: 1.18, ETH: 1.3 },
+      errors: 0,
+    },
+  },
   'marks.held': {
     severity: 'warning',
     payload: {

@@ -141,6 +141,29 @@ export const opsEventSchemas = {
       reason: text('Why it failed.'),
     })
     .describe('A sweep segment failed and was not retried in place.'),
+  'stress.completed': z
+    .strictObject({
+      type: z.literal('stress.completed'),
+      runId,
+      setId: text('The threshold set stressed; the full report is stored with it.'),
+      shocks: z
+        .record(z.string(), z.number())
+        .describe('Relative move per shocked symbol (-0.3 is a 30% fall).'),
+      rounds: count('Rounds of the cascade.'),
+      accountsStressed: count('Accounts valued.'),
+      accountsLiquidated: count('Accounts closed out over all rounds.'),
+      badDebt: text('Equity below zero of the closed-out accounts at the final marks, quote currency.'),
+      insuranceFund: text('The configured insurance fund, quote currency.'),
+      exceedsInsuranceFund: z.boolean().describe('Bad debt above the insurance fund (the alarm fires).'),
+      settled: z.boolean().describe('False when the round limit cut the cascade off.'),
+      cascadeMultiplier: z
+        .record(z.string(), z.number().nullable())
+        .describe('Total move / initial move per instrument; null for one the shock did not move.'),
+      errors: count('Records and instruments named in the report as not stressed.'),
+    })
+    .describe(
+      'The daily stress run finished: its summary (alarms when bad debt exceeds the insurance fund).',
+    ),
   'marks.held': z
     .strictObject({
       type: z.literal('marks.held'),

@@ -55,6 +55,13 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
     // A venue changed history qmt had computed from: the margins moved with it, an operator should know why.
     case 'candles.revised':
       return event.revisions.length > 0 ? 'warning' : 'info';
+    // Bad debt above the insurance fund under the configured shocks: the margins do not cover the crash.
+    case 'stress.completed':
+      return event.exceedsInsuranceFund
+        ? 'critical'
+        : event.settled && event.errors === 0
+          ? 'info'
+          : 'warning';
     case 'sweep.completed':
       return Object.entries(event.counts).some(([name, count]) => TROUBLE_COUNT.test(name) && count > 0)
         ? 'warning'
@@ -90,6 +97,9 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'sweep.failed':
       text = `qmt sweep segment ${event.segment} FAILED ${run}`;
+      break;
+    case 'stress.completed':
+      text = `qmt stress ${event.exceedsInsuranceFund ? 'BAD DEBT ABOVE INSURANCE FUND' : 'completed'}: bad debt ${event.badDebt}, ${event.accountsLiquidated} liquidated ${run}`;
       break;
     case 'accounts.rejected':
       text = `qmt sweep rejected ${event.rejected.length} account records ${run}`;

@@ -64,26 +64,26 @@ class EntriesToRetry extends Error {
   }
 }
 
-const messageKey = (message: SegmentMessage) => `${message.runId}#${message.segment}`;
-
 /**
- * `SweepQueue` over SQS SendMessageBatch.
- *
- * @example
- * const queue = new SqsSweepQueue({ client: sqsClient, queueUrl });
- * await queue.enqueue([{ runId, segment: 0, totalSegments: 4 }]);
+ * Messages to one queue over SQS SendMessageBatch, ten a call, failed entries retried; `key` names a message
+ * in errors, `body` is what is sent.
  */
-export class SqsSweepQueue implements SweepQueue {
+export class SqsBatchQueue<M> {
   private readonly policy: RetryPolicy;
   private readonly concurrency: number;
 
-  constructor(private readonly options: SqsSweepQueueOptions) {
+  constructor(
+    private readonly options: SqsSweepQueueOptions,
+    private readonly messageKey: (message: M) => string,
+    private readonly messageBody: (message: M) => object,
+  ) {
     this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
   }
 
-  async enqueue(messages: readonly SegmentMessage[]): Promise<void> {
-    const batches: SegmentMessage[][] = [];
+  async enqueue(messages: readonly M[]): Promise<void> {
+    const { messageKey } = this;
+    const batches: M[][] = [];
     for (let i = 0; i < messages.length; i += SQS_BATCH_LIMIT)
       batches.push(messages.slice(i, i + SQS_BATCH_LIMIT));
     const failures: { key: string; reason: string }[] = [];
@@ -113,12 +113,13 @@ export class SqsSweepQueue implements SweepQueue {
 
   /** Sends one batch until every entry is in or finally failed; `stopReason` when the queue itself is at fault. */
   private async sendBatch(
-    batch: readonly SegmentMessage[],
+    batch: readonly M[],
   ): Promise<{ failures: { key: string; reason: string }[]; stopReason?: string }> {
-    const pending = new Map<string, { message: SegmentMessage; entry: SendMessageBatchRequestEntry }>();
+    const { messageKey } = this;
+    const pending = new Map<string, { message: M; entry: SendMessageBatchRequestEntry }>();
     batch.forEach((message, i) => {
       const Id = `m${i}`;
-      pending.set(Id, { message, entry: { Id, MessageBody: JSON.stringify(segmentMessageBody(message)) } });
+      pending.set(Id, { message, entry: { Id, MessageBody: JSON.stringify(this.messageBody(message)) } });
     });
     const failures: { key: string; reason: string }[] = [];
     const lastReason = new Map<string, string>();
@@ -164,6 +165,19 @@ export class SqsSweepQueue implements SweepQueue {
       const stop = reason !== undefined && !isTransientSqsError(error) ? reason : undefined;
       return stop === undefined ? { failures } : { failures, stopReason: stop };
     }
+  }
+}
+
+/**
+ * `SweepQueue` over SQS SendMessageBatch.
+ *
+ * @example
+ * const queue = new SqsSweepQueue({ client: sqsClient, queueUrl });
+ * await queue.enqueue([{ runId, segment: 0, totalSegments: 4 }]);
+ */
+export class SqsSweepQueue extends SqsBatchQueue<SegmentMessage> implements SweepQueue {
+  constructor(options: SqsSweepQueueOptions) {
+    super(options, (message) => `${message.runId}#${message.segment}`, segmentMessageBody);
   }
 }
 

@@ -59,7 +59,7 @@ export interface CascadeInput {
 }
 
 export interface StressError {
-  readonly kind: 'account-rejected' | 'account-unvaluable' | 'no-volume' | 'no-co-move';
+  readonly kind: 'account-rejected' | 'account-unvaluable' | 'no-volume' | 'no-co-move' | 'no-mark';
   /** Account id (or `#index` of a record without one) or instrument symbol. */
   readonly key: string;
   readonly reason: string;
@@ -108,10 +108,221 @@ export interface CascadeReport {
   readonly errors: readonly StressError[];
 }
 
-interface Standing {
+/** An account the cascade has not closed out yet, with the prices its value depends on. */
+export interface StandingAccount {
   readonly account: Account;
   /** Instruments and assets the account's value depends on. */
   readonly symbols: readonly string[];
+}
+
+/** The market side of a cascade: everything but the accounts (a fanned-out run sends only this). */
+export type CascadeMarket = Omit<CascadeInput, 'accounts'>;
+
+/** What every round of one cascade shares: the instruments, the start and round-0 marks, the valuer. */
+export interface CascadePlan {
+  readonly market: CascadeMarket;
+  readonly bySymbol: ReadonlyMap<string, StressInstrument>;
+  readonly startMarks: Readonly<Record<string, number>>;
+  readonly round0: Readonly<Record<string, number>>;
+  readonly initialMoves: Readonly<Record<string, { readonly move: number; readonly source: string }>>;
+}
+
+/** Close-out orders on one instrument: quote notional and quantity sold (longs) and bought (shorts). */
+export interface CloseOutFlow {
+  sellNotional: number;
+  buyNotional: number;
+  sellQuantity: number;
+  buyQuantity: number;
+}
+
+/** The net close-out orders so far per instrument (the impact is cumulative) and the instruments named for having no volume. */
+export interface ImpactState {
+  readonly netNotional: Record<string, number>;
+  readonly netQuantity: Record<string, number>;
+  readonly noVolumeNamed: string[];
+}
+
+export function emptyImpactState(): ImpactState {
+  return { netNotional: {}, netQuantity: {}, noVolumeNamed: [] };
+}
+
+/**
+ * Check the shocks and compute the round-0 marks. Throws `StressInputError` for a shock on an instrument
+ * without prices, a move that is not above −100%, or no shock at all; an instrument without a co-move is
+ * named in `errors`.
+ */
+export function planCascade(market: CascadeMarket, errors: StressError[]): CascadePlan {
+  const bySymbol = new Map(market.instruments.map((i) => [i.symbol, i]));
+  checkShocks(market.shocks, bySymbol);
+  const startMarks: Record<string, number> = {};
+  for (const i of market.instruments) startMarks[i.symbol] = i.mark;
+  const { marks: round0, moves: initialMoves } = shockedMarks(market, bySymbol, errors);
+  return { market, bySymbol, startMarks, round0, initialMoves };
+}
+
+function valuerAt(plan: CascadePlan, marks: Readonly<Record<string, number>>) {
+  const { market } = plan;
+  const set: ThresholdSet = {
+    setId: 'stress',
+    runId: 'stress',
+    createdAt: new Date(market.asOf).toISOString(),
+    thresholds: market.instruments.map((i) => i.threshold),
+  };
+  return valuerFor(
+    marketSnapshotFromSet(set, {
+      markPrices: marks,
+      ...(market.valuationPolicy === undefined ? {} : { policy: market.valuationPolicy }),
+    }),
+  );
+}
+
+/**
+ * One round's valuation of the accounts still standing (all of them, or one segment's): those in
+ * LIQUIDATION and the survivors. `changed` (undefined in round 0) skips accounts none of whose prices
+ * moved: their state cannot have changed. An account that cannot be valued is named and dropped.
+ */
+export function valueRound(
+  plan: CascadePlan,
+  standing: readonly StandingAccount[],
+  marks: Readonly<Record<string, number>>,
+  changed: ReadonlySet<string> | undefined,
+  errors: StressError[],
+): { liquidated: StandingAccount[]; survivors: StandingAccount[] } {
+  const valuer = valuerAt(plan, marks);
+  const liquidated: StandingAccount[] = [];
+  const survivors: StandingAccount[] = [];
+  for (const entry of standing) {
+    if (changed !== undefined && !entry.symbols.some((s) => changed.has(s))) {
+      survivors.push(entry); // no price it depends on moved: its state cannot have changed
+      continue;
+    }
+    try {
+      const valuation = valuer.value(entry.account, plan.market.asOf);
+      const state = marginStateFor(ratioForState(valuation), plan.market.levels);
+      (state === 'LIQUIDATION' ? liquidated : survivors).push(entry);
+    } catch (error) {
+      errors.push({
+        kind: 'account-unvaluable',
+        key: entry.account.accountId,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  return { liquidated, survivors };
+}
+
+/**
+ * The reduce step: a round's close-out orders (summed over the whole book) move the marks by the
+ * square-root law from their round-0 price, on the net of every order so far (updated in `state`).
+ * Returns the next round's marks, the instruments whose mark moved, and the round's flows as reported.
+ */
+export function applyImpact(
+  plan: CascadePlan,
+  state: ImpactState,
+  flows: ReadonlyMap<string, CloseOutFlow>,
+  marks: Readonly<Record<string, number>>,
+  errors: StressError[],
+): {
+  marksAfter: Record<string, number>;
+  moved: Set<string>;
+  flows: Record<string, InstrumentFlow>;
+} {
+  const { policy } = plan.market;
+  const marksAfter: Record<string, number> = { ...marks };
+  const moved = new Set<string>();
+  for (const [symbol, flow] of flows) {
+    state.netNotional[symbol] = (state.netNotional[symbol] ?? 0) + flow.buyNotional - flow.sellNotional;
+    state.netQuantity[symbol] = (state.netQuantity[symbol] ?? 0) + flow.buyQuantity - flow.sellQuantity;
+    const instrument = plan.bySymbol.get(symbol) as StressInstrument;
+    const volume = instrument.averageDailyVolume;
+    if (volume === undefined || !(volume > 0)) {
+      if (!state.noVolumeNamed.includes(symbol)) {
+        state.noVolumeNamed.push(symbol);
+        errors.push({
+          kind: 'no-volume',
+          key: symbol,
+          reason: `${symbol} has no traded volume in the price file's window: its close-outs are counted but move no price`,
+        });
+      }
+      continue;
+    }
+    const net = policy.volumeUnit === 'quote' ? state.netNotional[symbol] : state.netQuantity[symbol];
+    const impact = squareRootImpact(
+      policy.impactCoefficient,
+      instrument.dailyVolatility,
+      Math.abs(net ?? 0),
+      volume,
+    );
+    const next = (plan.round0[symbol] as number) * Math.exp(Math.sign(net ?? 0) * impact);
+    if (next !== marks[symbol]) moved.add(symbol);
+    marksAfter[symbol] = next;
+  }
+  const reported = Object.fromEntries(
+    [...flows].map(([symbol, f]) => {
+      const volume = plan.bySymbol.get(symbol)?.averageDailyVolume;
+      const traded =
+        policy.volumeUnit === 'quote' ? f.sellNotional + f.buyNotional : f.sellQuantity + f.buyQuantity;
+      return [
+        symbol,
+        {
+          sellNotional: f.sellNotional,
+          buyNotional: f.buyNotional,
+          volumeShare: volume !== undefined && volume > 0 ? traded / volume : null,
+        },
+      ];
+    }),
+  );
+  return { marksAfter, moved, flows: reported };
+}
+
+/**
+ * Bad debt of closed-out accounts at the final marks: each one whose equity is below zero, with its
+ * −equity (unsorted). Every close-out is priced at the final marks: the liquidation engine's orders
+ * execute while the cascade runs, and the end of it is the worst price they meet (and keeps bad debt
+ * monotone in the shock).
+ */
+export function badDebtAt(
+  plan: CascadePlan,
+  closedOut: readonly { readonly entry: StandingAccount; readonly round: number }[],
+  finalMarks: Readonly<Record<string, number>>,
+  errors: StressError[],
+): BadDebtContributor[] {
+  const contributors: BadDebtContributor[] = [];
+  if (closedOut.length === 0) return contributors;
+  const atFinal = valuerAt(plan, finalMarks);
+  for (const { entry, round } of closedOut) {
+    try {
+      const equity = atFinal.value(entry.account, plan.market.asOf).equityUnits;
+      if (compareUnits(equity, 0) < 0) {
+        contributors.push({
+          accountId: entry.account.accountId,
+          round,
+          badDebtUnits: subtractUnits(0, equity),
+        });
+      }
+    } catch (error) {
+      errors.push({
+        kind: 'account-unvaluable',
+        key: entry.account.accountId,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  return contributors;
+}
+
+/** Total move / initial move per instrument; null for an instrument the shock did not move. */
+export function cascadeMultipliers(
+  plan: CascadePlan,
+  finalMarks: Readonly<Record<string, number>>,
+): Record<string, number | null> {
+  const multiplier: Record<string, number | null> = {};
+  for (const i of plan.market.instruments) {
+    const first = (plan.round0[i.symbol] as number) / i.mark - 1;
+    const total = (finalMarks[i.symbol] as number) / i.mark - 1;
+    multiplier[i.symbol] = first === 0 ? null : total / first;
+  }
+  return multiplier;
 }
 
 /**
@@ -124,155 +335,54 @@ interface Standing {
  * formatUnits(report.badDebtUnits); // '1250.00000000'
  */
 export function runCascade(input: CascadeInput): CascadeReport {
-  const bySymbol = new Map(input.instruments.map((i) => [i.symbol, i]));
-  checkShocks(input.shocks, bySymbol);
   const errors: StressError[] = [];
-  const startMarks: Record<string, number> = {};
-  for (const i of input.instruments) startMarks[i.symbol] = i.mark;
-  const { marks: round0, moves: initialMoves } = shockedMarks(input, bySymbol, errors);
-  const set: ThresholdSet = {
-    setId: 'stress',
-    runId: 'stress',
-    createdAt: new Date(input.asOf).toISOString(),
-    thresholds: input.instruments.map((i) => i.threshold),
-  };
-  const snapshotAt = (marks: Readonly<Record<string, number>>) =>
-    marketSnapshotFromSet(set, {
-      markPrices: marks,
-      ...(input.valuationPolicy === undefined ? {} : { policy: input.valuationPolicy }),
-    });
-
-  let standing = readAccounts(input.accounts, errors);
+  const { accounts, ...market } = input;
+  const plan = planCascade(market, errors);
+  let standing = readStressAccounts(accounts, errors);
   const accountsStressed = standing.length;
-  const netNotional = new Map<string, number>();
-  const netQuantity = new Map<string, number>();
-  const noVolumeNamed = new Set<string>();
+  const impact = emptyImpactState();
   const rounds: StressRound[] = [];
-  const contributors: BadDebtContributor[] = [];
-  const badDebt = new UnitSum();
-  let marks = round0;
+  let marks: Readonly<Record<string, number>> = plan.round0;
   let changed: ReadonlySet<string> | undefined; // undefined: value everyone (round 0)
   let settled = true;
-  const closedOut: { entry: Standing; round: number }[] = [];
+  const closedOut: { entry: StandingAccount; round: number }[] = [];
   for (let round = 0; ; round += 1) {
-    const valuer = valuerFor(snapshotAt(marks));
-    const liquidated: Standing[] = [];
-    const survivors: Standing[] = [];
-    for (const entry of standing) {
-      if (changed !== undefined && !entry.symbols.some((s) => changed?.has(s))) {
-        survivors.push(entry); // no price it depends on moved: its state cannot have changed
-        continue;
-      }
-      try {
-        const valuation = valuer.value(entry.account, input.asOf);
-        const state = marginStateFor(ratioForState(valuation), input.levels);
-        (state === 'LIQUIDATION' ? liquidated : survivors).push(entry);
-      } catch (error) {
-        errors.push({
-          kind: 'account-unvaluable',
-          key: entry.account.accountId,
-          reason: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
+    const { liquidated, survivors } = valueRound(plan, standing, marks, changed, errors);
     standing = survivors;
-    const flows = closeOut(liquidated, marks);
-    const marksAfter: Record<string, number> = { ...marks };
-    const moved = new Set<string>();
-    for (const [symbol, flow] of flows) {
-      netNotional.set(symbol, (netNotional.get(symbol) ?? 0) + flow.buyNotional - flow.sellNotional);
-      netQuantity.set(symbol, (netQuantity.get(symbol) ?? 0) + flow.buyQuantity - flow.sellQuantity);
-      const instrument = bySymbol.get(symbol) as StressInstrument;
-      const volume = instrument.averageDailyVolume;
-      if (volume === undefined || !(volume > 0)) {
-        if (!noVolumeNamed.has(symbol)) {
-          noVolumeNamed.add(symbol);
-          errors.push({
-            kind: 'no-volume',
-            key: symbol,
-            reason: `${symbol} has no traded volume in the price file's window: its close-outs are counted but move no price`,
-          });
-        }
-        continue;
-      }
-      const net = input.policy.volumeUnit === 'quote' ? netNotional.get(symbol) : netQuantity.get(symbol);
-      const impact = squareRootImpact(
-        input.policy.impactCoefficient,
-        instrument.dailyVolatility,
-        Math.abs(net ?? 0),
-        volume,
-      );
-      const next = (round0[symbol] as number) * Math.exp(Math.sign(net ?? 0) * impact);
-      if (next !== marks[symbol]) moved.add(symbol);
-      marksAfter[symbol] = next;
-    }
+    const { marksAfter, moved, flows } = applyImpact(
+      plan,
+      impact,
+      closeOutFlows(liquidated, marks),
+      marks,
+      errors,
+    );
     for (const entry of liquidated) closedOut.push({ entry, round });
     rounds.push({
       round,
       marks,
       liquidatedAccounts: liquidated.map((e) => e.account.accountId),
-      flows: Object.fromEntries(
-        [...flows].map(([symbol, f]) => {
-          const volume = bySymbol.get(symbol)?.averageDailyVolume;
-          const traded =
-            input.policy.volumeUnit === 'quote'
-              ? f.sellNotional + f.buyNotional
-              : f.sellQuantity + f.buyQuantity;
-          return [
-            symbol,
-            {
-              sellNotional: f.sellNotional,
-              buyNotional: f.buyNotional,
-              volumeShare: volume !== undefined && volume > 0 ? traded / volume : null,
-            },
-          ];
-        }),
-      ),
+      flows,
       marksAfter,
     });
     marks = marksAfter;
-    if (liquidated.length === 0 || standing.length === 0) break;
-    if (round + 1 >= input.policy.maxRounds) {
+    const next = nextRound(plan, round, liquidated.length, standing.length, moved);
+    if (next === 'settled') break;
+    if (next === 'cut-off') {
       settled = false;
       break;
     }
     changed = moved;
-    if (moved.size === 0) break; // nothing moved (no volume anywhere): the next round would repeat this one
   }
-  const cascadeMultiplier: Record<string, number | null> = {};
-  for (const i of input.instruments) {
-    const first = (round0[i.symbol] as number) / i.mark - 1;
-    const total = (marks[i.symbol] as number) / i.mark - 1;
-    cascadeMultiplier[i.symbol] = first === 0 ? null : total / first;
-  }
-  // Every close-out is priced at the final marks: the liquidation engine's orders execute while the
-  // cascade runs, and the end of it is the worst price they meet (and keeps bad debt monotone in the shock).
-  if (closedOut.length > 0) {
-    const atFinal = valuerFor(snapshotAt(marks));
-    for (const { entry, round } of closedOut) {
-      try {
-        const equity = atFinal.value(entry.account, input.asOf).equityUnits;
-        if (compareUnits(equity, 0) < 0) {
-          const units = subtractUnits(0, equity);
-          badDebt.addUnits(units);
-          contributors.push({ accountId: entry.account.accountId, round, badDebtUnits: units });
-        }
-      } catch (error) {
-        errors.push({
-          kind: 'account-unvaluable',
-          key: entry.account.accountId,
-          reason: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
-  }
+  const contributors = badDebtAt(plan, closedOut, marks, errors);
+  const badDebt = new UnitSum();
+  for (const c of contributors) badDebt.addUnits(c.badDebtUnits);
   contributors.sort((a, b) => compareUnits(b.badDebtUnits, a.badDebtUnits));
   return {
-    startMarks,
-    initialMoves,
+    startMarks: plan.startMarks,
+    initialMoves: plan.initialMoves,
     rounds,
     finalMarks: marks,
-    cascadeMultiplier,
+    cascadeMultiplier: cascadeMultipliers(plan, marks),
     badDebtUnits: badDebt.total(),
     contributors,
     accountsStressed,
@@ -280,6 +390,23 @@ export function runCascade(input: CascadeInput): CascadeReport {
     settled,
     errors,
   };
+}
+
+/**
+ * After a round: settled when it liquidated no one, no one is left standing, or no mark moved (the next
+ * round would repeat it); cut off at the policy's round limit while accounts were still being liquidated.
+ */
+export function nextRound(
+  plan: CascadePlan,
+  round: number,
+  liquidated: number,
+  standing: number,
+  moved: ReadonlySet<string>,
+): 'next' | 'settled' | 'cut-off' {
+  if (liquidated === 0 || standing === 0) return 'settled';
+  if (round + 1 >= plan.market.policy.maxRounds) return 'cut-off';
+  if (moved.size === 0) return 'settled';
+  return 'next';
 }
 
 /**
@@ -322,7 +449,7 @@ function checkShocks(
  * measured co-move. An instrument with neither stays put and is named.
  */
 function shockedMarks(
-  input: CascadeInput,
+  input: CascadeMarket,
   bySymbol: ReadonlyMap<string, StressInstrument>,
   errors: StressError[],
 ): { marks: Record<string, number>; moves: Record<string, { move: number; source: string }> } {
@@ -377,8 +504,9 @@ function shockedMarks(
   return { marks, moves };
 }
 
-function readAccounts(records: readonly unknown[], errors: StressError[]): Standing[] {
-  const standing: Standing[] = [];
+/** Check raw account records: a bad or duplicate one is named in `errors`, the rest stand. */
+export function readStressAccounts(records: readonly unknown[], errors: StressError[]): StandingAccount[] {
+  const standing: StandingAccount[] = [];
   const seen = new Set<string>();
   records.forEach((record, index) => {
     const parsed = accountSchema.safeParse(record);
@@ -410,23 +538,16 @@ function readAccounts(records: readonly unknown[], errors: StressError[]): Stand
   return standing;
 }
 
-interface Flow {
-  sellNotional: number;
-  buyNotional: number;
-  sellQuantity: number;
-  buyQuantity: number;
-}
-
 /**
  * The close-out orders of the accounts liquidated this round, per instrument: each future or perpetual
  * closed at the round's mark (an inverse position as the C·size/entry base units it is margined as).
  * Options are closed at their mark without an order in the underlying (docs/STRESS.md).
  */
-function closeOut(
-  liquidated: readonly Standing[],
+export function closeOutFlows(
+  liquidated: readonly StandingAccount[],
   marks: Readonly<Record<string, number>>,
-): Map<string, Flow> {
-  const flows = new Map<string, Flow>();
+): Map<string, CloseOutFlow> {
+  const flows = new Map<string, CloseOutFlow>();
   for (const { account } of liquidated) {
     for (const position of account.positions) {
       if (position.kind === 'option') continue;
