@@ -391,9 +391,12 @@ describe('IAM against real calls', () => {
     const history = `${tables.thresholds}/index/${THRESHOLD_HISTORY_INDEX}`;
     const byPrice = `${tables.breachIndex}/index/${BREACH_INDEX_BY_PRICE}`;
     expect(calls.get(history)).toEqual(new Set(THRESHOLD_STORE_IAM_ACTIONS.history));
-    expect(calls.get(tables.accounts)).toEqual(
-      new Set([...ACCOUNT_SOURCE_IAM_ACTIONS.get, ...ACCOUNT_SOURCE_IAM_ACTIONS.count]),
-    );
+    // The shock run sizes its sweep (count); the quiet look reads accounts by id only when a band was
+    // crossed or an account must be revisited, which the band stamps and the watchlist now make rarer.
+    const accountCalls = calls.get(tables.accounts) ?? new Set<string>();
+    for (const action of ACCOUNT_SOURCE_IAM_ACTIONS.count) expect(accountCalls).toContain(action);
+    for (const action of accountCalls)
+      expect([...ACCOUNT_SOURCE_IAM_ACTIONS.get, ...ACCOUNT_SOURCE_IAM_ACTIONS.count]).toContain(action);
     expectDeclared(
       calls,
       new Map<string, readonly string[]>([
