@@ -59,7 +59,8 @@ const held = (instrument: string, takenAt = MINUTE): MarkSnapshot => ({
   ]),
 });
 
-async function setup(accounts: Account[]) {
+/** `lost`: an account whose alerts the full sweep's publication loses (left pending in its outbox). */
+async function setup(accounts: Account[], lost?: string) {
   const thresholds = new InMemoryThresholdStore();
   await thresholds.publishSet(
     { setId: 'set-1', runId: 'run-1', createdAt: '2026-11-24T00:00:00Z', thresholds: [btc, eth] },
@@ -78,7 +79,9 @@ async function setup(accounts: Account[]) {
     marks,
   } satisfies MarketWatchPorts;
   // The full sweep at the previous marks builds every band.
+  if (lost !== undefined) ports.alerts.failWhen = (alert) => alert.accountId === lost;
   const full = await sweepSegment(ports, { runId: 'full-1', segment });
+  ports.alerts.failWhen = undefined;
   expect(full.counts.indexed).toBe(accounts.length);
   return { ports, store, marks };
 }
@@ -97,6 +100,27 @@ describe('watchMarket', () => {
     expect(result.sweep?.alerts.map((a) => [a.accountId, a.newState])).toEqual([['btc-near', 'WARNING']]);
     expect(result).toMatchObject({ marked: 2, held: [], recalibrated: [] });
     expect(ports.ops.events.some((e) => e.type === 'marks.held')).toBe(false);
+  });
+
+  it('re-sends, at a quiet minute, the alert the full sweep could not publish (no full sweep needed)', async () => {
+    const { ports, store } = await setup([btcNear, account('btc-warned', 2_000)], 'btc-warned');
+    const [lost] = ports.alerts.calls.flat();
+    expect(lost).toMatchObject({ accountId: 'btc-warned', newState: 'WARNING' });
+    expect(ports.alerts.published).toEqual([]);
+    const reads = store.reads.getItems;
+
+    // The marks have not moved: no band is crossed, only the undelivered alert's account is revisited.
+    const result = await watchMarket(ports, { runId: 'watch-1' });
+
+    expect(result.sweep?.revisited).toEqual(['btc-warned']);
+    expect(store.reads.getItems - reads).toBe(1);
+    expect(result.sweep?.counts).toMatchObject({ alertsResent: 1, transitions: 0 });
+    expect(ports.alerts.published.map((a) => a.alertId)).toEqual([lost?.alertId]);
+    expect((await ports.statuses.get(['btc-warned'])).get('btc-warned')?.pendingAlert).toBeUndefined();
+    // Delivered once: the next minute neither reads it nor repeats it.
+    const next = await watchMarket(ports, { runId: 'watch-2' });
+    expect(next.sweep?.counts.revisited).toBe(0);
+    expect(ports.alerts.published).toHaveLength(1);
   });
 
   it('leaves a held instrument’s accounts where they are and reports it to ops, by cause', async () => {
