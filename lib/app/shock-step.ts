@@ -69,10 +69,13 @@ export function shockStep(
         },
         { runId, ...(options.sweep ? { sweep: options.sweep } : {}) },
       );
-      return { recalibrated: result.sweep, fullSweep: { runId, totalSegments: started.totalSegments } };
+      return {
+        recalibrated: result.sweep,
+        fullSweep: { runId, setId: result.set.setId, totalSegments: started.totalSegments },
+      };
     } catch (error) {
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return { recalibrated: result.sweep, fullSweep: { runId, error: reason } };
+      return { recalibrated: result.sweep, fullSweep: { runId, setId: result.set.setId, error: reason } };
     }
   };
 }

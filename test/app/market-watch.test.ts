@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
+import { opsSeverity } from '../../lib/adapters/sns/ops-message.ts';
 import { type MarketWatchPorts, watchMarket } from '../../lib/app/market-watch.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import type { Account } from '../../lib/domain/account/account.ts';
 import type { MarkSnapshot } from '../../lib/domain/market/mark.ts';
 import type { Threshold } from '../../lib/domain/threshold/threshold.ts';
 import type { MarkSource } from '../../lib/ports.ts';
+import { opsEventSchema } from '../../lib/schemas/ops-message.ts';
 import { InMemoryAccounts } from '../bench/support/accounts.ts';
 import {
   FixedClock,
@@ -215,13 +217,13 @@ describe('watchMarket', () => {
     );
     expect(failed.shockError).toMatch(/lease held/);
     expect(failed.sweep?.alerts.map((a) => a.newState)).toEqual(['LIQUIDATION']);
-    expect(ports.ops.events).toContainEqual(
-      expect.objectContaining({
-        type: 'sweep.failed',
-        runId: 'watch-2',
-        reason: expect.stringMatching(/shock/),
-      }),
-    );
+    // A failed recalibration (nothing was raised), not a sweep segment: no sentinel segment any more.
+    expect(ports.ops.events).toContainEqual({
+      type: 'recalibration.failed',
+      runId: 'watch-2',
+      reason: 'shock step: Error: lease held by the daily run',
+    });
+    expect(ports.ops.events.some((e) => e.type === 'sweep.failed')).toBe(false);
   });
 
   it('skips the targeted sweep when the shock step flipped the set, and reports a full sweep it could not queue', async () => {
@@ -233,7 +235,7 @@ describe('watchMarket', () => {
         ...ports,
         onMarks: async () => ({
           recalibrated: ['BTC'],
-          fullSweep: { runId: 'sweep-shock#1', error: 'IncompleteBatchError: queue down' },
+          fullSweep: { runId: 'sweep-shock#1', setId: 'shock#1', error: 'IncompleteBatchError: queue down' },
         }),
       },
       { runId: 'watch-1' },
@@ -242,13 +244,23 @@ describe('watchMarket', () => {
     expect(result.sweep).toBeUndefined();
     expect(store.reads.getItems).toBe(reads);
     expect(ports.alerts.published).toEqual([]);
-    expect(result.fullSweep).toEqual({ runId: 'sweep-shock#1', error: 'IncompleteBatchError: queue down' });
-    expect(ports.ops.events).toContainEqual({
-      type: 'sweep.failed',
+    expect(result.fullSweep).toEqual({
       runId: 'sweep-shock#1',
-      segment: -1,
-      reason: expect.stringMatching(/after the shock recalibration could not be queued: .*queue down/),
+      setId: 'shock#1',
+      error: 'IncompleteBatchError: queue down',
     });
+    // Its own event, naming the raised set and instruments (before: `sweep.failed` with segment -1).
+    const notQueued = {
+      type: 'sweep.not-queued',
+      runId: 'sweep-shock#1',
+      setId: 'shock#1',
+      instruments: ['BTC'],
+      reason: 'IncompleteBatchError: queue down',
+    } as const;
+    expect(ports.ops.events).toContainEqual(notQueued);
+    expect(ports.ops.events.some((e) => e.type === 'sweep.failed')).toBe(false);
+    expect(opsEventSchema.parse(notQueued)).toEqual(notQueued);
+    expect(opsSeverity(notQueued)).toBe('warning');
   });
 
   it('takes no marks and sweeps nothing before the first recalibration', async () => {
