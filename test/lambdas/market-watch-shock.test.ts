@@ -218,6 +218,26 @@ describe('market watch: shock recalibration', () => {
     expect(observability.metric('SweepStartsFailed')).toBe(1);
   });
 
+  it('leaves a crash seen at midnight to the daily run due at 00:05: no shock set minutes before it, the crossed bands still swept', async () => {
+    const { ports, daily, reference, watch, observability, crash } = await world();
+    const midnight = TODAY + 24 * 3_600_000;
+    ports.clock.time = midnight;
+    crash(reference * 0.7);
+
+    const result = await watch({ scheduledTime: '2026-12-04T00:00:00Z' }, lambdaContext());
+
+    // Before: a shock set at 00:00, its full sweep queued, superseded by the daily set five minutes later.
+    expect(result.recalibrated).toEqual([]);
+    expect(result.shockDeferred).toMatch(/BTC: left to the scheduled run due at 2026-12-04T00:05:00.000Z/);
+    expect((await ports.thresholds.currentSet())?.setId).toBe(daily.setId);
+    expect(ports.ops.events.filter((e) => e.type.startsWith('recalibration.'))).toEqual([]);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(observability.metric('ShockRecalibrationsDeferred')).toBe(1);
+    // The set in force until then still watches the book: the crash moves the accounts the index names.
+    expect(result.sweep?.setId).toBe(daily.setId);
+    expect(result.sweep?.alerts.length).toBeGreaterThan(0);
+  });
+
   it('defers the shock while the daily run holds the lease: nothing published, the watch sweeps at the set in force, the next look recalibrates', async () => {
     const { ports, daily, reference, watch, observability, crash } = await world();
     const lease = await ports.ledger.acquire('daily-2026-12-04', 'daily', 15 * 60_000);
