@@ -250,6 +250,20 @@ export type OpsEvent =
       readonly reason: string;
     }
   | {
+      /**
+       * The full sweep a shock recalibration starts could not be queued: the raised set stands and the
+       * coordinator's next scheduled sweep values against it.
+       */
+      readonly type: 'sweep.not-queued';
+      /** The sweep that was not queued (`sweep-<shock run id>`). */
+      readonly runId: string;
+      /** The raised set it was to value against. */
+      readonly setId: string;
+      /** The instruments the shock raised. */
+      readonly instruments: readonly string[];
+      readonly reason: string;
+    }
+  | {
       /** A fanned-out stress run finished (`lib/app/stress-run.ts`); the full report is stored with the set. */
       readonly type: 'stress.completed';
       readonly runId: string;

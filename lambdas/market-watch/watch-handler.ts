@@ -83,6 +83,7 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
       count(metrics, METRIC.SweepStartsFailed, 1);
       logger.error('could not queue the sweep after the shock; the coordinator sweeps at its next run', {
         sweepRunId: fullSweep.runId,
+        setId: fullSweep.setId,
         error: fullSweep.error,
       });
     }

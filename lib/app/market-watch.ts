@@ -24,10 +24,10 @@ export interface ShockStepOutcome {
   readonly recalibrated?: readonly string[];
   /** A triggered shock run that did not run now (the daily run holds the lease), and why: the next look retries. */
   readonly deferred?: string;
-  /** The full sweep queued at the snapshot for the new set, or why it could not be queued. */
+  /** The full sweep queued at the snapshot for the new set (its id), or why it could not be queued. */
   readonly fullSweep?:
-    | { readonly runId: string; readonly totalSegments: number }
-    | { readonly runId: string; readonly error: string };
+    | { readonly runId: string; readonly setId: string; readonly totalSegments: number }
+    | { readonly runId: string; readonly setId: string; readonly error: string };
 }
 
 /**
@@ -132,10 +132,10 @@ export async function watchMarket(
       shock = (await ports.onMarks(marks)) ?? {};
     } catch (error) {
       shockError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      // No set was raised (or none we know of): a failed recalibration, not a failed sweep.
       await ports.ops.publish({
-        type: 'sweep.failed',
+        type: 'recalibration.failed',
         runId: request.runId,
-        segment: -1,
         reason: `shock step: ${shockError}`,
       });
     }
@@ -145,10 +145,11 @@ export async function watchMarket(
   if (shock.fullSweep && 'error' in shock.fullSweep) {
     // The set stands; the coordinator's next scheduled sweep values against it.
     await ports.ops.publish({
-      type: 'sweep.failed',
+      type: 'sweep.not-queued',
       runId: shock.fullSweep.runId,
-      segment: -1,
-      reason: `the sweep after the shock recalibration could not be queued: ${shock.fullSweep.error}`,
+      setId: shock.fullSweep.setId,
+      instruments: recalibrated,
+      reason: shock.fullSweep.error,
     });
   }
 

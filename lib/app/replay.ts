@@ -15,7 +15,8 @@
  *  4. at each UTC midnight: the scheduled recalibration (`recalibrate`) from the bars aggregated to UTC days
  *     (only days closed by then: no look-ahead; history before `from` warms the model up), then a full
  *     sweep at the current marks, since breach bands belong to one set and a new set has none. A bar closing
- *     at that midnight skips steps 2 and 3: the scheduled run covers it, and the bar is swept once.
+ *     at that midnight is left to it: the shock step defers to the scheduled run due then (its rule, as in
+ *     the deployed watch), and the bar is swept once, by the scheduled run's full sweep.
  */
 import type { MarginAlert } from '../domain/account/account.ts';
 import type { MarginLevels } from '../domain/account/state-machine.ts';
@@ -339,6 +340,8 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
           instruments: request.instruments,
           holder: 'replay',
           ...(request.historyDays === undefined ? {} : { historyDays: request.historyDays }),
+          // The replay's scheduled run is at each midnight itself.
+          scheduledRunDueAfterMs: 0,
         },
       );
       return result.outcome === 'published' ? result.set : undefined;
@@ -394,20 +397,19 @@ export async function replay(ports: ReplayPorts, request: ReplayRequest): Promis
       for (const bar of closing) takeMark(bar, t);
       currentMarks = snapshotAt(t);
     }
-    // A bar closing at a replayed midnight is left to the scheduled run at the same instant: it recalibrates on
-    // the day this bar closes, then sweeps once. A shock set and its sweep first would be superseded at once,
-    // and an account would move twice on the one bar (a flap).
-    if (closing.length > 0 && !midnight) {
+    if (closing.length > 0) {
       // A shock run first, as the deployed watch does: the bar is then swept once, at the set now in force.
       // Sweeping at the old set first would move an account at the old set and back at the raised one on
-      // the same bar (a flap). A raised set has no breach bands yet, so it is swept in full.
+      // the same bar (a flap). A raised set has no breach bands yet, so it is swept in full. At a midnight
+      // the shock step leaves the bar to the scheduled run (its rule, as deployed: the run is due then).
       const shock = request.shock ?? (request.shockRecalibration === false ? undefined : shockStep);
       const shocked = shock
         ? await shock({ at: t, marks: currentMarks, set: await ports.thresholds.currentSet() })
         : undefined;
       if (shocked) recordSet(shocked, 'shock');
-      if (shocked || t - lastFull >= request.fullSweepEveryMs) await fullSweep();
-      else await targetedSweep();
+      if (shocked || (!midnight && t - lastFull >= request.fullSweepEveryMs)) await fullSweep();
+      // At a midnight the scheduled run's full sweep below values this bar, once, under the day's set.
+      else if (!midnight) await targetedSweep();
     }
     if (midnight) {
       currentMarks = snapshotAt(t);

@@ -33,7 +33,20 @@ export interface ShockRecalibrationRequest {
   readonly historyDays?: number;
   /** How long the lease lasts if this run dies without releasing it. @default 5 minutes */
   readonly leaseTtlMs?: number;
+  /**
+   * How long after each UTC midnight the scheduled (daily) run is due. From the midnight to that time,
+   * inclusive, while CURRENT was published before the midnight, a triggered instrument is left to the
+   * scheduled run (`deferred`): that run recalibrates on the day that has just closed, the move in it,
+   * minutes later, so a shock set would be superseded at once and every account swept twice, some moved
+   * at the shock set and back at the scheduled one. Past that time (the daily run late or failed), shocks
+   * run again. 0 when the scheduled run is at the midnight itself (the replay).
+   * @default 5 minutes (the stack's default recalibration schedule, 00:05 UTC)
+   */
+  readonly scheduledRunDueAfterMs?: number;
 }
+
+/** The stack's default recalibration schedule is 00:05 UTC (`infra/constructs/functions.ts`). */
+export const DEFAULT_SCHEDULED_RUN_DUE_AFTER_MS = 5 * 60_000;
 
 /** A triggered instrument whose threshold stays as it is, and why. */
 export interface KeptThreshold {
@@ -107,6 +120,21 @@ export async function recalibrateOnShock(
   if (!firstLook.some((a) => a.verdict === 'triggered')) return { outcome: 'quiet', assessments: firstLook };
 
   const runId = `shock#${new Date(request.snapshot.takenAt).toISOString()}`;
+  const scheduledRun = scheduledRunDue(
+    request.snapshot.takenAt,
+    before,
+    request.scheduledRunDueAfterMs ?? DEFAULT_SCHEDULED_RUN_DUE_AFTER_MS,
+  );
+  if (scheduledRun !== undefined) {
+    // Before the lease: nothing written, and the scheduled run is never kept waiting by this one.
+    return {
+      outcome: 'deferred',
+      runId,
+      reason: `left to the scheduled run due at ${new Date(scheduledRun).toISOString()}: it recalibrates on the day just closed, move included; a shock set now would be superseded within minutes`,
+      triggered: triggeredOf(firstLook),
+      assessments: firstLook,
+    };
+  }
   const lease = await ledger.acquire(runId, request.holder, request.leaseTtlMs ?? 5 * 60_000);
   if (!lease) {
     return {
@@ -207,6 +235,26 @@ export async function recalibrateOnShock(
     }
     throw error;
   }
+}
+
+/**
+ * When the snapshot falls between a UTC midnight and the scheduled run due `dueAfterMs` later (inclusive),
+ * and CURRENT predates that midnight (the day's scheduled set is not in yet): the scheduled run's time.
+ *
+ * @example
+ * scheduledRunDue(Date.parse('2026-11-25T00:02:00Z'), setOfThe24th, 5 * 60_000); // 2026-11-25T00:05:00Z
+ */
+export function scheduledRunDue(
+  takenAt: number,
+  current: ThresholdSet | undefined,
+  dueAfterMs: number,
+): number | undefined {
+  if (!current) return undefined;
+  const midnight = Math.floor(takenAt / DAY_MS) * DAY_MS;
+  const due = midnight + dueAfterMs;
+  if (takenAt > due) return undefined;
+  const publishedAt = Date.parse(current.createdAt);
+  return Number.isFinite(publishedAt) && publishedAt < midnight ? due : undefined;
 }
 
 function assessAll(request: ShockRecalibrationRequest, current: ThresholdSet | undefined): ShockAssessment[] {

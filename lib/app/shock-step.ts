@@ -27,12 +27,17 @@ export interface ShockStepOptions {
   readonly leaseTtlMs?: number;
   readonly sweep?: SweepSizing;
   readonly historyDays?: number;
+  /**
+   * When the daily run is due after each UTC midnight: until then a shock is left to it
+   * (`ShockRecalibrationRequest.scheduledRunDueAfterMs`). @default 5 minutes (the default schedule, 00:05 UTC)
+   */
+  readonly scheduledRunDueAfterMs?: number;
 }
 
 /**
  * The shock step for one look.
- *  1. `recalibrateOnShock` at the snapshot (quiet, deferred while the daily run holds the lease, kept, or
- *     published).
+ *  1. `recalibrateOnShock` at the snapshot (quiet; deferred while the daily run holds the lease, or between
+ *     a UTC midnight and the daily run due minutes later, which covers the move; kept; or published).
  *  2. Published: queue a full sweep (`sweep-<shock run id>`) whose segments all carry this snapshot, so the
  *     new set values every account at the marks that triggered it. A queue failure is returned, not thrown:
  *     the set stands, and the coordinator's next scheduled sweep values against it.
@@ -52,6 +57,9 @@ export function shockStep(
       holder: options.holder,
       ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
       ...(options.historyDays === undefined ? {} : { historyDays: options.historyDays }),
+      ...(options.scheduledRunDueAfterMs === undefined
+        ? {}
+        : { scheduledRunDueAfterMs: options.scheduledRunDueAfterMs }),
     });
     if (result.outcome === 'deferred') {
       return { recalibrated: [], deferred: `${result.triggered.join(', ')}: ${result.reason}` };
@@ -69,10 +77,13 @@ export function shockStep(
         },
         { runId, ...(options.sweep ? { sweep: options.sweep } : {}) },
       );
-      return { recalibrated: result.sweep, fullSweep: { runId, totalSegments: started.totalSegments } };
+      return {
+        recalibrated: result.sweep,
+        fullSweep: { runId, setId: result.set.setId, totalSegments: started.totalSegments },
+      };
     } catch (error) {
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return { recalibrated: result.sweep, fullSweep: { runId, error: reason } };
+      return { recalibrated: result.sweep, fullSweep: { runId, setId: result.set.setId, error: reason } };
     }
   };
 }

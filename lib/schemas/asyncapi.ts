@@ -132,6 +132,15 @@ const OPS_EXAMPLES: Record<
     severity: 'critical',
     payload: { runId: 'sweep-2026-11-24T00:05Z', segment: 2, reason: 'DynamoDB throttled after 8 attempts' },
   },
+  'sweep.not-queued': {
+    severity: 'warning',
+    payload: {
+      runId: 'sweep-shock#2026-11-24T14:00:00.000Z',
+      setId: 'shock#2026-11-24T14:00:00.000Z',
+      instruments: ['BTC'],
+      reason: 'IncompleteBatchError: 2 of 4 segment messages not queued',
+    },
+  },
   'stress.completed': {
     severity: 'critical',
     payload: {

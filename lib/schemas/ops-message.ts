@@ -132,15 +132,21 @@ export const opsEventSchemas = {
     .strictObject({
       type: z.literal('sweep.failed'),
       runId,
-      segment: z
-        .int()
-        .min(-1)
-        .describe(
-          'The sweep segment; -1 when the sweep could not be queued at all (after a shock recalibration).',
-        ),
+      segment: count('The sweep segment.'),
       reason: text('Why it failed.'),
     })
     .describe('A sweep segment failed and was not retried in place.'),
+  'sweep.not-queued': z
+    .strictObject({
+      type: z.literal('sweep.not-queued'),
+      runId: text('The sweep that was not queued (sweep-<shock run id>).'),
+      setId: text('The raised set it was to value against; it stays CURRENT.'),
+      instruments: z.array(text('Instrument symbol.')).min(1).describe('The instruments the shock raised.'),
+      reason: text('Why it could not be queued.'),
+    })
+    .describe(
+      "The full sweep after a shock recalibration could not be queued: the raised set stands, the coordinator's next scheduled sweep values against it.",
+    ),
   'stress.completed': z
     .strictObject({
       type: z.literal('stress.completed'),

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
+import { opsSeverity } from '../../lib/adapters/sns/ops-message.ts';
 import { type MarketWatchPorts, watchMarket } from '../../lib/app/market-watch.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import type { Account } from '../../lib/domain/account/account.ts';
 import type { MarkSnapshot } from '../../lib/domain/market/mark.ts';
 import type { Threshold } from '../../lib/domain/threshold/threshold.ts';
 import type { MarkSource } from '../../lib/ports.ts';
+import { opsEventSchema } from '../../lib/schemas/ops-message.ts';
 import { InMemoryAccounts } from '../bench/support/accounts.ts';
 import {
   FixedClock,
@@ -59,7 +61,8 @@ const held = (instrument: string, takenAt = MINUTE): MarkSnapshot => ({
   ]),
 });
 
-async function setup(accounts: Account[]) {
+/** `lost`: an account whose alerts the full sweep's publication loses (left pending in its outbox). */
+async function setup(accounts: Account[], lost?: string) {
   const thresholds = new InMemoryThresholdStore();
   await thresholds.publishSet(
     { setId: 'set-1', runId: 'run-1', createdAt: '2026-11-24T00:00:00Z', thresholds: [btc, eth] },
@@ -78,7 +81,9 @@ async function setup(accounts: Account[]) {
     marks,
   } satisfies MarketWatchPorts;
   // The full sweep at the previous marks builds every band.
+  if (lost !== undefined) ports.alerts.failWhen = (alert) => alert.accountId === lost;
   const full = await sweepSegment(ports, { runId: 'full-1', segment });
+  ports.alerts.failWhen = undefined;
   expect(full.counts.indexed).toBe(accounts.length);
   return { ports, store, marks };
 }
@@ -97,6 +102,27 @@ describe('watchMarket', () => {
     expect(result.sweep?.alerts.map((a) => [a.accountId, a.newState])).toEqual([['btc-near', 'WARNING']]);
     expect(result).toMatchObject({ marked: 2, held: [], recalibrated: [] });
     expect(ports.ops.events.some((e) => e.type === 'marks.held')).toBe(false);
+  });
+
+  it('re-sends, at a quiet minute, the alert the full sweep could not publish (no full sweep needed)', async () => {
+    const { ports, store } = await setup([btcNear, account('btc-warned', 2_000)], 'btc-warned');
+    const [lost] = ports.alerts.calls.flat();
+    expect(lost).toMatchObject({ accountId: 'btc-warned', newState: 'WARNING' });
+    expect(ports.alerts.published).toEqual([]);
+    const reads = store.reads.getItems;
+
+    // The marks have not moved: no band is crossed, only the undelivered alert's account is revisited.
+    const result = await watchMarket(ports, { runId: 'watch-1' });
+
+    expect(result.sweep?.revisited).toEqual(['btc-warned']);
+    expect(store.reads.getItems - reads).toBe(1);
+    expect(result.sweep?.counts).toMatchObject({ alertsResent: 1, transitions: 0 });
+    expect(ports.alerts.published.map((a) => a.alertId)).toEqual([lost?.alertId]);
+    expect((await ports.statuses.get(['btc-warned'])).get('btc-warned')?.pendingAlert).toBeUndefined();
+    // Delivered once: the next minute neither reads it nor repeats it.
+    const next = await watchMarket(ports, { runId: 'watch-2' });
+    expect(next.sweep?.counts.revisited).toBe(0);
+    expect(ports.alerts.published).toHaveLength(1);
   });
 
   it('leaves a held instrument’s accounts where they are and reports it to ops, by cause', async () => {
@@ -191,13 +217,13 @@ describe('watchMarket', () => {
     );
     expect(failed.shockError).toMatch(/lease held/);
     expect(failed.sweep?.alerts.map((a) => a.newState)).toEqual(['LIQUIDATION']);
-    expect(ports.ops.events).toContainEqual(
-      expect.objectContaining({
-        type: 'sweep.failed',
-        runId: 'watch-2',
-        reason: expect.stringMatching(/shock/),
-      }),
-    );
+    // A failed recalibration (nothing was raised), not a sweep segment: no sentinel segment any more.
+    expect(ports.ops.events).toContainEqual({
+      type: 'recalibration.failed',
+      runId: 'watch-2',
+      reason: 'shock step: Error: lease held by the daily run',
+    });
+    expect(ports.ops.events.some((e) => e.type === 'sweep.failed')).toBe(false);
   });
 
   it('skips the targeted sweep when the shock step flipped the set, and reports a full sweep it could not queue', async () => {
@@ -209,7 +235,7 @@ describe('watchMarket', () => {
         ...ports,
         onMarks: async () => ({
           recalibrated: ['BTC'],
-          fullSweep: { runId: 'sweep-shock#1', error: 'IncompleteBatchError: queue down' },
+          fullSweep: { runId: 'sweep-shock#1', setId: 'shock#1', error: 'IncompleteBatchError: queue down' },
         }),
       },
       { runId: 'watch-1' },
@@ -218,13 +244,23 @@ describe('watchMarket', () => {
     expect(result.sweep).toBeUndefined();
     expect(store.reads.getItems).toBe(reads);
     expect(ports.alerts.published).toEqual([]);
-    expect(result.fullSweep).toEqual({ runId: 'sweep-shock#1', error: 'IncompleteBatchError: queue down' });
-    expect(ports.ops.events).toContainEqual({
-      type: 'sweep.failed',
+    expect(result.fullSweep).toEqual({
       runId: 'sweep-shock#1',
-      segment: -1,
-      reason: expect.stringMatching(/after the shock recalibration could not be queued: .*queue down/),
+      setId: 'shock#1',
+      error: 'IncompleteBatchError: queue down',
     });
+    // Its own event, naming the raised set and instruments (before: `sweep.failed` with segment -1).
+    const notQueued = {
+      type: 'sweep.not-queued',
+      runId: 'sweep-shock#1',
+      setId: 'shock#1',
+      instruments: ['BTC'],
+      reason: 'IncompleteBatchError: queue down',
+    } as const;
+    expect(ports.ops.events).toContainEqual(notQueued);
+    expect(ports.ops.events.some((e) => e.type === 'sweep.failed')).toBe(false);
+    expect(opsEventSchema.parse(notQueued)).toEqual(notQueued);
+    expect(opsSeverity(notQueued)).toBe('warning');
   });
 
   it('takes no marks and sweeps nothing before the first recalibration', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recalibrate } from '../../lib/app/recalibrate.ts';
-import { recalibrateOnShock } from '../../lib/app/shock-recalibration.ts';
+import { recalibrateOnShock, scheduledRunDue } from '../../lib/app/shock-recalibration.ts';
 import { MarketSourceError } from '../../lib/domain/errors.ts';
 import { type CandleSeries, DAY_MS, utcDay } from '../../lib/domain/market/candle.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
@@ -315,6 +315,73 @@ describe('shock recalibration', () => {
     ]);
     expect((await ports.thresholds.currentSet())?.setId).toBe(set.setId);
     expect(btc.status).toBe('computed');
+  });
+
+  it('leaves a crash seen between midnight and the daily run due at 00:05 to that run; runs again once it is late', async () => {
+    // Prepare: BTC fell 30% during the 24th; the watch looks again just after midnight, the 24th's set in force.
+    const { ports, clock, instruments, set, btc } = await afterDailyRun();
+    const mark = (btc.referencePrice as number) * 0.7;
+    const midnight = today + DAY_MS;
+    const market = new PreparedMarket({
+      BTC: endingAt(history('BTC', 1), today, mark),
+      ETH: history('ETH', 2),
+    });
+    const look = (t: number) => {
+      clock.time = t;
+      return recalibrateOnShock(
+        { ...ports, market },
+        { snapshot: snapshot({ BTC: mark }, t), instruments, holder: 'watch' },
+      );
+    };
+    // Act + Assess: at 00:00 and 00:05 the scheduled run is due; nothing written, not even the lease.
+    for (const t of [midnight, midnight + 5 * 60_000]) {
+      const left = await look(t);
+      if (left.outcome !== 'deferred') throw new Error(`expected deferred, got ${left.outcome}`);
+      expect(left.triggered).toEqual(['BTC']);
+      expect(left.reason).toMatch(/left to the scheduled run due at 2026-11-25T00:05:00.000Z/);
+    }
+    expect([...ports.ledger.runs.keys()]).toEqual(['daily-2026-11-24']);
+    expect(ports.ledger.leaseHolder).toBeUndefined();
+    expect((await ports.thresholds.currentSet())?.setId).toBe(set.setId);
+    expect(ports.ops.events).toEqual([]);
+    // The daily run is late (or failed): past its time the crash is not left waiting any longer.
+    const late = await look(midnight + 6 * 60_000);
+    expect(late.outcome).toBe('published');
+  });
+
+  it('assesses a crash after midnight against the day’s scheduled set once it is in, and at 0 only the midnight itself', async () => {
+    const { ports, clock, instruments, btc } = await afterDailyRun();
+    const mark = (btc.referencePrice as number) * 0.7;
+    const midnight = today + DAY_MS;
+    const market = new PreparedMarket({
+      BTC: endingAt(history('BTC', 1), today, mark),
+      ETH: history('ETH', 2),
+    });
+    // A replay's scheduled run is at the midnight itself: the bar one minute later is a shock like any other.
+    clock.time = midnight;
+    const atMidnight = await recalibrateOnShock(
+      { ...ports, market },
+      {
+        snapshot: snapshot({ BTC: mark }, midnight),
+        instruments,
+        holder: 'watch',
+        scheduledRunDueAfterMs: 0,
+      },
+    );
+    expect(atMidnight.outcome).toBe('deferred');
+    const inForce = (await ports.thresholds.currentSet()) as ThresholdSet;
+    expect(scheduledRunDue(midnight, inForce, 0)).toBe(midnight);
+    expect(scheduledRunDue(midnight + 60_000, inForce, 0)).toBeUndefined();
+    // The day's scheduled run publishes at 00:02: its reference price is the 24th's close, the crash mark.
+    clock.time = midnight + 2 * 60_000;
+    await recalibrate({ ...ports, market }, { runId: 'daily-2026-11-25', holder: 'daily', instruments });
+    clock.time = midnight + 3 * 60_000;
+    const after = await recalibrateOnShock(
+      { ...ports, market },
+      { snapshot: snapshot({ BTC: mark * 0.7 }, midnight + 3 * 60_000), instruments, holder: 'watch' },
+    );
+    // Another 30% from the new reference: a shock again, not left to a run that has already happened.
+    expect(after.outcome).toBe('published');
   });
 
   it('defers while the daily run holds the lease, publishes nothing, and runs on the next snapshot', async () => {

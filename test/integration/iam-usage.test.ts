@@ -64,7 +64,7 @@ import type { AlertPublisher, AlertPublishResult, VenueMarkSource } from '../../
 import { FixedClock, PreparedMarket, RecordingOps } from '../app/in-memory-ports.ts';
 import { buildStack, grantsOf, logicalId } from '../infra/support.ts';
 import { lambdaContext, lambdaEnv, recordedObservability } from '../lambdas/support.ts';
-import { seededAccounts, sweepTables } from './faults/support.ts';
+import { RecordingAlertPublisher, seededAccounts, sweepTables } from './faults/support.ts';
 import { useDynamoDbLocal } from './support/dynamodb.ts';
 
 const db = useDynamoDbLocal();
@@ -82,6 +82,20 @@ class FirstAlertFailsOnce implements AlertPublisher {
       };
     }
     return { published: alerts.map((a) => a.alertId), failed: [] };
+  }
+}
+
+/** Fails every alert of one account (recording what it failed), publishes the rest. */
+class UndeliveredFor implements AlertPublisher {
+  readonly failed: MarginAlert[] = [];
+  constructor(private readonly accountId: string) {}
+  async publish(alerts: readonly MarginAlert[]): Promise<AlertPublishResult> {
+    const lost = alerts.filter((a) => a.accountId === this.accountId);
+    this.failed.push(...lost);
+    return {
+      published: alerts.filter((a) => a.accountId !== this.accountId).map((a) => a.alertId),
+      failed: lost.map((a) => ({ alertId: a.alertId, reason: 'injected' })),
+    };
   }
 }
 
@@ -326,26 +340,45 @@ describe('IAM against real calls', () => {
     );
     const reference = (await new DynamoDbThresholdStore(setup, tables.thresholds).currentSet())?.thresholds[0]
       ?.referencePrice as number;
-    await writeAccounts(
-      setup,
-      tables.accounts,
-      seededAccounts(6).map(({ account }) => ({
+    // One account under water at any margin rate (1 USD against a whole BTC bought at the close): the set-up
+    // sweep moves it to LIQUIDATION whatever the policy, and its alert is lost (left pending, in the outbox).
+    // Before, the scenario relied on a seeded account breaching at the reference close; the default policy
+    // qmt-default-2026.12 no longer breaches it, so no alert failed and the watch read no account by id.
+    const underwater = 'acc-under';
+    await writeAccounts(setup, tables.accounts, [
+      ...seededAccounts(6).map(({ account }) => ({
         ...account,
         positions: account.positions.map((p) => ({ ...p, entryPrice: reference.toFixed(2) })),
       })),
-    );
-    await sweepSegment(
+      {
+        accountId: underwater,
+        collateral: [{ asset: 'USD', amount: '1.00' }],
+        positions: [
+          {
+            kind: 'perpetual',
+            instrument: 'BTC',
+            quantity: '1',
+            entryPrice: reference.toFixed(2),
+            settlement: 'linear',
+          },
+        ],
+      },
+    ]);
+    const lostOnce = new UndeliveredFor(underwater);
+    const daily = await sweepSegment(
       {
         accounts: new DynamoDbAccountSource(setup, tables.accounts),
         breachIndex: new DynamoDbBreachIndex(setup, tables.breachIndex),
         thresholds: new DynamoDbThresholdStore(setup, tables.thresholds),
         statuses: new DynamoDbMarginStatusStore(setup, tables.statuses),
-        alerts: new FirstAlertFailsOnce(),
+        alerts: lostOnce,
         ops: new RecordingOps(),
         clock,
       },
       { runId: 'full-daily', segment: { segment: 0, totalSegments: 1 } },
     );
+    expect(daily.counts.alertsFailed).toBe(1);
+    expect(lostOnce.failed.map((a) => a.newState)).toEqual(['LIQUIDATION']);
 
     const { client, calls } = recordingClient(db.local.endpoint);
     clock.time = today + 14 * 3_600_000;
@@ -356,6 +389,7 @@ describe('IAM against real calls', () => {
     });
     const queued: unknown[] = [];
     const accounts = new DynamoDbAccountSource(client, tables.accounts);
+    const watchAlerts = new RecordingAlertPublisher();
     const watch = createMarketWatchHandler({
       env: lambdaEnv({ QMT_CONFIG: JSON.stringify({ instruments: { BTC: {} } }) }),
       observability: recordedObservability(),
@@ -373,35 +407,47 @@ describe('IAM against real calls', () => {
         accountReader: accounts,
         breachIndex: new DynamoDbBreachIndex(client, tables.breachIndex),
         statuses: new DynamoDbMarginStatusStore(client, tables.statuses),
-        alerts: new FirstAlertFailsOnce(),
+        alerts: watchAlerts,
         ops: new RecordingOps(),
         sweepQueue: { enqueue: async (messages) => void queued.push(...messages) },
       },
     });
-    // A quiet look (the targeted sweep's calls), then a 30% crash (the shock run's).
-    await watch({ scheduledTime: '2026-11-24T13:59:00Z' }, lambdaContext());
+    // A quiet look (the targeted sweep's calls, its outbox re-send among them), then a 30% crash (the shock
+    // run's). No full sweep runs in between: the watch itself must deliver the lost alert.
+    const quiet = await watch({ scheduledTime: '2026-11-24T13:59:00Z' }, lambdaContext());
+    expect(quiet.sweep?.revisited).toEqual([underwater]);
+    expect(quiet.sweep?.counts).toMatchObject({ alertsResent: 1, alertsFailed: 0, transitions: 0 });
+    expect(watchAlerts.published.map((a) => a.alertId)).toEqual(lostOnce.failed.map((a) => a.alertId));
+    const status = (await new DynamoDbMarginStatusStore(setup, tables.statuses).get([underwater])).get(
+      underwater,
+    );
+    expect(status?.state).toBe('LIQUIDATION');
+    expect(status?.pendingAlert).toBeUndefined();
     price = reference * 0.7;
     const shocked = await watch({ scheduledTime: '2026-11-24T14:00:00Z' }, lambdaContext());
     client.destroy();
     expect(shocked.recalibrated).toEqual(['BTC']);
     expect(queued.length).toBeGreaterThan(0);
+    // Delivered once: the crash look re-sends nothing.
+    expect(watchAlerts.published).toHaveLength(1);
 
     const { stack, template } = buildStack();
     const qmt = stack.marginThresholds;
     const history = `${tables.thresholds}/index/${THRESHOLD_HISTORY_INDEX}`;
     const byPrice = `${tables.breachIndex}/index/${BREACH_INDEX_BY_PRICE}`;
+    const watchlist = `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`;
     expect(calls.get(history)).toEqual(new Set(THRESHOLD_STORE_IAM_ACTIONS.history));
-    // The shock run sizes its sweep (count); the quiet look reads accounts by id only when a band was
-    // crossed or an account must be revisited, which the band stamps and the watchlist now make rarer.
-    const accountCalls = calls.get(tables.accounts) ?? new Set<string>();
-    for (const action of ACCOUNT_SOURCE_IAM_ACTIONS.count) expect(accountCalls).toContain(action);
-    for (const action of accountCalls)
-      expect([...ACCOUNT_SOURCE_IAM_ACTIONS.get, ...ACCOUNT_SOURCE_IAM_ACTIONS.count]).toContain(action);
+    expect(calls.get(watchlist)).toEqual(new Set(MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex));
+    // Exactly: the quiet look reads the lost alert's account by id, the shock run sizes its sweep.
+    expect(calls.get(tables.accounts)).toEqual(
+      new Set([...ACCOUNT_SOURCE_IAM_ACTIONS.get, ...ACCOUNT_SOURCE_IAM_ACTIONS.count]),
+    );
     expectDeclared(
       calls,
       new Map<string, readonly string[]>([
         [tables.accounts, [...ACCOUNT_SOURCE_IAM_ACTIONS.get, ...ACCOUNT_SOURCE_IAM_ACTIONS.count]],
         [tables.statuses, MARGIN_STATUS_STORE_IAM_ACTIONS.table],
+        [watchlist, MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex],
         [tables.thresholds, THRESHOLD_STORE_IAM_ACTIONS.publish],
         [history, THRESHOLD_STORE_IAM_ACTIONS.history],
         [tables.runs, RUN_LEDGER_IAM_ACTIONS],
@@ -416,6 +462,7 @@ describe('IAM against real calls', () => {
       new Map([
         [tables.accounts, logicalId(qmt.accountsTable as never)],
         [tables.statuses, logicalId(qmt.marginStatusTable)],
+        [watchlist, `\${${logicalId(qmt.marginStatusTable)}}/index/${MARGIN_WATCHLIST_INDEX}`],
         [tables.thresholds, logicalId(qmt.thresholdsTable)],
         [history, `\${${logicalId(qmt.thresholdsTable)}}/index/${THRESHOLD_HISTORY_INDEX}`],
         [tables.runs, logicalId(qmt.runsTable)],

@@ -2,7 +2,7 @@
 // client. A crash beyond the trigger is recalibrated before any account is valued, announced once, and swept
 // in full at the same marks by the workers; a daily run holding the lease defers it; a repeated minute
 // recalibrates once.
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMarketWatchHandler } from '../../lambdas/market-watch/watch-handler.ts';
@@ -17,6 +17,7 @@ import { DEFAULT_MARK_CONSENSUS_POLICY } from '../../lib/domain/market/mark-cons
 import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 import type { ThresholdSet } from '../../lib/domain/threshold/threshold.ts';
 import type { VenueMarkSource } from '../../lib/ports.ts';
+import { opsEventSchema } from '../../lib/schemas/ops-message.ts';
 import {
   FixedClock,
   InMemoryMarginStatusStore,
@@ -166,7 +167,11 @@ describe('market watch: shock recalibration', () => {
     expect(observability.metric('ShockRecalibrations')).toBe(1);
 
     // The full sweep it queued carries the crash marks; the workers value every account under the new set.
-    expect(result.fullSweep).toEqual({ runId: `sweep-${current.setId}`, totalSegments: 1 });
+    expect(result.fullSweep).toEqual({
+      runId: `sweep-${current.setId}`,
+      setId: current.setId,
+      totalSegments: 1,
+    });
     const bodies = await drainSweep(worker);
     expect(bodies.map((b) => b.runId)).toEqual([`sweep-${current.setId}`]);
     expect(Number(bodies[0]?.marks?.marks.BTC?.price)).toBeCloseTo(mark, 6);
@@ -175,6 +180,62 @@ describe('market watch: shock recalibration', () => {
     expect(alerts.every((a) => a.thresholdSetId === current.setId)).toBe(true);
     // One change per account on this minute: no move at the old set and back at the raised one.
     expect(new Set(alerts.map((a) => a.accountId)).size).toBe(alerts.length);
+  });
+
+  it('reports a sweep it could not queue after the shock as sweep.not-queued, naming the raised set and instruments', async () => {
+    const { ports, reference, watch, observability, crash } = await world();
+    // SQS refuses every segment message (sender's fault: not retried).
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: [],
+      Failed: (input.Entries ?? []).map((e) => ({
+        Id: e.Id ?? '',
+        Code: 'InvalidMessageContents',
+        SenderFault: true,
+        Message: 'refused',
+      })),
+      $metadata: {},
+    }));
+    crash(reference * 0.7);
+
+    const result = await watch({ scheduledTime: SCHEDULED }, lambdaContext());
+
+    // The raised set stands; ops hears which set and instruments wait for the coordinator's next sweep.
+    const current = (await ports.thresholds.currentSet()) as ThresholdSet;
+    expect(result.recalibrated).toEqual(['BTC']);
+    expect(result.fullSweep).toMatchObject({ runId: `sweep-${current.setId}`, setId: current.setId });
+    const notQueued = ports.ops.events.filter((e) => e.type === 'sweep.not-queued');
+    expect(notQueued).toEqual([
+      {
+        type: 'sweep.not-queued',
+        runId: `sweep-${current.setId}`,
+        setId: current.setId,
+        instruments: ['BTC'],
+        reason: expect.stringMatching(/IncompleteBatchError/),
+      },
+    ]);
+    expect(opsEventSchema.parse(notQueued[0])).toEqual(notQueued[0]);
+    expect(ports.ops.events.some((e) => e.type === 'sweep.failed')).toBe(false);
+    expect(observability.metric('SweepStartsFailed')).toBe(1);
+  });
+
+  it('leaves a crash seen at midnight to the daily run due at 00:05: no shock set minutes before it, the crossed bands still swept', async () => {
+    const { ports, daily, reference, watch, observability, crash } = await world();
+    const midnight = TODAY + 24 * 3_600_000;
+    ports.clock.time = midnight;
+    crash(reference * 0.7);
+
+    const result = await watch({ scheduledTime: '2026-12-04T00:00:00Z' }, lambdaContext());
+
+    // Before: a shock set at 00:00, its full sweep queued, superseded by the daily set five minutes later.
+    expect(result.recalibrated).toEqual([]);
+    expect(result.shockDeferred).toMatch(/BTC: left to the scheduled run due at 2026-12-04T00:05:00.000Z/);
+    expect((await ports.thresholds.currentSet())?.setId).toBe(daily.setId);
+    expect(ports.ops.events.filter((e) => e.type.startsWith('recalibration.'))).toEqual([]);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(observability.metric('ShockRecalibrationsDeferred')).toBe(1);
+    // The set in force until then still watches the book: the crash moves the accounts the index names.
+    expect(result.sweep?.setId).toBe(daily.setId);
+    expect(result.sweep?.alerts.length).toBeGreaterThan(0);
   });
 
   it('defers the shock while the daily run holds the lease: nothing published, the watch sweeps at the set in force, the next look recalibrates', async () => {

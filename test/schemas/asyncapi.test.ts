@@ -104,7 +104,14 @@ const EVENTS: Record<OpsEvent['type'], OpsEvent> = {
     counts: { valued: 3 },
     marks: { source: 'live', takenAt: '2026-11-24T14:03:00.000Z', marked: 1, held: [] },
   },
-  'sweep.failed': { type: 'sweep.failed', runId: 'sw', segment: -1, reason: 'could not be queued' },
+  'sweep.failed': { type: 'sweep.failed', runId: 'sw', segment: 2, reason: 'table unavailable' },
+  'sweep.not-queued': {
+    type: 'sweep.not-queued',
+    runId: 'sweep-shock#1',
+    setId: 'shock#1',
+    instruments: ['BTC'],
+    reason: 'queue down',
+  },
   'stress.completed': {
     type: 'stress.completed',
     runId: 'st',

@@ -29,6 +29,9 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
     // Margins raised between daily runs: the market moved hard, an operator should know now.
     case 'recalibration.shock':
       return 'warning';
+    // The raised set stands; only its sweep waits for the coordinator's next run (minutes).
+    case 'sweep.not-queued':
+      return 'warning';
     case 'accounts.rejected':
       return event.rejected.length > 0 ? 'warning' : 'info';
     case 'marks.held':
@@ -97,6 +100,9 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'sweep.failed':
       text = `qmt sweep segment ${event.segment} FAILED ${run}`;
+      break;
+    case 'sweep.not-queued':
+      text = `qmt sweep after the shock on ${event.instruments.join(', ')} NOT QUEUED ${run}`;
       break;
     case 'stress.completed':
       text = `qmt stress ${event.exceedsInsuranceFund ? 'BAD DEBT ABOVE INSURANCE FUND' : 'completed'}: bad debt ${event.badDebt}, ${event.accountsLiquidated} liquidated ${run}`;
