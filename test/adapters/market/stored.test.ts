@@ -178,6 +178,12 @@ describe('StoredCandleSource: candles kept, not refetched', () => {
       write: async () => {
         throw new Error('ProvisionedThroughputExceededException');
       },
+      readHistoryStart: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+      writeHistoryStart: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
     };
     const warnings: string[] = [];
     const source = new StoredCandleSource(binance.source, {
@@ -190,6 +196,59 @@ describe('StoredCandleSource: candles kept, not refetched', () => {
       expect.stringMatching(/^binance BTC: stored candles unreadable, fetched the whole range/),
       expect.stringMatching(/^binance BTC: 1461 candles not stored, next run fetches them again/),
     ]);
+  });
+
+  it('remembers that the venue has nothing before its first bar: one request per run, not two, re-checked weekly', async () => {
+    // A listing 300 days old, a four-year lookback: every run used to ask again for the years before it.
+    let now = day('2026-11-24');
+    const venue = history(now, 300);
+    const binance = fakeBinance(venue, () => now);
+    const store = new InMemoryCandleStore();
+    const source = new StoredCandleSource(binance.source, { store, now: () => now });
+    const perRun: number[] = [];
+    for (let run = 0; run < 15; run += 1) {
+      const before = binance.requests.length;
+      const series = await source.candles('SOL', lookback(now));
+      expect(series.candles).toHaveLength(300 + run);
+      perRun.push(binance.requests.length - before);
+      venue.set(now, bar(now, 100 + run));
+      now += DAY_MS;
+    }
+    // The first run fetches all and learns where the history starts; a week later the venue is asked again.
+    expect(perRun).toEqual([1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2]);
+    expect(await store.readHistoryStart('binance', 'SOL', DAY_MS)).toEqual({
+      from: lookback(now - DAY_MS).from,
+      before: day('2026-11-24') - 300 * DAY_MS,
+      learntAt: now - DAY_MS,
+    });
+    console.log(
+      `candle requests per run, a 300-day SOL listing under a 4-year lookback: ${perRun.join(', ')} (was 2 after the first)`,
+    );
+  });
+
+  it('asks again at once for a longer lookback, and takes bars a venue backfilled at the weekly re-check', async () => {
+    let now = day('2026-11-24');
+    const venue = history(now, 300);
+    const binance = fakeBinance(venue, () => now);
+    const source = new StoredCandleSource(binance.source, {
+      store: new InMemoryCandleStore(),
+      now: () => now,
+    });
+    await source.candles('SOL', lookback(now));
+    // A lookback longer than the one checked: the days before it were never asked for.
+    const longer = { from: now - 2_000 * DAY_MS, to: now };
+    let before = binance.requests.length;
+    await source.candles('SOL', longer);
+    expect(binance.requests.length - before).toBe(2);
+    before = binance.requests.length;
+    await source.candles('SOL', longer);
+    expect(binance.requests.length - before).toBe(1);
+    // The venue backfills 50 older days; a week later the re-check finds them.
+    const listed = now - 300 * DAY_MS;
+    for (let i = 1; i <= 50; i += 1) venue.set(listed - i * DAY_MS, bar(listed - i * DAY_MS, 90));
+    now += 7 * DAY_MS;
+    const series = await source.candles('SOL', longer);
+    expect(series.candles[0]?.time).toBe(listed - 50 * DAY_MS);
   });
 
   it('requests per run, with the store and without (printed)', async () => {
