@@ -40,6 +40,11 @@ export interface CandleKeeping {
   readonly store: CandleStore;
   /** Bars before the last stored one that each run fetches again. @default DEFAULT_RECHECK_DAYS */
   readonly recheckBars?: number;
+  /**
+   * The bar length the venue source answers with (hourly for an hourly MPOR): the store keys by venue,
+   * instrument and bar length, so hourly and daily bars of one instrument never mix. @default DAY_MS
+   */
+  readonly intervalMs?: number;
   /** Called once per revised bar found in the re-check window. */
   readonly onRevision?: (revision: CandleRevision) => void;
   /** Called when the store could not be read or written (the run goes on from the venue). */
@@ -70,6 +75,7 @@ export class StoredCandleSource implements MarketDataSource {
   private readonly recheckBars: number;
   private readonly historyStartRecheckMs: number;
   private readonly now: () => number;
+  private readonly intervalMs: number;
 
   constructor(
     private readonly venue: MarketDataSource,
@@ -79,6 +85,10 @@ export class StoredCandleSource implements MarketDataSource {
     this.recheckBars = keeping.recheckBars ?? DEFAULT_RECHECK_DAYS;
     this.historyStartRecheckMs = keeping.historyStartRecheckMs ?? HISTORY_START_RECHECK_MS;
     this.now = keeping.now ?? Date.now;
+    this.intervalMs = keeping.intervalMs ?? DAY_MS;
+    if (!(Number.isInteger(this.intervalMs) && this.intervalMs > 0)) {
+      throw new RangeError(`intervalMs must be a whole number of ms > 0, got ${keeping.intervalMs}`);
+    }
     if (!Number.isInteger(this.recheckBars) || this.recheckBars < 0) {
       throw new RangeError(`recheckBars must be a whole number ≥ 0, got ${keeping.recheckBars}`);
     }
@@ -185,8 +195,8 @@ export class StoredCandleSource implements MarketDataSource {
     instrument: string,
     range: TimeRange,
   ): Promise<{ intervalMs: number; candles: Candle[] } | undefined> {
-    // The port's candles are daily; the store keys by bar length so intraday bars can sit beside them.
-    const intervalMs = DAY_MS;
+    // The store keys by bar length, so an hourly source's bars sit beside the daily ones, never among them.
+    const intervalMs = this.intervalMs;
     try {
       return { intervalMs, candles: await this.keeping.store.read(this.name, instrument, intervalMs, range) };
     } catch (error) {
@@ -207,6 +217,13 @@ export class StoredCandleSource implements MarketDataSource {
     stored: ReadonlyMap<number, Candle>,
   ): Promise<Candle[]> {
     const accepted: Candle[] = [];
+    if (fetched.intervalMs !== this.intervalMs) {
+      // Bars of another length than this source keeps would corrupt its partition: served, never stored.
+      this.keeping.onWarning?.(
+        `${this.name} ${instrument}: bars of ${fetched.intervalMs} ms where ${this.intervalMs} ms are kept, not stored`,
+      );
+      return accepted;
+    }
     for (const candle of fetched.candles) {
       if (!isWellFormed(candle)) continue;
       const previous = stored.get(candle.time);
