@@ -51,6 +51,25 @@ export interface CandleStore {
   read(venue: string, instrument: string, intervalMs: number, range: TimeRange): Promise<Candle[]>;
   /** Store these bars, replacing any stored bar with the same open time. */
   write(venue: string, instrument: string, intervalMs: number, candles: readonly Candle[]): Promise<void>;
+  /** What was learnt of the venue's first bar, if anything (`HistoryStart`). */
+  readHistoryStart(venue: string, instrument: string, intervalMs: number): Promise<HistoryStart | undefined>;
+  /** Remember it, replacing what was known. */
+  writeHistoryStart(
+    venue: string,
+    instrument: string,
+    intervalMs: number,
+    start: HistoryStart,
+  ): Promise<void>;
+}
+
+/**
+ * The venue had no bar with an open in [`from`, `before`) when asked at `learntAt` (ms): a lookback longer
+ * than the venue's history need not ask for those bars again until the fact is re-checked.
+ */
+export interface HistoryStart {
+  readonly from: number;
+  readonly before: number;
+  readonly learntAt: number;
 }
 
 /** A venue changed a bar qmt had already stored: the venue's bar replaced the stored one. */

@@ -169,7 +169,17 @@ export function createFunctions(
     storage.runsTable.tableArn,
     actions(RUN_LEDGER_IAM_ACTIONS, IDEMPOTENCY_STORE_IAM_ACTIONS),
   );
-  allow(recalibrate, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.count));
+  // With discovery on, a delisting names the accounts still holding the instrument: one Scan of the table
+  // (lib/app/instrument-discovery.ts `holdersOf`). Off (the default), the role cannot read an account.
+  const discovery = options.config.discovery?.enabled === true;
+  allow(
+    recalibrate,
+    storage.accountsTable.tableArn,
+    actions(ACCOUNT_SOURCE_IAM_ACTIONS.count, discovery ? ACCOUNT_SOURCE_IAM_ACTIONS.scan : []),
+  );
+  if (discovery && options.accountsTableKey) {
+    allow(recalibrate, options.accountsTableKey.keyArn, ['kms:Decrypt']);
+  }
   // ...and keeps each venue's candles: reads the stored range, writes the new and revised bars.
   allow(recalibrate, storage.candlesTable.tableArn, actions(CANDLE_STORE_IAM_ACTIONS));
   allow(recalibrate, storage.sweepQueue.queueArn, actions(SWEEP_QUEUE_IAM_ACTIONS));

@@ -108,6 +108,7 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         store: get('candles'),
         onRevision: (revision: CandleRevision) => get('candleNotes').revisions.push(revision),
         onWarning: (warning: string) => get('candleNotes').warnings.push(warning),
+        now: () => get('clock').now(),
       };
       return consensusOf(venueSources().map((venue) => new StoredCandleSource(venue, keeping)));
     },

@@ -4,9 +4,12 @@
  * instruments the run recalibrates, which are new and which are gone (with the accounts still holding them).
  */
 import {
+  belowQuorum,
   type CatalogueDiff,
   type CatalogueFilter,
+  DEFAULT_LISTING_QUORUM,
   type DiscoveredCatalogue,
+  type DiscoveryVenue,
   diffCatalogue,
   seedCatalogue,
 } from '../domain/market/instrument-catalogue.ts';
@@ -29,6 +32,13 @@ export interface DiscoverySettings {
   readonly filter: CatalogueFilter;
   /** The policy of a discovered instrument that the configuration does not name. */
   readonly defaultPolicy: ThresholdPolicy;
+  /**
+   * Venues that must list an instrument before its candles are trusted: the consensus quorum. Below it the
+   * consensus would fall back to one venue's prices, which one bad feed can move. @default 2
+   */
+  readonly quorum?: number;
+  /** The venues whose candles the recalibration reads (the consensus's). @default all four */
+  readonly pricedBy?: readonly DiscoveryVenue[];
 }
 
 export interface Discovery {
@@ -37,6 +47,11 @@ export interface Discovery {
   readonly instruments: readonly InstrumentPolicy[];
   /** The ops events to publish once the set is in force. */
   readonly events: readonly OpsEvent[];
+  /**
+   * Instruments listed on fewer venues than the quorum, with the reason: held (a new one at the policy
+   * cap), never computed from a single venue's prices.
+   */
+  readonly belowQuorum: ReadonlyMap<string, string>;
 }
 
 /** Accounts holding each instrument, and why the list may be short (records that could not be read). */
@@ -92,7 +107,12 @@ export async function discover(
   if (diff.keptVenues.length > 0) {
     events.push({ type: 'instruments.venues-kept', runId, venues: diff.keptVenues });
   }
-  return { diff, instruments, events };
+  return {
+    diff,
+    instruments,
+    events,
+    belowQuorum: belowQuorum(diff.catalogue, settings.quorum ?? DEFAULT_LISTING_QUORUM, settings.pricedBy),
+  };
 }
 
 /**

@@ -125,10 +125,18 @@ export async function recalibrate(
 
     // A new listing has no previous threshold: the model holds it at the policy cap until its history is
     // long enough (`recalibrate` in model.ts), and later runs keep that cap until the model can compute.
+    // Listed on fewer venues than the quorum: held without asking the market (its candles would be one
+    // venue's), announced in the summary's `held` with the reason.
     const results = await Promise.all(
-      instruments.map(({ instrument, policy }) =>
-        thresholdFor(source, instrument, policy, previousByInstrument.get(instrument), from, asOf),
-      ),
+      instruments.map(({ instrument, policy }) => {
+        const previous = previousByInstrument.get(instrument);
+        const belowQuorum = discovery?.belowQuorum.get(instrument);
+        if (belowQuorum !== undefined) {
+          const none: CandleSeries = { instrument, intervalMs: DAY_MS, candles: [], source: source.name };
+          return { threshold: holdThreshold(policy, none, previous, belowQuorum) };
+        }
+        return thresholdFor(source, instrument, policy, previous, from, asOf);
+      }),
     );
     const computed = results.map((r) => r.threshold);
     const set: ThresholdSet = {

@@ -24,7 +24,11 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { withoutReservedKeys } from '../domain/document-keys.ts';
 import { PolicyError } from '../domain/errors.ts';
-import { type CatalogueFilter, parseCatalogueFilter } from '../domain/market/instrument-catalogue.ts';
+import {
+  type CatalogueFilter,
+  DEFAULT_LISTING_QUORUM,
+  parseCatalogueFilter,
+} from '../domain/market/instrument-catalogue.ts';
 import { type CascadePolicy, parseCascadePolicy } from '../domain/stress/policy.ts';
 import {
   type InstrumentPolicy,
@@ -118,7 +122,17 @@ export interface RuntimeConfig {
    * Set when the document's `discovery.enabled` is true: the recalibration then takes its instruments from the
    * venues' lists, filtered; an instrument `instruments` does not name gets `defaultPolicy`.
    */
-  readonly discovery?: { readonly filter: CatalogueFilter; readonly defaultPolicy: ThresholdPolicy };
+  readonly discovery?: {
+    readonly filter: CatalogueFilter;
+    readonly defaultPolicy: ThresholdPolicy;
+    /**
+     * Venues that must list an instrument before it is valued: `consensus.quorum`, else 2 (1 when only one
+     * configured venue's list is read).
+     */
+    readonly quorum: number;
+    /** The venues whose candles are read: `venues`. */
+    readonly pricedBy: readonly CatalogueVenue[];
+  };
   /** Where the document came from, for logs: `QMT_CONFIG`, `QMT_CONFIG_FILE (<path>)` or `none`. */
   readonly source: string;
 }
@@ -492,14 +506,25 @@ function resolveDocument(document: ParsedDocument | undefined, source: string): 
     ...(levels === undefined ? {} : { levels }),
     ...(valuation === undefined ? {} : { valuation }),
     ...(document.discovery?.enabled === true && {
-      discovery: {
-        filter: withConfigPath(source, () =>
-          parseCatalogueFilter(document.discovery?.filter, 'discovery.filter'),
-        ),
-        defaultPolicy,
-      },
+      discovery: resolveDiscovery(document, source, venues, defaultPolicy),
     }),
   };
+}
+
+function resolveDiscovery(
+  document: ParsedDocument,
+  source: string,
+  venues: readonly CatalogueVenue[],
+  defaultPolicy: ThresholdPolicy,
+): NonNullable<RuntimeConfig['discovery']> {
+  const filter = withConfigPath(source, () =>
+    parseCatalogueFilter(document.discovery?.filter, 'discovery.filter'),
+  );
+  // The consensus's own default (2, or 1 when one venue lists it): a deployment reading one priced venue's
+  // list accepts single-venue prices; one reading several holds a listing that only one of them has.
+  const read = venues.filter((venue) => filter.venues.includes(venue)).length;
+  const quorum = document.consensus?.quorum ?? Math.max(1, Math.min(DEFAULT_LISTING_QUORUM, read));
+  return { filter, defaultPolicy, quorum, pricedBy: venues };
 }
 
 function resolveCatalogue(override: unknown, source: string): InstrumentCatalogue {

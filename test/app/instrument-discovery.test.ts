@@ -54,6 +54,8 @@ const discovery = {
     venues: ['deribit', 'binance'],
   }),
   defaultPolicy: DEFAULT_THRESHOLD_POLICY,
+  // One venue is enough in these tests (DOGE is on Binance only); the quorum rule has its own test below.
+  quorum: 1,
 };
 
 const holding = (accountId: string, instrument: string): Account => ({
@@ -191,6 +193,55 @@ describe('recalibration with instrument discovery', () => {
     expect(ports.ops.events.filter((e) => e.runId === 'run-2' && e.type.startsWith('instruments.'))).toEqual(
       [],
     );
+  });
+
+  it('a listing on fewer venues than the quorum is held at the cap, never valued at one venue’s prices, and ops hear why', async () => {
+    // Prepare: DOGE has years of history, but only Binance lists it; the quorum is the default (2).
+    const ports = setup();
+    ports.market = new PreparedMarket({
+      BTC: history('BTC', 1),
+      ETH: history('ETH', 2),
+      DOGE: history('DOGE', 4),
+    });
+    const { quorum: _one, ...withDefaultQuorum } = discovery;
+    venues.answers.deribit = deribitLists;
+    venues.answers.binance = binanceLists;
+
+    // Act
+    await recalibrate(ports, {
+      runId: 'run-1',
+      holder: 'test',
+      instruments: configured,
+      discovery: withDefaultQuorum,
+    });
+
+    // Assess: held at the cap with no reference price (a sweep values nothing at it), its candles never asked for.
+    const doge = (await ports.thresholds.currentSet())?.thresholds.find((t) => t.instrument === 'DOGE');
+    expect(doge).toMatchObject({
+      status: 'held',
+      initialMarginRate: DEFAULT_THRESHOLD_POLICY.bounds.maxInitialMarginRate,
+    });
+    expect(doge?.referencePrice).toBeUndefined();
+    const reason =
+      "DOGE: listed on 1 venue(s) whose candles are read (binance), fewer than the quorum of 2: not valued at one venue's prices";
+    expect(doge?.heldReason).toBe(`${reason} (no previous threshold: held at the policy cap)`);
+    expect(ports.market.requests.map((r) => r.instrument)).not.toContain('DOGE');
+    const summary = ports.ops.events.find((e) => e.type === 'recalibration.completed');
+    expect(summary).toMatchObject({ held: [{ instrument: 'DOGE', reason: doge?.heldReason }] });
+
+    // A second venue lists it the next day: the quorum is met and it is computed from its candles.
+    venues.answers.deribit = {
+      body: { result: [...deribitLists.body.result, deribitRow('DOGE-PERPETUAL', 'DOGE', 'USD')] },
+    };
+    ports.clock.time = today + DAY + 60_000;
+    await recalibrate(ports, {
+      runId: 'run-2',
+      holder: 'test',
+      instruments: configured,
+      discovery: withDefaultQuorum,
+    });
+    const next = (await ports.thresholds.currentSet())?.thresholds.find((t) => t.instrument === 'DOGE');
+    expect(next?.status).toBe('computed');
   });
 
   it('a venue whose list fails keeps its previous instruments: nothing is delisted', async () => {

@@ -214,6 +214,26 @@ describe('loadRuntimeConfig', () => {
     expect(stray.path).toBe('discovery.enabled');
   });
 
+  it.each([
+    ['the consensus default with three venues', {}, 2],
+    ['consensus.quorum', { consensus: { quorum: 3 } }, 3],
+    ['one configured venue', { venues: ['binance'] }, 1],
+    [
+      'a discovery reading one venue’s list',
+      { discovery: { enabled: true, filter: { quotes: ['USD'], venues: ['binance'] } } },
+      1,
+    ],
+  ])('takes the venues a discovered listing needs from %s', (_from, extra, quorum) => {
+    const config = loadRuntimeConfig(
+      envWith({
+        instruments: { BTC: {} },
+        discovery: { enabled: true, filter: { quotes: ['USD'] } },
+        ...extra,
+      }),
+    );
+    expect(config.discovery?.quorum).toBe(quorum);
+  });
+
   it('names the field and the reason for a bad policy value', () => {
     const error = configError(() =>
       loadRuntimeConfig(envWith({ instruments: { BTC: { policy: { confidence: 1.5 } } } })),

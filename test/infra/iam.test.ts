@@ -164,6 +164,41 @@ describe('IAM: least privilege per function', { timeout: 60_000 }, () => {
     expect(actual).toEqual(expected);
   });
 
+  it.each([
+    ['off (the default)', false, ['dynamodb:DescribeTable'], undefined],
+    ['on', true, ['dynamodb:DescribeTable', 'dynamodb:Scan'], ['kms:Decrypt']],
+  ])(
+    'with discovery %s, recalibrate may Scan the accounts (the holders of a delisting) and read through their key only then',
+    (_setting, enabled, accountActions, keyActions) => {
+      // Prepare: an imported accounts table under a customer-managed key, discovery set as given.
+      const key = 'arn:aws:kms:eu-west-1:123456789012:key/0b9a4c0e-5e1f-4d8e-9a35-2f4b9d6e7c11';
+      const built = buildStack({
+        qmt: {
+          ...MINIMAL_DOCUMENT.qmt,
+          discovery: { enabled, filter: { quotes: ['USDT'] } },
+        },
+        accountsTable: { mode: 'import', tableName: 'exchange-accounts', encryptionKeyArn: key },
+      });
+      const qmt = built.stack.marginThresholds;
+
+      // Act
+      const grants = grantsOf(built.template, roleOf(qmt.recalibrateFunction));
+
+      // Assess: the accounts table's actions exactly; the key only when it Scans.
+      expect(
+        grants[
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Join references, as describeReference writes them
+          'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/exchange-accounts'
+        ],
+      ).toEqual(accountActions);
+      expect(grants[key]).toEqual(keyActions);
+      // The sweep's roles are the same either way.
+      expect(grantsOf(built.template, roleOf(qmt.sweepCoordinatorFunction))).toEqual(
+        grantsOf(imported.template, roleOf(imported.stack.marginThresholds.sweepCoordinatorFunction)),
+      );
+    },
+  );
+
   it('uses no wildcard action and no wildcard or unscoped resource anywhere', () => {
     // Assess
     for (const { template } of [created, imported]) {

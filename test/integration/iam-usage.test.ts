@@ -472,6 +472,89 @@ describe('IAM against real calls', () => {
     );
   }, 120_000);
 
+  it("recalibrate's role, with discovery on in the stack, allows the Scan that names a delisting's holders", async () => {
+    // Tables of their own (the next test creates the `qmt-test` ones).
+    const names = tableNames('qmt-discovery');
+    for (const table of TABLES) {
+      await db.local.client.send(new CreateTableCommand(toCreateTableInput(table, names[table.id])));
+    }
+    // Three accounts hold BTC, which the venue stops listing on the second day.
+    await writeAccounts(
+      db.local.client,
+      names.accounts,
+      seededAccounts(3, 'holder').map((s) => s.account),
+    );
+    const today = Date.UTC(2026, 10, 24);
+    const market = new PreparedMarket({
+      BTC: generateCandles({ instrument: 'BTC', days: 800, endTime: today, startPrice: 30_000, seed: 1 }),
+      ETH: generateCandles({ instrument: 'ETH', days: 800, endTime: today, startPrice: 2_000, seed: 2 }),
+    });
+    const perpetual = (base: string) => ({
+      name: `${base}USDT`,
+      base,
+      quote: 'USDT',
+      kind: 'perpetual' as const,
+      trading: true,
+    });
+    let listed = ['BTC', 'ETH'];
+    const document = {
+      instruments: { BTC: {}, ETH: {} },
+      discovery: { enabled: true, filter: { quotes: ['USDT'], venues: ['binance' as const] } },
+      backtest: { enabled: false },
+    };
+    const { client, calls } = recordingClient(db.local.endpoint);
+    const ops = new RecordingOps();
+    const handler = createRecalibrateHandler({
+      env: lambdaEnv({ QMT_TABLE_PREFIX: 'qmt-discovery', QMT_CONFIG: JSON.stringify(document) }),
+      observability: recordedObservability(),
+      adapters: {
+        market: new StoredCandleSource(market, { store: new DynamoDbCandleStore(client, names.candles) }),
+        clock: new FixedClock(today + 5 * 60_000),
+        thresholds: new DynamoDbThresholdStore(client, names.thresholds),
+        ledger: new DynamoDbRunLedger(client, names.runs),
+        accounts: new DynamoDbAccountSource(client, names.accounts),
+        ops,
+        sweepQueue: { enqueue: async () => {} },
+      },
+      idempotencyStore: new DynamoDbIdempotencyStore({ client, tableName: names.runs }),
+      instrumentLists: {
+        read: async () => [{ venue: 'binance', instruments: listed.map(perpetual) }],
+      },
+    });
+    await handler({ scheduledTime: '2026-11-24T00:05:00Z' }, lambdaContext());
+    listed = ['ETH'];
+    await handler({ scheduledTime: '2026-11-25T00:05:00Z' }, lambdaContext());
+    client.destroy();
+    // The path this test means to exercise ran: the delisting named its holders, read by a Scan.
+    expect(ops.events.find((e) => e.type === 'instruments.delisted')).toMatchObject({
+      delisted: [{ instrument: 'BTC', holders: ['holder-0000', 'holder-0001', 'holder-0002'] }],
+    });
+    expect(calls.get(names.accounts)).toContain('dynamodb:Scan');
+
+    const { stack, template } = buildStack({ qmt: document });
+    const qmt = stack.marginThresholds;
+    expectDeclared(
+      calls,
+      new Map<string, readonly string[]>([
+        [names.accounts, [...ACCOUNT_SOURCE_IAM_ACTIONS.count, ...ACCOUNT_SOURCE_IAM_ACTIONS.scan]],
+        [names.thresholds, THRESHOLD_STORE_IAM_ACTIONS.publish],
+        [names.runs, [...RUN_LEDGER_IAM_ACTIONS, ...IDEMPOTENCY_STORE_IAM_ACTIONS]],
+        [names.candles, CANDLE_STORE_IAM_ACTIONS],
+      ]),
+    );
+    expectAllowed(
+      template,
+      (qmt.recalibrateFunction as NodejsFunction).role,
+      calls,
+      new Map([
+        [names.accounts, logicalId(qmt.accountsTable as never)],
+        [names.thresholds, logicalId(qmt.thresholdsTable)],
+        [names.runs, logicalId(qmt.runsTable)],
+        [names.candles, logicalId(qmt.candlesTable)],
+      ]),
+    );
+  }, 120_000);
+
   it("recalibrate's and the coordinator's roles allow what their handlers send, idempotency included", async () => {
     // The tables as `lambdaEnv()` names them (prefix `qmt-test`), so the handlers' configuration finds them.
     const names = tableNames('qmt-test');

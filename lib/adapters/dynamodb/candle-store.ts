@@ -5,7 +5,7 @@
  */
 import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { Candle } from '../../domain/market/candle.ts';
-import type { CandleStore, TimeRange } from '../../ports.ts';
+import type { CandleStore, HistoryStart, TimeRange } from '../../ports.ts';
 import { attributeNames, type Item, num, requireNumber, str } from './attributes.ts';
 import { type BatchOptions, batchWriteAll } from './batch.ts';
 import { candlesTable, keyAttributeNames } from './tables.ts';
@@ -73,7 +73,58 @@ export class DynamoDbCandleStore implements CandleStore {
     }));
     await batchWriteAll(this.client, this.tableName, requests, KEY_NAMES, this.batchOptions);
   }
+
+  // Query and BatchWriteItem like the bars: the role needs no other action for it.
+  async readHistoryStart(
+    venue: string,
+    instrument: string,
+    intervalMs: number,
+  ): Promise<HistoryStart | undefined> {
+    const pk = historyStartPartition(venue, instrument, intervalMs);
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND #time = :zero',
+        ExpressionAttributeNames: attributeNames('pk', 'time'),
+        ExpressionAttributeValues: { ':pk': str(pk), ':zero': num(0) },
+      }),
+    );
+    const item = page.Items?.[0];
+    if (item === undefined) return undefined;
+    const what = `history start ${pk}`;
+    return {
+      from: requireNumber(item, 'from', what),
+      before: requireNumber(item, 'before', what),
+      learntAt: requireNumber(item, 'learntAt', what),
+    };
+  }
+
+  async writeHistoryStart(
+    venue: string,
+    instrument: string,
+    intervalMs: number,
+    start: HistoryStart,
+  ): Promise<void> {
+    const item = {
+      pk: str(historyStartPartition(venue, instrument, intervalMs)),
+      time: num(0),
+      from: num(start.from),
+      before: num(start.before),
+      learntAt: num(start.learntAt),
+    };
+    await batchWriteAll(
+      this.client,
+      this.tableName,
+      [{ PutRequest: { Item: item } }],
+      KEY_NAMES,
+      this.batchOptions,
+    );
+  }
 }
+
+/** The history-start fact sits in a partition of its own beside the bars, so a range read never meets it. */
+const historyStartPartition = (venue: string, instrument: string, intervalMs: number) =>
+  `${candlePartition(venue, instrument, intervalMs)}#history-start`;
 
 function parseCandle(item: Item, pk: string): Candle {
   const what = `candle ${pk} ${item.time?.N ?? '?'}`;

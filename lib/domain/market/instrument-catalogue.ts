@@ -222,3 +222,34 @@ export function seedCatalogue(
       .map(({ instrument, firstCandle }) => ({ instrument, venues: {}, firstListed: firstCandle })),
   };
 }
+
+/** The consensus's default quorum (`ConsensusSource`): two venues must agree on a day. */
+export const DEFAULT_LISTING_QUORUM = 2;
+
+/**
+ * The catalogue's instruments that fewer than `quorum` of the venues whose candles are read (`pricedBy`)
+ * list, each with the reason it is held. An entry with no venue names (seeded from a set older than
+ * discovery) is not judged: nobody knows its venues.
+ *
+ * @example
+ * belowQuorum({ entries: [{ instrument: 'DOGE', venues: { binance: 'DOGEUSDT' }, firstListed: '2026-12-03' }] }, 2);
+ * // Map { 'DOGE' => 'DOGE: listed on 1 venue(s) (binance), fewer than the quorum of 2: …' }
+ */
+export function belowQuorum(
+  catalogue: DiscoveredCatalogue,
+  quorum: number,
+  pricedBy: readonly DiscoveryVenue[] = DISCOVERY_VENUES,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { instrument, venues } of catalogue.entries) {
+    const listed = Object.keys(venues) as DiscoveryVenue[];
+    if (listed.length === 0) continue;
+    const priced = listed.filter((venue) => pricedBy.includes(venue));
+    if (priced.length >= quorum) continue;
+    out.set(
+      instrument,
+      `${instrument}: listed on ${priced.length} venue(s) whose candles are read (${priced.join(', ') || 'none'}), fewer than the quorum of ${quorum}: not valued at one venue's prices`,
+    );
+  }
+  return out;
+}

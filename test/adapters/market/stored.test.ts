@@ -6,7 +6,7 @@ import {
   StoredCandleSource,
 } from '../../../lib/adapters/market/stored.ts';
 import { type Candle, DAY_MS } from '../../../lib/domain/market/candle.ts';
-import type { CandleRevision, CandleStore, TimeRange } from '../../../lib/ports.ts';
+import type { CandleRevision, CandleStore, MarketDataSource, TimeRange } from '../../../lib/ports.ts';
 import { day, json, scriptedFetch, unitHttp } from './fake-fetch.ts';
 
 /**
@@ -178,6 +178,12 @@ describe('StoredCandleSource: candles kept, not refetched', () => {
       write: async () => {
         throw new Error('ProvisionedThroughputExceededException');
       },
+      readHistoryStart: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+      writeHistoryStart: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
     };
     const warnings: string[] = [];
     const source = new StoredCandleSource(binance.source, {
@@ -190,6 +196,114 @@ describe('StoredCandleSource: candles kept, not refetched', () => {
       expect.stringMatching(/^binance BTC: stored candles unreadable, fetched the whole range/),
       expect.stringMatching(/^binance BTC: 1461 candles not stored, next run fetches them again/),
     ]);
+  });
+
+  it('remembers that the venue has nothing before its first bar: one request per run, not two, re-checked weekly', async () => {
+    // A listing 300 days old, a four-year lookback: every run used to ask again for the years before it.
+    let now = day('2026-11-24');
+    const venue = history(now, 300);
+    const binance = fakeBinance(venue, () => now);
+    const store = new InMemoryCandleStore();
+    const source = new StoredCandleSource(binance.source, { store, now: () => now });
+    const perRun: number[] = [];
+    for (let run = 0; run < 15; run += 1) {
+      const before = binance.requests.length;
+      const series = await source.candles('SOL', lookback(now));
+      expect(series.candles).toHaveLength(300 + run);
+      perRun.push(binance.requests.length - before);
+      venue.set(now, bar(now, 100 + run));
+      now += DAY_MS;
+    }
+    // The first run fetches all and learns where the history starts; a week later the venue is asked again.
+    expect(perRun).toEqual([1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2]);
+    expect(await store.readHistoryStart('binance', 'SOL', DAY_MS)).toEqual({
+      from: lookback(now - DAY_MS).from,
+      before: day('2026-11-24') - 300 * DAY_MS,
+      learntAt: now - DAY_MS,
+    });
+    console.log(
+      `candle requests per run, a 300-day SOL listing under a 4-year lookback: ${perRun.join(', ')} (was 2 after the first)`,
+    );
+  });
+
+  it('asks again at once for a longer lookback, and takes bars a venue backfilled at the weekly re-check', async () => {
+    let now = day('2026-11-24');
+    const venue = history(now, 300);
+    const binance = fakeBinance(venue, () => now);
+    const source = new StoredCandleSource(binance.source, {
+      store: new InMemoryCandleStore(),
+      now: () => now,
+    });
+    await source.candles('SOL', lookback(now));
+    // A lookback longer than the one checked: the days before it were never asked for.
+    const longer = { from: now - 2_000 * DAY_MS, to: now };
+    let before = binance.requests.length;
+    await source.candles('SOL', longer);
+    expect(binance.requests.length - before).toBe(2);
+    before = binance.requests.length;
+    await source.candles('SOL', longer);
+    expect(binance.requests.length - before).toBe(1);
+    // The venue backfills 50 older days; a week later the re-check finds them.
+    const listed = now - 300 * DAY_MS;
+    for (let i = 1; i <= 50; i += 1) venue.set(listed - i * DAY_MS, bar(listed - i * DAY_MS, 90));
+    now += 7 * DAY_MS;
+    const series = await source.candles('SOL', longer);
+    expect(series.candles[0]?.time).toBe(listed - 50 * DAY_MS);
+  });
+
+  it('keeps hourly bars beside the daily ones: the next run asks for the new hours and a 3-bar re-check window only', async () => {
+    const HOUR = 3_600_000;
+    let now = day('2026-11-24');
+    // Sixty days of hourly bars for an hourly MPOR; the same store also holds the daily bars.
+    const hours = new Map<number, Candle>();
+    for (let i = 60 * 24; i >= 1; i -= 1) hours.set(now - i * HOUR, bar(now - i * HOUR, 100 + (i % 7)));
+    const requests: TimeRange[] = [];
+    const hourly: MarketDataSource = {
+      name: 'binance',
+      async candles(instrument, range) {
+        requests.push(range);
+        const candles = [...hours.values()].filter((b) => b.time >= range.from && b.time < range.to);
+        return { instrument, intervalMs: HOUR, candles, source: 'binance' };
+      },
+    };
+    const store = new InMemoryCandleStore();
+    await store.write('binance', 'ETH', DAY_MS, [bar(now - DAY_MS, 1)]);
+    const source = new StoredCandleSource(hourly, { store, intervalMs: HOUR, now: () => now });
+    const range = () => ({ from: now - 60 * DAY_MS, to: now });
+
+    const first = await source.candles('ETH', range());
+    expect(first.candles).toHaveLength(1_440);
+    // Six new hours later: the new bars and the three before the last stored one, from one request.
+    for (let i = 0; i < 6; i += 1) hours.set(now + i * HOUR, bar(now + i * HOUR, 120));
+    now += 6 * HOUR;
+    const before = requests.length;
+    const next = await source.candles('ETH', range());
+    expect(requests.slice(before)).toEqual([{ from: now - 6 * HOUR - 4 * HOUR, to: now }]);
+    expect(next.intervalMs).toBe(HOUR);
+    expect(next.candles).toEqual(
+      [...hours.values()].filter((b) => b.time >= now - 60 * DAY_MS && b.time < now),
+    );
+    // The daily partition is untouched, the hourly one complete.
+    expect(await store.read('binance', 'ETH', DAY_MS, range())).toEqual([bar(day('2026-11-23'), 1)]);
+    expect(await store.read('binance', 'ETH', HOUR, range())).toHaveLength(1_440);
+  });
+
+  it('never stores bars of another length than it keeps, and says so', async () => {
+    const now = day('2026-11-24');
+    const hourly: MarketDataSource = {
+      name: 'binance',
+      async candles(instrument) {
+        return { instrument, intervalMs: 3_600_000, candles: [bar(now - 3_600_000, 100)], source: 'binance' };
+      },
+    };
+    const store = new InMemoryCandleStore();
+    const warnings: string[] = [];
+    // A daily keeper (the default) in front of a source that answers hourly: a wiring mistake.
+    const source = new StoredCandleSource(hourly, { store, onWarning: (w) => warnings.push(w) });
+    await source.candles('ETH', { from: now - DAY_MS, to: now });
+    expect(await store.read('binance', 'ETH', DAY_MS, { from: 0, to: now })).toEqual([]);
+    expect(await store.read('binance', 'ETH', 3_600_000, { from: 0, to: now })).toEqual([]);
+    expect(warnings).toEqual(['binance ETH: bars of 3600000 ms where 86400000 ms are kept, not stored']);
   });
 
   it('requests per run, with the store and without (printed)', async () => {

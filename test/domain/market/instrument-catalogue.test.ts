@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyError } from '../../../lib/domain/errors.ts';
 import {
+  belowQuorum,
   type DiscoveredCatalogue,
   diffCatalogue,
   parseCatalogueFilter,
@@ -190,5 +191,33 @@ describe('diffCatalogue', () => {
     expect(() => parseCatalogueFilter({ quotes: ['USD'], allowList: ['BTC'] })).toThrow(
       /^discovery\.filter: /,
     );
+  });
+});
+
+describe('belowQuorum', () => {
+  const entry = (instrument: string, venues: Record<string, string>) => ({
+    instrument,
+    venues,
+    firstListed: '2026-12-03',
+  });
+  const catalogue = {
+    entries: [
+      entry('BTC', { deribit: 'BTC-PERPETUAL', binance: 'BTCUSDT' }),
+      entry('DOGE', { binance: 'DOGEUSDT' }),
+      entry('PEPE', { binance: 'PEPEUSDT', kraken: 'PEPEUSD' }),
+      // Seeded from a set older than discovery: its venues are unknown, so it is not judged.
+      entry('SOL', {}),
+    ],
+  };
+
+  it('names the instruments fewer than the quorum of priced venues list, and why', () => {
+    const held = belowQuorum(catalogue, 2, ['deribit', 'binance', 'coinbase']);
+    expect([...held.keys()]).toEqual(['DOGE', 'PEPE']);
+    // Kraken lists PEPE, but its candles are not read: one venue would price it.
+    expect(held.get('PEPE')).toBe(
+      "PEPE: listed on 1 venue(s) whose candles are read (binance), fewer than the quorum of 2: not valued at one venue's prices",
+    );
+    expect([...belowQuorum(catalogue, 2).keys()]).toEqual(['DOGE']);
+    expect([...belowQuorum(catalogue, 1).keys()]).toEqual([]);
   });
 });

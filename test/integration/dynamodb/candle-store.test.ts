@@ -74,3 +74,33 @@ describe('DynamoDbCandleStore on DynamoDB Local', () => {
     expect(await store.read('kraken', 'ETH', 3_600_000, range(asOf))).toEqual([]);
   });
 });
+
+describe('DynamoDbCandleStore history start on DynamoDB Local', () => {
+  it('keeps where a venue’s history starts beside the bars, without showing in a range read: the next run asks once', async () => {
+    const table = await db.freshTable(candlesTable);
+    const store = new DynamoDbCandleStore(db.local.client, table);
+    let asOf = Date.UTC(2026, 10, 24);
+    const bars = new Map<number, Candle>();
+    // A 100-day listing under a 400-day lookback.
+    for (let i = 100; i >= 1; i -= 1) bars.set(asOf - i * DAY_MS, bar(asOf - i * DAY_MS, 100 + i));
+    const { venue, requests } = countingVenue(bars);
+    const source = new StoredCandleSource(venue, { store, now: () => asOf });
+    const lookback = () => ({ from: asOf - 400 * DAY_MS, to: asOf });
+
+    await source.candles('SOL', lookback());
+    expect(await store.readHistoryStart('kraken', 'SOL', DAY_MS)).toEqual({
+      from: asOf - 400 * DAY_MS,
+      before: asOf - 100 * DAY_MS,
+      learntAt: asOf,
+    });
+    // The fact is not a bar: a read of every time since the epoch returns the 100 bars only.
+    expect(await store.read('kraken', 'SOL', DAY_MS, { from: 0, to: asOf })).toHaveLength(100);
+    bars.set(asOf, bar(asOf, 99));
+    asOf += DAY_MS;
+    const before = requests.length;
+    const series = await source.candles('SOL', lookback());
+    expect(series.candles).toHaveLength(101);
+    // Only the re-check window (3 bars before the last stored) and the new bar: not the 300 days before the listing.
+    expect(requests.slice(before)).toEqual([{ from: asOf - 5 * DAY_MS, to: asOf }]);
+  }, 60_000);
+});
