@@ -28,8 +28,10 @@ import {
   createFunctions,
   createSchedules,
   DEFAULT_RECALIBRATION,
+  DEFAULT_STRESS,
   DEFAULT_SWEEP,
   DEFAULT_WATCH,
+  STRESS_RUN_TIMEOUT,
 } from './constructs/functions.ts';
 import { createAlarms, createDashboard, QmtAlarmFactory, QmtMetricFactory } from './constructs/monitoring.ts';
 import { HANDLER_ENTRIES, type QmtFunctionName } from './constructs/names.ts';
@@ -127,6 +129,14 @@ export interface MarginThresholdsProps {
    * @default - every minute (Scheduler's finest rate)
    */
   readonly watchSchedule?: scheduler.ScheduleExpression;
+
+  /**
+   * When the daily stress run starts (only with a `stress` section in `config`: its shocks, insurance fund
+   * and segments). It stresses the CURRENT set, so it runs after the recalibration.
+   *
+   * @default - daily at 01:05 UTC, an hour after the default recalibration
+   */
+  readonly stressSchedule?: scheduler.ScheduleExpression;
 
   /**
    * Whether the schedules run. Disabled, the functions still deploy and can be invoked by hand.
@@ -263,6 +273,17 @@ export class MarginThresholds extends Construct {
   public readonly candlesTable: dynamodb.ITableV2;
   public readonly watchDeadLetterQueue: sqs.IQueue;
   public readonly watchSchedule: scheduler.ISchedule;
+  /**
+   * The daily stress run, its queue (one message per segment and step), their dead-letter queues, schedule
+   * and the insurance-fund alarm: present when `config` has a `stress` section.
+   */
+  public readonly stressRunFunction?: lambda.IFunction;
+  public readonly stressQueue?: sqs.IQueue;
+  public readonly stressDeadLetterQueue?: sqs.IQueue;
+  public readonly stressScheduleDeadLetterQueue?: sqs.IQueue;
+  public readonly stressSchedule?: scheduler.ISchedule;
+  /** ALARM when a stress run's bad debt (`StressBadDebt`) exceeds the configured `stress.insuranceFund`. */
+  public readonly insuranceFundAlarm?: cloudwatch.IAlarm;
   public readonly scheduleGroup: scheduler.IScheduleGroup;
   public readonly recalibrationSchedule: scheduler.ISchedule;
   public readonly sweepSchedule: scheduler.ISchedule;
@@ -294,6 +315,7 @@ export class MarginThresholds extends Construct {
       alertSubscriberAccounts: props.alertSubscriberAccounts ?? [],
       sweepWorkerTimeout,
       maxReceiveCount: props.maxReceiveCount ?? 5,
+      ...(props.config.stress && { stressRunTimeout: STRESS_RUN_TIMEOUT }),
     });
     this.thresholdsTable = storage.thresholdsTable;
     this.marginStatusTable = storage.marginStatusTable;
@@ -309,6 +331,11 @@ export class MarginThresholds extends Construct {
     this.sweepQueue = storage.sweepQueue;
     this.recalibrationDeadLetterQueue = storage.recalibrationDeadLetterQueue;
     this.sweepScheduleDeadLetterQueue = storage.sweepScheduleDeadLetterQueue;
+    if (storage.stress) {
+      this.stressQueue = storage.stress.queue;
+      this.stressDeadLetterQueue = storage.stress.deadLetterQueue;
+      this.stressScheduleDeadLetterQueue = storage.stress.scheduleDeadLetterQueue;
+    }
 
     const functions = createFunctions(this, storage, {
       config: withLiveMarks(props.config),
@@ -319,28 +346,46 @@ export class MarginThresholds extends Construct {
       sweepWorkerTimeout,
       sweepWorkerConcurrency: props.sweepWorkerConcurrency ?? 100,
       ...(props.accountsTableKey && { accountsTableKey: props.accountsTableKey }),
+      ...(props.config.stress && {
+        stress: { segments: props.config.stress.segments ?? 8, timeout: STRESS_RUN_TIMEOUT },
+      }),
     });
     this.recalibrateFunction = functions.recalibrateFunction;
     this.sweepCoordinatorFunction = functions.sweepCoordinatorFunction;
     this.sweepWorkerFunction = functions.sweepWorkerFunction;
     this.marketWatchFunction = functions.marketWatchFunction;
+    if (functions.stressRunFunction) this.stressRunFunction = functions.stressRunFunction;
 
     const schedules = createSchedules(this, functions, storage, {
       prefix,
       recalibrationSchedule: props.recalibrationSchedule ?? DEFAULT_RECALIBRATION,
       sweepSchedule: props.sweepSchedule ?? DEFAULT_SWEEP,
       watchSchedule: props.watchSchedule ?? DEFAULT_WATCH,
+      stressSchedule: props.stressSchedule ?? DEFAULT_STRESS,
       enabled: props.schedulesEnabled ?? true,
     });
     this.scheduleGroup = schedules.scheduleGroup;
     this.recalibrationSchedule = schedules.recalibrationSchedule;
     this.sweepSchedule = schedules.sweepSchedule;
     this.watchSchedule = schedules.watchSchedule;
+    if (schedules.stressSchedule) this.stressSchedule = schedules.stressSchedule;
 
     this.alarmFactory = new QmtAlarmFactory(this, prefix, storage.opsTopic);
     const monitored = { functions, queues: storage, scheduleGroup: schedules.scheduleGroup };
-    createAlarms(this.alarmFactory, this.metrics, monitored, props.maxThresholdAge ?? Duration.hours(26));
-    this.dashboard = createDashboard(this, prefix, this.metrics, monitored, this.alarmFactory.alarms);
+    const insuranceFund = props.config.stress?.insuranceFund;
+    const created = createAlarms(this.alarmFactory, this.metrics, monitored, {
+      maxThresholdAge: props.maxThresholdAge ?? Duration.hours(26),
+      ...(insuranceFund !== undefined && { insuranceFund }),
+    });
+    if (created.insuranceFundAlarm) this.insuranceFundAlarm = created.insuranceFundAlarm;
+    this.dashboard = createDashboard(
+      this,
+      prefix,
+      this.metrics,
+      monitored,
+      this.alarmFactory.alarms,
+      insuranceFund,
+    );
     this.subscriptions = new TopicSubscriptions(this, this.alarmFactory);
     acknowledgeFindings(functions, tracing);
   }

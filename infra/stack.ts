@@ -60,6 +60,7 @@ export class QmtStack extends Stack {
       ...(config.alertSubscriberAccounts && { alertSubscriberAccounts: config.alertSubscriberAccounts }),
       recalibrationSchedule: schedule(config.schedules.recalibration, config.schedules.timeZone),
       sweepSchedule: schedule(config.schedules.sweep, config.schedules.timeZone),
+      stressSchedule: schedule(config.schedules.stress, config.schedules.timeZone),
       schedulesEnabled: config.schedules.enabled,
       removalPolicy: config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       deletionProtection: config.deletionProtection,
@@ -99,6 +100,13 @@ export class QmtStack extends Stack {
       qmt.sweepCoordinatorFunction.functionName,
       'Invoke by hand to sweep now',
     );
+    if (qmt.stressRunFunction) {
+      output(
+        'StressRunFunctionName',
+        qmt.stressRunFunction.functionName,
+        'Invoke with {"scheduledTime": "<ISO time>"} to run the stress now',
+      );
+    }
     output('DashboardName', qmt.dashboard.dashboardName, 'CloudWatch dashboard');
   }
 }

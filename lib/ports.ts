@@ -506,11 +506,20 @@ export interface StressRunState {
   /** Instruments whose mark the last round moved; undefined in round 0 (value every account). */
   readonly changed?: readonly string[];
   readonly impact: ImpactState;
-  readonly rounds: readonly StressRound[];
+  /**
+   * The rounds so far with how many each liquidated, not who: the ids stay in the segments' results (each
+   * segment reads this item every step, and a large book's ids would pass an item's 400 KB).
+   */
+  readonly rounds: readonly StressRoundSummary[];
   readonly errors: readonly StressError[];
   readonly accountsStressed: number;
   readonly settled: boolean;
 }
+
+/** A round as the run carries it between steps: its liquidated accounts counted (`StressRound` lists them). */
+export type StressRoundSummary = Omit<StressRound, 'liquidatedAccounts'> & {
+  readonly accountsLiquidated: number;
+};
 
 export interface StressRunStore {
   /** Create the run; false if a run with this id exists (a repeated start). */

@@ -145,6 +145,8 @@ export const environmentConfigSchema = z.strictObject({
       timeZone: timeZone.default('UTC'),
       recalibration: scheduleExpression.default('cron(5 0 * * ? *)'),
       sweep: scheduleExpression.default('rate(5 minutes)'),
+      /** The daily stress run (with `qmt.stress`): after the recalibration, so it stresses the new set. */
+      stress: scheduleExpression.default('cron(5 1 * * ? *)'),
       enabled: z.boolean().default(true),
     })
     .prefault({}),

@@ -23,6 +23,10 @@ import { CANDLE_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/candle-sto
 import { MARGIN_STATUS_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import {
+  STRESS_REPORT_STORE_IAM_ACTIONS,
+  STRESS_RUN_STORE_IAM_ACTIONS,
+} from '../../lib/adapters/dynamodb/stress-run-store.ts';
+import {
   BREACH_INDEX_BY_PRICE,
   MARGIN_WATCHLIST_INDEX,
   TABLE_NAME_ENV,
@@ -32,6 +36,7 @@ import { THRESHOLD_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/thresho
 import { IDEMPOTENCY_STORE_IAM_ACTIONS } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
 import { ALERT_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/alert-publisher.ts';
 import { OPS_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/ops-publisher.ts';
+import { STRESS_QUEUE_IAM_ACTIONS, STRESS_QUEUE_URL_ENV } from '../../lib/adapters/sqs/stress-queue.ts';
 import { SWEEP_QUEUE_IAM_ACTIONS } from '../../lib/adapters/sqs/sweep-queue.ts';
 import { RUNTIME_ENV, type RuntimeDocument } from '../../lib/config/runtime.ts';
 import { LAMBDA_BUNDLING } from '../bundling.ts';
@@ -50,6 +55,14 @@ export interface FunctionsOptions {
   readonly sweepWorkerConcurrency: number;
   /** The customer-managed key of an imported accounts table: the workers get kms:Decrypt on it. */
   readonly accountsTableKey?: kms.IKey;
+  /** The daily stress run, when the configuration has a `stress` section. */
+  readonly stress?: StressRunOptions;
+}
+
+export interface StressRunOptions {
+  /** Scan segments a step is cut into (`stress.segments`): the queue's consumers, all at once. */
+  readonly segments: number;
+  readonly timeout: Duration;
 }
 
 export interface QmtFunctions {
@@ -57,6 +70,8 @@ export interface QmtFunctions {
   readonly sweepCoordinatorFunction: NodejsFunction;
   readonly sweepWorkerFunction: NodejsFunction;
   readonly marketWatchFunction: NodejsFunction;
+  /** With a `stress` configuration: started by its schedule, then one segment step per queue message. */
+  readonly stressRunFunction?: NodejsFunction;
 }
 
 export interface SchedulesOptions {
@@ -64,6 +79,7 @@ export interface SchedulesOptions {
   readonly recalibrationSchedule: scheduler.ScheduleExpression;
   readonly sweepSchedule: scheduler.ScheduleExpression;
   readonly watchSchedule: scheduler.ScheduleExpression;
+  readonly stressSchedule: scheduler.ScheduleExpression;
   readonly enabled: boolean;
 }
 
@@ -72,6 +88,7 @@ export interface QmtSchedules {
   readonly recalibrationSchedule: scheduler.ISchedule;
   readonly sweepSchedule: scheduler.ISchedule;
   readonly watchSchedule: scheduler.ISchedule;
+  readonly stressSchedule?: scheduler.ISchedule;
 }
 
 interface FunctionSpec {
@@ -82,6 +99,8 @@ interface FunctionSpec {
   readonly timeout: Duration;
   readonly deadLetterQueue?: sqs.IQueue;
   readonly reservedConcurrentExecutions?: number;
+  /** Variables this function alone needs. */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 /** The union of adapters' IAM action lists, sorted: one statement per resource, each action once. */
@@ -99,8 +118,19 @@ export const DEFAULT_SWEEP = scheduler.ScheduleExpression.rate(Duration.minutes(
 export const DEFAULT_WATCH = scheduler.ScheduleExpression.rate(Duration.minutes(1));
 /** The market watch runs one look at a time (reserved concurrency). */
 export const WATCH_CONCURRENCY = 1;
+/**
+ * The daily stress run starts at 01:05 UTC: an hour after the recalibration (00:05), whose run takes up to
+ * ten minutes, so it stresses the day's new set even after a retry.
+ */
+export const DEFAULT_STRESS = scheduler.ScheduleExpression.cron({
+  minute: '5',
+  hour: '1',
+  timeZone: TimeZone.ETC_UTC,
+});
+/** A segment step reads its whole segment and, for the last one in, reduces the step: Lambda's longest. */
+export const STRESS_RUN_TIMEOUT = Duration.minutes(15);
 
-/** The four functions with their roles and log groups, their permissions, and the workers' event source. */
+/** The four functions (five with the stress run) with their roles and log groups, their permissions, and the workers' event source. */
 export function createFunctions(
   scope: Construct,
   storage: QmtStorage,
@@ -247,6 +277,7 @@ export function createFunctions(
   );
   allowPublish(watch, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
   allowPublish(watch, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
+  const stressRun = createStressRun(scope, storage, options, allowPublish);
   worker.addEventSource(
     new SqsEventSource(storage.sweepQueue, {
       batchSize: 1,
@@ -260,7 +291,55 @@ export function createFunctions(
     sweepCoordinatorFunction: coordinator,
     sweepWorkerFunction: worker,
     marketWatchFunction: watch,
+    ...(stressRun && { stressRunFunction: stressRun }),
   };
+}
+
+/**
+ * The stress run (`lambdas/stress-run/`): one function, started by its schedule (it stores the run and
+ * queues round 0) and fed by its queue, one message per segment and step (`lib/app/stress-run.ts`).
+ */
+function createStressRun(
+  scope: Construct,
+  storage: QmtStorage,
+  options: FunctionsOptions,
+  allowPublish: (fn: lambda.IFunction, topic: sns.ITopic, publisher: readonly string[]) => void,
+): NodejsFunction | undefined {
+  const queues = storage.stress;
+  if (!options.stress || !queues) return undefined;
+  const fn = createFunction(scope, storage, options, {
+    name: 'stressRun',
+    id: 'StressRun',
+    description:
+      'qmt: the daily liquidation-cascade stress run, one Scan segment and step a message; reports bad debt against the insurance fund',
+    // A segment's accounts are all held for the step (each round re-reads them): 10M accounts in 100
+    // segments is 100,000 a step.
+    memorySize: 2048,
+    timeout: options.stress.timeout,
+    deadLetterQueue: queues.scheduleDeadLetterQueue,
+    environment: { [STRESS_QUEUE_URL_ENV]: queues.queue.queueUrl },
+  });
+  // Scans its segment, reads the CURRENT set (start) and saves the report beside it, keeps the run and
+  // the segments' results in the runs table, queues the next step, publishes `stress.completed`.
+  allow(fn, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.scan));
+  if (options.accountsTableKey) allow(fn, options.accountsTableKey.keyArn, ['kms:Decrypt']);
+  allow(
+    fn,
+    storage.thresholdsTable.tableArn,
+    actions(THRESHOLD_STORE_IAM_ACTIONS.read, STRESS_REPORT_STORE_IAM_ACTIONS.save),
+  );
+  allow(fn, storage.runsTable.tableArn, actions(STRESS_RUN_STORE_IAM_ACTIONS));
+  allow(fn, queues.queue.queueArn, actions(STRESS_QUEUE_IAM_ACTIONS));
+  allowPublish(fn, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
+  fn.addEventSource(
+    new SqsEventSource(queues.queue, {
+      batchSize: 1,
+      reportBatchItemFailures: true,
+      // Every segment of a step at once (the event source's range is 2–1000).
+      maxConcurrency: Math.min(1000, Math.max(2, options.stress.segments)),
+    }),
+  );
+  return fn;
 }
 
 /** Schedules: retried, then dead-lettered; the scheduled time is each run's idempotency key. */
@@ -317,7 +396,33 @@ export function createSchedules(
       maxEventAge: Duration.minutes(1),
     }),
   });
-  return { scheduleGroup, recalibrationSchedule, sweepSchedule, watchSchedule };
+  const stressRun = functions.stressRunFunction;
+  const stressQueues = storage.stress;
+  const stressSchedule =
+    stressRun &&
+    stressQueues &&
+    new scheduler.Schedule(scope, 'StressSchedule', {
+      schedule: options.stressSchedule,
+      scheduleGroup,
+      description:
+        'qmt: the daily stress run: the configured shocks, the cascade, bad debt against the insurance fund',
+      enabled: options.enabled,
+      target: new InvokeFunction(stressRun, {
+        input: scheduledTimeInput,
+        deadLetterQueue: stressQueues.scheduleDeadLetterQueue,
+        retryAttempts: 3,
+        // The scheduled time names the run, so a late or repeated start stresses once; later than this,
+        // the next day's run is nearer.
+        maxEventAge: Duration.hours(6),
+      }),
+    });
+  return {
+    scheduleGroup,
+    recalibrationSchedule,
+    sweepSchedule,
+    watchSchedule,
+    ...(stressSchedule && { stressSchedule }),
+  };
 }
 
 /** cdk-nag findings that are the design, each with its reason. */
@@ -328,6 +433,7 @@ export function acknowledgeFindings(functions: QmtFunctions, tracing: boolean): 
     functions.sweepCoordinatorFunction,
     functions.sweepWorkerFunction,
     functions.marketWatchFunction,
+    ...(functions.stressRunFunction ? [functions.stressRunFunction] : []),
   ];
   for (const fn of all) {
     if (!fn.role) continue;
@@ -393,6 +499,7 @@ function createFunction(
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       // The bundle ships its source map; this makes stack traces point at the TypeScript.
       NODE_OPTIONS: '--enable-source-maps',
+      ...spec.environment,
     },
     // Local esbuild, ESM, minified, with a source map, the AWS SDK bundled, zod without its locales.
     bundling: LAMBDA_BUNDLING,

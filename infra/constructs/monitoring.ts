@@ -106,6 +106,16 @@ export class QmtMetricFactory {
     return this.metric(METRIC.ShockRecalibrations, 'marketWatch', props);
   }
 
+  /** The bad debt of the daily stress run's shocks (quote currency), one value a completed run: maximum. */
+  stressBadDebt(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.StressBadDebt, 'stressRun', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Stress runs completed (their report stored and published). */
+  stressRunsCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.StressRunsCompleted, 'stressRun', props);
+  }
+
   /** A function's own measure of its run time (`DurationMs`), maximum by default. */
   durationMs(source: QmtFunctionName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.DurationMs, source, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
@@ -180,11 +190,15 @@ export interface MonitoredResources {
 }
 
 function byName(functions: QmtFunctions): [QmtFunctionName, lambda.IFunction][] {
+  const stressRun: [QmtFunctionName, lambda.IFunction][] = functions.stressRunFunction
+    ? [['stressRun', functions.stressRunFunction]]
+    : [];
   return [
     ['recalibrate', functions.recalibrateFunction],
     ['sweepCoordinator', functions.sweepCoordinatorFunction],
     ['sweepWorker', functions.sweepWorkerFunction],
     ['marketWatch', functions.marketWatchFunction],
+    ...stressRun,
   ];
 }
 
@@ -200,13 +214,24 @@ export function deadLetterDepth(queue: sqs.IQueue): cloudwatch.Metric {
   });
 }
 
-/** The service's alarms: function errors, dead letters, lost deliveries, backlog, held and stale thresholds. */
+export interface AlarmSettings {
+  readonly maxThresholdAge: Duration;
+  /** The configured `stress.insuranceFund` (quote currency), with a stress run. */
+  readonly insuranceFund?: number;
+}
+
+/**
+ * The service's alarms: function errors, dead letters, lost deliveries, backlog, held and stale thresholds,
+ * and with a stress run its dead letters, a day without a completed run, and bad debt above the insurance
+ * fund.
+ */
 export function createAlarms(
   alarms: QmtAlarmFactory,
   metrics: QmtMetricFactory,
   resources: MonitoredResources,
-  maxThresholdAge: Duration,
-): void {
+  settings: AlarmSettings,
+): { insuranceFundAlarm?: cloudwatch.Alarm } {
+  const { maxThresholdAge } = settings;
   const fiveMinutes = Duration.minutes(5);
   const { queues, scheduleGroup: group } = resources;
 
@@ -364,6 +389,65 @@ export function createAlarms(
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     },
   );
+  return createStressAlarms(alarms, metrics, queues, settings.insuranceFund);
+}
+
+/** The stress run's alarms, when the stack has one. */
+function createStressAlarms(
+  alarms: QmtAlarmFactory,
+  metrics: QmtMetricFactory,
+  queues: QmtQueues,
+  insuranceFund: number | undefined,
+): { insuranceFundAlarm?: cloudwatch.Alarm } {
+  const stress = queues.stress;
+  if (!stress || insuranceFund === undefined) return {};
+  alarms.addAlarm(
+    'StressDlqAlarm',
+    'stress-dlq',
+    'A stress run segment step failed on every delivery and is in the stress dead-letter queue: the run waits on it and will not report (its log names the segment and the reason).',
+    deadLetterDepth(stress.deadLetterQueue),
+    ABOVE_ZERO,
+  );
+  alarms.addAlarm(
+    'StressScheduleDlqAlarm',
+    'stress-schedule-dlq',
+    'The daily stress run could not be delivered to its function, or its start failed after its retries (no CURRENT set, a refused shock): no run today.',
+    deadLetterDepth(stress.scheduleDeadLetterQueue),
+    ABOVE_ZERO,
+  );
+  const hour = Duration.hours(1);
+  alarms.addAlarm(
+    'StressRunMissingAlarm',
+    'stress-run-missing',
+    'No stress run has completed for 26 hours: the daily bad-debt figure against the insurance fund is missing (see the stress-run errors and dead-letter alarms).',
+    new cloudwatch.MathExpression({
+      expression: 'FILL(completed, 0)',
+      usingMetrics: { completed: metrics.stressRunsCompleted({ period: hour }) },
+      period: hour,
+      label: 'Stress runs completed',
+    }),
+    {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 26,
+      datapointsToAlarm: 26,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    },
+  );
+  const insuranceFundAlarm = alarms.addAlarm(
+    'InsuranceFundAlarm',
+    'stress-insurance-fund',
+    `The daily stress run's bad debt under the configured shocks exceeds the insurance fund (${insuranceFund}): the report (thresholds table, SET#<setId> / STRESS#<runId>) and the stress.completed event name the accounts that cause most of it.`,
+    metrics.stressBadDebt({ period: Duration.minutes(5) }),
+    {
+      // Strictly above, as the run's own exceedsInsuranceFund: a fund that exactly covers it does not alarm.
+      threshold: insuranceFund,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // One value a day: the alarm keeps the last run's verdict until the next run reports.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+    },
+  );
+  return { insuranceFundAlarm };
 }
 
 /** The `<prefix>-margin-thresholds` dashboard: what the functions did, how they ran, the queues, the alarms. */
@@ -374,6 +458,8 @@ export function createDashboard(
   resources: MonitoredResources,
   /** The alarm factory's live list, not a copy: the widget reads it at synthesis, later alarms included. */
   alarms: cloudwatch.IAlarm[],
+  /** With a stress run: the insurance fund, drawn on its bad-debt graph. */
+  insuranceFund?: number,
 ): cloudwatch.Dashboard {
   const hour = Duration.hours(1);
   const fiveMinutes = Duration.minutes(5);
@@ -430,7 +516,10 @@ export function createDashboard(
       'Failed invocations and repeated deliveries',
       functions.flatMap(([name]) => [
         counted(METRIC.InvocationsFailed, name, fiveMinutes),
-        ...(name === 'sweepWorker' ? [] : [counted(METRIC.DuplicateEvents, name, fiveMinutes)]),
+        // Only the scheduled functions answer a repeated event from an idempotency record.
+        ...(name === 'sweepWorker' || name === 'stressRun'
+          ? []
+          : [counted(METRIC.DuplicateEvents, name, fiveMinutes)]),
       ]),
     ),
     graph(
@@ -500,6 +589,31 @@ export function createDashboard(
       counted(METRIC.ShockStepsFailed, 'marketWatch', fiveMinutes),
     ]),
   );
+  if (resources.functions.stressRunFunction && queues.stress) {
+    const day = Duration.days(1);
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Stress run: bad debt against the insurance fund',
+        left: [metrics.stressBadDebt({ period: day, label: 'bad debt (max of the day)' })],
+        leftAnnotations:
+          insuranceFund === undefined ? [] : [{ value: insuranceFund, label: 'insurance fund' }],
+        width: 8,
+        height: 6,
+      }),
+      graph('Stress run: cascade', [
+        counted(METRIC.StressAccountsLiquidated, 'stressRun', day),
+        counted(METRIC.StressRounds, 'stressRun', day),
+        counted(METRIC.StressRunsCompleted, 'stressRun', day),
+      ]),
+      graph('Stress run: segments and queue', [
+        counted(METRIC.StressSegmentsReported, 'stressRun', fiveMinutes),
+        counted(METRIC.StressSegmentsFailed, 'stressRun', fiveMinutes),
+        depth(queues.stress.queue, 'waiting'),
+        depth(queues.stress.deadLetterQueue, 'dead-lettered'),
+        depth(queues.stress.scheduleDeadLetterQueue, 'schedule dead-lettered'),
+      ]),
+    );
+  }
   dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }));
   return dashboard;
 }

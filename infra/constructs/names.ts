@@ -7,8 +7,13 @@ import { fileURLToPath } from 'node:url';
 /** The repository root: handlers, the lock file and the tsconfig esbuild reads live here. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The four functions, by the name the construct uses for them. */
-export type QmtFunctionName = 'recalibrate' | 'sweepCoordinator' | 'sweepWorker' | 'marketWatch';
+/** The functions, by the name the construct uses for them (`stressRun` only with a `stress` configuration). */
+export type QmtFunctionName =
+  | 'recalibrate'
+  | 'sweepCoordinator'
+  | 'sweepWorker'
+  | 'marketWatch'
+  | 'stressRun';
 
 /** Each function's handler, relative to the repository root. */
 export const HANDLER_ENTRIES: Readonly<Record<QmtFunctionName, string>> = {
@@ -16,6 +21,7 @@ export const HANDLER_ENTRIES: Readonly<Record<QmtFunctionName, string>> = {
   sweepCoordinator: 'lambdas/sweep-coordinator/handler.ts',
   sweepWorker: 'lambdas/sweep-worker/handler.ts',
   marketWatch: 'lambdas/market-watch/handler.ts',
+  stressRun: 'lambdas/stress-run/handler.ts',
 };
 
 /**
@@ -27,6 +33,7 @@ export const SERVICE_NAMES: Readonly<Record<QmtFunctionName, string>> = {
   sweepCoordinator: 'sweep-coordinator',
   sweepWorker: 'sweep-worker',
   marketWatch: 'market-watch',
+  stressRun: 'stress-run',
 };
 
 /** CloudWatch namespace of the Powertools metrics (`POWERTOOLS_METRICS_NAMESPACE`). */

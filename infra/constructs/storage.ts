@@ -34,6 +34,8 @@ export interface StorageOptions {
   readonly alertSubscriberAccounts: readonly string[];
   readonly sweepWorkerTimeout: Duration;
   readonly maxReceiveCount: number;
+  /** The stress run function's timeout, when the configuration has a `stress` section. */
+  readonly stressRunTimeout?: Duration;
 }
 
 export interface QmtTables {
@@ -60,6 +62,16 @@ export interface QmtQueues {
   readonly sweepScheduleDeadLetterQueue: sqs.IQueue;
   /** Market watch deliveries and asynchronous invocations that failed for good. */
   readonly watchDeadLetterQueue: sqs.IQueue;
+  /** The daily stress run (with a `stress` configuration): one message per segment and step, its DLQs. */
+  readonly stress?: StressQueues;
+}
+
+export interface StressQueues {
+  readonly queue: sqs.IQueue;
+  /** Segment steps that failed on every delivery: the run waits on them and never completes. */
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Scheduler deliveries and asynchronous invocations of the stress run's start that failed for good. */
+  readonly scheduleDeadLetterQueue: sqs.IQueue;
 }
 
 export type QmtStorage = QmtTables & QmtTopics & QmtQueues;
@@ -213,7 +225,27 @@ function createQueues(scope: Construct, options: StorageOptions): QmtQueues {
     recalibrationDeadLetterQueue,
     sweepScheduleDeadLetterQueue,
     watchDeadLetterQueue,
+    ...(options.stressRunTimeout && { stress: createStressQueues(scope, options, options.stressRunTimeout) }),
   };
+}
+
+/** Created after the others, so their logical IDs and order stay as they were. */
+function createStressQueues(scope: Construct, options: StorageOptions, timeout: Duration): StressQueues {
+  const deadLetterQueue = encryptedQueue(scope, 'StressDeadLetterQueue', {
+    retentionPeriod: Duration.days(14),
+  });
+  const queue = encryptedQueue(scope, 'StressQueue', {
+    // Six times the function's timeout (AWS's advice for an SQS event source): a step is never handed to a
+    // second invocation while the first may still be running, retries included.
+    visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+    // The next day's run stresses the next set: a step left for a day is of no use.
+    retentionPeriod: Duration.days(1),
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: options.maxReceiveCount },
+  });
+  const scheduleDeadLetterQueue = encryptedQueue(scope, 'StressScheduleDeadLetterQueue', {
+    retentionPeriod: Duration.days(14),
+  });
+  return { queue, deadLetterQueue, scheduleDeadLetterQueue };
 }
 
 function attribute(key: KeyAttribute): dynamodb.Attribute {

@@ -16,7 +16,11 @@ import {
   DynamoDbStressReportStore,
   DynamoDbStressRunStore,
 } from '../../lib/adapters/dynamodb/stress-run-store.ts';
-import { SqsStressQueue, stressSegmentMessageSchema } from '../../lib/adapters/sqs/stress-queue.ts';
+import {
+  SqsStressQueue,
+  STRESS_QUEUE_URL_ENV,
+  stressSegmentMessageSchema,
+} from '../../lib/adapters/sqs/stress-queue.ts';
 import {
   type StressRunPorts,
   startStressRun,
@@ -157,11 +161,11 @@ export function createStressHandler(options: StressHandlerOptions = {}): StressH
 
 /** The stress run's queue URL, from `QMT_STRESS_QUEUE_URL` (set by the stack). */
 export function stressQueueUrl(env: Environment): string {
-  const url = env.QMT_STRESS_QUEUE_URL?.trim();
+  const url = env[STRESS_QUEUE_URL_ENV]?.trim();
   if (!url || !/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/\d{12}\/[A-Za-z0-9_-]{1,80}$/.test(url)) {
     throw new ConfigError(
       `QMT_STRESS_QUEUE_URL: the stress run needs its standard SQS queue URL, got ${url ? `"${url}"` : 'nothing'}`,
-      'QMT_STRESS_QUEUE_URL',
+      STRESS_QUEUE_URL_ENV,
     );
   }
   return url;

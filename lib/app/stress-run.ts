@@ -27,6 +27,7 @@ import {
   type StandingAccount,
   type StressError,
   type StressInstrument,
+  type StressRound,
   valueRound,
 } from '../domain/stress/cascade.ts';
 import type { CascadePolicy } from '../domain/stress/policy.ts';
@@ -253,9 +254,9 @@ export async function reduceStressStep(
   const plan = planCascade(run.market, []);
   const impact = structuredClone(run.impact);
   const { marksAfter, moved, flows } = applyImpact(plan, impact, sumFlows(results), run.marks, errors);
-  const liquidated = results.flatMap((r) => r.liquidated);
+  const liquidated = results.reduce((n, r) => n + r.liquidated.length, 0);
   const standing = results.reduce((n, r) => n + r.standing, 0);
-  const decision = nextRound(plan, step, liquidated.length, standing, moved);
+  const decision = nextRound(plan, step, liquidated, standing, moved);
   const next: StressRunState = {
     ...run,
     step: step + 1,
@@ -265,7 +266,7 @@ export async function reduceStressStep(
     impact,
     rounds: [
       ...run.rounds,
-      { round: step, marks: run.marks, liquidatedAccounts: liquidated, flows, marksAfter },
+      { round: step, marks: run.marks, accountsLiquidated: liquidated, flows, marksAfter },
     ],
     errors,
     accountsStressed: step === 0 ? results.reduce((n, r) => n + r.accounts, 0) : run.accountsStressed,
@@ -298,12 +299,12 @@ async function finish(
   const cascadeMultiplier = cascadeMultipliers(planCascade(run.market, []), run.marks);
   const total = badDebt.total();
   const exceeds = exceedsInsuranceFund(total, settings.insuranceFund);
-  const accountsLiquidated = run.rounds.reduce((n, r) => n + r.liquidatedAccounts.length, 0);
+  const accountsLiquidated = run.rounds.reduce((n, r) => n + r.accountsLiquidated, 0);
   const report: StoredStressReport = {
     runId: run.runId,
     setId: run.setId,
     shocks: run.market.shocks,
-    rounds: run.rounds,
+    rounds: await roundsWithIds(ports.runs, run),
     finalMarks: run.marks,
     cascadeMultiplier,
     badDebt: formatUnits(total),
@@ -338,6 +339,24 @@ async function finish(
   });
   await ports.runs.advance({ ...run, step: run.step + 1, phase: 'complete', errors }, run.step);
   return report;
+}
+
+/** The rounds with their liquidated ids, read back from the segments' results (by segment, as reduced). */
+async function roundsWithIds(runs: StressRunStore, run: StressRunState): Promise<StressRound[]> {
+  const rounds: StressRound[] = [];
+  for (const { accountsLiquidated, ...round } of run.rounds) {
+    const results = [...(await runs.segmentResults(run.runId, round.round))].sort(
+      (a, b) => a.segment - b.segment,
+    );
+    const liquidatedAccounts = results.flatMap((r) => r.liquidated);
+    if (liquidatedAccounts.length !== accountsLiquidated) {
+      throw new Error(
+        `stress run ${run.runId} round ${round.round}: ${liquidatedAccounts.length} liquidated ids stored, ${accountsLiquidated} counted`,
+      );
+    }
+    rounds.push({ ...round, liquidatedAccounts });
+  }
+  return rounds;
 }
 
 function sumFlows(results: readonly StressSegmentResult[]): Map<string, CloseOutFlow> {

@@ -58,6 +58,7 @@ describe('handler bundles', { timeout: 300_000 }, () => {
       sweepCoordinator: qmt.sweepCoordinatorFunction,
       sweepWorker: qmt.sweepWorkerFunction,
       marketWatch: qmt.marketWatchFunction,
+      stressRun: qmt.stressRunFunction,
     };
     const sizes: Record<string, string> = {};
     for (const [name, fn] of Object.entries(byName)) {

@@ -50,6 +50,7 @@ describe('environment configuration', { timeout: 60_000 }, () => {
       timeZone: 'UTC',
       recalibration: 'cron(5 0 * * ? *)',
       sweep: 'rate(5 minutes)',
+      stress: 'cron(5 1 * * ? *)',
       enabled: true,
     });
     expect(config).toMatchObject({

@@ -286,3 +286,70 @@ describe('IAM: least privilege per function', { timeout: 60_000 }, () => {
     expect(statementCount).toBe(allStatements(created.template).length);
   });
 });
+
+describe('IAM: the daily stress run', { timeout: 60_000 }, () => {
+  const stress = { shocks: { BTC: -0.3 }, insuranceFund: 1_000_000 };
+  it.each([
+    ['created', buildStack({ qmt: { ...MINIMAL_DOCUMENT.qmt, stress } }, 'stress')],
+    [
+      'imported under a customer-managed key',
+      buildStack(
+        {
+          qmt: { ...MINIMAL_DOCUMENT.qmt, stress },
+          accountsTable: {
+            mode: 'import',
+            tableName: 'exchange-accounts',
+            encryptionKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0b9a4c0e-5e1f-4d8e-9a35-2f4b9d6e7c11',
+          },
+        },
+        'stress-imported',
+      ),
+    ],
+  ])('grants the stress run exactly what its code calls (accounts table %s)', (variant, built) => {
+    // Prepare
+    const qmt = built.stack.marginThresholds;
+    const run = qmt.stressRunFunction;
+    if (!run || !qmt.stressQueue || !qmt.stressScheduleDeadLetterQueue) throw new Error('no stress run');
+    const imported = variant !== 'created';
+    const accountsTable = imported
+      ? // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Join references, as describeReference writes them
+        'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/exchange-accounts'
+      : id(qmt.accountsTable);
+
+    // Act
+    const actual = grantsOf(built.template, roleOf(run));
+
+    // Assess
+    expect(actual).toEqual({
+      [logGroupOf(run)]: LOGS,
+      // Scans its segment each step; nothing else on the exchange's table.
+      [accountsTable]: ['dynamodb:Scan'],
+      ...(imported && {
+        'arn:aws:kms:eu-west-1:123456789012:key/0b9a4c0e-5e1f-4d8e-9a35-2f4b9d6e7c11': ['kms:Decrypt'],
+      }),
+      // The CURRENT set (start), and the report saved beside it.
+      [id(qmt.thresholdsTable)]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      // The run, the segments' results (read consistently in batches), the reported-segment counters.
+      [id(qmt.runsTable)]: [
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ],
+      // Consumes its steps and queues the next one.
+      [id(qmt.stressQueue)]: [...CONSUME, 'sqs:SendMessage'].sort(),
+      [id(qmt.opsTopic)]: PUBLISH,
+      [id(qmt.topicKey)]: TOPIC_KEY,
+      [id(qmt.stressScheduleDeadLetterQueue)]: ['sqs:SendMessage'],
+    });
+    // Its schedule may invoke it and write its own dead-letter queue, nothing more.
+    const schedulerRoles = Object.entries(resources(built.template, 'AWS::IAM::Role')).filter(([, role]) =>
+      JSON.stringify(role.Properties?.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
+    );
+    expect(schedulerRoles.map(([roleId]) => grantsOf(built.template, roleId))).toContainEqual({
+      [id(run)]: ['lambda:InvokeFunction'],
+      [id(qmt.stressScheduleDeadLetterQueue)]: ['sqs:SendMessage'],
+    });
+    expect(schedulerRoles).toHaveLength(4);
+  });
+});

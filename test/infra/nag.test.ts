@@ -34,6 +34,7 @@ function acknowledgments(app: App): { path: string; id: string; reason: string }
 const everything = buildStack(
   {
     ...MINIMAL_DOCUMENT,
+    qmt: { ...MINIMAL_DOCUMENT.qmt, stress: { shocks: { BTC: -0.3 }, insuranceFund: 1_000_000 } },
     tracing: true,
     alarmEmail: 'oncall@example.com',
     alertSubscriberAccounts: ['111122223333'],
@@ -102,6 +103,7 @@ describe('cdk-nag AwsSolutions', { timeout: 60_000 }, () => {
     expect(acknowledged.map(({ path, id }) => `${path} ${id}`).sort()).toEqual([
       'qmt-everything/Qmt/MarketWatchRole AwsSolutions-IAM5[Resource::*]',
       'qmt-everything/Qmt/RecalibrateRole AwsSolutions-IAM5[Resource::*]',
+      'qmt-everything/Qmt/StressRunRole AwsSolutions-IAM5[Resource::*]',
       'qmt-everything/Qmt/SubscriptionDeadLetterQueue AwsSolutions-SQS3',
       'qmt-everything/Qmt/SweepCoordinatorRole AwsSolutions-IAM5[Resource::*]',
       'qmt-everything/Qmt/SweepWorkerRole AwsSolutions-IAM5[Resource::*]',

@@ -689,3 +689,184 @@ describe('QmtStack market watch', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('QmtStack daily stress run', { timeout: 60_000 }, () => {
+  const STRESS_DOCUMENT = {
+    qmt: {
+      ...MINIMAL_DOCUMENT.qmt,
+      stress: { shocks: { BTC: -0.3 }, insuranceFund: 25_000_000, segments: 40 },
+    },
+  };
+  const { stack, template } = buildStack(STRESS_DOCUMENT, 'stress');
+  const qmt = stack.marginThresholds;
+  const fn = () => {
+    if (!qmt.stressRunFunction || !qmt.stressQueue || !qmt.stressDeadLetterQueue) {
+      throw new Error('no stress run in a stack whose configuration has stress');
+    }
+    return { run: qmt.stressRunFunction, queue: qmt.stressQueue, dlq: qmt.stressDeadLetterQueue };
+  };
+  const props = (id: string, type: string) => {
+    const resource = resources(template, type)[id];
+    if (!resource) throw new Error(`no ${type} ${id}`);
+    return resource.Properties as Record<string, unknown>;
+  };
+  const alarm = (name: string) => {
+    const found = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).find(
+      (candidate) => candidate.Properties?.AlarmName === name,
+    );
+    if (!found) throw new Error(`no alarm ${name}`);
+    return found.Properties as Record<string, unknown>;
+  };
+
+  it('is built only when the configuration has a stress section', () => {
+    expect(qmt.stressRunFunction).toBeDefined();
+    expect(standard.stack.marginThresholds.stressRunFunction).toBeUndefined();
+    // The minimal stack keeps its four functions and five queues; stress adds one function, three queues,
+    // one event source, one schedule, one log group and four alarms.
+    template.resourceCountIs('AWS::Lambda::Function', 5);
+    template.resourceCountIs('AWS::SQS::Queue', 8);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 4);
+    template.resourceCountIs('AWS::Logs::LogGroup', 5);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 18 + 5);
+  });
+
+  it('bundles lambdas/stress-run/handler.ts on Node.js 24 / arm64, 2048 MB / 15 min, with its queue URL (only it)', () => {
+    const { run, queue } = fn();
+    const fnProps = props(logicalId(run), 'AWS::Lambda::Function');
+    expect(fnProps).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 2048,
+      Timeout: 900,
+      Handler: 'index.handler',
+      Environment: {
+        Variables: expect.objectContaining({
+          QMT_STRESS_QUEUE_URL: { Ref: logicalId(queue) },
+          POWERTOOLS_SERVICE_NAME: 'stress-run',
+        }),
+      },
+    });
+    expect(
+      JSON.parse((fnProps.Environment as { Variables: { QMT_CONFIG: string } }).Variables.QMT_CONFIG),
+    ).toMatchObject({
+      stress: STRESS_DOCUMENT.qmt.stress,
+    });
+    for (const other of [qmt.recalibrateFunction, qmt.sweepWorkerFunction, qmt.marketWatchFunction]) {
+      const variables = (
+        props(logicalId(other), 'AWS::Lambda::Function').Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      expect(variables.QMT_STRESS_QUEUE_URL).toBeUndefined();
+    }
+  });
+
+  it('feeds it one segment step a message: encrypted, TLS-only, visible again after six timeouts, dead-lettered after 5', () => {
+    const { run, queue, dlq } = fn();
+    expect(props(logicalId(queue), 'AWS::SQS::Queue')).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 5400,
+      MessageRetentionPeriod: 86_400,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(dlq), 'Arn'] }, maxReceiveCount: 5 },
+    });
+    template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 8);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(run) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(queue), 'Arn'] },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      // Every segment of a step at once.
+      ScalingConfig: { MaximumConcurrency: 40 },
+    });
+  });
+
+  it('starts daily at 01:05 UTC, after the recalibration, retried and dead-lettered', () => {
+    const { run } = fn();
+    if (!qmt.stressScheduleDeadLetterQueue) throw new Error('no stress schedule dead-letter queue');
+    const dlqArn = { 'Fn::GetAtt': [logicalId(qmt.stressScheduleDeadLetterQueue), 'Arn'] };
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(5 1 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [logicalId(run), 'Arn'] },
+        Input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        RetryPolicy: { MaximumEventAgeInSeconds: 21_600, MaximumRetryAttempts: 3 },
+        DeadLetterConfig: { Arn: dlqArn },
+      }),
+    });
+    expect(props(logicalId(run), 'AWS::Lambda::Function').DeadLetterConfig).toEqual({ TargetArn: dlqArn });
+  });
+
+  it('alarms when the bad debt exceeds the configured insurance fund (strictly), keeping the verdict between runs', () => {
+    const opsTopic = { Ref: logicalId(qmt.opsTopic) };
+    expect(alarm('qmt-stress-stress-insurance-fund')).toMatchObject({
+      Namespace: 'qmt',
+      MetricName: 'StressBadDebt',
+      Dimensions: [{ Name: 'service', Value: 'stress-run' }],
+      Statistic: 'Maximum',
+      Threshold: 25_000_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
+      AlarmActions: [opsTopic],
+      OKActions: [opsTopic],
+    });
+    expect(qmt.insuranceFundAlarm).toBeDefined();
+  });
+
+  it('alarms on a failed run: its errors, a dead-lettered step or start, and a day with no completed run', () => {
+    const { run, dlq } = fn();
+    expect(alarm('qmt-stress-stress-run-errors')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(run) } }],
+    });
+    expect(alarm('qmt-stress-stress-dlq')).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(dlq), 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarm('qmt-stress-stress-schedule-dlq')).toMatchObject({ Threshold: 0 });
+    expect(alarm('qmt-stress-stress-run-missing')).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 26,
+      DatapointsToAlarm: 26,
+      TreatMissingData: 'breaching',
+      Metrics: expect.arrayContaining([
+        expect.objectContaining({
+          MetricStat: expect.objectContaining({
+            Metric: expect.objectContaining({ MetricName: 'StressRunsCompleted', Namespace: 'qmt' }),
+            Period: 3600,
+          }),
+        }),
+      ]),
+    });
+  });
+
+  it('charts the bad debt against the insurance fund, the cascade and the segments', () => {
+    const body = JSON.stringify(Object.values(resources(template, 'AWS::CloudWatch::Dashboard'))[0]);
+    for (const text of [
+      'Stress run: bad debt against the insurance fund',
+      'StressBadDebt',
+      'insurance fund',
+      '25000000',
+      'StressAccountsLiquidated',
+      'StressSegmentsFailed',
+    ]) {
+      expect(body).toContain(text);
+    }
+  });
+
+  it('leaves the stress run out of a configuration without stress', () => {
+    const names = Object.values(resources(standard.template, 'AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties?.AlarmName,
+    );
+    expect(names.filter((name) => String(name).includes('stress'))).toEqual([]);
+    expect(JSON.stringify(standard.template.toJSON())).not.toContain('StressBadDebt');
+  });
+});

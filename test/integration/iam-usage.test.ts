@@ -11,6 +11,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
 import { createMarketWatchHandler } from '../../lambdas/market-watch/watch-handler.ts';
 import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
+import { createStressHandler } from '../../lambdas/stress-run/stress-handler.ts';
 import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
 import {
   ACCOUNT_SOURCE_IAM_ACTIONS,
@@ -29,6 +30,12 @@ import {
   MARGIN_STATUS_STORE_IAM_ACTIONS,
 } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger, RUN_LEDGER_IAM_ACTIONS } from '../../lib/adapters/dynamodb/run-ledger.ts';
+import {
+  DynamoDbStressReportStore,
+  DynamoDbStressRunStore,
+  STRESS_REPORT_STORE_IAM_ACTIONS,
+  STRESS_RUN_STORE_IAM_ACTIONS,
+} from '../../lib/adapters/dynamodb/stress-run-store.ts';
 import {
   accountsTable,
   BREACH_INDEX_BY_PRICE,
@@ -62,8 +69,10 @@ import { DEFAULT_MARK_CONSENSUS_POLICY } from '../../lib/domain/market/mark-cons
 import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 import type { AlertPublisher, AlertPublishResult, VenueMarkSource } from '../../lib/ports.ts';
 import { FixedClock, PreparedMarket, RecordingOps } from '../app/in-memory-ports.ts';
+import { book, RecordingStressQueue } from '../app/stress-ports.ts';
+import { AS_OF, thresholdFor } from '../domain/valuation/fixtures.ts';
 import { buildStack, grantsOf, logicalId } from '../infra/support.ts';
-import { lambdaContext, lambdaEnv, recordedObservability } from '../lambdas/support.ts';
+import { lambdaContext, lambdaEnv, recordedObservability, sqsRecord } from '../lambdas/support.ts';
 import { RecordingAlertPublisher, seededAccounts, sweepTables } from './faults/support.ts';
 import { useDynamoDbLocal } from './support/dynamodb.ts';
 
@@ -675,5 +684,99 @@ describe('IAM against real calls', () => {
       coordinatorCalls.calls,
       resources,
     );
+  }, 120_000);
+
+  it("the stress run's role allows exactly what its handler sends: the scan, the set, the run's items, the report", async () => {
+    const tables = {
+      accounts: await db.freshTable(accountsTable),
+      thresholds: await db.freshTable(thresholdsTable),
+      runs: await db.freshTable(runsTable),
+    };
+    // Set-up, not recorded: the book and a CURRENT set with reference closes, σ and volumes.
+    const setup = db.local.client;
+    await writeAccounts(setup, tables.accounts, book());
+    const liquidity = { averageDailyVolume: 20_000, participationRate: 0.1 };
+    await new DynamoDbThresholdStore(setup, tables.thresholds).publishSet(
+      {
+        setId: 'set-1',
+        runId: 'run-1',
+        createdAt: '2026-11-24T00:00:00.000Z',
+        thresholds: [
+          thresholdFor('BTC', { maintenanceMarginRate: 0.05, effectiveVolatility: 0.03, liquidity }),
+          thresholdFor('ETH', {
+            referencePrice: 10,
+            maintenanceMarginRate: 0.08,
+            effectiveVolatility: 0.05,
+            liquidity,
+          }),
+        ],
+      },
+      undefined,
+    );
+
+    const { client, calls } = recordingClient(db.local.endpoint);
+    const queue = new RecordingStressQueue();
+    const reports = new DynamoDbStressReportStore(client, tables.thresholds);
+    const handler = createStressHandler({
+      env: lambdaEnv({
+        QMT_CONFIG: JSON.stringify({
+          instruments: { BTC: {}, ETH: {} },
+          levels: { warning: 1.2, marginCall: 1, liquidation: 0.8 },
+          stress: {
+            shocks: { BTC: -0.1 },
+            insuranceFund: 50,
+            segments: 3,
+            cascade: { correlations: [{ a: 'BTC', b: 'ETH', rho: 0.6 }] },
+          },
+        }),
+      }),
+      observability: recordedObservability(),
+      adapters: {
+        accounts: new DynamoDbAccountSource(client, tables.accounts),
+        thresholds: new DynamoDbThresholdStore(client, tables.thresholds),
+        ops: new RecordingOps(),
+        clock: new FixedClock(AS_OF),
+      },
+      stores: { runs: new DynamoDbStressRunStore(client, tables.runs), reports, queue },
+    });
+    // The schedule's start (twice: the same scheduled time starts nothing twice), then every step off the
+    // queue, each message delivered twice as SQS may.
+    const scheduled = { scheduledTime: new Date(AS_OF).toISOString() };
+    const started = await handler(scheduled, lambdaContext());
+    await handler(scheduled, lambdaContext());
+    for (let n = 0; queue.pending.length > 0 && n < 50; n += 1) {
+      const batch = queue.pending.splice(0);
+      const records = batch.map((m, i) => sqsRecord(`m${n}-${i}`, m));
+      await handler({ Records: records }, lambdaContext());
+      await handler({ Records: records.slice(0, 1) }, lambdaContext());
+    }
+    client.destroy();
+    expect(started).toMatchObject({ setId: 'set-1', started: true });
+    // Read back on the set-up client: not one of the function's calls.
+    const report = await new DynamoDbStressReportStore(setup, tables.thresholds).load(
+      'set-1',
+      (started as { runId: string }).runId,
+    );
+    expect(report?.rounds.length).toBeGreaterThanOrEqual(2);
+
+    const { stack, template } = buildStack({
+      qmt: { instruments: { BTC: {}, ETH: {} }, stress: { shocks: { BTC: -0.1 }, insuranceFund: 50 } },
+    });
+    const qmt = stack.marginThresholds;
+    const resources = new Map([
+      [tables.accounts, logicalId(qmt.accountsTable as never)],
+      [tables.thresholds, logicalId(qmt.thresholdsTable)],
+      [tables.runs, logicalId(qmt.runsTable)],
+    ]);
+    expect([...calls.keys()].sort()).toEqual([...resources.keys()].sort());
+    // Exactly the declared actions: each one used (no grant nobody needs), none beyond them.
+    expect(calls.get(tables.accounts)).toEqual(new Set(ACCOUNT_SOURCE_IAM_ACTIONS.scan));
+    expect(calls.get(tables.runs)).toEqual(new Set(STRESS_RUN_STORE_IAM_ACTIONS));
+    expect(calls.get(tables.thresholds)).toEqual(
+      new Set([...THRESHOLD_STORE_IAM_ACTIONS.read, ...STRESS_REPORT_STORE_IAM_ACTIONS.save]),
+    );
+    const run = qmt.stressRunFunction as NodejsFunction | undefined;
+    expect(run).toBeDefined();
+    expectAllowed(template, run?.role, calls, resources);
   }, 120_000);
 });

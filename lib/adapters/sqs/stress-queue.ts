@@ -4,7 +4,13 @@
  */
 import { z } from 'zod';
 import type { StressQueue, StressSegmentMessage } from '../../ports.ts';
-import { SqsBatchQueue, type SqsSweepQueueOptions } from './sweep-queue.ts';
+import { SqsBatchQueue, type SqsSweepQueueOptions, SWEEP_QUEUE_IAM_ACTIONS } from './sweep-queue.ts';
+
+/** IAM actions this adapter sends to the stress queue (SendMessageBatch is authorised as SendMessage). */
+export const STRESS_QUEUE_IAM_ACTIONS = SWEEP_QUEUE_IAM_ACTIONS;
+
+/** The environment variable that names the stress run's queue (set by the stack on its function only). */
+export const STRESS_QUEUE_URL_ENV = 'QMT_STRESS_QUEUE_URL';
 
 export const stressSegmentMessageSchema: z.ZodType<StressSegmentMessage> = z.strictObject({
   runId: z.string().min(1).max(200),
