@@ -89,7 +89,7 @@ export const valuationPolicySchema = z
         'How a correlated pair is credited: smaller-leg (min(strength, offsetCreditCap) × the smaller requirement) or correlation-aggregated (the pair is charged √(a² + b² + 2ρ·a·b·direction(a)·direction(b)), ρ the weakest hedge of its correlations, the credit capped by spreadCreditCap). See lib/domain/valuation/README.md.',
       ),
     spreadCreditCap: share
-      .default(0.75)
+      .default(0.7)
       .describe(
         'With offsetMethod correlation-aggregated: largest credit as a share of the pair’s summed requirement (SPAN’s inter-commodity credit rate ceiling), so a pair is never charged less than (1 − cap) × the sum of its legs.',
       ),

@@ -507,10 +507,10 @@ describe('correlation-aggregated offsets (offsetMethod correlation-aggregated)',
   });
 
   it('never charges a pair less than (1 − spreadCreditCap) × the sum of its legs', () => {
-    // ρ 0.95: √16,000,000 = 4,000 would be a credit of 18,000; the cap of 0.75 leaves 5,500.
+    // ρ 0.95: √16,000,000 = 4,000 would be a credit of 18,000; the default cap of 0.7 leaves 6,600.
     const v = valueAccount(accountOf([btcLong, ethShort]), aggregated([pair(0.95, 0.97)]), AS_OF);
-    expect(v.initialRequirement).toBe('5500.00000000');
-    expect(v.maintenanceRequirement).toBe('2750.00000000');
+    expect(v.initialRequirement).toBe('6600.00000000');
+    expect(v.maintenanceRequirement).toBe('3300.00000000');
     const tighter = aggregated([pair(0.95, 0.97)], { spreadCreditCap: 0.5 });
     expect(valueAccount(accountOf([btcLong, ethShort]), tighter, AS_OF).initialRequirement).toBe(
       '11000.00000000',
