@@ -339,7 +339,11 @@ describe('correlation offsets', () => {
   const btcLong = linear('BTC', '1', '100000'); // IM 10,000, MM 5,000
   const ethShort = linear('ETH', '-30', '4000'); // IM 12,000, MM 6,000
   const correlated = (rho: number, extra: object = {}) =>
-    snapshotOf(markets, { correlations: [{ a: 'BTC', b: 'ETH', rho }], ...extra });
+    snapshotOf(markets, {
+      correlations: [{ a: 'BTC', b: 'ETH', rho }],
+      offsetMethod: 'smaller-leg',
+      ...extra,
+    });
 
   it('credits opposite directions min(ρ, cap) × the smaller requirement', () => {
     const v = valueAccount(accountOf([btcLong, ethShort]), correlated(0.8), AS_OF, { detail: true });
@@ -380,6 +384,7 @@ describe('correlation offsets', () => {
         { a: 'BTC', b: 'ETH', rho: 0.8 },
         { a: 'SOL', b: 'BTC', rho: 0.7 },
       ],
+      offsetMethod: 'smaller-leg',
     });
     const solShort = linear('SOL', '-250', '200'); // IM 5,000
     const v = valueAccount(accountOf([btcLong, ethShort, solShort]), snapshot, AS_OF, { detail: true });
@@ -405,7 +410,12 @@ describe('offsets from the correlations estimated with the set', () => {
     rho: Math.min(lookback, stressed),
   });
   const withSet = (correlations: readonly PairCorrelation[], policy: ValuationPolicyInput = {}) => ({
-    ...snapshotOf(markets, { estimatedCorrelations: true, offsetCreditCap: 1, ...policy }),
+    ...snapshotOf(markets, {
+      estimatedCorrelations: true,
+      offsetMethod: 'smaller-leg',
+      offsetCreditCap: 1,
+      ...policy,
+    }),
     correlations,
   });
   const hedge = accountOf([btcLong, ethShort]);
@@ -446,10 +456,10 @@ describe('offsets from the correlations estimated with the set', () => {
     }
   });
 
-  it('offsets with the estimates under the default policy, at the default cap of one half', () => {
+  it('offsets with the estimates under the default policy: correlation-aggregated, the lower ρ', () => {
     const byDefault = { ...snapshotOf(markets), correlations: [estimated(0.8, 0.7)] };
-    // 22,000 − min(0.7, 0.5) × 10,000: on by default, the cap binds.
-    expect(valueAccount(hedge, byDefault, AS_OF).initialRequirement).toBe('17000.00000000');
+    // √(10,000² + 12,000² − 2 × 0.7 × 10,000 × 12,000) = √76,000,000 (smaller-leg, the old default: 17,000).
+    expect(Number(valueAccount(hedge, byDefault, AS_OF).initialRequirement)).toBeCloseTo(Math.sqrt(76e6), 6);
   });
 
   it('ignores the estimates while estimatedCorrelations is off', () => {
@@ -469,7 +479,8 @@ describe('offsets from the correlations estimated with the set', () => {
       markPrices: { BTC: 100_000, ETH: 4_000 },
       policy: { estimatedCorrelations: true },
     });
-    expect(valueAccount(hedge, snapshot, AS_OF).initialRequirement).toBe('17000.00000000');
+    // The default method with ρ 0.6: √(10,000² + 12,000² − 2 × 0.6 × 10,000 × 12,000) = 10,000.
+    expect(valueAccount(hedge, snapshot, AS_OF).initialRequirement).toBe('10000.00000000');
   });
 });
 

@@ -10,6 +10,7 @@ import {
   estimatePairCorrelation,
 } from '../../../../lib/domain/threshold/correlation.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../../../lib/domain/threshold/policy.ts';
+import { DEFAULT_VALUATION_POLICY } from '../../../../lib/domain/valuation/policy.ts';
 import { readShared, type SharedInstrument } from '../../shared.ts';
 
 /**
@@ -200,6 +201,11 @@ describe('portfolio backtest with offsets on BTC, ETH and SOL (default threshold
     },
     600_000,
   );
+
+  it('the README table is the default: correlation-aggregated, cap 0.7', () => {
+    expect(DEFAULT_VALUATION_POLICY.offsetMethod).toBe('correlation-aggregated');
+    expect(DEFAULT_VALUATION_POLICY.spreadCreditCap).toBe(0.7);
+  });
 
   it('the hedged pair’s own 99% loss matches numpy (test/data/python/pair_quantile.py), and is skewed', () => {
     const r = run(['BTC', 1], ['ETH', -1], 'correlation-aggregated');
