@@ -114,7 +114,13 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
     )
     .option(
       '--offset-cap <share>',
-      'with --portfolio: largest offset credit as a share of the smaller requirement (default: the valuation policy default)',
+      'with --portfolio: the cap of the offset method in force: share of the smaller requirement (smaller-leg) or of the pair’s summed requirement (correlation-aggregated); default: the valuation policy default',
+    )
+    .addOption(
+      new Option('--offset-method <method>', 'with --portfolio: how a correlated pair is credited').choices([
+        'smaller-leg',
+        'correlation-aggregated',
+      ]),
     )
     .option('--policy <file>', 'threshold policy JSON')
     .option(
@@ -135,6 +141,7 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
         prices: string[];
         portfolio?: string;
         offsetCap?: string;
+        offsetMethod?: 'smaller-leg' | 'correlation-aggregated';
         policy?: string;
         from?: string;
         to?: string;
@@ -151,6 +158,7 @@ export function buildProgram(rawIo: Io = defaultIo, hooks: ProgramHooks = {}): C
           const result = await runPortfolioBacktest(options.portfolio, options.prices, {
             ...(options.policy === undefined ? {} : { policy: options.policy }),
             ...(options.offsetCap === undefined ? {} : { offsetCap: options.offsetCap }),
+            ...(options.offsetMethod === undefined ? {} : { offsetMethod: options.offsetMethod }),
             ...(scoreFrom === undefined ? {} : { scoreFrom }),
             ...(scoreTo === undefined ? {} : { scoreTo }),
           });

@@ -60,8 +60,9 @@ describe('recalibrate use case', () => {
     expect(pair?.lookback?.days).toBe(730);
     expect(pair?.lookback?.to).toBe('2026-11-23');
     expect(Number.isFinite(pair?.lookback?.rho)).toBe(true);
-    expect(pair?.rho).toBeUndefined();
-    expect(pair?.refused).toBe('BTC/ETH: 0 common daily returns in the stress windows, fewer than 5');
+    expect(pair?.rho).toBe(pair?.lookback?.rho);
+    expect(pair?.refused).toBeUndefined();
+    expect(pair?.stressedThin).toBe('BTC/ETH: 0 common daily returns in the stress windows, fewer than 5');
   });
 
   it('refuses the pairs of an instrument it holds: bad data earns no offset', async () => {

@@ -37,6 +37,20 @@ describe('qmt backtest', () => {
     expect(code).toBe(2);
     expect(err).toContain('.svg, .png or .html');
   });
+
+  it('refuses an unknown --offset-method, naming the choices', async () => {
+    const { code, err } = await run(
+      'backtest',
+      '--portfolio',
+      'BTC=1,SOL=-1',
+      '--prices',
+      priceFile(),
+      '--offset-method',
+      'half',
+    );
+    expect(code).toBe(2);
+    expect(err).toContain('correlation-aggregated');
+  });
 });
 
 describe('qmt errors and help', () => {

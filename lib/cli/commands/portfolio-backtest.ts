@@ -13,6 +13,7 @@ import {
 } from '../../domain/backtest/portfolio.ts';
 import { forTerminal } from '../../domain/text.ts';
 import { correlationSettingsFor } from '../../domain/threshold/correlation.ts';
+import { DEFAULT_VALUATION_POLICY } from '../../domain/valuation/policy.ts';
 import { loadPolicyBook, loadPrices, UsageError } from '../inputs.ts';
 import { createProgress } from '../progress.ts';
 import { fixed, percent, renderTable } from '../table.ts';
@@ -20,6 +21,7 @@ import { fixed, percent, renderTable } from '../table.ts';
 export interface PortfolioBacktestOptions {
   readonly policy?: string;
   readonly offsetCap?: string;
+  readonly offsetMethod?: 'smaller-leg' | 'correlation-aggregated';
   readonly scoreFrom?: number;
   readonly scoreTo?: number;
 }
@@ -57,8 +59,14 @@ export async function runPortfolioBacktest(
     progress.done();
     inputs.push({ ...leg, result, series: legSeries });
   }
+  const method = options.offsetMethod ?? DEFAULT_VALUATION_POLICY.offsetMethod;
   return portfolioBacktest(inputs, {
-    ...(cap === undefined ? {} : { offsetCreditCap: cap }),
+    offsetMethod: method,
+    ...(cap === undefined
+      ? {}
+      : method === 'smaller-leg'
+        ? { offsetCreditCap: cap }
+        : { spreadCreditCap: cap }),
     settingsFor: (a, b) => correlationSettingsFor(book.policyFor(a), book.policyFor(b)),
     confidence: inputs[0]?.result.confidence ?? 0.99,
   });
@@ -85,10 +93,13 @@ export function formatPortfolioBacktest(result: PortfolioBacktestResult): string
     ),
     '',
     `average margin ${percent(result.averageInitialMarginRate)} (without offsets ${percent(result.averageMarginWithoutOffsets)}); hindsight fixed rate ${percent(result.hindsightFixedRate)}; ratio ${fixed(result.efficiency)}`,
-    `offset on ${result.offsetDays} days` +
+    `${result.offsetMethod} offsets on ${result.offsetDays} days` +
       (result.offsetRho
         ? `, hedge strength ${fixed(result.offsetRho.min)} to ${fixed(result.offsetRho.max)} (last ${fixed(result.offsetRho.last)})`
         : '') +
-      (result.refusedDays > 0 ? `; no offset on ${result.refusedDays} days: ${result.lastRefusal}` : ''),
+      (result.refusedDays > 0 ? `; no offset on ${result.refusedDays} days: ${result.lastRefusal}` : '') +
+      (result.thinStressDays > 0
+        ? `; stressed ρ unknown on ${result.thinStressDays} days (${result.lastThinStress}), taken as 1`
+        : ''),
   ].join('\n');
 }

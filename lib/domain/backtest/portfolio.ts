@@ -12,7 +12,7 @@ import {
   type PairCorrelation,
 } from '../threshold/correlation.ts';
 import { correlationsByPair, type OffsetGroup, offsetCredits } from '../valuation/offsets.ts';
-import { DEFAULT_VALUATION_POLICY } from '../valuation/policy.ts';
+import { DEFAULT_VALUATION_POLICY, type ValuationPolicy } from '../valuation/policy.ts';
 import { type BacktestDay, type BacktestResult, type BacktestScore, scoreBacktestDays } from './backtest.ts';
 
 /** A leg: notional weight (quote currency per unit of the portfolio); the sign is the direction. */
@@ -29,8 +29,12 @@ export interface PortfolioLegInput extends PortfolioLeg {
 }
 
 export interface PortfolioBacktestOptions {
-  /** Largest credit as a share of the smaller requirement (the valuation policy's `offsetCreditCap`). */
+  /** How a pair is credited (the valuation policy's `offsetMethod`); default: the policy default. */
+  readonly offsetMethod?: ValuationPolicy['offsetMethod'];
+  /** smaller-leg: largest credit as a share of the smaller requirement (the policy's `offsetCreditCap`). */
   readonly offsetCreditCap?: number;
+  /** correlation-aggregated: largest credit as a share of the pair's summed requirement (`spreadCreditCap`). */
+  readonly spreadCreditCap?: number;
   /** What each pair's correlations are estimated over (the recalibration's `correlationSettingsFor`). */
   readonly settingsFor: (a: string, b: string) => CorrelationSettings;
   readonly confidence: number;
@@ -38,6 +42,7 @@ export interface PortfolioBacktestOptions {
 
 export interface PortfolioBacktestResult extends BacktestScore {
   readonly legs: readonly PortfolioLeg[];
+  readonly offsetMethod: ValuationPolicy['offsetMethod'];
   readonly from: string;
   readonly to: string;
   /** Mean margin without offsets (the sum of the legs' margins), per unit of gross notional. */
@@ -48,6 +53,9 @@ export interface PortfolioBacktestResult extends BacktestScore {
   /** Days a pair was refused (no offset), and the last reason. */
   readonly refusedDays: number;
   readonly lastRefusal?: string;
+  /** Days a pair's stress windows were too thin for a stressed ρ (taken as 1 by the aggregated method). */
+  readonly thinStressDays: number;
+  readonly lastThinStress?: string;
 }
 
 /**
@@ -75,6 +83,8 @@ export function portfolioBacktest(
     correlations: [],
     estimatedCorrelations: true,
     offsetCreditCap: options.offsetCreditCap ?? DEFAULT_VALUATION_POLICY.offsetCreditCap,
+    offsetMethod: options.offsetMethod ?? DEFAULT_VALUATION_POLICY.offsetMethod,
+    spreadCreditCap: options.spreadCreditCap ?? DEFAULT_VALUATION_POLICY.spreadCreditCap,
   };
 
   const days: BacktestDay[] = [];
@@ -82,6 +92,8 @@ export function portfolioBacktest(
   let offsetDays = 0;
   let refusedDays = 0;
   let lastRefusal: string | undefined;
+  let thinStressDays = 0;
+  let lastThinStress: string | undefined;
   let rhoMin = Number.POSITIVE_INFINITY;
   let rhoMax = Number.NEGATIVE_INFINITY;
   let rhoLast = Number.NaN;
@@ -104,6 +116,10 @@ export function portfolioBacktest(
           refusedDays++;
           lastRefusal = pair.refused;
         }
+        if (pair.stressedThin !== undefined) {
+          thinStressDays++;
+          lastThinStress = pair.stressedThin;
+        }
       }
     }
     const today = byDay.map((m) => m.get(date) as BacktestDay);
@@ -117,7 +133,7 @@ export function portfolioBacktest(
       };
     });
     const sum = groups.reduce((total, g) => total + g.initial, 0);
-    const credits = offsetCredits(groups, correlationsByPair(policy, pairs), policy.offsetCreditCap);
+    const credits = offsetCredits(groups, correlationsByPair(policy, pairs), policy.offsetCreditCap, policy);
     const credit = credits.reduce((total, c) => total + c.initialCredit, 0);
     if (credit > 0) {
       offsetDays++;
@@ -146,6 +162,7 @@ export function portfolioBacktest(
   }
   return {
     legs: legs.map(({ instrument, weight }) => ({ instrument, weight })),
+    offsetMethod: policy.offsetMethod,
     from: date0(days),
     to: (days[days.length - 1] as BacktestDay).date,
     ...scoreBacktestDays(days, options.confidence),
@@ -154,6 +171,8 @@ export function portfolioBacktest(
     ...(offsetDays > 0 ? { offsetRho: { min: rhoMin, max: rhoMax, last: rhoLast } } : {}),
     refusedDays,
     ...(lastRefusal === undefined ? {} : { lastRefusal }),
+    thinStressDays,
+    ...(lastThinStress === undefined ? {} : { lastThinStress }),
   };
 }
 

@@ -19,6 +19,9 @@ export interface CorrelationEstimate {
 /**
  * The estimates of one pair (`a` < `b`). `rho` is the lower of the two, what valuation offsets with; it is
  * absent, and `refused` says why, when either estimate could not be made: such a pair earns no offset.
+ * When only the stress windows are too thin (they hold fewer common returns than asked: a young pair, whose
+ * data predates most crashes), the pair is not refused: `stressedThin` says why, `rho` is the lookback's,
+ * and valuation takes the unknown stressed correlation as 1 (`correlationsByPair`).
  */
 export interface PairCorrelation {
   readonly a: string;
@@ -27,6 +30,8 @@ export interface PairCorrelation {
   readonly stressed?: CorrelationEstimate;
   readonly rho?: number;
   readonly refused?: string;
+  /** Why the stressed estimate is not used although the lookback one is (too few returns in the windows). */
+  readonly stressedThin?: string;
 }
 
 export interface CorrelationSettings {
@@ -84,13 +89,17 @@ export function estimatePairCorrelation(
       refused: `${name}: ${lookback.length} common daily returns, fewer than ${minLookback}`,
     };
   }
+  if (!lookbackEstimate) {
+    return { ...found, refused: `${name}: a series does not move (no correlation without variance)` };
+  }
   if (stress.length < minStress) {
     return {
       ...found,
-      refused: `${name}: ${stress.length} common daily returns in the stress windows, fewer than ${minStress}`,
+      rho: lookbackEstimate.rho,
+      stressedThin: `${name}: ${stress.length} common daily returns in the stress windows, fewer than ${minStress}`,
     };
   }
-  if (!lookbackEstimate || !stressedEstimate) {
+  if (!stressedEstimate) {
     return { ...found, refused: `${name}: a series does not move (no correlation without variance)` };
   }
   return { ...found, rho: Math.min(lookbackEstimate.rho, stressedEstimate.rho) };

@@ -1,8 +1,10 @@
 /**
  * Offsets between groups: correlation (spread) credits from the pairs the recalibration estimated (stored
- * with the threshold set) and the policy's configured pairs. A pair of groups whose net deltas hedge earns
- * min(strength, cap) × the smaller remaining requirement, the strength taken from the weakest hedge its
- * correlations give.
+ * with the threshold set) and the policy's configured pairs, the strength taken from the weakest hedge the
+ * pair's correlations give. Two methods (`offsetMethod`): `smaller-leg` credits min(strength, cap) × the
+ * smaller remaining requirement; `correlation-aggregated` charges the pair √(a² + b² − 2·strength·a·b), the
+ * requirement of two correlated positions (ISDA SIMM's aggregation, on the legs' own margins), never less
+ * than (1 − spreadCreditCap) × (a + b) (SPAN's inter-commodity credit rate ceiling).
  */
 import type { PairCorrelation } from '../threshold/correlation.ts';
 import type { OffsetCredit } from './account-valuation.ts';
@@ -27,6 +29,14 @@ export function correlationsByPair(
   for (const pair of estimated) {
     const key = pairKey(pair.a, pair.b);
     const rhos = [pair.lookback?.rho, pair.stressed?.rho];
+    if (pair.stressedThin !== undefined && isCorrelation(pair.lookback?.rho)) {
+      // Stress windows too thin to estimate on: the smaller-leg credit is refused as before; the aggregated
+      // one takes the unknown stressed ρ as 1 (crashes move crypto together), which leaves opposite legs on the
+      // lookback ρ and gives same-side legs no diversification.
+      if (policy.offsetMethod === 'smaller-leg') correlations.delete(key);
+      else correlations.set(key, [...(correlations.get(key) ?? []), pair.lookback?.rho as number, 1]);
+      continue;
+    }
     if (pair.refused !== undefined || pair.rho === undefined || !rhos.every(isCorrelation)) {
       correlations.delete(key);
       continue;
@@ -44,6 +54,10 @@ function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
+/** The policy's choice of credit (`offsetMethod`, and `spreadCreditCap` for the aggregated one). */
+export type OffsetMethod = Partial<Pick<ValuationPolicy, 'spreadCreditCap'>> &
+  Pick<ValuationPolicy, 'offsetMethod'>;
+
 /** What the credits read of a group (a valuation `Group`; the portfolio backtest builds its own). */
 export type OffsetGroup = Pick<Group, 'direction' | 'initial' | 'maintenance'> & {
   readonly prep: { readonly instrument: string };
@@ -59,7 +73,11 @@ export function offsetCredits(
   groups: readonly OffsetGroup[],
   correlations: ReadonlyMap<string, readonly number[]>,
   offsetCreditCap: number,
+  method: OffsetMethod = { offsetMethod: 'smaller-leg' },
 ): OffsetCredit[] {
+  if (method.offsetMethod === 'correlation-aggregated') {
+    return aggregatedCredits(groups, correlations, method.spreadCreditCap ?? 0);
+  }
   const pairs: { i: number; j: number; strength: number }[] = [];
   for (let i = 0; i < groups.length; i++) {
     for (let j = i + 1; j < groups.length; j++) {
@@ -97,4 +115,59 @@ export function offsetCredits(
       maintenanceCredit: share(strength) * maintenance,
     };
   });
+}
+
+/**
+ * The pair's requirement with correlation ρ (strength s = −ρ·direction(a)·direction(b)): √(a² + b² − 2·s·a·b),
+ * what a normal (or any elliptical) pair with these margins as its quantiles needs; the credit is the sum
+ * minus that, at most `cap` × (a + b). Zero when it would not lower anything (s = −1: perfectly co-moving).
+ */
+export function aggregatedPairCredit(a: number, b: number, strength: number, cap: number): number {
+  if (!(a > 0 && b > 0)) return 0;
+  const pair = Math.sqrt(Math.max(0, a * a + b * b - 2 * strength * a * b));
+  const credit = Math.min(cap * (a + b), a + b - pair);
+  return credit > 0 ? credit : 0;
+}
+
+/**
+ * Correlation-aggregated credits: every pair with a correlation, strongest hedge first (opposite legs with
+ * their lower ρ, same-side legs with their higher one); a group takes part in one pair at most, so no
+ * requirement is credited twice, and a book of three legs is charged no less than its best pair allows.
+ */
+function aggregatedCredits(
+  groups: readonly OffsetGroup[],
+  correlations: ReadonlyMap<string, readonly number[]>,
+  cap: number,
+): OffsetCredit[] {
+  const pairs: { i: number; j: number; strength: number }[] = [];
+  for (let i = 0; i < groups.length; i++) {
+    for (let j = i + 1; j < groups.length; j++) {
+      const a = groups[i] as OffsetGroup;
+      const b = groups[j] as OffsetGroup;
+      const rhos = correlations.get(pairKey(a.prep.instrument, b.prep.instrument));
+      if (rhos === undefined || rhos.length === 0 || a.direction === 0 || b.direction === 0) continue;
+      const strength = Math.min(...rhos.map((rho) => -rho * a.direction * b.direction));
+      if (strength > -1) pairs.push({ i, j, strength });
+    }
+  }
+  const name = (k: number) => (groups[k] as OffsetGroup).prep.instrument;
+  pairs.sort(
+    (x, y) =>
+      y.strength - x.strength || pairKey(name(x.i), name(x.j)).localeCompare(pairKey(name(y.i), name(y.j))),
+  );
+  const used = groups.map(() => false);
+  const credits: OffsetCredit[] = [];
+  for (const { i, j, strength } of pairs) {
+    if (used[i] || used[j]) continue;
+    const a = groups[i] as OffsetGroup;
+    const b = groups[j] as OffsetGroup;
+    const initialCredit = aggregatedPairCredit(a.initial, b.initial, strength, cap);
+    const maintenanceCredit = aggregatedPairCredit(a.maintenance, b.maintenance, strength, cap);
+    if (initialCredit === 0 && maintenanceCredit === 0) continue;
+    used[i] = true;
+    used[j] = true;
+    const [first, second] = [name(i), name(j)].sort() as [string, string];
+    credits.push({ a: first, b: second, strength, initialCredit, maintenanceCredit });
+  }
+  return credits;
 }

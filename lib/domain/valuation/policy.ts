@@ -75,11 +75,24 @@ export const valuationPolicySchema = z
       .boolean()
       .default(true)
       .describe(
-        'Offset opposite positions with the correlations the recalibration estimated and stored with the threshold set (the lower of the lookback and the stressed one; with a pair configured by hand too, the lowest), capped by offsetCreditCap. A pair the recalibration refused earns no offset.',
+        'Offset positions with the correlations the recalibration estimated and stored with the threshold set (the weakest hedge of the lookback and the stressed one; with a pair configured by hand too, the weakest of all), by offsetMethod. A pair the recalibration refused earns no offset.',
       ),
     offsetCreditCap: share
       .default(0.5)
-      .describe('Largest credit between two correlated groups, as a share of the smaller requirement.'),
+      .describe(
+        'With offsetMethod smaller-leg: largest credit between two correlated groups, as a share of the smaller requirement.',
+      ),
+    offsetMethod: z
+      .enum(['smaller-leg', 'correlation-aggregated'])
+      .default('correlation-aggregated')
+      .describe(
+        'How a correlated pair is credited: smaller-leg (min(strength, offsetCreditCap) × the smaller requirement) or correlation-aggregated (the pair is charged √(a² + b² + 2ρ·a·b·direction(a)·direction(b)), ρ the weakest hedge of its correlations, the credit capped by spreadCreditCap). See lib/domain/valuation/README.md.',
+      ),
+    spreadCreditCap: share
+      .default(0.7)
+      .describe(
+        'With offsetMethod correlation-aggregated: largest credit as a share of the pair’s summed requirement (SPAN’s inter-commodity credit rate ceiling), so a pair is never charged less than (1 − cap) × the sum of its legs.',
+      ),
     marginPeriodOfRiskDays: z
       .number()
       .positive()
@@ -138,6 +151,7 @@ export function parseValuationPolicy(input: unknown, where = 'valuation'): Valua
 
 /**
  * The defaults: Deribit-style grid with extreme moves ±8 R at 12.5%, 1% short option minimum netted as spreads,
- * options sized on the scenario path, no correlation offsets, MPOR 1 day, r = 0.
+ * options sized on the scenario path, offsets from the set's estimated correlations (correlation-aggregated, credit
+ * at most 70% of a pair's legs), MPOR 1 day, r = 0.
  */
 export const DEFAULT_VALUATION_POLICY: ValuationPolicy = parseValuationPolicy({});

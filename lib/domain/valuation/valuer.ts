@@ -269,6 +269,7 @@ function result(valuer: Valuer, accountId: string, details: GroupRequirement[] |
       valuer.groups.list.slice(0, groupCount),
       valuer.correlations,
       valuer.policy.offsetCreditCap,
+      valuer.policy,
     );
     for (const credit of offsets) {
       initial.add(-unitsDown(credit.initialCredit));

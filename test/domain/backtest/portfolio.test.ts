@@ -42,7 +42,11 @@ const legs = (wa: number, wb: number) => [
 
 describe('portfolioBacktest', () => {
   it('credits a hedged pair min(ρ, cap) × the smaller margin, per unit of gross notional', () => {
-    const r = portfolioBacktest(legs(1, -1), { settingsFor: () => settings, confidence: 0.99 });
+    const r = portfolioBacktest(legs(1, -1), {
+      settingsFor: () => settings,
+      confidence: 0.99,
+      offsetMethod: 'smaller-leg',
+    });
     expect(r.observations).toBe(101);
     expect(r.offsetDays).toBe(101);
     // ρ is 1 (the paths are proportional): credit 0.5 × 0.04; margin (0.05 + 0.04 − 0.02) / 2.
@@ -51,15 +55,41 @@ describe('portfolioBacktest', () => {
   });
 
   it('gives an outright pair no credit, and a pair with too few common days none either (named)', () => {
-    const outright = portfolioBacktest(legs(1, 1), { settingsFor: () => settings, confidence: 0.99 });
+    const outright = portfolioBacktest(legs(1, 1), {
+      settingsFor: () => settings,
+      confidence: 0.99,
+      offsetMethod: 'smaller-leg',
+    });
     expect(outright.offsetDays).toBe(0);
     const strict = portfolioBacktest(legs(1, -1), {
       settingsFor: () => ({ ...settings, lookbackDays: 1000, minLookbackDays: 150 }),
       confidence: 0.99,
+      offsetMethod: 'smaller-leg',
     });
     expect(strict.offsetDays).toBe(50);
     expect(strict.refusedDays).toBe(51);
     expect(strict.lastRefusal).toBe('AAA/BBB: 149 common daily returns, fewer than 150');
+  });
+
+  it('correlation-aggregated: charges the pair √(a² + b² − 2ρab), never below (1 − cap) × the sum', () => {
+    const aggregated = (cap: number) =>
+      portfolioBacktest(legs(1, -1), {
+        settingsFor: () => settings,
+        confidence: 0.99,
+        offsetMethod: 'correlation-aggregated',
+        spreadCreditCap: cap,
+      });
+    // ρ 1: √(0.05² + 0.04² − 2 × 0.05 × 0.04) = 0.01 per unit, below the larger leg's 0.05 (smaller-leg: 0.07).
+    expect(aggregated(1).averageInitialMarginRate).toBeCloseTo(0.01 / 2, 12);
+    // The cap of 0.75 keeps a quarter of the sum: 0.0225 per unit.
+    expect(aggregated(0.75).averageInitialMarginRate).toBeCloseTo(0.0225 / 2, 12);
+    expect(aggregated(0.75).offsetMethod).toBe('correlation-aggregated');
+    const outright = portfolioBacktest(legs(1, 1), {
+      settingsFor: () => settings,
+      confidence: 0.99,
+      offsetMethod: 'correlation-aggregated',
+    });
+    expect(outright.offsetDays).toBe(0); // ρ 1 on the same side: no diversification
   });
 
   it('counts a breach when the portfolio loses more than its margin, on either side', () => {
@@ -67,7 +97,12 @@ describe('portfolioBacktest', () => {
       { instrument: 'AAA', weight: 1, result: walk(a, 0.002), series: a },
       { instrument: 'BBB', weight: -1, result: walk(b, 0.002), series: b },
     ];
-    const r = portfolioBacktest(tight, { settingsFor: () => settings, confidence: 0.99, offsetCreditCap: 1 });
+    const r = portfolioBacktest(tight, {
+      settingsFor: () => settings,
+      confidence: 0.99,
+      offsetMethod: 'smaller-leg',
+      offsetCreditCap: 1,
+    });
     // Margin (0.002 + 0.002 − 1 × 0.002) / 2 = 0.001 of gross; the loss is half the spread of long losses.
     const aDays = walk(a, 0.002).days;
     const bDays = walk(b, 0.002).days;

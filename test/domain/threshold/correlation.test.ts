@@ -97,13 +97,15 @@ describe('estimatePairCorrelation', () => {
     expect(pair.refused).toBe('BTC/ETH: 40 common daily returns, fewer than 60');
   });
 
-  it('refuses a pair whose stress windows hold too few common days', () => {
+  it('marks a pair whose stress windows hold too few common days: lookback ρ only, stressed one unused', () => {
     const pair = estimatePairCorrelation(btc, eth, {
       ...settings,
       stressWindows: settings.stressWindows.slice(1),
     });
-    expect(pair.rho).toBeUndefined();
-    expect(pair.refused).toBe('BTC/ETH: 3 common daily returns in the stress windows, fewer than 5');
+    // Not refused (the lookback is sound); valuation decides what an unknown stressed ρ is worth.
+    expect(pair.refused).toBeUndefined();
+    expect(pair.rho).toBe(pair.lookback?.rho);
+    expect(pair.stressedThin).toBe('BTC/ETH: 3 common daily returns in the stress windows, fewer than 5');
   });
 
   it('never produces NaN: a flat series or a NaN close gives no estimate, never a correlation', () => {

@@ -56,10 +56,13 @@ const POLICIES: Readonly<Record<string, ValuationPolicyInput>> = {
       { a: 'BTC', b: 'SOL', rho: 0.6 },
     ],
     offsetCreditCap: 0.7,
+    // The dumps were written with the smaller-leg credit (the default before issue 14 item 4).
+    offsetMethod: 'smaller-leg',
   },
   'span-offsets-mpor2-r3': {
     grid: { method: 'span', extremeMultiple: 2 },
     correlations: [{ a: 'BTC', b: 'ETH', rho: 0.9 }],
+    offsetMethod: 'smaller-leg',
     marginPeriodOfRiskDays: 2,
     riskFreeRate: 0.03,
     shortOptionMinimum: 0.02,

@@ -257,7 +257,7 @@ describe('requirement properties', () => {
           const plain = valueAccount(account([long, short]), snapshotFor({}), AS_OF, { detail: true });
           const offset = valueAccount(
             account([long, short]),
-            snapshotFor({ correlations: [{ a: 'BTC', b: 'ETH', rho }] }),
+            snapshotFor({ correlations: [{ a: 'BTC', b: 'ETH', rho }], offsetMethod: 'smaller-leg' }),
             AS_OF,
           );
           const gross = Number(plain.initialRequirement);
@@ -266,6 +266,14 @@ describe('requirement properties', () => {
           expect(Number(offset.initialRequirement)).toBeGreaterThanOrEqual(
             gross - 0.5 * smaller - 2 * ONE_UNIT,
           );
+          // The default, correlation-aggregated: never above the legs, never below 30% of them (cap 0.7).
+          const aggregated = valueAccount(
+            account([long, short]),
+            snapshotFor({ correlations: [{ a: 'BTC', b: 'ETH', rho }] }),
+            AS_OF,
+          );
+          expect(Number(aggregated.initialRequirement)).toBeLessThanOrEqual(gross + ONE_UNIT);
+          expect(Number(aggregated.initialRequirement)).toBeGreaterThanOrEqual(0.3 * gross - 2 * ONE_UNIT);
         },
       ),
       { numRuns: 200 },

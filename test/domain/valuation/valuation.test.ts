@@ -339,7 +339,11 @@ describe('correlation offsets', () => {
   const btcLong = linear('BTC', '1', '100000'); // IM 10,000, MM 5,000
   const ethShort = linear('ETH', '-30', '4000'); // IM 12,000, MM 6,000
   const correlated = (rho: number, extra: object = {}) =>
-    snapshotOf(markets, { correlations: [{ a: 'BTC', b: 'ETH', rho }], ...extra });
+    snapshotOf(markets, {
+      correlations: [{ a: 'BTC', b: 'ETH', rho }],
+      offsetMethod: 'smaller-leg',
+      ...extra,
+    });
 
   it('credits opposite directions min(ρ, cap) × the smaller requirement', () => {
     const v = valueAccount(accountOf([btcLong, ethShort]), correlated(0.8), AS_OF, { detail: true });
@@ -380,6 +384,7 @@ describe('correlation offsets', () => {
         { a: 'BTC', b: 'ETH', rho: 0.8 },
         { a: 'SOL', b: 'BTC', rho: 0.7 },
       ],
+      offsetMethod: 'smaller-leg',
     });
     const solShort = linear('SOL', '-250', '200'); // IM 5,000
     const v = valueAccount(accountOf([btcLong, ethShort, solShort]), snapshot, AS_OF, { detail: true });
@@ -405,7 +410,12 @@ describe('offsets from the correlations estimated with the set', () => {
     rho: Math.min(lookback, stressed),
   });
   const withSet = (correlations: readonly PairCorrelation[], policy: ValuationPolicyInput = {}) => ({
-    ...snapshotOf(markets, { estimatedCorrelations: true, offsetCreditCap: 1, ...policy }),
+    ...snapshotOf(markets, {
+      estimatedCorrelations: true,
+      offsetMethod: 'smaller-leg',
+      offsetCreditCap: 1,
+      ...policy,
+    }),
     correlations,
   });
   const hedge = accountOf([btcLong, ethShort]);
@@ -446,10 +456,10 @@ describe('offsets from the correlations estimated with the set', () => {
     }
   });
 
-  it('offsets with the estimates under the default policy, at the default cap of one half', () => {
+  it('offsets with the estimates under the default policy: correlation-aggregated, the lower ρ', () => {
     const byDefault = { ...snapshotOf(markets), correlations: [estimated(0.8, 0.7)] };
-    // 22,000 − min(0.7, 0.5) × 10,000: on by default, the cap binds.
-    expect(valueAccount(hedge, byDefault, AS_OF).initialRequirement).toBe('17000.00000000');
+    // √(10,000² + 12,000² − 2 × 0.7 × 10,000 × 12,000) = √76,000,000 (smaller-leg, the old default: 17,000).
+    expect(Number(valueAccount(hedge, byDefault, AS_OF).initialRequirement)).toBeCloseTo(Math.sqrt(76e6), 6);
   });
 
   it('ignores the estimates while estimatedCorrelations is off', () => {
@@ -469,7 +479,113 @@ describe('offsets from the correlations estimated with the set', () => {
       markPrices: { BTC: 100_000, ETH: 4_000 },
       policy: { estimatedCorrelations: true },
     });
-    expect(valueAccount(hedge, snapshot, AS_OF).initialRequirement).toBe('17000.00000000');
+    // The default method with ρ 0.6: √(10,000² + 12,000² − 2 × 0.6 × 10,000 × 12,000) = 10,000.
+    expect(valueAccount(hedge, snapshot, AS_OF).initialRequirement).toBe('10000.00000000');
+  });
+});
+
+describe('correlation-aggregated offsets (offsetMethod correlation-aggregated)', () => {
+  const markets = {
+    BTC,
+    ETH: { markPrice: 4_000, initialMarginRate: 0.1, maintenanceMarginRate: 0.05 },
+    SOL: { markPrice: 200, initialMarginRate: 0.1, maintenanceMarginRate: 0.05 },
+  };
+  const btcLong = linear('BTC', '1', '100000'); // IM 10,000, MM 5,000
+  const ethShort = linear('ETH', '-30', '4000'); // IM 12,000, MM 6,000
+  const ethLong = linear('ETH', '30', '4000');
+  const aggregated = (correlations: readonly PairCorrelation[], extra: ValuationPolicyInput = {}) => ({
+    ...snapshotOf(markets, { offsetMethod: 'correlation-aggregated', ...extra }),
+    correlations,
+  });
+  const estimate = (rho: number, days = 730) => ({ rho, days, from: '2024-11-24', to: '2026-11-23' });
+  const pair = (lookback: number, stressed: number): PairCorrelation => ({
+    a: 'BTC',
+    b: 'ETH',
+    lookback: estimate(lookback),
+    stressed: estimate(stressed, 9),
+    rho: Math.min(lookback, stressed),
+  });
+  const im = (v: { initialRequirement: string }) => Number(v.initialRequirement);
+
+  it('charges a hedged pair √(a² + b² − 2ρab) with the lower ρ', () => {
+    const v = valueAccount(accountOf([btcLong, ethShort]), aggregated([pair(0.8, 0.9)]), AS_OF, {
+      detail: true,
+    });
+    // √(10,000² + 12,000² − 2 × 0.8 × 10,000 × 12,000) = √52,000,000 = 7,211.10; the smaller-leg rule gave 17,000.
+    expect(im(v)).toBeCloseTo(Math.sqrt(52e6), 6);
+    expect(Number(v.maintenanceRequirement)).toBeCloseTo(Math.sqrt(13e6), 6);
+    expect(v.offsets?.[0]?.strength).toBe(0.8);
+  });
+
+  it('never charges a pair less than (1 − spreadCreditCap) × the sum of its legs', () => {
+    // ρ 0.95: √16,000,000 = 4,000 would be a credit of 18,000; the default cap of 0.7 leaves 6,600.
+    const v = valueAccount(accountOf([btcLong, ethShort]), aggregated([pair(0.95, 0.97)]), AS_OF);
+    expect(v.initialRequirement).toBe('6600.00000000');
+    expect(v.maintenanceRequirement).toBe('3300.00000000');
+    const tighter = aggregated([pair(0.95, 0.97)], { spreadCreditCap: 0.5 });
+    expect(valueAccount(accountOf([btcLong, ethShort]), tighter, AS_OF).initialRequirement).toBe(
+      '11000.00000000',
+    );
+  });
+
+  it('gives same-side legs their diversification with the higher ρ, and none at ρ = 1', () => {
+    const v = valueAccount(accountOf([btcLong, ethLong]), aggregated([pair(0.5, 0.8)]), AS_OF);
+    expect(im(v)).toBeCloseTo(Math.sqrt(244e6 + 2 * 0.8 * 120e6), 6); // 20,880.61, not 22,000
+    const one = valueAccount(accountOf([btcLong, ethLong]), aggregated([pair(0.9, 1)]), AS_OF);
+    expect(one.initialRequirement).toBe('22000.00000000');
+  });
+
+  it('takes an unknown stressed ρ (thin stress windows) as 1: the lookback for a hedge, nothing same-side', () => {
+    const thin: PairCorrelation = {
+      a: 'BTC',
+      b: 'ETH',
+      lookback: estimate(0.8),
+      stressed: estimate(0.2, 3),
+      rho: 0.8,
+      stressedThin: 'BTC/ETH: 3 common daily returns in the stress windows, fewer than 5',
+    };
+    expect(im(valueAccount(accountOf([btcLong, ethShort]), aggregated([thin]), AS_OF))).toBeCloseTo(
+      Math.sqrt(52e6),
+      6,
+    );
+    expect(valueAccount(accountOf([btcLong, ethLong]), aggregated([thin]), AS_OF).initialRequirement).toBe(
+      '22000.00000000',
+    );
+    // The smaller-leg rule still refuses such a pair.
+    const smaller = aggregated([thin], { offsetMethod: 'smaller-leg' });
+    expect(valueAccount(accountOf([btcLong, ethShort]), smaller, AS_OF).initialRequirement).toBe(
+      '22000.00000000',
+    );
+  });
+
+  it('credits a group in one pair at most, strongest hedge first; a refused or bad ρ never lowers a margin', () => {
+    const solShort = linear('SOL', '-250', '200'); // IM 5,000
+    const sol: PairCorrelation = { ...pair(0.7, 0.75), b: 'SOL' };
+    const v = valueAccount(
+      accountOf([btcLong, ethShort, solShort]),
+      aggregated([pair(0.8, 0.9), sol]),
+      AS_OF,
+      {
+        detail: true,
+      },
+    );
+    expect(v.offsets?.map((o) => `${o.a}|${o.b}`)).toEqual(['BTC|ETH']);
+    expect(im(v)).toBeCloseTo(Math.sqrt(52e6) + 5_000, 6);
+    const refused: PairCorrelation = {
+      a: 'BTC',
+      b: 'ETH',
+      lookback: estimate(0.9),
+      refused: 'BTC/ETH: held',
+    };
+    expect(
+      valueAccount(accountOf([btcLong, ethShort]), aggregated([refused]), AS_OF).initialRequirement,
+    ).toBe('22000.00000000');
+    for (const bad of [Number.NaN, 1.5]) {
+      const p = { ...pair(0.8, 0.8), stressed: estimate(bad), rho: bad };
+      expect(valueAccount(accountOf([btcLong, ethShort]), aggregated([p]), AS_OF).initialRequirement).toBe(
+        '22000.00000000',
+      );
+    }
   });
 });
 
