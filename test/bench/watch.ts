@@ -593,6 +593,17 @@ const bench: Bench = async (log) => {
     const quietFigures: BenchFigure[] = [
       ...quietShareFigures(real, walk, a1, a2),
       {
+        name: 'watch DynamoDB reads per day at 10M, quiet (real closes)',
+        ours: usd(
+          (a1.minutes.reduce((s, m) => s + m.fixedUnits + (m.variableUnits * AT_SCALE) / ACCOUNTS, 0) /
+            (a1.minutes.length / MINUTES) /
+            1e6) *
+            p.readRequestUnitsPerMillion,
+        ),
+        unit: 'USD/day',
+        note: 'index Queries, accounts by id, watched or changing statuses, the watchlist',
+      },
+      {
         name: 'watch DynamoDB writes per day at 10M, quiet (real closes)',
         ours: usd((perDay(a1, (m) => m.writeUnits) / 1e6) * p.writeRequestUnitsPerMillion),
         unit: 'USD/day',
