@@ -148,7 +148,9 @@ describe('sweepMoved', () => {
       // Ratios from deep in LIQUIDATION to comfortably OK, most of them near a level.
       ratio: fc.oneof(
         fc.double({ min: 0.6, max: 1.6, noNaN: true }),
-        fc.constantFrom(0.8, 1, 1.2).chain((level) => fc.double({ min: level, max: level * 1.02, noNaN: true })),
+        fc
+          .constantFrom(0.8, 1, 1.2)
+          .chain((level) => fc.double({ min: level, max: level * 1.02, noNaN: true })),
       ),
     });
     const step = fc.oneof(
@@ -302,7 +304,7 @@ describe('sweepMoved', () => {
     await sweepSegment(ports, { runId: 'full-1', segment });
     // A small rise: near's band (OK, close to WARNING) is crossed but it stays OK; warned stays WARNING.
     statuses.reads.length = 0;
-    const up = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 1.006 }) });
+    const up = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 1.008 }) });
     expect(up.revisited).toContain('near');
     expect(up.counts.transitions).toBe(0);
     expect(statuses.reads.flat()).not.toContain('near');
