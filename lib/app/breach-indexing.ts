@@ -36,6 +36,16 @@ export interface BreachIndexerOptions {
    * behind their stamp's back. @default one day
    */
   readonly refreshAfterMs?: number;
+  /**
+   * Do not rewrite an "every sweep" entry already stored (the targeted sweep): an account whose band is
+   * again δ = 0 (or that still cannot be valued), that the index already revisits on every sweep and whose
+   * state this sweep did not change, costs no write. That entry is crossed by any mark wherever it was
+   * computed, so keeping it is safe; rewriting it every minute was most of the watch's index writes. Needs
+   * the page's `transitioned`; without it every band is written. The full sweep leaves it off: it rewrites
+   * these entries, which refreshes their TTL.
+   * @default false
+   */
+  readonly keepEverySweep?: boolean;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -70,6 +80,8 @@ export class BreachIndexer implements SweepObserver {
   indexed = 0;
   /** Accounts whose stored band was still valid, so not rewritten (`onlyChanged`). */
   unchanged = 0;
+  /** Accounts whose stored every-sweep entry was kept, not rewritten (`keepEverySweep`). */
+  kept = 0;
   /** Valuations spent on bands so far (the cost of keeping the index). */
   valuations = 0;
 
@@ -128,13 +140,28 @@ export class BreachIndexer implements SweepObserver {
       }
       const band = this.bands.band(account, state);
       this.valuations += band.valuations;
-      entries.push(...band.entries);
-      if (band.method !== 'every-sweep' && this.everySweep.delete(id)) {
-        removals.push({ accountId: id, instrument: EVERY_SWEEP });
-      } else if (band.method === 'every-sweep') {
+      // δ = 0 is crossed by any mark: stored as the every-sweep entry (one entry, whatever the instruments),
+      // which a targeted sweep can then keep instead of rewriting it at each minute's marks. Its instrument
+      // entries, if any, are left: crossed or not, they only name an account the sweep revisits anyway.
+      const everySweep = band.method === 'every-sweep' || (band.safeMove === 0 && band.entries.length > 0);
+      if (everySweep) {
+        if (
+          this.options.keepEverySweep &&
+          this.everySweep.has(id) &&
+          outcome.transitioned !== undefined &&
+          !outcome.transitioned.has(id)
+        ) {
+          this.kept++;
+          continue;
+        }
+        entries.push(everySweepEntry(id));
         this.everySweep.add(id);
+        this.indexed++;
+        continue;
       }
-      if (fingerprint !== undefined && band.method !== 'every-sweep')
+      entries.push(...band.entries);
+      if (this.everySweep.delete(id)) removals.push({ accountId: id, instrument: EVERY_SWEEP });
+      if (fingerprint !== undefined)
         stamps.push({ accountId: id, fingerprint, entries: band.entries, writtenAt: this.asOf });
       this.indexed++;
     }

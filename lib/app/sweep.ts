@@ -231,6 +231,8 @@ export interface PageOutcome {
    * account could not be valued), its transition lost to another writer, or its new alert not published.
    */
   readonly unsettled: ReadonlyMap<string, string>;
+  /** Accounts whose transition this page wrote (their state changed): their band must be written anew. */
+  readonly transitioned?: ReadonlySet<string>;
 }
 
 /**
@@ -329,7 +331,7 @@ export async function sweepPage(
       unsettled.set(t.accountId, 'transition lost to another writer');
     }
   }
-  return { states, unsettled };
+  return { states, unsettled, transitioned: appliedIds };
 }
 
 /** Conditional writes, a few at a time; a stale one (a duplicate or newer worker won) is counted, not announced. */

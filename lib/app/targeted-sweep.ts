@@ -180,6 +180,7 @@ export async function sweepMoved(
     snapshot,
     levels,
     ports.clock.now(),
+    { keepEverySweep: true },
   );
   const batchSize = request.batchSize ?? 100;
   const swept: [readonly Account[], PageOutcome][] = [];

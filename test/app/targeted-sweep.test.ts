@@ -1,9 +1,15 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import { sweepMoved, type TargetedSweepPorts } from '../../lib/app/targeted-sweep.ts';
-import type { Account } from '../../lib/domain/account/account.ts';
-import { EVERY_SWEEP } from '../../lib/domain/account/breach.ts';
+import type { Account, MarginState } from '../../lib/domain/account/account.ts';
+import { EVERY_SWEEP, isWorse } from '../../lib/domain/account/breach.ts';
+import { nextMarginState, ratioForState } from '../../lib/domain/account/state-machine.ts';
+import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
+import type { Threshold } from '../../lib/domain/threshold/threshold.ts';
+import { marketSnapshotAt } from '../../lib/domain/valuation/snapshot.ts';
+import { valueAccount } from '../../lib/domain/valuation/valuation.ts';
 import { InMemoryAccounts } from '../bench/support/accounts.ts';
 import {
   FixedClock,
@@ -17,10 +23,13 @@ import { account, btc, PRICE } from './sweep-fixtures.ts';
 
 const segment = { segment: 0, totalSegments: 1 };
 
-async function setup(accounts: Account[]) {
+const ETH_PRICE = 2_000;
+const eth: Threshold = { ...btc, instrument: 'ETH', referencePrice: ETH_PRICE };
+
+async function setup(accounts: Account[], instruments: Threshold[] = [btc]) {
   const thresholds = new InMemoryThresholdStore();
   await thresholds.publishSet(
-    { setId: 'set-1', runId: 'run-1', createdAt: '2026-11-24T00:00:00Z', thresholds: [btc] },
+    { setId: 'set-1', runId: 'run-1', createdAt: '2026-11-24T00:00:00Z', thresholds: instruments },
     undefined,
   );
   const store = new InMemoryAccounts(accounts);
@@ -40,6 +49,7 @@ async function setup(accounts: Account[]) {
 const near = account('near', 2_300); // 1.28 at the mark: WARNING once BTC is under about 29,770
 const far = account('far', 20_000); // 11.1: no move short of −66% reaches a level
 const warned = account('warned', 2_000); // 1.11: WARNING now
+const edge = account('edge', 2_161); // 1.2006: WARNING a few dollars lower, so its band is 0
 
 describe('sweepMoved', () => {
   it('revisits and alerts an account a move pushes over a level, and does not read the others', async () => {
@@ -96,6 +106,111 @@ describe('sweepMoved', () => {
     expect(raced.sort()).toEqual(['near:WARNING', 'warned:MARGIN_CALL']);
     expect((await ports.statuses.get(['near'])).get('near')?.sequence).toBe(1);
     expect((await ports.statuses.get(['warned'])).get('warned')?.sequence).toBe(2);
+  });
+
+  it('keeps the every-sweep entry of an account sitting at its level instead of rewriting it each minute', async () => {
+    const { ports } = await setup([edge, far]);
+    await sweepSegment(ports, { runId: 'full-1', segment });
+    // δ = 0 is crossed by any mark: the account is indexed to be revisited on every sweep.
+    expect(ports.breachIndex.band('set-1', EVERY_SWEEP, 'edge')).toBeDefined();
+    expect(ports.breachIndex.band('set-1', 'BTC', 'edge')).toBeUndefined();
+    const written = () => ports.breachIndex.calls.entriesWritten;
+    const before = written();
+    for (const [minute, move] of [1.0001, 1.00005, 1.0001].entries()) {
+      const quiet = await sweepMoved(ports, {
+        runId: `moved-${minute}`,
+        marks: liveMarks({ BTC: PRICE * move }),
+      });
+      expect(quiet.revisited).toEqual(['edge']);
+      expect(quiet.counts.transitions).toBe(0);
+    }
+    // Revisited each minute, rewritten never: its stored entry is crossed by any mark wherever computed.
+    expect(written()).toBe(before);
+
+    // A move over the level: the state changes, so the band is written anew (never kept across a change).
+    const down = await sweepMoved(ports, { runId: 'moved-down', marks: liveMarks({ BTC: PRICE * 0.999 }) });
+    expect(down.alerts.map((a) => `${a.accountId}:${a.newState}`)).toEqual(['edge:WARNING']);
+    expect(written()).toBeGreaterThan(before);
+  });
+
+  it('revisits, in the minute it happens, every account a random marks path pushes over a level', async () => {
+    // The guarantee (futures, no correlation offsets): whatever the path, an account whose stored state the
+    // minute's marks would worsen is revisited in that very minute and moved, however its band was stored
+    // (a real band, δ = 0 kept as "every sweep", rewritten or kept).
+    const leg = fc.record({
+      instrument: fc.constantFrom('BTC', 'ETH'),
+      notional: fc.double({ min: 5_000, max: 2_000_000, noNaN: true }),
+      long: fc.boolean(),
+      entry: fc.double({ min: 0.998, max: 1.002, noNaN: true }),
+    });
+    const accountArb = fc.record({
+      legs: fc.uniqueArray(leg, { minLength: 1, maxLength: 2, selector: (l) => l.instrument }),
+      // Ratios from deep in LIQUIDATION to comfortably OK, most of them near a level.
+      ratio: fc.oneof(
+        fc.double({ min: 0.6, max: 1.6, noNaN: true }),
+        fc
+          .constantFrom(0.8, 1, 1.2)
+          .chain((level) => fc.double({ min: level, max: level * 1.02, noNaN: true })),
+      ),
+    });
+    const step = fc.oneof(
+      fc.double({ min: -0.001, max: 0.001, noNaN: true }), // a quiet minute
+      fc.double({ min: -0.006, max: 0.006, noNaN: true }), // a busy one
+      fc.double({ min: -0.04, max: 0.04, noNaN: true }), // a sharp one
+      fc.constant(0),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(accountArb, { minLength: 8, maxLength: 16 }),
+        fc.array(fc.tuple(step, step), { minLength: 20, maxLength: 30 }),
+        async (drawn, path) => {
+          const marks0: Record<string, number> = { BTC: PRICE, ETH: ETH_PRICE };
+          const accounts: Account[] = drawn.map(({ legs, ratio }, i) => {
+            const maintenance = legs.reduce((sum, l) => sum + l.notional * 0.06, 0);
+            return {
+              accountId: `a${i}`,
+              collateral: [{ asset: 'USD', amount: (maintenance * ratio).toFixed(2) }],
+              positions: legs.map((l) => {
+                const mark = marks0[l.instrument] as number;
+                return {
+                  kind: 'perpetual' as const,
+                  instrument: l.instrument,
+                  quantity: ((l.long ? 1 : -1) * (l.notional / mark)).toFixed(6),
+                  entryPrice: (mark * l.entry).toFixed(2),
+                  settlement: 'linear' as const,
+                };
+              }),
+            };
+          });
+          const { ports } = await setup(accounts, [btc, eth]);
+          const set = await ports.thresholds.currentSet();
+          if (!set) throw new Error('no set');
+          await sweepSegment(ports, { runId: 'full-0', segment, marks: liveMarks(marks0) });
+          const marks = { ...marks0 };
+          for (const [minute, [btcMove, ethMove]] of path.entries()) {
+            marks.BTC = (marks.BTC as number) * (1 + btcMove);
+            marks.ETH = (marks.ETH as number) * (1 + ethMove);
+            const stored = await ports.statuses.get(accounts.map((a) => a.accountId));
+            const stateOf = (id: string): MarginState => stored.get(id)?.state ?? 'OK';
+            // Independently: the state machine from each stored state at this minute's marks.
+            const snapshot = marketSnapshotAt(set, liveMarks(marks));
+            const due = new Map<string, MarginState>();
+            for (const a of accounts) {
+              const ratio = ratioForState(valueAccount(a, snapshot, ports.clock.now()));
+              const next = nextMarginState(stateOf(a.accountId), ratio, DEFAULT_THRESHOLD_POLICY.levels);
+              if (isWorse(stateOf(a.accountId), next)) due.set(a.accountId, next);
+            }
+            const result = await sweepMoved(ports, { runId: `moved-${minute}`, marks: liveMarks(marks) });
+            const after = await ports.statuses.get([...due.keys()]);
+            for (const [id, next] of due) {
+              expect(result.revisited, `minute ${minute}: ${id} → ${next}`).toContain(id);
+              expect(after.get(id)?.state, `minute ${minute}: ${id}`).toBe(next);
+            }
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 
   it('reads no account when the move stays inside every band', async () => {
@@ -189,7 +304,7 @@ describe('sweepMoved', () => {
     await sweepSegment(ports, { runId: 'full-1', segment });
     // A small rise: near's band (OK, close to WARNING) is crossed but it stays OK; warned stays WARNING.
     statuses.reads.length = 0;
-    const up = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 1.006 }) });
+    const up = await sweepMoved(ports, { runId: 'moved-1', marks: liveMarks({ BTC: PRICE * 1.008 }) });
     expect(up.revisited).toContain('near');
     expect(up.counts.transitions).toBe(0);
     expect(statuses.reads.flat()).not.toContain('near');

@@ -68,6 +68,11 @@ const REAL_DAYS = Number(process.env.QMT_BENCH_WATCH_DAYS ?? 3);
 const WALK_DAYS = Number(process.env.QMT_BENCH_WATCH_WALK_DAYS ?? 1);
 /** Accounts of the crash minute on DynamoDB Local (all of them change state). */
 const CRASH_ACCOUNTS = Number(process.env.QMT_BENCH_WATCH_CRASH_ACCOUNTS ?? 1_000);
+/**
+ * `quiet` runs part (a) only (in memory, exact and seeded, a few minutes): its read shares and the quiet
+ * day's DynamoDB reads and writes, without the DynamoDB Local crash minute and the Lambda time it measures.
+ */
+const QUIET_ONLY = process.env.QMT_BENCH_WATCH_PARTS === 'quiet';
 const MINUTES = 1_440;
 const SYMBOLS = ['BTC', 'ETH', 'SOL'] as const;
 const FIRST_DAY = '2021-01-01';
@@ -219,11 +224,18 @@ interface Minute {
   readonly crossed: number;
   readonly revisited: number;
   readonly transitions: number;
+  /** Revisited accounts whose band was written (a band already stored as "every sweep" is not). */
+  readonly reindexed: number;
+  /** Index entries written (each 2 items, table and LSI). */
+  readonly entriesWritten: number;
+  /** Band stamps written (one item each, not in the LSI). */
+  readonly stampsWritten: number;
+  readonly bandValuations: number;
   /** Read units of the index Queries' minimum (0.5 a Query page): fixed whatever N. */
   readonly fixedUnits: number;
   /** Read units that grow with the accounts revisited: index entries returned, accounts, statuses. */
   readonly variableUnits: number;
-  /** Write units: re-indexed bands (table + LSI) and transitions. */
+  /** Write units: re-indexed bands (table + LSI), stamps and transitions. */
   readonly writeUnits: number;
   readonly seconds: number;
 }
@@ -284,6 +296,7 @@ async function replayDay(
     const queries = index.calls.crossed - before.crossed;
     const returned = index.calls.entriesReturned - before.entriesReturned;
     const written = index.calls.entriesWritten - before.entriesWritten;
+    const stamped = index.calls.stampsWritten - before.stampsWritten;
     const r = result.counts.revisited;
     const statusReads = statuses.reads.slice(statusCalls).reduce((n, ids) => n + ids.length, 0);
     // The watchlist, read once by a minute that revisits anyone: ½ unit per 4 KB of keys.
@@ -292,6 +305,10 @@ async function replayDay(
       crossed: result.counts.crossed,
       revisited: r,
       transitions: result.counts.transitions,
+      reindexed: result.counts.reindexed,
+      entriesWritten: written,
+      stampsWritten: stamped,
+      bandValuations: result.counts.bandValuations,
       // Each `crossed` is 16 shards × 2 sides of keys-only LSI Queries, eventually consistent.
       fixedUnits: queries * BREACH_INDEX_SHARDS * 2 * 0.5,
       variableUnits:
@@ -299,7 +316,8 @@ async function replayDay(
         r * Math.ceil(book.accountBytes / UNIT) * 0.5 + // BatchGetItem of accounts, eventually consistent
         statusReads * 1 + // BatchGetItem of statuses, strongly consistent
         watchlistUnits,
-      writeUnits: written * 2 * WCU_PER_INDEX_REWRITE + result.counts.transitions * WCU_PER_TRANSITION,
+      writeUnits:
+        written * 2 * WCU_PER_INDEX_REWRITE + stamped + result.counts.transitions * WCU_PER_TRANSITION,
       seconds,
     });
     if ((m + 1) % 480 === 0) {
@@ -489,6 +507,61 @@ async function crash(log: (line: string) => void): Promise<CrashFigures> {
   }
 }
 
+/** The quiet minutes' read shares against a full sweep (part (a)). */
+function quietShareFigures(
+  real: DayPath[],
+  walk: DayPath[],
+  a1: QuietFigures,
+  a2: QuietFigures,
+): BenchFigure[] {
+  const share = (
+    name: string,
+    values: number[],
+    q: 'median' | 'p99',
+    target: boolean,
+    note?: string,
+  ): BenchFigure => {
+    const v = q === 'median' ? median(values) : quantile(values, 0.99);
+    return {
+      name,
+      ours: round(v * 100, 3),
+      reference: 100,
+      unit: '% of full sweep RCU',
+      ratio: round(v, 4),
+      ...(target ? { target: `≤ ${TARGET_SHARE * 100}%`, met: v <= TARGET_SHARE } : {}),
+      ...(note ? { note } : {}),
+    };
+  };
+  const minutesWith = (ms: Minute[]) => ms.filter((m) => m.revisited > 0).length;
+  return [
+    share(
+      'real closes → minutes: read share at 10M, median',
+      a1.shareAtScale,
+      'median',
+      true,
+      `${real.map((d) => d.label).join('; ')}; ${minutesWith(a1.minutes)} of ${a1.minutes.length} minutes revisited anyone`,
+    ),
+    share('real closes → minutes: read share at 10M, p99', a1.shareAtScale, 'p99', true),
+    share(
+      `real closes → minutes: read share at N = ${ACCOUNTS}, median`,
+      a1.shareAtN,
+      'median',
+      false,
+      `at the bench's N the ${(SYMBOLS.length + 2) * 32} index Queries (0.5 RCU each) weigh more than at 10M`,
+    ),
+    share(`real closes → minutes: read share at N = ${ACCOUNTS}, p99`, a1.shareAtN, 'p99', false),
+    share(
+      'random walk: read share at 10M, median',
+      a2.shareAtScale,
+      'median',
+      true,
+      `${walk.length} days × ${MINUTES} minutes; ${minutesWith(a2.minutes)} minutes revisited anyone`,
+    ),
+    share('random walk: read share at 10M, p99', a2.shareAtScale, 'p99', true),
+    share(`random walk: read share at N = ${ACCOUNTS}, p99`, a2.shareAtN, 'p99', false),
+  ];
+}
+
 const usd = (x: number) => round(x, x < 1 ? 4 : 2);
 
 const bench: Bench = async (log) => {
@@ -501,6 +574,48 @@ const bench: Bench = async (log) => {
   );
   const a1 = await quiet(real, log, 100);
   const a2 = await quiet(walk, log, 200);
+  for (const [name, a] of [
+    ['real closes', a1],
+    ['random walk', a2],
+  ] as const) {
+    const sum = (f: (m: Minute) => number) => a.minutes.reduce((s, m) => s + f(m), 0);
+    log(
+      `${name}: read share at 10M median ${round(median(a.shareAtScale) * 100, 3)}%, p99 ${round(quantile(a.shareAtScale, 0.99) * 100, 3)}%; revisited per minute median ${median(a.minutes.map((m) => m.revisited))}, p99 ${quantile(
+        a.minutes.map((m) => m.revisited),
+        0.99,
+      )}; ${sum((m) => m.reindexed)} bands re-indexed (${sum((m) => m.entriesWritten)} entries, ${sum((m) => m.stampsWritten)} stamps, ${sum((m) => m.writeUnits)} WCU), ${sum((m) => m.bandValuations)} band valuations over ${a.minutes.length} minutes`,
+    );
+  }
+  if (QUIET_ONLY) {
+    const p = US_EAST_1_PRICES;
+    const perDay = (a: QuietFigures, f: (m: Minute) => number) =>
+      (a.minutes.reduce((s, m) => s + f(m), 0) / (a.minutes.length / MINUTES)) * (AT_SCALE / ACCOUNTS);
+    const quietFigures: BenchFigure[] = [
+      ...quietShareFigures(real, walk, a1, a2),
+      {
+        name: 'watch DynamoDB reads per day at 10M, quiet (real closes)',
+        ours: usd(
+          (a1.minutes.reduce((s, m) => s + m.fixedUnits + (m.variableUnits * AT_SCALE) / ACCOUNTS, 0) /
+            (a1.minutes.length / MINUTES) /
+            1e6) *
+            p.readRequestUnitsPerMillion,
+        ),
+        unit: 'USD/day',
+        note: 'index Queries, accounts by id, watched or changing statuses, the watchlist',
+      },
+      {
+        name: 'watch DynamoDB writes per day at 10M, quiet (real closes)',
+        ours: usd((perDay(a1, (m) => m.writeUnits) / 1e6) * p.writeRequestUnitsPerMillion),
+        unit: 'USD/day',
+        note: `random walk $${usd((perDay(a2, (m) => m.writeUnits) / 1e6) * p.writeRequestUnitsPerMillion)}; re-index at ${WCU_PER_INDEX_REWRITE} WCU an item, 2 items an entry, 1 WCU a stamp; 2 WCU a transition`,
+      },
+    ];
+    log(`bench took ${round((performance.now() - started) / 1000, 1)} s`);
+    return {
+      title: `Market watch, quiet minutes only (${ACCOUNTS} accounts, in memory)`,
+      figures: quietFigures,
+    };
+  }
 
   // (b) measured on DynamoDB Local.
   const c = await crash(log);
@@ -612,51 +727,8 @@ const bench: Bench = async (log) => {
   );
   log(`bench took ${round((performance.now() - started) / 1000, 1)} s`);
 
-  const share = (
-    name: string,
-    values: number[],
-    q: 'median' | 'p99',
-    target: boolean,
-    note?: string,
-  ): BenchFigure => {
-    const v = q === 'median' ? median(values) : quantile(values, 0.99);
-    return {
-      name,
-      ours: round(v * 100, 3),
-      reference: 100,
-      unit: '% of full sweep RCU',
-      ratio: round(v, 4),
-      ...(target ? { target: `≤ ${TARGET_SHARE * 100}%`, met: v <= TARGET_SHARE } : {}),
-      ...(note ? { note } : {}),
-    };
-  };
-  const minutesWith = (ms: Minute[]) => ms.filter((m) => m.revisited > 0).length;
   const figures: BenchFigure[] = [
-    share(
-      'real closes → minutes: read share at 10M, median',
-      a1.shareAtScale,
-      'median',
-      true,
-      `${real.map((d) => d.label).join('; ')}; ${minutesWith(a1.minutes)} of ${a1.minutes.length} minutes revisited anyone`,
-    ),
-    share('real closes → minutes: read share at 10M, p99', a1.shareAtScale, 'p99', true),
-    share(
-      `real closes → minutes: read share at N = ${ACCOUNTS}, median`,
-      a1.shareAtN,
-      'median',
-      false,
-      `at the bench's N the ${(SYMBOLS.length + 2) * 32} index Queries (0.5 RCU each) weigh more than at 10M`,
-    ),
-    share(`real closes → minutes: read share at N = ${ACCOUNTS}, p99`, a1.shareAtN, 'p99', false),
-    share(
-      'random walk: read share at 10M, median',
-      a2.shareAtScale,
-      'median',
-      true,
-      `${walk.length} days × ${MINUTES} minutes; ${minutesWith(a2.minutes)} minutes revisited anyone`,
-    ),
-    share('random walk: read share at 10M, p99', a2.shareAtScale, 'p99', true),
-    share(`random walk: read share at N = ${ACCOUNTS}, p99`, a2.shareAtN, 'p99', false),
+    ...quietShareFigures(real, walk, a1, a2),
     {
       name: 'accounts revisited per minute, real, p99',
       ours: round(

@@ -57,9 +57,16 @@ export {
   everySweepEntry,
 } from './breach-index.ts';
 
-/** Safe-move ladder (fractions of the mark). Coarse on purpose: few probes, and a band rounds DOWN to it. */
+/**
+ * Safe-move ladder (fractions of the mark); a band rounds DOWN to it. Fine near 0, where a one-minute watch
+ * lives: a minute's σ is about 0.08% (BTC at 60% a year), so an account 0.15% from its level gets a band of
+ * 0.1%, which most minutes do not cross, rather than 0, which every minute does. Steps of about 1.25× up to
+ * 3% keep the rounding loss small (a band rounded down is crossed early); each doubling of the rungs costs
+ * one probe of the binary search.
+ */
 export const SAFE_MOVE_LADDER: readonly number[] = [
-  0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
+  0, 0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.0075, 0.01, 0.0125, 0.015, 0.02,
+  0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
 ];
 
 /** A ratio this close above the level it must not cross counts as crossing: covers the valuation's rounding. */

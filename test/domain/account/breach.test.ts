@@ -323,6 +323,21 @@ describe('BreachBandCalculator', () => {
     expect(bandCrossed([always as NonNullable<typeof always>], new Map([['ETH', 2_000]]))).toBe(true);
   });
 
+  it('gives an account under 0.2% from its level a band of 0.15%, which a quiet minute rarely crosses, not 0', () => {
+    // ETH long of 10 at 2,000 (maintenance 7%): WARNING once the price falls far enough for the ratio to go
+    // under 1.2. Collateral set so that happens between 0.15% and 0.2% below the mark.
+    const account: Account = {
+      accountId: 'close',
+      collateral: [{ asset: 'USDT', amount: '1707.50' }],
+      positions: [perp('ETH', 10, 2_000)],
+    };
+    expect(state(account)).toBe('OK');
+    expect(state(account, moved({ BTC: 0, ETH: -1, SOL: 0 }, 0.0015))).toBe('OK');
+    expect(state(account, moved({ BTC: 0, ETH: -1, SOL: 0 }, 0.002))).toBe('WARNING');
+    // A minute's σ is about 0.08% for BTC at 60% a year: a band of 0 is crossed every minute, 0.15% rarely.
+    expect(bandOf(account, 'OK').safeMove).toBe(0.0015);
+  });
+
   it('stops the band of a netted account (nothing required) before a move makes its equity negative', () => {
     // BTC futures netted to zero that have lost 2,600, against 0.1 BTC of collateral (3,000): equity +400
     // and nothing required, so OK. Below BTC 26,000 (−13.3%) it is insolvent: LIQUIDATION.
