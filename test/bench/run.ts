@@ -19,6 +19,7 @@ const MODULES = [
   'watch',
   'market-data',
   'stress',
+  'exchange-scale',
 ] as const;
 
 interface ModuleResult {
