@@ -20,6 +20,7 @@ const MODULES = [
   'market-data',
   'stress',
   'exchange-scale',
+  'daily-backtest',
 ] as const;
 
 interface ModuleResult {
