@@ -108,6 +108,11 @@ function actions(...lists: readonly (readonly string[])[]): string[] {
   return [...new Set(lists.flat())].sort();
 }
 
+/** The recalibrate function's memory (the exchange-scale bench prices its GB-s with it). */
+export const RECALIBRATE_MEMORY_MB = 1024;
+/** The recalibrate function's timeout (the exchange-scale bench measures a run of 300 instruments against it). */
+export const RECALIBRATE_TIMEOUT = Duration.minutes(10);
+
 export const DEFAULT_RECALIBRATION = scheduler.ScheduleExpression.cron({
   minute: '5',
   hour: '0',
@@ -141,8 +146,8 @@ export function createFunctions(
     id: 'Recalibrate',
     description: 'qmt: recalibrate every instrument, publish the threshold set, flip CURRENT',
     // GARCH fits by maximum likelihood over up to ten years of daily candles per instrument.
-    memorySize: 1024,
-    timeout: Duration.minutes(10),
+    memorySize: RECALIBRATE_MEMORY_MB,
+    timeout: RECALIBRATE_TIMEOUT,
     deadLetterQueue: storage.recalibrationDeadLetterQueue,
   });
   const coordinator = createFunction(scope, storage, options, {

@@ -19,6 +19,8 @@ const MODULES = [
   'watch',
   'market-data',
   'stress',
+  'exchange-scale',
+  'daily-backtest',
 ] as const;
 
 interface ModuleResult {

@@ -41,15 +41,18 @@ export interface RateLimiter {
 }
 
 /**
- * Keeps at least `minIntervalMs` between the starts of consecutive requests. Concurrent callers are queued
- * by reserving slots, so a burst of parallel requests is spread out instead of all firing at once.
+ * Keeps at least `minIntervalMs` between the starts of consecutive requests. Concurrent callers queue and
+ * are let through one at a time, each `minIntervalMs` after the previous one actually went: a timer that
+ * fires late (the event loop busy with model work) delays the queue rather than releasing a burst of the
+ * slots it missed, which the venue would count as one.
  *
  * @example
  * const limiter = new MinIntervalRateLimiter(1_000); // Kraken: one public call per second
  * await limiter.acquire();
  */
 export class MinIntervalRateLimiter implements RateLimiter {
-  private nextSlot = Number.NEGATIVE_INFINITY;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     readonly minIntervalMs: number,
@@ -59,11 +62,20 @@ export class MinIntervalRateLimiter implements RateLimiter {
     } = {},
   ) {}
 
-  async acquire(signal?: AbortSignal): Promise<void> {
-    const now = (this.clock.now ?? Date.now)();
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + this.minIntervalMs;
-    if (slot > now) await (this.clock.sleep ?? sleep)(slot - now, signal);
+  acquire(signal?: AbortSignal): Promise<void> {
+    const turn = this.queue.then(() => this.takeTurn(signal));
+    // A caller that gave up (aborted) leaves the queue moving for the others.
+    this.queue = turn.catch(() => {});
+    return turn;
+  }
+
+  private async takeTurn(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const now = this.clock.now ?? Date.now;
+    const wait = this.lastStart + this.minIntervalMs - now();
+    if (wait > 0) await (this.clock.sleep ?? sleep)(wait, signal);
+    // The start is when this request really goes, however late the timer fired.
+    this.lastStart = Math.max(now(), this.lastStart + this.minIntervalMs);
   }
 }
 
@@ -243,6 +255,15 @@ export class MarketHttpClient {
     const url = new URL(this.baseUrl + request.path);
     for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.set(key, String(value));
     let attempts = 0;
+    // Waiting for the venue's own limiter is pacing, not failing: a request queued behind hundreds of others
+    // keeps its whole retry deadline for the venue's answers.
+    const clock = this.retryHooks.now ?? Date.now;
+    let queuedMs = 0;
+    const paced = async () => {
+      const before = clock();
+      await this.rateLimiter.acquire(request.signal);
+      queuedMs += clock() - before;
+    };
     const classify = (error: unknown): RetryDecision => {
       if (request.signal?.aborted) return { retry: false };
       if (error instanceof MarketHttpError && error.retryable) {
@@ -256,11 +277,16 @@ export class MarketHttpClient {
       return await withRetry(
         async (attempt) => {
           attempts = attempt;
+          await paced();
           return await this.attempt(url, request);
         },
         classify,
         this.retryPolicy,
-        { ...this.retryHooks, ...(request.signal ? { signal: request.signal } : {}) },
+        {
+          ...this.retryHooks,
+          now: () => clock() - queuedMs,
+          ...(request.signal ? { signal: request.signal } : {}),
+        },
       );
     } catch (error) {
       if (error instanceof MarketHttpError && attempts > 1) {
@@ -288,7 +314,6 @@ export class MarketHttpClient {
         cause === undefined ? undefined : { cause },
       );
 
-    await this.rateLimiter.acquire(signal);
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
 

@@ -190,3 +190,68 @@ describe('MinIntervalRateLimiter', () => {
     expect(waits).toEqual([100, 200]);
   });
 });
+
+describe('pacing under a stalled event loop (issue 16: the exchange-scale bench)', () => {
+  it('spaces the actual starts, not the reserved slots, when timers fire late', async () => {
+    let now = 1_000;
+    const timers: { due: number; fire: () => void }[] = [];
+    const limiter = new MinIntervalRateLimiter(100, {
+      now: () => now,
+      sleep: (ms) => new Promise<void>((resolve) => timers.push({ due: now + ms, fire: resolve })),
+    });
+    const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+    // Run the timers due by `time`, in order, as the event loop does when it wakes at `time`.
+    const wakeAt = async (time: number) => {
+      now = time;
+      for (;;) {
+        await flush();
+        const due = timers.filter((t) => t.due <= now).sort((a, b) => a.due - b.due);
+        if (due.length === 0) return;
+        for (const timer of due) {
+          timers.splice(timers.indexOf(timer), 1);
+          timer.fire();
+        }
+      }
+    };
+    const starts: number[] = [];
+    const done = Promise.all([1, 2, 3, 4].map(() => limiter.acquire().then(() => starts.push(now))));
+    await flush();
+    // Model CPU work blocks the loop from 1,000 to 1,500 ms: the 1,100 and 1,200 ms slots are missed.
+    await wakeAt(1_500);
+    for (let time = 1_600; starts.length < 4; time += 100) await wakeAt(time);
+    await done;
+    expect(starts[0]).toBe(1_000);
+    // Three requests at 1,500 ms would be a burst the venue counts; one per interval from the wake-up is not.
+    expect(starts.slice(1)).toEqual([1_500, 1_600, 1_700]);
+  });
+
+  it('does not count the time queued behind the venue limiter against the retry deadline', async () => {
+    let now = 0;
+    const scripted = scriptedFetch((_url, call) =>
+      call === 1
+        ? json({ message: 'slow down' }, { status: 429, headers: { 'retry-after': '1' } })
+        : json({ result: { close: [7] } }),
+    );
+    const http = new MarketHttpClient({
+      venue: 'testvenue',
+      baseUrl: 'http://venue.test',
+      fetch: scripted.fetch,
+      retryPolicy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 10, deadlineMs: 30_000 },
+      retryHooks: {
+        now: () => now,
+        sleep: async (ms) => {
+          now += ms;
+        },
+        random: () => 0,
+      },
+      // 300 instruments queue their first chunk for one venue: this one's turn comes after two minutes.
+      rateLimiter: {
+        acquire: async () => {
+          now += 120_000;
+        },
+      },
+    });
+    await expect(http.getJson(request)).resolves.toEqual({ result: { close: [7] } });
+    expect(scripted.requests).toHaveLength(2);
+  });
+});
