@@ -33,14 +33,12 @@ import { IDEMPOTENCY_STORE_IAM_ACTIONS } from '../../lib/adapters/idempotency/dy
 import { ALERT_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/alert-publisher.ts';
 import { OPS_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/ops-publisher.ts';
 import { SWEEP_QUEUE_IAM_ACTIONS } from '../../lib/adapters/sqs/sweep-queue.ts';
-import { RUNTIME_ENV, type RuntimeDocument } from '../../lib/config/runtime.ts';
+import { RUNTIME_ENV } from '../../lib/config/runtime.ts';
 import { LAMBDA_BUNDLING } from '../bundling.ts';
 import { METRICS_NAMESPACE, type QmtFunctionName, REPO_ROOT, SERVICE_NAMES } from './names.ts';
 import type { QmtStorage } from './storage.ts';
 
 export interface FunctionsOptions {
-  /** The functions' configuration document, passed to each as `QMT_CONFIG`. */
-  readonly config: RuntimeDocument;
   /** Handler file of each function, relative to the repository root or absolute. */
   readonly entries: Readonly<Record<QmtFunctionName, string>>;
   readonly logRetention: logs.RetentionDays;
@@ -378,7 +376,6 @@ function createFunction(
       [RUNTIME_ENV.alertsTopicArn]: storage.alertsTopic.topicArn,
       [RUNTIME_ENV.opsTopicArn]: storage.opsTopic.topicArn,
       [RUNTIME_ENV.sweepQueueUrl]: storage.sweepQueue.queueUrl,
-      [RUNTIME_ENV.config]: JSON.stringify(options.config),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAMES[spec.name],
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       // The bundle ships its source map; this makes stack traces point at the TypeScript.
