@@ -23,6 +23,7 @@ import type { MetricName } from '../lambdas/shared/observability.ts';
 import { THRESHOLD_HISTORY_INDEX } from '../lib/adapters/dynamodb/tables.ts';
 import { ConfigError } from '../lib/config/errors.ts';
 import { loadRuntimeConfig, RUNTIME_ENV, type RuntimeDocument } from '../lib/config/runtime.ts';
+import { createConfiguration, type QmtConfiguration } from './constructs/configuration.ts';
 import {
   acknowledgeFindings,
   createFunctions,
@@ -48,14 +49,11 @@ export {
 export { tableKeyProps } from './constructs/storage.ts';
 export type { TopicSubscription } from './constructs/subscriptions.ts';
 
-/** Lambda allows 4 KB of environment variables per function; this much is left for `QMT_CONFIG`. */
-export const MAX_CONFIG_BYTES = 3_072;
-
 export interface MarginThresholdsProps {
   /**
-   * The functions' configuration document (instruments, policies, catalogue additions, sweep sizing), passed
-   * to every function as `QMT_CONFIG` and validated here as `lib/config/runtime.ts` will read it. It must fit
-   * in 3 KB of JSON.
+   * The functions' configuration document (instruments, policies, catalogue additions, sweep sizing): the
+   * first version of the AppConfig hosted configuration the functions read (`constructs/configuration.ts`),
+   * validated here as `lib/config/runtime.ts` will read it. Later versions are AppConfig deployments.
    */
   readonly config: RuntimeDocument;
 
@@ -288,6 +286,8 @@ export class MarginThresholds extends Construct {
   public readonly recalibrationSchedule: scheduler.ISchedule;
   public readonly sweepSchedule: scheduler.ISchedule;
   public readonly dashboard: cloudwatch.Dashboard;
+  /** The configuration document in AppConfig: application, environment, profile, deployment strategy. */
+  public readonly configuration: QmtConfiguration;
 
   private readonly fifoAlerts: boolean;
   private readonly metrics = new QmtMetricFactory();
@@ -338,7 +338,6 @@ export class MarginThresholds extends Construct {
     }
 
     const functions = createFunctions(this, storage, {
-      config: withLiveMarks(props.config),
       entries: { ...HANDLER_ENTRIES, ...props.handlerEntries },
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy,
@@ -346,6 +345,7 @@ export class MarginThresholds extends Construct {
       sweepWorkerTimeout,
       sweepWorkerConcurrency: props.sweepWorkerConcurrency ?? 100,
       ...(props.accountsTableKey && { accountsTableKey: props.accountsTableKey }),
+      discovery: props.config.discovery?.enabled === true,
       ...(props.config.stress && {
         stress: { segments: props.config.stress.segments ?? 8, timeout: STRESS_RUN_TIMEOUT },
       }),
@@ -386,6 +386,19 @@ export class MarginThresholds extends Construct {
       this.alarmFactory.alarms,
       insuranceFund,
     );
+    // After the alarms: the configuration's deployments roll back on any of them.
+    this.configuration = createConfiguration(this, {
+      prefix,
+      document: withLiveMarks(props.config),
+      alarms: this.alarmFactory.alarms,
+      functions: [
+        functions.recalibrateFunction,
+        functions.sweepCoordinatorFunction,
+        functions.sweepWorkerFunction,
+        functions.marketWatchFunction,
+        ...(functions.stressRunFunction ? [functions.stressRunFunction] : []),
+      ],
+    });
     this.subscriptions = new TopicSubscriptions(this, this.alarmFactory);
     acknowledgeFindings(functions, tracing);
   }
@@ -523,13 +536,6 @@ function validateProps(props: MarginThresholdsProps): void {
   } catch (error) {
     if (error instanceof ConfigError) fail(`config.${error.path}`, error.message);
     throw error;
-  }
-  const configBytes = Buffer.byteLength(JSON.stringify(props.config), 'utf8');
-  if (configBytes > MAX_CONFIG_BYTES) {
-    fail(
-      'config',
-      `is ${configBytes} bytes as JSON; Lambda allows 4 KB of environment variables per function, which leaves ${MAX_CONFIG_BYTES} bytes for QMT_CONFIG (move shared policy fields into policies.default)`,
-    );
   }
   const workerTimeout = props.sweepWorkerTimeout;
   if (workerTimeout && !Token.isUnresolved(workerTimeout)) {

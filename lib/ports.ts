@@ -569,3 +569,14 @@ export interface StressQueue {
   /** Send every message, or throw naming the ones not sent. */
   enqueue(messages: readonly StressSegmentMessage[]): Promise<void>;
 }
+
+/**
+ * Where a function reads its configuration document (AppConfig in the deployed stack). `document()` answers
+ * from a cache while it is fresh, so calling it on every invocation costs a call only when the cache is stale.
+ */
+export interface ConfigDocumentSource {
+  /** Names the document in logs and errors, e.g. `AppConfig qmt-prod/…/…`. */
+  readonly name: string;
+  /** The document's text (JSON), as last deployed. Throws when it cannot be read. */
+  document(): Promise<string>;
+}

@@ -38,14 +38,12 @@ import { ALERT_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/alert-publis
 import { OPS_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/ops-publisher.ts';
 import { STRESS_QUEUE_IAM_ACTIONS, STRESS_QUEUE_URL_ENV } from '../../lib/adapters/sqs/stress-queue.ts';
 import { SWEEP_QUEUE_IAM_ACTIONS } from '../../lib/adapters/sqs/sweep-queue.ts';
-import { RUNTIME_ENV, type RuntimeDocument } from '../../lib/config/runtime.ts';
+import { RUNTIME_ENV } from '../../lib/config/runtime.ts';
 import { LAMBDA_BUNDLING } from '../bundling.ts';
 import { METRICS_NAMESPACE, type QmtFunctionName, REPO_ROOT, SERVICE_NAMES } from './names.ts';
 import type { QmtStorage } from './storage.ts';
 
 export interface FunctionsOptions {
-  /** The functions' configuration document, passed to each as `QMT_CONFIG`. */
-  readonly config: RuntimeDocument;
   /** Handler file of each function, relative to the repository root or absolute. */
   readonly entries: Readonly<Record<QmtFunctionName, string>>;
   readonly logRetention: logs.RetentionDays;
@@ -57,6 +55,8 @@ export interface FunctionsOptions {
   readonly accountsTableKey?: kms.IKey;
   /** The daily stress run, when the configuration has a `stress` section. */
   readonly stress?: StressRunOptions;
+  /** `discovery.enabled` of the deployed configuration: recalibrate may then Scan for a delisting's holders. */
+  readonly discovery?: boolean;
 }
 
 export interface StressRunOptions {
@@ -206,7 +206,7 @@ export function createFunctions(
   );
   // With discovery on, a delisting names the accounts still holding the instrument: one Scan of the table
   // (lib/app/instrument-discovery.ts `holdersOf`). Off (the default), the role cannot read an account.
-  const discovery = options.config.discovery?.enabled === true;
+  const discovery = options.discovery === true;
   allow(
     recalibrate,
     storage.accountsTable.tableArn,
@@ -499,7 +499,6 @@ function createFunction(
       [RUNTIME_ENV.alertsTopicArn]: storage.alertsTopic.topicArn,
       [RUNTIME_ENV.opsTopicArn]: storage.opsTopic.topicArn,
       [RUNTIME_ENV.sweepQueueUrl]: storage.sweepQueue.queueUrl,
-      [RUNTIME_ENV.config]: JSON.stringify(options.config),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAMES[spec.name],
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       // The bundle ships its source map; this makes stack traces point at the TypeScript.

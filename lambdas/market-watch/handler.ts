@@ -1,7 +1,8 @@
 /**
- * Lambda entry point of the market watch (see `watch-handler.ts`). The configuration is read and validated
- * here, when the container starts: a bad one fails the start, naming the field.
+ * Lambda entry point of the market watch (see `watch-handler.ts`). The configuration comes from AppConfig
+ * (cached a minute, re-read when deployed anew: `withLiveConfig`), or locally from `QMT_CONFIG`.
  */
+import { withLiveConfig } from '../shared/live-config.ts';
 import { createMarketWatchHandler, type MarketWatchHandler } from './watch-handler.ts';
 
-export const handler: MarketWatchHandler = createMarketWatchHandler();
+export const handler: MarketWatchHandler = withLiveConfig((options) => createMarketWatchHandler(options));

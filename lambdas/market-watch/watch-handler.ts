@@ -18,7 +18,7 @@
 import type { Context } from 'aws-lambda';
 import { type MarketWatchResult, type OnMarks, watchMarket } from '../../lib/app/market-watch.ts';
 import { shockStep } from '../../lib/app/shock-step.ts';
-import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
+import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { coordinatorEventSchema, parseEvent, refuseFarFuture } from '../shared/events.ts';
 import {
@@ -33,6 +33,8 @@ import {
 export interface MarketWatchHandlerOptions {
   /** @default process.env */
   readonly env?: Environment;
+  /** The configuration document, when it came from AppConfig (`withLiveConfig`). @default read from `env` */
+  readonly document?: RuntimeDocumentText;
   readonly adapters?: Partial<Adapters>;
   readonly observability?: Observability;
   /** Replaces the shock step (tests). @default `shockStep` over this function's adapters */
@@ -56,6 +58,7 @@ export type MarketWatchHandler = (event: unknown, context: Context) => Promise<M
 export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}): MarketWatchHandler {
   const config = loadRuntimeConfig(options.env ?? process.env, {
     require: ['alertsTopicArn', 'opsTopicArn', 'sweepQueueUrl', 'instruments'],
+    ...(options.document && { document: options.document }),
   });
   const observability = options.observability ?? createObservability('market-watch');
   const { logger, metrics } = observability;

@@ -24,7 +24,7 @@ import { catalogueFromDiscovered, VenueInstrumentLists } from '../../lib/adapter
 import { runDailyBacktest } from '../../lib/app/daily-backtest.ts';
 import { recalibrate } from '../../lib/app/recalibrate.ts';
 import { startSweep } from '../../lib/app/start-sweep.ts';
-import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
+import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { zoneLevel } from '../../lib/domain/backtest/daily-report.ts';
 import type { DiscoveredCatalogue } from '../../lib/domain/market/instrument-catalogue.ts';
 import type { ThresholdSet } from '../../lib/domain/threshold/threshold.ts';
@@ -91,6 +91,8 @@ export type SweepKick =
 export interface RecalibrateHandlerOptions {
   /** @default process.env */
   readonly env?: Environment;
+  /** The configuration document, when it came from AppConfig (`withLiveConfig`). @default read from `env` */
+  readonly document?: RuntimeDocumentText;
   /** Replace any adapter (tests: a fixed market). */
   readonly adapters?: Partial<Adapters>;
   readonly observability?: Observability;
@@ -110,7 +112,10 @@ export type RecalibrateHandler = (event: unknown, context: Context) => Promise<R
  * export const handler = createRecalibrateHandler();
  */
 export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}): RecalibrateHandler {
-  const config = loadRuntimeConfig(options.env ?? process.env, { require: ['opsTopicArn', 'instruments'] });
+  const config = loadRuntimeConfig(options.env ?? process.env, {
+    require: ['opsTopicArn', 'instruments'],
+    ...(options.document && { document: options.document }),
+  });
   const observability = options.observability ?? createObservability('recalibrate');
   const { logger, metrics } = observability;
   const ports = adapters(config, options.adapters);

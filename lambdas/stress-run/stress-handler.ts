@@ -28,7 +28,7 @@ import {
   stressSegment,
 } from '../../lib/app/stress-run.ts';
 import { ConfigError } from '../../lib/config/errors.ts';
-import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
+import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 import { parseUnits, unitsToNumber } from '../../lib/domain/valuation/money.ts';
 import type { StoredStressReport } from '../../lib/ports.ts';
@@ -50,6 +50,8 @@ export type StressStores = Pick<StressRunPorts, 'runs' | 'queue' | 'reports'>;
 export interface StressHandlerOptions {
   /** @default process.env */
   readonly env?: Environment;
+  /** The configuration document, when it came from AppConfig (`withLiveConfig`). @default read from `env` */
+  readonly document?: RuntimeDocumentText;
   readonly adapters?: Partial<Adapters>;
   /** @default the DynamoDB stores on the runs and thresholds tables, the SQS queue at `QMT_STRESS_QUEUE_URL` */
   readonly stores?: StressStores;
@@ -66,7 +68,10 @@ export type StressHandler = (event: unknown, context: Context) => Promise<SQSBat
  * export const handler = createStressHandler({ stores });
  */
 export function createStressHandler(options: StressHandlerOptions = {}): StressHandler {
-  const config = loadRuntimeConfig(options.env ?? process.env, { require: ['opsTopicArn'] });
+  const config = loadRuntimeConfig(options.env ?? process.env, {
+    require: ['opsTopicArn'],
+    ...(options.document && { document: options.document }),
+  });
   if (options.stores === undefined) stressQueueUrl(options.env ?? process.env); // fail the start, naming it
   const stress = config.stress;
   if (stress === undefined) {

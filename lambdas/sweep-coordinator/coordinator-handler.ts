@@ -13,7 +13,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { Context } from 'aws-lambda';
 import { DynamoDbIdempotencyStore } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
 import { type SweepStarted, startSweep } from '../../lib/app/start-sweep.ts';
-import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
+import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { dynamoDbClient } from '../shared/clients.ts';
 import {
@@ -36,6 +36,8 @@ export const IDEMPOTENCY_EXPIRY_SECONDS = 2 * 24 * 3_600;
 export interface SweepCoordinatorHandlerOptions {
   /** @default process.env */
   readonly env?: Environment;
+  /** The configuration document, when it came from AppConfig (`withLiveConfig`). @default read from `env` */
+  readonly document?: RuntimeDocumentText;
   readonly adapters?: Partial<Adapters>;
   readonly observability?: Observability;
   /** @default DynamoDbIdempotencyStore on the runs table */
@@ -53,7 +55,10 @@ export type SweepCoordinatorHandler = (event: unknown, context: Context) => Prom
 export function createSweepCoordinatorHandler(
   options: SweepCoordinatorHandlerOptions = {},
 ): SweepCoordinatorHandler {
-  const config = loadRuntimeConfig(options.env ?? process.env, { require: ['sweepQueueUrl'] });
+  const config = loadRuntimeConfig(options.env ?? process.env, {
+    require: ['sweepQueueUrl'],
+    ...(options.document && { document: options.document }),
+  });
   const observability = options.observability ?? createObservability('sweep-coordinator');
   const { logger, metrics } = observability;
   const ports = adapters(config, options.adapters);

@@ -1,7 +1,10 @@
 /**
- * Lambda entry point of the sweep coordinator (see `coordinator-handler.ts`). The configuration is read
- * and validated here, when the container starts: a bad one fails the start, naming the field.
+ * Lambda entry point of the sweep coordinator (see `coordinator-handler.ts`). The configuration comes
+ * from AppConfig (cached a minute, re-read when deployed anew: `withLiveConfig`), or locally from `QMT_CONFIG`.
  */
+import { withLiveConfig } from '../shared/live-config.ts';
 import { createSweepCoordinatorHandler, type SweepCoordinatorHandler } from './coordinator-handler.ts';
 
-export const handler: SweepCoordinatorHandler = createSweepCoordinatorHandler();
+export const handler: SweepCoordinatorHandler = withLiveConfig((options) =>
+  createSweepCoordinatorHandler(options),
+);

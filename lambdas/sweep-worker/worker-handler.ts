@@ -22,7 +22,7 @@ import {
   type SweepResult,
   sweepSegment,
 } from '../../lib/app/sweep.ts';
-import { type Environment, loadRuntimeConfig } from '../../lib/config/runtime.ts';
+import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { QmtError } from '../../lib/domain/errors.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { parseJsonEvent } from '../shared/events.ts';
@@ -57,6 +57,8 @@ export type SweepSegment = (ports: SweepPorts, request: SweepRequest) => Promise
 export interface SweepWorkerHandlerOptions {
   /** @default process.env */
   readonly env?: Environment;
+  /** The configuration document, when it came from AppConfig (`withLiveConfig`). @default read from `env` */
+  readonly document?: RuntimeDocumentText;
   readonly adapters?: Partial<Adapters>;
   readonly observability?: Observability;
   /** @default sweepSegment from lib/app/sweep.ts */
@@ -76,6 +78,7 @@ export type SweepWorkerHandler = (event: SQSEvent, context: Context) => Promise<
 export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}): SweepWorkerHandler {
   const config = loadRuntimeConfig(options.env ?? process.env, {
     require: ['alertsTopicArn', 'opsTopicArn', 'sweepQueueUrl'],
+    ...(options.document && { document: options.document }),
   });
   const observability = options.observability ?? createObservability('sweep-worker');
   const { logger, metrics } = observability;

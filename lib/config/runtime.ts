@@ -1,7 +1,8 @@
 /**
  * The runtime configuration of qmt's functions (and local runs): AWS resource names from the environment,
  * and the configuration document (instruments, their threshold policies, the venue catalogue, sweep sizing)
- * from `QMT_CONFIG` (JSON) or `QMT_CONFIG_FILE` (a path to the same JSON). Everything is validated once,
+ * from AppConfig in the deployed stack (the environment names it: `appConfigLocation`), or locally from
+ * `QMT_CONFIG` (JSON) or `QMT_CONFIG_FILE` (a path to the same JSON). Everything is validated once,
  * when a function's container starts, so a bad value stops the deployment's first invocation with an error
  * naming the field instead of surfacing halfway through a run.
  *
@@ -56,7 +57,53 @@ export const RUNTIME_ENV = {
   alertsTopicArn: 'QMT_ALERTS_TOPIC_ARN',
   opsTopicArn: 'QMT_OPS_TOPIC_ARN',
   sweepQueueUrl: 'QMT_SWEEP_QUEUE_URL',
+  /** The deployed functions read the document from AppConfig: these three ids name it (all or none). */
+  appConfigApplication: 'QMT_APPCONFIG_APPLICATION',
+  appConfigEnvironment: 'QMT_APPCONFIG_ENVIRONMENT',
+  appConfigProfile: 'QMT_APPCONFIG_PROFILE',
 } as const;
+
+/** Where a deployed function reads its configuration document: AppConfig's application, environment, profile. */
+export interface AppConfigLocation {
+  readonly application: string;
+  readonly environment: string;
+  readonly profile: string;
+}
+
+/**
+ * The AppConfig location the environment names, or undefined when it names none (local runs and tests, which
+ * give the document in `QMT_CONFIG` or `QMT_CONFIG_FILE`). Half a location, or a location beside an inline
+ * document, is a `ConfigError`: the function would not know which to believe.
+ */
+export function appConfigLocation(env: Environment = process.env): AppConfigLocation | undefined {
+  const names = {
+    application: nonEmpty(env[RUNTIME_ENV.appConfigApplication]),
+    environment: nonEmpty(env[RUNTIME_ENV.appConfigEnvironment]),
+    profile: nonEmpty(env[RUNTIME_ENV.appConfigProfile]),
+  };
+  const variables = {
+    application: RUNTIME_ENV.appConfigApplication,
+    environment: RUNTIME_ENV.appConfigEnvironment,
+    profile: RUNTIME_ENV.appConfigProfile,
+  } as const;
+  const missingOne = (Object.keys(names) as (keyof typeof names)[]).find((key) => names[key] === undefined);
+  if (missingOne === undefined) {
+    for (const variable of [RUNTIME_ENV.config, RUNTIME_ENV.configFile]) {
+      if (nonEmpty(env[variable]) !== undefined) {
+        throw new ConfigError(
+          `${variable} is set beside the AppConfig location (${RUNTIME_ENV.appConfigProfile}…): give the document in one place`,
+          variable,
+        );
+      }
+    }
+    return names as AppConfigLocation;
+  }
+  if (Object.values(names).every((name) => name === undefined)) return undefined;
+  throw new ConfigError(
+    `${variables[missingOne]} is not set, but other AppConfig names are: set all three (${Object.values(variables).join(', ')}) or none`,
+    variables[missingOne],
+  );
+}
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -164,6 +211,17 @@ export interface LoadRuntimeConfigOptions<R extends RuntimeRequirement> {
   readonly require?: readonly R[];
   /** Reads `QMT_CONFIG_FILE` (tests). @default fs.readFileSync as UTF-8 */
   readonly readFile?: (path: string) => string;
+  /**
+   * The document itself, already read (from AppConfig: `lambdas/shared/live-config.ts`), with the name errors
+   * give it; the environment's `QMT_CONFIG` and `QMT_CONFIG_FILE` are then not read.
+   */
+  readonly document?: RuntimeDocumentText;
+}
+
+/** A configuration document's text and the name errors give it (`AppConfig <application>/<environment>/<profile>`). */
+export interface RuntimeDocumentText {
+  readonly text: string;
+  readonly source: string;
 }
 
 const SYMBOL = /^[A-Z0-9][A-Z0-9_.-]*$/;
@@ -287,7 +345,8 @@ export function loadRuntimeConfig<R extends RuntimeRequirement = never>(
   const opsTopicArn = readTopicArn(env, RUNTIME_ENV.opsTopicArn, required.has('opsTopicArn'));
   const sweepQueueUrl = readQueueUrl(env, required.has('sweepQueueUrl'));
 
-  const { text, source } = readDocumentText(env, options.readFile ?? ((path) => readFileSync(path, 'utf8')));
+  const { text, source } =
+    options.document ?? readDocumentText(env, options.readFile ?? ((path) => readFileSync(path, 'utf8')));
   if (text === undefined && required.has('instruments')) {
     throw new ConfigError(
       `${RUNTIME_ENV.config} is required by this function: set it to the configuration JSON ` +
@@ -393,7 +452,12 @@ function parseDocument(text: string, source: string): ParsedDocument {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    const variable = source === RUNTIME_ENV.config ? RUNTIME_ENV.config : RUNTIME_ENV.configFile;
+    const variable =
+      source === RUNTIME_ENV.config
+        ? RUNTIME_ENV.config
+        : source.startsWith(RUNTIME_ENV.configFile)
+          ? RUNTIME_ENV.configFile
+          : '(document)';
     throw new ConfigError(`${source}: not valid JSON: ${reason(error)}`, variable, { cause: error });
   }
   const result = runtimeDocumentReader.safeParse(json);

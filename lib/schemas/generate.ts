@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { marginAlertSchema } from '../domain/alert/alert.ts';
 import { asyncApiDocument } from './asyncapi.ts';
 import { opsMessageSchema } from './ops-message.ts';
+import { runtimeConfigJsonSchema } from './runtime-config.ts';
 
 /** Each published schema: its file (relative to this folder) and the zod schema it is generated from. */
 export const PUBLISHED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
@@ -20,6 +21,8 @@ export const PUBLISHED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
 /** Other published documents built from the same zod schemas: file → its content. */
 export const PUBLISHED_DOCUMENTS: Readonly<Record<string, () => string>> = {
   'asyncapi.json': () => `${JSON.stringify(asyncApiDocument(), null, 2)}\n`,
+  // The configuration document, draft-04 for AppConfig's validator (lib/schemas/runtime-config.ts).
+  'qmt-config.v1.json': () => `${JSON.stringify(runtimeConfigJsonSchema(), null, 2)}\n`,
 };
 
 /** The file's content: JSON Schema draft 2020-12, as `JSON.stringify` lays it out (Biome then reflows it). */

@@ -210,7 +210,9 @@ describe('ten million accounts within a minute: the plan the deployment produces
       MemorySize: number;
       Environment: { Variables: Record<string, string> };
     };
-    const document = JSON.parse(worker.Environment.Variables.QMT_CONFIG ?? '{}') as {
+    // The document the functions read: the AppConfig hosted configuration `cdk deploy` publishes.
+    const versions = Object.values(resources(template, 'AWS::AppConfig::HostedConfigurationVersion'));
+    const document = JSON.parse(String(versions[0]?.Properties?.Content ?? '{}')) as {
       sweep?: { accountsPerSegment?: number; maxSegments?: number };
     };
     return {

@@ -57,8 +57,15 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
   const watch = qmt.marketWatchFunction;
   const sorted = (grants: Record<string, string[]>) =>
     Object.fromEntries(Object.entries(grants).sort(([a], [b]) => a.localeCompare(b)));
+  // Each function reads its configuration profile, in the ARN form of its environment, and nothing else of AppConfig.
+  const c = qmt.configuration;
+  const profile = `arn:\${AWS::Partition}:appconfig:\${AWS::Region}:\${AWS::AccountId}:application/\${${id(c.application)}}/environment/\${${id(c.environment)}}/configuration/\${${id(c.profile.node.findChild('ConfigurationProfile'))}}`;
+  const appConfig = {
+    [profile]: ['appconfig:GetLatestConfiguration', 'appconfig:StartConfigurationSession'],
+  };
   return {
     recalibrate: sorted({
+      ...appConfig,
       [logGroupOf(recalibrate)]: LOGS,
       [id(qmt.thresholdsTable)]: [
         'dynamodb:BatchWriteItem',
@@ -78,6 +85,7 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.recalibrationDeadLetterQueue)]: ['sqs:SendMessage'],
     }),
     sweepCoordinator: sorted({
+      ...appConfig,
       [logGroupOf(coordinator)]: LOGS,
       [accountsTable]: ['dynamodb:DescribeTable'],
       // The CURRENT set: the instruments it marks once for the whole sweep.
@@ -88,6 +96,7 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.sweepScheduleDeadLetterQueue)]: ['sqs:SendMessage'],
     }),
     sweepWorker: sorted({
+      ...appConfig,
       [logGroupOf(worker)]: LOGS,
       [accountsTable]: ['dynamodb:Scan'],
       [id(qmt.marginStatusTable)]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -103,6 +112,7 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.breachIndexTable)]: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
     }),
     marketWatch: sorted({
+      ...appConfig,
       [logGroupOf(watch)]: LOGS,
       // Shock recalibration publishes a set, counting the day's shock runs on the history index, under
       // the run ledger's lease; then it starts a full sweep: sizes it, queues the segments.
@@ -269,12 +279,12 @@ describe('IAM: least privilege per function', { timeout: 60_000 }, () => {
     }
   });
 
-  it('attaches every policy to one of the seven roles', () => {
+  it('attaches every policy to one of the eight roles (the eighth: AppConfig reading the rollback alarm)', () => {
     // Prepare
     const roleIds = Object.keys(resources(created.template, 'AWS::IAM::Role'));
 
     // Assess
-    expect(roleIds).toHaveLength(7);
+    expect(roleIds).toHaveLength(8);
     for (const policy of Object.values(resources(created.template, 'AWS::IAM::Policy'))) {
       const attached = ((policy.Properties?.Roles as unknown[] | undefined) ?? []).map(describeReference);
       expect(attached.every((roleId) => roleIds.includes(roleId))).toBe(true);
@@ -283,7 +293,8 @@ describe('IAM: least privilege per function', { timeout: 60_000 }, () => {
       (count, roleId) => count + roleStatements(created.template, roleId).length,
       0,
     );
-    expect(statementCount).toBe(allStatements(created.template).length);
+    // The AppConfig read policy is one statement attached to the four function roles: counted once per role.
+    expect(statementCount).toBe(allStatements(created.template).length + 3);
   });
 });
 
@@ -320,7 +331,11 @@ describe('IAM: the daily stress run', { timeout: 60_000 }, () => {
     const actual = grantsOf(built.template, roleOf(run));
 
     // Assess
+    const c = qmt.configuration;
+    const profile = `arn:\${AWS::Partition}:appconfig:\${AWS::Region}:\${AWS::AccountId}:application/\${${id(c.application)}}/environment/\${${id(c.environment)}}/configuration/\${${id(c.profile.node.findChild('ConfigurationProfile'))}}`;
     expect(actual).toEqual({
+      // Its shocks and insurance fund: the configuration profile, read only.
+      [profile]: ['appconfig:GetLatestConfiguration', 'appconfig:StartConfigurationSession'],
       [logGroupOf(run)]: LOGS,
       // Scans its segment each step; nothing else on the exchange's table.
       [accountsTable]: ['dynamodb:Scan'],

@@ -16,6 +16,7 @@ import {
   thresholdsTable,
   toCreateTableInput,
 } from '../../lib/adapters/dynamodb/tables.ts';
+import { runtimeConfigValidatorText } from '../../lib/schemas/runtime-config.ts';
 import { buildStack, logicalId, MINIMAL_DOCUMENT, resources, testApp } from './support.ts';
 
 const POWERTOOLS_METRICS = [
@@ -102,15 +103,54 @@ describe('QmtStack resources', { timeout: 60_000 }, () => {
         QMT_ALERTS_TOPIC_ARN: { Ref: logicalId(qmt.alertsTopic) },
         QMT_OPS_TOPIC_ARN: { Ref: logicalId(qmt.opsTopic) },
         QMT_SWEEP_QUEUE_URL: { Ref: logicalId(qmt.sweepQueue) },
-        // Deployed, the functions value at live marks unless the document says otherwise.
-        QMT_CONFIG: JSON.stringify({ ...MINIMAL_DOCUMENT.qmt, marks: { live: true } }),
+        // The document is in AppConfig; the environment names it.
+        QMT_APPCONFIG_APPLICATION: 'qmt-test',
+        QMT_APPCONFIG_ENVIRONMENT: 'qmt-test',
+        QMT_APPCONFIG_PROFILE: 'runtime',
         POWERTOOLS_METRICS_NAMESPACE: 'qmt',
         POWERTOOLS_SERVICE_NAME: expect.stringMatching(
           /^(recalibrate|sweep-coordinator|sweep-worker|market-watch)$/,
         ),
         NODE_OPTIONS: '--enable-source-maps',
       });
+      expect(variables).not.toHaveProperty('QMT_CONFIG');
     }
+  });
+
+  it('puts the document in AppConfig: validator, deployment strategy, rollback on the alarms, deployed by cdk deploy', () => {
+    // Deployed, the functions value at live marks unless the document says otherwise.
+    const document = { ...MINIMAL_DOCUMENT.qmt, marks: { live: true } };
+    template.hasResourceProperties('AWS::AppConfig::Application', { Name: 'qmt-test' });
+    template.hasResourceProperties('AWS::AppConfig::ConfigurationProfile', {
+      Name: 'runtime',
+      LocationUri: 'hosted',
+      Validators: [{ Type: 'JSON_SCHEMA', Content: runtimeConfigValidatorText() }],
+    });
+    template.hasResourceProperties('AWS::AppConfig::HostedConfigurationVersion', {
+      Content: JSON.stringify(document),
+      ContentType: 'application/json',
+    });
+    template.hasResourceProperties('AWS::AppConfig::DeploymentStrategy', {
+      GrowthType: 'LINEAR',
+      GrowthFactor: 50,
+      DeploymentDurationInMinutes: 2,
+      FinalBakeTimeInMinutes: 10,
+    });
+    template.resourceCountIs('AWS::AppConfig::Deployment', 1);
+    // The one monitor is a composite alarm over every alarm of the stack.
+    const composite = Object.values(resources(template, 'AWS::CloudWatch::CompositeAlarm'));
+    expect(composite).toHaveLength(1);
+    const rule = JSON.stringify(composite[0]?.Properties?.AlarmRule);
+    for (const alarm of Object.keys(resources(template, 'AWS::CloudWatch::Alarm')))
+      expect(rule).toContain(alarm);
+    const environment = Object.values(resources(template, 'AWS::AppConfig::Environment'));
+    expect(environment).toHaveLength(1);
+    expect(environment[0]?.Properties?.Monitors).toEqual([
+      {
+        AlarmArn: { 'Fn::GetAtt': [logicalId(qmt.configuration.rollbackAlarm), 'Arn'] },
+        AlarmRoleArn: expect.anything(),
+      },
+    ]);
   });
 
   it.each([
@@ -604,24 +644,37 @@ describe('MarginThresholds props', { timeout: 60_000 }, () => {
     expect(error.message).toMatch(new RegExp(`^MarginThresholds: props\\.${prop.replace(/\./g, '\\.')}: `));
   });
 
-  it('refuses a QMT_CONFIG too large for the Lambda environment', () => {
-    // Prepare
+  it('synthesises a 300-instrument configuration: the document goes to AppConfig, the environment stays small', () => {
+    // Prepare: 300 instruments, each with a policy of its own (once refused: it overflowed Lambda's 4 KB).
     const instruments = Object.fromEntries(
-      Array.from({ length: 60 }, (_, i) => [
+      Array.from({ length: 300 }, (_, i) => [
         `X${i}`,
         { policy: { version: `house-policy-${'v'.repeat(30)}` } },
       ]),
     );
     const catalogue = Object.fromEntries(
-      Object.keys(instruments).map((symbol) => [symbol, { binance: { symbol } }]),
+      Object.keys(instruments).map((symbol) => [symbol, { binance: { symbol: `${symbol}USDT` } }]),
     );
+    const config = { instruments, catalogue };
 
     // Act
-    const error = propsError({ config: { instruments, catalogue } });
+    const stack = new Stack(testApp(), 'Wide');
+    new MarginThresholds(stack, 'Qmt', { config });
+    const wide = Template.fromStack(stack);
 
     // Assess
-    expect(error.prop).toBe('config');
-    expect(error.message).toContain('4 KB');
+    const documentBytes = Buffer.byteLength(JSON.stringify(config));
+    expect(documentBytes).toBeGreaterThan(4_096 * 5);
+    const versions = Object.values(resources(wide, 'AWS::AppConfig::HostedConfigurationVersion'));
+    const content = JSON.parse(String(versions[0]?.Properties?.Content)) as { instruments: object };
+    expect(Object.keys(content.instruments)).toHaveLength(300);
+    for (const fn of Object.values(resources(wide, 'AWS::Lambda::Function'))) {
+      const variables = (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment
+        .Variables;
+      expect(variables).not.toHaveProperty('QMT_CONFIG');
+      // Names and references only: far under Lambda's 4 KB once CloudFormation resolves them.
+      expect(Buffer.byteLength(JSON.stringify(variables))).toBeLessThan(1_500);
+    }
   });
 
   it('refuses a non-SQS subscription on a FIFO alerts topic', () => {
@@ -747,9 +800,10 @@ describe('QmtStack daily stress run', { timeout: 60_000 }, () => {
         }),
       },
     });
-    expect(
-      JSON.parse((fnProps.Environment as { Variables: { QMT_CONFIG: string } }).Variables.QMT_CONFIG),
-    ).toMatchObject({
+    // Its shocks and fund come from the AppConfig document the stack publishes, as every function's settings.
+    const versions = Object.values(resources(template, 'AWS::AppConfig::HostedConfigurationVersion'));
+    expect(versions).toHaveLength(1);
+    expect(JSON.parse(String(versions[0]?.Properties?.Content))).toMatchObject({
       stress: STRESS_DOCUMENT.qmt.stress,
     });
     for (const other of [qmt.recalibrateFunction, qmt.sweepWorkerFunction, qmt.marketWatchFunction]) {

@@ -1,3 +1,4 @@
+import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -21,6 +22,7 @@ vi.mock('../../lib/app/sweep.ts', () => ({ sweepSegment: vi.fn() }));
 const dynamo = mockClient(DynamoDBClient);
 const sns = mockClient(SNSClient);
 const sqs = mockClient(SQSClient);
+const appConfig = mockClient(AppConfigDataClient);
 
 const ENTRY_POINTS = [
   '../../lambdas/recalibrate/handler.ts',
@@ -40,6 +42,7 @@ describe('handler entry points', () => {
     dynamo.reset();
     sns.reset();
     sqs.reset();
+    appConfig.reset();
   });
   afterAll(() => vi.unstubAllEnvs());
 
@@ -69,6 +72,23 @@ describe('handler entry points', () => {
       path: 'instruments.BTC.policy.confidence',
     });
   });
+
+  it.each(ENTRY_POINTS)(
+    '%s, deployed (an AppConfig location, no QMT_CONFIG), imports without calling AppConfig',
+    async (entry) => {
+      stubEnv(
+        lambdaEnv({
+          QMT_CONFIG: undefined,
+          QMT_APPCONFIG_APPLICATION: 'app1',
+          QMT_APPCONFIG_ENVIRONMENT: 'env1',
+          QMT_APPCONFIG_PROFILE: 'prof1',
+        }),
+      );
+      const module = (await import(entry)) as { handler: unknown };
+      expect(typeof module.handler).toBe('function');
+      expect(appConfig).not.toHaveReceivedAnyCommand();
+    },
+  );
 
   it.each([
     ['../../lambdas/recalibrate/handler.ts', 'QMT_OPS_TOPIC_ARN'],
