@@ -462,6 +462,30 @@ export interface SweepQueue {
 }
 
 /**
+ * A share of one minute's targeted sweep, fanned out by the market watch when it crossed more accounts
+ * than one function announces within the minute: the ids to revisit, the marks and the set they were
+ * crossed at. Every segment of the minute carries the same snapshot, so all workers value at the same prices.
+ */
+export interface TargetedSegmentMessage {
+  readonly kind: 'targeted';
+  /** The watch's minute (`watch-<scheduled time>`): a repeated minute sends the same segments again. */
+  readonly runId: string;
+  readonly segment: number;
+  readonly totalSegments: number;
+  /** The set whose bands were crossed: a worker finding another set CURRENT skips (its full sweep covers them). */
+  readonly setId: string;
+  /** The accounts to revisit, sorted; a segment of the minute's crossed ids. */
+  readonly accountIds: readonly string[];
+  readonly marks: MarkSnapshot;
+}
+
+/** Where the market watch sends a crash minute's targeted segments (the sweep workers' queue). */
+export interface TargetedSweepQueue {
+  /** Send every message, or throw `IncompleteBatchError` naming the segments (`runId#t<segment>`) not sent. */
+  enqueueTargeted(messages: readonly TargetedSegmentMessage[]): Promise<void>;
+}
+
+/**
  * One step of a fanned-out stress run for one segment of the accounts table: value the segment's accounts
  * at the round's marks (`round`), or price its closed-out accounts at the final marks (`bad-debt`).
  */

@@ -228,7 +228,12 @@ export function createFunctions(
   allow(coordinator, storage.runsTable.tableArn, actions(IDEMPOTENCY_STORE_IAM_ACTIONS));
   // sweep worker: scans its segment, reads and moves margin states (watchlist on its index), reads the
   // CURRENT thresholds, queues a continuation near its timeout, publishes alerts and rejected records.
-  allow(worker, storage.accountsTable.tableArn, actions(ACCOUNT_SOURCE_IAM_ACTIONS.scan));
+  // ...and a crash minute's targeted segments from the market watch: their accounts by id (BatchGetItem).
+  allow(
+    worker,
+    storage.accountsTable.tableArn,
+    actions(ACCOUNT_SOURCE_IAM_ACTIONS.scan, ACCOUNT_SOURCE_IAM_ACTIONS.get),
+  );
   allow(worker, storage.marginStatusTable.tableArn, actions(MARGIN_STATUS_STORE_IAM_ACTIONS.table));
   allow(
     worker,
@@ -248,11 +253,19 @@ export function createFunctions(
     storage.breachIndexTable.tableArn,
     actions(BREACH_INDEX_IAM_ACTIONS.record, BREACH_INDEX_IAM_ACTIONS.stamps),
   );
+  // ...and, before its first page, the accounts marked for every sweep (a Query on the price index): the
+  // indexer starts with it on both full and targeted segments.
+  allow(
+    worker,
+    `${storage.breachIndexTable.tableArn}/index/${BREACH_INDEX_BY_PRICE}`,
+    actions(BREACH_INDEX_IAM_ACTIONS.crossed),
+  );
   // market watch: the CURRENT thresholds, the crossed bands (Query on the price index) and their re-index,
   // the named accounts by id, their margin states, alerts and ops events. Its marks and a shock run's
   // candles come from the venues' public endpoints over HTTPS: no AWS permission. Shock recalibration:
   // publishes a set (and counts the day's shock runs on the history index) under the run ledger's lease,
-  // then starts a full sweep like the recalibration does (the table's size, the segment messages).
+  // then starts a full sweep like the recalibration does (the table's size, the segment messages). A crash
+  // minute's targeted segments go to the same queue (SendMessageBatch, authorised as SendMessage).
   allow(watch, storage.thresholdsTable.tableArn, actions(THRESHOLD_STORE_IAM_ACTIONS.publish));
   allow(
     watch,

@@ -9,6 +9,8 @@
  *     recalibrated under the recalibration lease (a daily run holding it defers the shock to the next look),
  *     the new set flipped and announced (`recalibration.shock`), and a full sweep queued at the same marks.
  *     Otherwise, sweep the accounts whose band the marks crossed.
+ *     A crash minute, more crossed accounts than the function announces in time, is cut into segments and
+ *     queued for the sweep workers (`sweep.targeted` settings; `lib/app/targeted-fan-out.ts`).
  *  3. Counts to metrics (held marks by cause, accounts crossed and revisited, transitions, alerts), the
  *     outcome to the log. A failed look is counted and thrown: Scheduler retries it within the minute.
  *
@@ -18,6 +20,7 @@
 import type { Context } from 'aws-lambda';
 import { type MarketWatchResult, type OnMarks, watchMarket } from '../../lib/app/market-watch.ts';
 import { shockStep } from '../../lib/app/shock-step.ts';
+import { DEFAULT_TARGETED_FAN_OUT } from '../../lib/app/targeted-fan-out.ts';
 import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
 import { coordinatorEventSchema, parseEvent, refuseFarFuture } from '../shared/events.ts';
@@ -104,6 +107,7 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
     count(metrics, METRIC.AlertsFailed, counts?.alertsFailed ?? 0);
     count(metrics, METRIC.AlertsResent, counts?.alertsResent ?? 0);
     count(metrics, METRIC.TargetedSweepsEscalated, result.sweep?.escalated ? 1 : 0);
+    count(metrics, METRIC.TargetedSegmentsQueued, counts?.fannedOut ?? 0);
     count(metrics, METRIC.TargetedSweepsFailed, 0);
     if (result.held.length > 0) {
       logger.warn('live marks held instruments: their accounts stay where they are', {
@@ -139,6 +143,8 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
           alerts: ports.alerts,
           ops: ports.ops,
           clock: ports.clock,
+          // A crash minute's segments go to the sweep workers.
+          targetedQueue: ports.targetedQueue,
           onMarks:
             options.onMarks ??
             shockStep(
@@ -161,6 +167,7 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
         },
         {
           runId,
+          fanOut: { ...DEFAULT_TARGETED_FAN_OUT, ...config.sweep.targeted },
           ...(config.levels === undefined ? {} : { levels: config.levels }),
           ...(config.valuation === undefined ? {} : { valuationPolicy: config.valuation }),
         },

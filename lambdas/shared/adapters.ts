@@ -17,7 +17,7 @@ import { StoredCandleSource } from '../../lib/adapters/market/stored.ts';
 import type { RetryPolicy } from '../../lib/adapters/retry.ts';
 import { SnsAlertPublisher } from '../../lib/adapters/sns/alert-publisher.ts';
 import { SnsOpsPublisher } from '../../lib/adapters/sns/ops-publisher.ts';
-import { SqsSweepQueue } from '../../lib/adapters/sqs/sweep-queue.ts';
+import { SqsSweepQueue, SqsTargetedSweepQueue } from '../../lib/adapters/sqs/sweep-queue.ts';
 import { LiveMarkSource } from '../../lib/app/live-marks.ts';
 import { ReferenceCloseMarkSource } from '../../lib/app/reference-close-marks.ts';
 import { ConfigError } from '../../lib/config/errors.ts';
@@ -38,6 +38,7 @@ import type {
   OpsPublisher,
   RunLedger,
   SweepQueue,
+  TargetedSweepQueue,
   ThresholdStore,
 } from '../../lib/ports.ts';
 import { dynamoDbClient, snsTopicClient, sqsClient } from './clients.ts';
@@ -74,6 +75,8 @@ export interface Adapters {
   readonly accountReader: AccountReader;
   readonly statuses: MarginStatusStore;
   readonly sweepQueue: SweepQueue;
+  /** A crash minute's targeted segments, on the sweep queue (the market watch sends them). */
+  readonly targetedQueue: TargetedSweepQueue;
 }
 
 export interface CandleNotes {
@@ -145,6 +148,12 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         queueUrl: required(config.sweepQueueUrl, RUNTIME_ENV.sweepQueueUrl),
         retryPolicy: SWEEP_QUEUE_RETRY_POLICY,
       }),
+    targetedQueue: () =>
+      new SqsTargetedSweepQueue({
+        client: sqsClient,
+        queueUrl: required(config.sweepQueueUrl, RUNTIME_ENV.sweepQueueUrl),
+        retryPolicy: SWEEP_QUEUE_RETRY_POLICY,
+      }),
   };
   const venueSources = () =>
     config.venues.map((venue) => createVenueSource(venue, { catalogue: config.catalogue }));
@@ -210,6 +219,9 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
     },
     get sweepQueue() {
       return get('sweepQueue');
+    },
+    get targetedQueue() {
+      return get('targetedQueue');
     },
   };
 }

@@ -41,6 +41,8 @@ export const METRIC = {
   /** Market watch: accounts the move's crossed bands named, and those read and swept. */
   AccountsCrossed: 'AccountsCrossed',
   AccountsRevisited: 'AccountsRevisited',
+  /** A crash minute's targeted segments the watch queued for the sweep workers. */
+  TargetedSegmentsQueued: 'TargetedSegmentsQueued',
   TargetedSweepsFailed: 'TargetedSweepsFailed',
   TargetedSweepsEscalated: 'TargetedSweepsEscalated',
   /** Instruments the shock step recalibrated at the watch's marks. */

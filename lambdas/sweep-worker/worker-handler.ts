@@ -1,6 +1,8 @@
 /**
  * The sweep worker. SQS delivers segment messages `{ runId, segment, totalSegments, cursor?, marks? }`
- * (`marks`: the coordinator's one snapshot for the sweep, valued at as it is); each is
+ * (`marks`: the coordinator's one snapshot for the sweep, valued at as it is), and a crash minute's targeted
+ * segments `{ kind: 'targeted', runId, segment, totalSegments, setId, accountIds, marks }` from the market
+ * watch (swept by id, never redelivered: see `sweepTargeted`); each is
  * one record of a Powertools batch, and a failed record is reported back alone (partial batch response) so
  * SQS redelivers only that one, and after the queue's maxReceiveCount sends it to the dead-letter queue.
  *
@@ -14,7 +16,13 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type SegmentMessage, segmentMessageSchema } from '../../lib/adapters/sqs/sweep-queue.ts';
+import {
+  isTargetedBody,
+  type SegmentMessage,
+  segmentMessageSchema,
+  type TargetedSegmentMessage,
+  targetedSegmentMessageSchema,
+} from '../../lib/adapters/sqs/sweep-queue.ts';
 import {
   NoThresholdSetError,
   type SweepPorts,
@@ -22,6 +30,8 @@ import {
   type SweepResult,
   sweepSegment,
 } from '../../lib/app/sweep.ts';
+import { DEFAULT_TARGETED_FAN_OUT } from '../../lib/app/targeted-fan-out.ts';
+import { SetSupersededError, sweepNamed } from '../../lib/app/targeted-sweep.ts';
 import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { QmtError } from '../../lib/domain/errors.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
@@ -87,9 +97,95 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
   const stopMarginMs = options.stopMarginMs ?? STOP_MARGIN_MS;
   const processor = new BatchProcessor(EventType.SQS);
 
+  const maxAgeMs = config.sweep.targeted?.maxAgeMs ?? DEFAULT_TARGETED_FAN_OUT.maxAgeMs;
+
+  /**
+   * A crash minute's targeted segment: the watch's `sweepMoved` on these ids (announce first, re-index
+   * after). Never redelivered: a failure, a segment too old or cut for a superseded set is reported to ops
+   * and the record counted done, since its accounts keep their crossed bands until re-indexed, so the next
+   * look revisits them at newer marks, and the full sweep values them anyway. A redelivery in half an hour
+   * (the queue's visibility timeout) would value at marks long overtaken.
+   */
+  const sweepTargeted = async (message: TargetedSegmentMessage): Promise<void> => {
+    const where = { runId: message.runId, segment: message.segment, totalSegments: message.totalSegments };
+    const skip = async (reason: string, error?: unknown) => {
+      (error === undefined ? logger.warn : logger.error).call(logger, 'targeted segment not swept', {
+        ...where,
+        reason,
+        ...(error === undefined ? {} : { error: describeError(error) }),
+      });
+      count(metrics, error === undefined ? METRIC.SegmentsSkipped : METRIC.SegmentsFailed, 1);
+      await ports.ops.publish({
+        type: 'sweep.failed',
+        runId: message.runId,
+        segment: message.segment,
+        reason,
+      });
+    };
+    const age = ports.clock.now() - message.marks.takenAt;
+    if (age > maxAgeMs) {
+      await skip(
+        `targeted segment of ${message.accountIds.length} accounts not swept: its marks are ${Math.round(age / 1000)} s old ` +
+          `(limit ${maxAgeMs / 1000} s); later looks and the full sweep value them at newer marks`,
+      );
+      return;
+    }
+    try {
+      const result = await sweepNamed(
+        {
+          accounts: ports.accountReader,
+          breachIndex: ports.breachIndex,
+          thresholds: ports.thresholds,
+          statuses: ports.statuses,
+          alerts: ports.alerts,
+          ops: ports.ops,
+          clock: ports.clock,
+        },
+        {
+          runId: message.runId,
+          segment: message.segment,
+          setId: message.setId,
+          accountIds: message.accountIds,
+          marks: message.marks,
+          ...(config.levels === undefined ? {} : { levels: config.levels }),
+          ...(config.valuation === undefined ? {} : { valuationPolicy: config.valuation }),
+        },
+      );
+      const { counts } = result;
+      count(metrics, METRIC.AccountsRevisited, counts.revisited);
+      count(metrics, METRIC.AccountsValued, counts.accounts);
+      count(metrics, METRIC.AccountsRejected, counts.rejected);
+      count(metrics, METRIC.Transitions, counts.transitions);
+      count(metrics, METRIC.StaleTransitions, counts.stale);
+      count(metrics, METRIC.AlertsPublished, counts.alertsPublished);
+      count(metrics, METRIC.AlertsFailed, counts.alertsFailed);
+      count(metrics, METRIC.AlertsResent, counts.alertsResent ?? 0);
+      count(metrics, METRIC.SegmentsCompleted, 1);
+      logger.info('targeted segment swept', { ...where, counts: { ...counts } });
+    } catch (error) {
+      if (error instanceof NoThresholdSetError || error instanceof SetSupersededError) {
+        await skip(`targeted segment not swept: ${error.message}`);
+        return;
+      }
+      await skip(
+        `targeted segment of ${message.accountIds.length} accounts failed: ${describeError(error)}`.slice(
+          0,
+          1_000,
+        ),
+        error,
+      );
+    }
+  };
+
   const sweepRecord = async (record: SQSRecord, context: Context): Promise<void> => {
     let message: SegmentMessage | undefined;
     try {
+      if (isTargetedBody(safeJson(record.body))) {
+        await sweepTargeted(
+          parseJsonEvent(targetedSegmentMessageSchema, record.body, 'targeted segment message'),
+        );
+        return;
+      }
       message = parseJsonEvent(segmentMessageSchema, record.body, 'segment message');
       const result = await sweep(
         {
@@ -197,4 +293,13 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
       throwOnFullBatchFailure: false,
     }),
   );
+}
+
+/** The body as JSON, or undefined when it is not JSON (the schema's parse then names the fault). */
+function safeJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
 }

@@ -4,6 +4,9 @@
  * crossed (`sweepMoved`). A held instrument's accounts stay where they are: the targeted sweep never
  * queries its bands and never re-values an account holding it. The full sweep stays the safety net.
  *
+ * A crash minute (more crossed accounts than `fanOut.inlineAccounts`) goes out to the sweep workers as
+ * segments on `targetedQueue`, each with these marks and this set (`lib/app/targeted-fan-out.ts`).
+ *
  * Repeating a minute (Scheduler redelivers, an operator re-invokes) announces nothing twice: the first run
  * re-indexed every account it moved, so the index no longer names it, and should it still be named, the
  * margin status sequence makes a second transition to the same state a no-op.
@@ -46,7 +49,7 @@ export interface MarketWatchPorts extends TargetedSweepPorts {
 }
 
 export interface MarketWatchRequest
-  extends Pick<TargetedSweepRequest, 'valuationPolicy' | 'batchSize' | 'levels' | 'maxRevisits'> {
+  extends Pick<TargetedSweepRequest, 'valuationPolicy' | 'batchSize' | 'levels' | 'maxRevisits' | 'fanOut'> {
   /** One id per minute (`watch-<scheduled time>`): a repeated minute reuses it. */
   readonly runId: string;
 }

@@ -10,12 +10,13 @@
 import type { Account, MarginAlert } from '../domain/account/account.ts';
 import { EVERY_SWEEP, EVERY_SWEEP_MARK } from '../domain/account/breach.ts';
 import type { MarginLevels } from '../domain/account/state-machine.ts';
-import { MarketDataError } from '../domain/errors.ts';
+import { MarketDataError, QmtError } from '../domain/errors.ts';
 import type { MarkSnapshot } from '../domain/market/mark.ts';
 import { type MarksReport, reportMarks } from '../domain/market/mark-report.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../domain/threshold/policy.ts';
+import type { ThresholdSet } from '../domain/threshold/threshold.ts';
 import type { ValuationPolicy } from '../domain/valuation/policy.ts';
-import { marketSnapshotAt } from '../domain/valuation/snapshot.ts';
+import { type MarketSnapshot, marketSnapshotAt } from '../domain/valuation/snapshot.ts';
 import type {
   AccountReader,
   AlertPublisher,
@@ -24,11 +25,19 @@ import type {
   MarginStatusStore,
   OpsPublisher,
   RejectedAccountRecord,
+  TargetedSweepQueue,
   ThresholdStore,
 } from '../ports.ts';
 import { BreachIndexer } from './breach-indexing.ts';
 import { NoThresholdSetError, type PageContext, type PageOutcome, sweepPage } from './sweep.ts';
 import { emptyPageCounts, type PageCounts, SweepTally } from './sweep-tally.ts';
+import {
+  cutSegments,
+  DEFAULT_TARGETED_FAN_OUT,
+  type TargetedFanOutPolicy,
+  targetedMessages,
+  validFanOutPolicy,
+} from './targeted-fan-out.ts';
 
 export interface TargetedSweepPorts {
   readonly accounts: AccountReader;
@@ -38,6 +47,8 @@ export interface TargetedSweepPorts {
   readonly alerts: AlertPublisher;
   readonly ops: OpsPublisher;
   readonly clock: Clock;
+  /** Where a crash minute's segments go. @default none: every crossed account is swept here */
+  readonly targetedQueue?: TargetedSweepQueue;
 }
 
 export interface TargetedSweepRequest {
@@ -59,6 +70,8 @@ export interface TargetedSweepRequest {
    * @default no limit
    */
   readonly maxRevisits?: number;
+  /** When to fan out and how to cut (with a `targetedQueue`). @default DEFAULT_TARGETED_FAN_OUT */
+  readonly fanOut?: TargetedFanOutPolicy;
 }
 
 export interface TargetedSweepCounts extends PageCounts {
@@ -74,6 +87,8 @@ export interface TargetedSweepCounts extends PageCounts {
   indexQueries: number;
   /** Valuations spent re-indexing (computing the revisited accounts' new bands). */
   bandValuations: number;
+  /** Segments queued for the sweep workers (a crash minute fanned out); 0 when swept here. */
+  fannedOut: number;
 }
 
 export interface TargetedSweepResult {
@@ -95,9 +110,11 @@ export interface TargetedSweepResult {
  *     would).
  *  2. Ask the index, per instrument of the set, for the accounts whose band the mark crosses, and for the
  *     accounts to revisit on every sweep (unvaluable, deferred or stale last time).
- *  3. Read them by id, a batch at a time, and sweep each batch exactly like a full sweep's page (outbox
- *     re-send, valuation, conditional transitions, publish and confirm).
- *  4. Once every batch is announced, re-index the revisited accounts at the new marks.
+ *  3. More than `fanOut.inlineAccounts` of them and a `targetedQueue`: cut them into segments and queue
+ *     them for the sweep workers (`sweepNamed` on each), every message with these marks and this set.
+ *  4. Otherwise read them by id, a batch at a time, and sweep each batch exactly like a full sweep's page
+ *     (outbox re-send, valuation, conditional transitions, publish and confirm).
+ *  5. Once every batch is announced, re-index the revisited accounts at the new marks.
  * With `maxRevisits`, a move that crosses more bands than that reads nothing and asks for a full sweep.
  *
  * @example
@@ -108,7 +125,125 @@ export async function sweepMoved(
   ports: TargetedSweepPorts,
   request: TargetedSweepRequest,
 ): Promise<TargetedSweepResult> {
-  const set = await ports.thresholds.currentSet();
+  const prepared = prepare(await ports.thresholds.currentSet(), request);
+  const { set, snapshot, marksReport, tally } = prepared;
+  const { counts } = tally;
+
+  const queries: [string, number][] = [[EVERY_SWEEP, EVERY_SWEEP_MARK]];
+  for (const [symbol, market] of snapshot.instruments) queries.push([symbol, market.markPrice]);
+  const answers = await Promise.all(
+    queries.map(([symbol, mark]) => ports.breachIndex.crossed(set.setId, symbol, mark)),
+  );
+  counts.indexQueries = queries.length;
+  const ids = [...new Set(answers.flat())].sort();
+  counts.crossed = ids.length;
+
+  if (request.maxRevisits !== undefined && ids.length > request.maxRevisits) {
+    // A big move: the caller runs a full sweep, which also rebuilds every band.
+    await ports.ops.publish({
+      type: 'sweep.completed',
+      runId: request.runId,
+      segment: -1,
+      counts: { ...counts, escalated: 1 },
+      marks: marksReport,
+    });
+    return result(request.runId, set.setId, prepared, [], true);
+  }
+  const fanOut = validFanOutPolicy(request.fanOut ?? DEFAULT_TARGETED_FAN_OUT);
+  if (ports.targetedQueue && ids.length > fanOut.inlineAccounts) {
+    // A crash minute: more than this function announces in time. The workers sweep the segments; this look
+    // reports what it sent. A repeat of the minute cuts the same ids the same way (or fewer, once re-indexed).
+    const segments = cutSegments(ids, fanOut);
+    counts.fannedOut = segments.length;
+    try {
+      await ports.targetedQueue.enqueueTargeted(
+        targetedMessages(request.runId, set.setId, request.marks, segments),
+      );
+    } catch (error) {
+      // Thrown on, so the minute is retried (a segment sent twice announces nothing twice); until then
+      // the accounts keep their crossed bands, so the next look or the full sweep still finds them.
+      await ports.ops.publish({
+        type: 'sweep.failed',
+        runId: request.runId,
+        segment: -1,
+        reason:
+          `targeted segments not all queued: ${error instanceof Error ? error.message : String(error)}`.slice(
+            0,
+            1_000,
+          ),
+      });
+      throw error;
+    }
+    await ports.ops.publish({
+      type: 'sweep.completed',
+      runId: request.runId,
+      segment: -1,
+      counts: { ...counts },
+      marks: marksReport,
+    });
+    return result(request.runId, set.setId, prepared, [], false);
+  }
+  const revisited = await sweepIds(ports, request, prepared, ids);
+  await finish(ports, request.runId, -1, prepared);
+  return result(request.runId, set.setId, prepared, revisited, false);
+}
+
+export interface NamedSweepRequest
+  extends Pick<TargetedSweepRequest, 'runId' | 'marks' | 'valuationPolicy' | 'batchSize' | 'levels'> {
+  /** The accounts to revisit (a fanned-out segment's ids). */
+  readonly accountIds: readonly string[];
+  /** The set whose bands named them: another CURRENT set throws `SetSupersededError`. */
+  readonly setId?: string;
+  /** The segment's number in the ops events. @default -1 */
+  readonly segment?: number;
+}
+
+/** The set a targeted segment was cut for is no longer CURRENT: its full sweep values every account. */
+export class SetSupersededError extends QmtError {
+  constructor(
+    readonly expected: string,
+    readonly current: string,
+  ) {
+    super(`the segment was cut for threshold set ${expected}, but ${current} is CURRENT: not swept`);
+    this.name = 'SetSupersededError';
+  }
+}
+
+/**
+ * Sweep the named accounts exactly as `sweepMoved` sweeps the crossed ones: a fanned-out segment on a
+ * worker. Announce every batch first, re-index after; a repeat finds the states stored and announces nothing.
+ *
+ * @example
+ * await sweepNamed(ports, { runId: message.runId, marks: message.marks, accountIds: message.accountIds, setId });
+ */
+export async function sweepNamed(
+  ports: Omit<TargetedSweepPorts, 'targetedQueue'>,
+  request: NamedSweepRequest,
+): Promise<TargetedSweepResult> {
+  const prepared = prepare(await ports.thresholds.currentSet(), request);
+  if (request.setId !== undefined && prepared.set.setId !== request.setId) {
+    throw new SetSupersededError(request.setId, prepared.set.setId);
+  }
+  const ids = [...new Set(request.accountIds)].sort();
+  prepared.tally.counts.crossed = ids.length;
+  const revisited = await sweepIds(ports, request, prepared, ids);
+  await finish(ports, request.runId, request.segment ?? -1, prepared);
+  return result(request.runId, prepared.set.setId, prepared, revisited, false);
+}
+
+interface Prepared {
+  readonly set: ThresholdSet;
+  readonly snapshot: MarketSnapshot;
+  readonly marksReport: MarksReport;
+  readonly levels: MarginLevels;
+  readonly tally: SweepTally<TargetedSweepCounts>;
+}
+
+/** The snapshot at `marks` for the CURRENT set, and empty counts. */
+function prepare(
+  set: ThresholdSet | undefined,
+  request: Pick<TargetedSweepRequest, 'marks' | 'valuationPolicy' | 'levels'>,
+): Prepared {
   if (!set) throw new NoThresholdSetError();
   for (const [instrument, { price }] of request.marks.marks) {
     // A bad mark would leave its instrument out of the snapshot, so no band of it would ever be queried.
@@ -121,8 +256,6 @@ export async function sweepMoved(
     request.marks,
     request.valuationPolicy ? { policy: request.valuationPolicy } : {},
   );
-  const marksReport = reportMarks(request.marks);
-  const levels = request.levels ?? DEFAULT_THRESHOLD_POLICY.levels;
   const tally = new SweepTally<TargetedSweepCounts>({
     ...emptyPageCounts(),
     crossed: 0,
@@ -131,39 +264,27 @@ export async function sweepMoved(
     reindexed: 0,
     indexQueries: 0,
     bandValuations: 0,
+    fannedOut: 0,
   });
-  const { counts, rejected, published } = tally;
+  return {
+    set,
+    snapshot,
+    marksReport: reportMarks(request.marks),
+    levels: request.levels ?? DEFAULT_THRESHOLD_POLICY.levels,
+    tally,
+  };
+}
 
-  const queries: [string, number][] = [[EVERY_SWEEP, EVERY_SWEEP_MARK]];
-  for (const [symbol, market] of snapshot.instruments) queries.push([symbol, market.markPrice]);
-  const answers = await Promise.all(
-    queries.map(([symbol, mark]) => ports.breachIndex.crossed(set.setId, symbol, mark)),
-  );
-  counts.indexQueries = queries.length;
-  const ids = [...new Set(answers.flat())].sort();
-  counts.crossed = ids.length;
-
+/** Read, sweep and announce `ids` a batch at a time, then re-index them; the ids read. */
+async function sweepIds(
+  ports: Omit<TargetedSweepPorts, 'targetedQueue'>,
+  request: Pick<TargetedSweepRequest, 'runId' | 'batchSize'>,
+  prepared: Prepared,
+  ids: readonly string[],
+): Promise<string[]> {
+  const { set, snapshot, levels, tally } = prepared;
+  const { counts } = tally;
   const revisited: string[] = [];
-  if (request.maxRevisits !== undefined && ids.length > request.maxRevisits) {
-    // A big move: the caller runs a full sweep, which also rebuilds every band.
-    await ports.ops.publish({
-      type: 'sweep.completed',
-      runId: request.runId,
-      segment: -1,
-      counts: { ...counts, escalated: 1 },
-      marks: marksReport,
-    });
-    return {
-      runId: request.runId,
-      setId: set.setId,
-      escalated: true,
-      counts,
-      revisited,
-      rejected,
-      alerts: published,
-      marks: marksReport,
-    };
-  }
   // As the full sweep: only watched statuses (not OK, or an alert pending) are read up front; a revisited OK
   // account that stays OK costs no status read (it was a third of a quiet minute's read units).
   const watched = ids.length > 0 ? await ports.statuses.watchlist?.() : undefined;
@@ -199,29 +320,45 @@ export async function sweepMoved(
 
   counts.reindexed = indexer.indexed;
   counts.bandValuations = indexer.valuations;
-  if (rejected.length > 0) {
-    await ports.ops.publish({
-      type: 'accounts.rejected',
-      runId: request.runId,
-      rejected: rejected.slice(0, 100),
-    });
+  return revisited;
+}
+
+/** The rejected records and the counts to ops. */
+async function finish(
+  ports: Pick<TargetedSweepPorts, 'ops'>,
+  runId: string,
+  segment: number,
+  { tally, marksReport }: Prepared,
+): Promise<void> {
+  if (tally.rejected.length > 0) {
+    await ports.ops.publish({ type: 'accounts.rejected', runId, rejected: tally.rejected.slice(0, 100) });
   }
   await ports.ops.publish({
     type: 'sweep.completed',
-    runId: request.runId,
-    // The targeted sweep is not a Scan segment; -1 tells it apart in the ops stream.
-    segment: -1,
-    counts: { ...counts },
+    runId,
+    // The targeted sweep is not a Scan segment; -1 tells the watch's own apart in the ops stream, and a
+    // fanned-out segment reports under the watch's run id with its segment number.
+    segment,
+    counts: { ...tally.counts },
     marks: marksReport,
   });
+}
+
+function result(
+  runId: string,
+  setId: string,
+  { tally, marksReport }: Prepared,
+  revisited: readonly string[],
+  escalated: boolean,
+): TargetedSweepResult {
   return {
-    runId: request.runId,
-    setId: set.setId,
-    escalated: false,
-    counts,
+    runId,
+    setId,
+    escalated,
+    counts: tally.counts,
     revisited,
-    rejected,
-    alerts: published,
+    rejected: tally.rejected,
+    alerts: tally.published,
     marks: marksReport,
   };
 }

@@ -117,6 +117,13 @@ export interface SweepSettings {
   readonly maxSegments?: number;
   /** Scan Limit per page; a worker checkpoints after every page. @default the sweep use case's default */
   readonly pageSize?: number;
+  /** When the market watch fans a crash minute out to the workers (`lib/app/targeted-fan-out.ts`). */
+  readonly targeted?: {
+    readonly inlineAccounts?: number;
+    readonly accountsPerSegment?: number;
+    readonly maxIdBytes?: number;
+    readonly maxAgeMs?: number;
+  };
 }
 
 /** The daily backtest after each recalibration (EMIR Art. 49). */
@@ -288,6 +295,14 @@ export const runtimeDocumentSchema = z.strictObject({
       accountsPerSegment: z.number().int().min(1).optional(),
       maxSegments: z.number().int().min(1).max(1_000_000).optional(),
       pageSize: z.number().int().min(1).max(10_000).optional(),
+      targeted: z
+        .strictObject({
+          inlineAccounts: z.number().int().min(0).optional(),
+          accountsPerSegment: z.number().int().min(1).max(10_000).optional(),
+          maxIdBytes: z.number().int().min(200).max(200_000).optional(),
+          maxAgeMs: z.number().int().min(1_000).max(3_600_000).optional(),
+        })
+        .optional(),
     })
     .optional(),
   levels: levelsSchema.optional(),

@@ -98,7 +98,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
     sweepWorker: sorted({
       ...appConfig,
       [logGroupOf(worker)]: LOGS,
-      [accountsTable]: ['dynamodb:Scan'],
+      // Scans its segment; reads a crash minute's targeted segment's accounts by id.
+      [accountsTable]: ['dynamodb:BatchGetItem', 'dynamodb:Scan'],
       [id(qmt.marginStatusTable)]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       // The statuses a sweep must read (not OK, or an alert pending).
       [`\${${id(qmt.marginStatusTable)}}/index/watchlist`]: ['dynamodb:Query'],
@@ -110,6 +111,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.sweepQueue)]: [...CONSUME, 'sqs:SendMessage'].sort(),
       // Every full sweep keeps the breach index: reads each page's stamps, writes the bands that changed.
       [id(qmt.breachIndexTable)]: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+      // ...starting from the accounts marked for every sweep (a Query on the price index).
+      [`\${${id(qmt.breachIndexTable)}}/index/byPrice`]: ['dynamodb:Query'],
     }),
     marketWatch: sorted({
       ...appConfig,

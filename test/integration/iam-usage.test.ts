@@ -13,6 +13,7 @@ import { createMarketWatchHandler } from '../../lambdas/market-watch/watch-handl
 import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
 import { createStressHandler } from '../../lambdas/stress-run/stress-handler.ts';
 import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
+import { createSweepWorkerHandler } from '../../lambdas/sweep-worker/worker-handler.ts';
 import {
   ACCOUNT_SOURCE_IAM_ACTIONS,
   DynamoDbAccountSource,
@@ -58,11 +59,13 @@ import {
   IDEMPOTENCY_STORE_IAM_ACTIONS,
 } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
 import { StoredCandleSource } from '../../lib/adapters/market/stored.ts';
+import { SWEEP_QUEUE_IAM_ACTIONS } from '../../lib/adapters/sqs/sweep-queue.ts';
 import { LiveMarkSource } from '../../lib/app/live-marks.ts';
 import { watchMarket } from '../../lib/app/market-watch.ts';
 import { recalibrate as recalibrateThresholds } from '../../lib/app/recalibrate.ts';
 import { ReferenceCloseMarkSource } from '../../lib/app/reference-close-marks.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
+import { InProcessSweepQueue, sqsEvent } from '../../lib/cli/commands/cycle/lambda-runtime.ts';
 import type { MarginAlert } from '../../lib/domain/account/account.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
 import { DEFAULT_MARK_CONSENSUS_POLICY } from '../../lib/domain/market/mark-consensus.ts';
@@ -70,10 +73,11 @@ import { DEFAULT_THRESHOLD_POLICY } from '../../lib/domain/threshold/policy.ts';
 import type { AlertPublisher, AlertPublishResult, VenueMarkSource } from '../../lib/ports.ts';
 import { FixedClock, PreparedMarket, RecordingOps } from '../app/in-memory-ports.ts';
 import { book, RecordingStressQueue } from '../app/stress-ports.ts';
+import { account } from '../app/sweep-fixtures.ts';
 import { AS_OF, thresholdFor } from '../domain/valuation/fixtures.ts';
 import { buildStack, grantsOf, logicalId } from '../infra/support.ts';
 import { lambdaContext, lambdaEnv, recordedObservability, sqsRecord } from '../lambdas/support.ts';
-import { RecordingAlertPublisher, seededAccounts, sweepTables } from './faults/support.ts';
+import { PRICE, RecordingAlertPublisher, seededAccounts, sweepTables } from './faults/support.ts';
 import { useDynamoDbLocal } from './support/dynamodb.ts';
 
 const db = useDynamoDbLocal();
@@ -317,6 +321,151 @@ describe('IAM against real calls', () => {
       new Map([[breachIndex, logicalId(qmt.breachIndexTable)]]),
     );
   }, 60_000);
+
+  it('a crash minute fans out through the handlers: each change announced once; the watch may queue, the worker read by id', async () => {
+    // Twelve accounts one 10% fall moves out of OK; the watch sweeps 5 itself, so it queues 3 segments of 4.
+    const crashAccounts = Array.from({ length: 12 }, (_, i) =>
+      account(`crash-${String(i).padStart(2, '0')}`, 2_300),
+    );
+    const tables = await sweepTables(db, crashAccounts);
+    const breachIndex = await db.freshTable(breachIndexTableDefinition());
+    const clock = new FixedClock(Date.UTC(2026, 10, 24, 0, 5));
+    const setup = db.local.client;
+    const alerts = new RecordingAlertPublisher();
+    const ops = new RecordingOps();
+    await sweepSegment(
+      {
+        accounts: new DynamoDbAccountSource(setup, tables.accounts),
+        breachIndex: new DynamoDbBreachIndex(setup, breachIndex),
+        thresholds: new DynamoDbThresholdStore(setup, tables.thresholds),
+        statuses: new DynamoDbMarginStatusStore(setup, tables.statuses),
+        alerts,
+        ops,
+        clock,
+      },
+      { runId: 'full-1', segment: { segment: 0, totalSegments: 1 } },
+    );
+    expect(alerts.published).toHaveLength(0);
+
+    const env = lambdaEnv({
+      QMT_CONFIG: JSON.stringify({
+        instruments: { BTC: {} },
+        sweep: { targeted: { inlineAccounts: 5, accountsPerSegment: 4 } },
+      }),
+    });
+    const crash = PRICE * 0.9;
+    const venue = (name: string): VenueMarkSource => ({
+      venue: name,
+      mark: async (instrument) => ({ venue: name, instrument, price: crash, at: clock.now() - 1_000 }),
+    });
+    const queue = new InProcessSweepQueue();
+    const watchClient = recordingClient(db.local.endpoint);
+    const watchAccounts = new DynamoDbAccountSource(watchClient.client, tables.accounts);
+    const watch = createMarketWatchHandler({
+      env,
+      observability: recordedObservability(),
+      // No shock run here: the 10% move is the targeted sweep's.
+      onMarks: async () => undefined,
+      adapters: {
+        clock,
+        marks: new LiveMarkSource({
+          venues: ['deribit', 'binance', 'kraken'].map(venue),
+          policyFor: () => DEFAULT_MARK_CONSENSUS_POLICY,
+          clock,
+        }),
+        thresholds: new DynamoDbThresholdStore(watchClient.client, tables.thresholds),
+        accounts: watchAccounts,
+        accountReader: watchAccounts,
+        breachIndex: new DynamoDbBreachIndex(watchClient.client, breachIndex),
+        statuses: new DynamoDbMarginStatusStore(watchClient.client, tables.statuses),
+        alerts,
+        ops,
+        targetedQueue: queue,
+      },
+    });
+    // Scheduler delivers the minute twice, before any worker has run: every segment is queued twice.
+    const first = await watch({ scheduledTime: '2026-11-24T00:05:00Z' }, lambdaContext());
+    await watch({ scheduledTime: '2026-11-24T00:05:00Z' }, lambdaContext());
+    watchClient.client.destroy();
+    expect(first.sweep?.counts).toMatchObject({ crossed: 12, revisited: 0, fannedOut: 3 });
+    expect(queue.size).toBe(6);
+
+    const workerClient = recordingClient(db.local.endpoint);
+    const workerAccounts = new DynamoDbAccountSource(workerClient.client, tables.accounts);
+    const worker = createSweepWorkerHandler({
+      env,
+      observability: recordedObservability(),
+      adapters: {
+        clock,
+        thresholds: new DynamoDbThresholdStore(workerClient.client, tables.thresholds),
+        accounts: workerAccounts,
+        accountReader: workerAccounts,
+        breachIndex: new DynamoDbBreachIndex(workerClient.client, breachIndex),
+        statuses: new DynamoDbMarginStatusStore(workerClient.client, tables.statuses),
+        alerts,
+        ops,
+        sweepQueue: queue,
+      },
+    });
+    for (let batch = queue.take(4); batch.length > 0; batch = queue.take(4)) {
+      const response = await worker(sqsEvent(batch), lambdaContext());
+      expect(response.batchItemFailures).toEqual([]);
+    }
+    workerClient.client.destroy();
+    expect(alerts.published.map((a) => a.alertId).sort()).toEqual(
+      crashAccounts.map((a) => `${a.accountId}:1`),
+    );
+    const segments = ops.events.filter(
+      (e) => e.type === 'sweep.completed' && e.runId.startsWith('watch-') && e.segment >= 0,
+    );
+    expect(segments).toHaveLength(6);
+    expect(ops.events.filter((e) => e.type === 'sweep.failed')).toEqual([]);
+
+    const { stack, template } = buildStack();
+    const qmt = stack.marginThresholds;
+    // The watch's new sends go to the sweep queue, which its role may send to (SendMessageBatch is SendMessage).
+    const watchGrants = grantsOf(
+      template,
+      logicalId((qmt.marketWatchFunction as NodejsFunction).role as never),
+    );
+    for (const action of SWEEP_QUEUE_IAM_ACTIONS)
+      expect(watchGrants[logicalId(qmt.sweepQueue as never)]).toContain(action);
+    // The worker reads a segment's accounts by id (BatchGetItem): its role must allow it.
+    expect(workerClient.calls.get(tables.accounts)).toEqual(new Set(ACCOUNT_SOURCE_IAM_ACTIONS.get));
+    expectDeclared(
+      workerClient.calls,
+      new Map<string, readonly string[]>([
+        [tables.accounts, ACCOUNT_SOURCE_IAM_ACTIONS.get],
+        [tables.statuses, MARGIN_STATUS_STORE_IAM_ACTIONS.table],
+        [
+          `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`,
+          MARGIN_STATUS_STORE_IAM_ACTIONS.watchlistIndex,
+        ],
+        [tables.thresholds, THRESHOLD_STORE_IAM_ACTIONS.read],
+        [breachIndex, [...BREACH_INDEX_IAM_ACTIONS.record, ...BREACH_INDEX_IAM_ACTIONS.stamps]],
+        [`${breachIndex}/index/${BREACH_INDEX_BY_PRICE}`, BREACH_INDEX_IAM_ACTIONS.crossed],
+      ]),
+    );
+    expectAllowed(
+      template,
+      (qmt.sweepWorkerFunction as NodejsFunction).role,
+      workerClient.calls,
+      new Map([
+        [tables.accounts, logicalId(qmt.accountsTable as never)],
+        [tables.statuses, logicalId(qmt.marginStatusTable)],
+        [
+          `${tables.statuses}/index/${MARGIN_WATCHLIST_INDEX}`,
+          `\${${logicalId(qmt.marginStatusTable)}}/index/${MARGIN_WATCHLIST_INDEX}`,
+        ],
+        [tables.thresholds, logicalId(qmt.thresholdsTable)],
+        [breachIndex, logicalId(qmt.breachIndexTable)],
+        [
+          `${breachIndex}/index/${BREACH_INDEX_BY_PRICE}`,
+          `\${${logicalId(qmt.breachIndexTable)}}/index/${BREACH_INDEX_BY_PRICE}`,
+        ],
+      ]),
+    );
+  }, 120_000);
 
   it("the market watch's role allows what its shock recalibration sends: the set, its history, the lease, the sweep's size", async () => {
     const today = Date.UTC(2026, 10, 24);

@@ -10,7 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import type { SegmentMessage, SweepQueue } from '../../ports.ts';
+import type { SegmentMessage, SweepQueue, TargetedSegmentMessage, TargetedSweepQueue } from '../../ports.ts';
 import { isTransientAwsError } from '../aws-errors.ts';
 import { IncompleteBatchError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
@@ -38,7 +38,31 @@ export const segmentMessageSchema: z.ZodType<SegmentMessage> = z
     message: 'must be below totalSegments',
   });
 
-export type { SegmentMessage, SweepQueue } from '../../ports.ts';
+/**
+ * A crash minute's targeted segment as it arrives in a worker's record body (`TargetedSegmentMessage`).
+ * `kind` tells it from a Scan segment: a worker reads the kind first, then this schema.
+ */
+export const targetedSegmentMessageSchema: z.ZodType<TargetedSegmentMessage> = z
+  .strictObject({
+    kind: z.literal('targeted'),
+    runId: z.string().min(1).max(256),
+    segment: z.number().int().min(0),
+    totalSegments: z.number().int().min(1).max(1_000_000),
+    setId: z.string().min(1).max(256),
+    accountIds: z.array(z.string().min(1).max(128)).min(1).max(10_000),
+    marks: markSnapshotMessageSchema,
+  })
+  .refine((message) => message.segment < message.totalSegments, {
+    path: ['segment'],
+    message: 'must be below totalSegments',
+  });
+
+/** True when a record body says it is a targeted segment (the full sweep's bodies have no `kind`). */
+export function isTargetedBody(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'kind' in body;
+}
+
+export type { SegmentMessage, SweepQueue, TargetedSegmentMessage, TargetedSweepQueue } from '../../ports.ts';
 
 export interface SqsSweepQueueOptions {
   /** The client, or a function returning it (so the queue can be built before any client). */
@@ -179,6 +203,41 @@ export class SqsSweepQueue extends SqsBatchQueue<SegmentMessage> implements Swee
   constructor(options: SqsSweepQueueOptions) {
     super(options, (message) => `${message.runId}#${message.segment}`, segmentMessageBody);
   }
+}
+
+/**
+ * `TargetedSweepQueue` over SQS SendMessageBatch, on the sweep queue: the workers that sweep Scan segments
+ * sweep these too. Sent with more batches in flight than a full sweep's hundred segments need: a crash
+ * minute queues thousands, and every second of sending is a second before their alerts.
+ *
+ * @example
+ * await new SqsTargetedSweepQueue({ client: sqsClient, queueUrl, concurrency: 16 }).enqueueTargeted(messages);
+ */
+export class SqsTargetedSweepQueue implements TargetedSweepQueue {
+  private readonly queue: SqsBatchQueue<TargetedSegmentMessage>;
+  constructor(options: SqsSweepQueueOptions) {
+    this.queue = new SqsBatchQueue(
+      { ...options, concurrency: options.concurrency ?? 16 },
+      (message) => `${message.runId}#t${message.segment}`,
+      targetedMessageBody,
+    );
+  }
+  enqueueTargeted(messages: readonly TargetedSegmentMessage[]): Promise<void> {
+    return this.queue.enqueue(messages);
+  }
+}
+
+/** A targeted segment's body as sent: the snapshot in its wire form. */
+export function targetedMessageBody(message: TargetedSegmentMessage): object {
+  return {
+    kind: message.kind,
+    runId: message.runId,
+    segment: message.segment,
+    totalSegments: message.totalSegments,
+    setId: message.setId,
+    accountIds: message.accountIds,
+    marks: toMarkSnapshotMessage(message.marks),
+  };
 }
 
 /** The body as sent: no `cursor` key at all when starting a segment from its beginning. */

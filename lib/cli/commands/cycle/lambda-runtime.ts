@@ -6,16 +6,30 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { Observability } from '../../../../lambdas/shared/observability.ts';
-import { segmentMessageBody } from '../../../adapters/sqs/sweep-queue.ts';
-import type { SegmentMessage, SweepQueue } from '../../../ports.ts';
+import { segmentMessageBody, targetedMessageBody } from '../../../adapters/sqs/sweep-queue.ts';
+import type {
+  SegmentMessage,
+  SweepQueue,
+  TargetedSegmentMessage,
+  TargetedSweepQueue,
+} from '../../../ports.ts';
 
-/** Stands in for SQS: the coordinator and workers enqueue here, and the cycle drains it. */
-export class InProcessSweepQueue implements SweepQueue {
-  private messages: SegmentMessage[] = [];
+/** What the sweep queue carries: Scan segments, and a crash minute's targeted segments. */
+export type SweepQueueMessage = SegmentMessage | TargetedSegmentMessage;
+
+/** Stands in for SQS: the coordinator, the watch and the workers enqueue here, and the cycle drains it. */
+export class InProcessSweepQueue implements SweepQueue, TargetedSweepQueue {
+  private messages: SweepQueueMessage[] = [];
   async enqueue(messages: readonly SegmentMessage[]): Promise<void> {
     this.messages.push(...messages);
   }
-  take(n: number): SegmentMessage[] {
+  async enqueueTargeted(messages: readonly TargetedSegmentMessage[]): Promise<void> {
+    this.messages.push(...messages);
+  }
+  get size(): number {
+    return this.messages.length;
+  }
+  take(n: number): SweepQueueMessage[] {
     return this.messages.splice(0, n);
   }
   clear(): void {
@@ -23,13 +37,13 @@ export class InProcessSweepQueue implements SweepQueue {
   }
 }
 
-export function sqsEvent(messages: readonly SegmentMessage[]): SQSEvent {
+export function sqsEvent(messages: readonly SweepQueueMessage[]): SQSEvent {
   return {
     Records: messages.map((message, i) => ({
       messageId: `local-${message.runId}-${message.segment}-${i}`,
       receiptHandle: 'local',
       // The body SQS would carry: the mark snapshot in its wire form (decimal strings, ISO times).
-      body: JSON.stringify(segmentMessageBody(message)),
+      body: JSON.stringify('kind' in message ? targetedMessageBody(message) : segmentMessageBody(message)),
       attributes: {
         ApproximateReceiveCount: '1',
         SentTimestamp: String(Date.now()),

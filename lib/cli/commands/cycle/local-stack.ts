@@ -100,6 +100,7 @@ export async function openLocalStack(options: LocalStackOptions): Promise<LocalS
     alerts: recordingAlerts(outbox.alerts, recorded.alerts),
     ops: recordingOps(outbox.ops, recorded.ops),
     sweepQueue: queue,
+    targetedQueue: queue,
   };
   const overrides: Adapters = { ...localAdapters, ...hooks.adapters?.(localAdapters) };
   const storeAccounts: AccountWriter = (accounts) => writeAccounts(db.client, db.tables.accounts, accounts);
