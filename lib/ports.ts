@@ -256,7 +256,8 @@ export type OpsEvent =
   | {
       readonly type: 'sweep.completed';
       readonly runId: string;
-      readonly segment: number;
+      /** The Scan or targeted segment; absent for the watch's own targeted look (no segment). */
+      readonly segment?: number;
       readonly counts: Readonly<Record<string, number>>;
       /** The marks valued at: source (`live`, `reference-close`), time taken, instruments held. */
       readonly marks?: MarksReport;
@@ -265,7 +266,8 @@ export type OpsEvent =
       /** A sweep segment that failed and was not retried in place (the local cycle, which has no SQS). */
       readonly type: 'sweep.failed';
       readonly runId: string;
-      readonly segment: number;
+      /** The Scan or targeted segment; absent for the watch's own targeted look (no segment). */
+      readonly segment?: number;
       readonly reason: string;
     }
   | {

@@ -143,7 +143,6 @@ export async function sweepMoved(
     await ports.ops.publish({
       type: 'sweep.completed',
       runId: request.runId,
-      segment: -1,
       counts: { ...counts, escalated: 1 },
       marks: marksReport,
     });
@@ -165,7 +164,6 @@ export async function sweepMoved(
       await ports.ops.publish({
         type: 'sweep.failed',
         runId: request.runId,
-        segment: -1,
         reason:
           `targeted segments not all queued: ${error instanceof Error ? error.message : String(error)}`.slice(
             0,
@@ -177,14 +175,13 @@ export async function sweepMoved(
     await ports.ops.publish({
       type: 'sweep.completed',
       runId: request.runId,
-      segment: -1,
       counts: { ...counts },
       marks: marksReport,
     });
     return result(request.runId, set.setId, prepared, [], false);
   }
   const revisited = await sweepIds(ports, request, prepared, ids);
-  await finish(ports, request.runId, -1, prepared);
+  await finish(ports, request.runId, undefined, prepared);
   return result(request.runId, set.setId, prepared, revisited, false);
 }
 
@@ -194,7 +191,7 @@ export interface NamedSweepRequest
   readonly accountIds: readonly string[];
   /** The set whose bands named them: another CURRENT set throws `SetSupersededError`. */
   readonly setId?: string;
-  /** The segment's number in the ops events. @default -1 */
+  /** The segment's number in the ops events; absent for a look that is not a segment. */
   readonly segment?: number;
 }
 
@@ -227,7 +224,7 @@ export async function sweepNamed(
   const ids = [...new Set(request.accountIds)].sort();
   prepared.tally.counts.crossed = ids.length;
   const revisited = await sweepIds(ports, request, prepared, ids);
-  await finish(ports, request.runId, request.segment ?? -1, prepared);
+  await finish(ports, request.runId, request.segment, prepared);
   return result(request.runId, prepared.set.setId, prepared, revisited, false);
 }
 
@@ -327,7 +324,7 @@ async function sweepIds(
 async function finish(
   ports: Pick<TargetedSweepPorts, 'ops'>,
   runId: string,
-  segment: number,
+  segment: number | undefined,
   { tally, marksReport }: Prepared,
 ): Promise<void> {
   if (tally.rejected.length > 0) {
@@ -336,9 +333,9 @@ async function finish(
   await ports.ops.publish({
     type: 'sweep.completed',
     runId,
-    // The targeted sweep is not a Scan segment; -1 tells the watch's own apart in the ops stream, and a
-    // fanned-out segment reports under the watch's run id with its segment number.
-    segment,
+    // The watch's own look has no segment (the field is absent); a fanned-out segment reports under the
+    // watch's run id with its segment number.
+    ...(segment !== undefined && { segment }),
     counts: { ...tally.counts },
     marks: marksReport,
   });

@@ -121,7 +121,9 @@ export const opsEventSchemas = {
     .strictObject({
       type: z.literal('sweep.completed'),
       runId,
-      segment: count('The sweep segment.'),
+      segment: count(
+        "The Scan or targeted segment; absent for the market watch's own targeted look.",
+      ).optional(),
       counts: z
         .record(z.string(), z.number())
         .describe('Accounts by outcome (valued, changed, rejected, …).'),
@@ -132,7 +134,9 @@ export const opsEventSchemas = {
     .strictObject({
       type: z.literal('sweep.failed'),
       runId,
-      segment: count('The sweep segment.'),
+      segment: count(
+        "The Scan or targeted segment; absent for the market watch's own targeted look.",
+      ).optional(),
       reason: text('Why it failed.'),
     })
     .describe('A sweep segment failed and was not retried in place.'),

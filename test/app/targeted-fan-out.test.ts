@@ -1,5 +1,6 @@
 // The crash minute's fan-out: the cut of the crossed ids into segments, and the guarantees across the
 // watch's queue and the workers: every change announced once, whatever is repeated or redelivered.
+
 import { describe, expect, it } from 'vitest';
 import { IncompleteBatchError } from '../../lib/adapters/errors.ts';
 import { InMemoryBreachIndex } from '../../lib/adapters/local/breach-index.ts';
@@ -12,6 +13,7 @@ import {
   type TargetedSweepPorts,
 } from '../../lib/app/targeted-sweep.ts';
 import type { TargetedSegmentMessage, TargetedSweepQueue } from '../../lib/ports.ts';
+import { opsEventSchema } from '../../lib/schemas/ops-message.ts';
 import { InMemoryAccounts } from '../bench/support/accounts.ts';
 import {
   FixedClock,
@@ -121,9 +123,11 @@ describe('sweepMoved fanning a crash minute out', () => {
     }
     expect(ports.ops.events.at(-1)).toMatchObject({
       type: 'sweep.completed',
-      segment: -1,
       counts: { crossed: 10, fannedOut: 3 },
     });
+    // The watch's own look is not a segment: no segment field, and every event keeps the published contract.
+    expect(ports.ops.events.at(-1)).not.toHaveProperty('segment');
+    for (const event of ports.ops.events) expect(opsEventSchema.safeParse(event).error).toBeUndefined();
   });
 
   it('sweeps a minute at or under inlineAccounts itself, queueing nothing', async () => {
@@ -162,9 +166,10 @@ describe('sweepMoved fanning a crash minute out', () => {
     expect(ports.ops.events.at(-1)).toMatchObject({
       type: 'sweep.failed',
       runId: 'watch-1',
-      segment: -1,
       reason: expect.stringMatching(/targeted segments not all queued.*watch-1#t2/),
     });
+    expect(ports.ops.events.at(-1)).not.toHaveProperty('segment');
+    for (const event of ports.ops.events) expect(opsEventSchema.safeParse(event).error).toBeUndefined();
     expect(ports.alerts.published).toHaveLength(0);
 
     queue.failWith = undefined;

@@ -96,10 +96,10 @@ export function opsSubject(event: OpsEvent): string {
       text = `qmt SHOCK recalibration ${event.instrument}: move ${percent(event.move)}, IM ${percent(event.from)} -> ${percent(event.to)} ${run}`;
       break;
     case 'sweep.completed':
-      text = `qmt sweep segment ${event.segment} completed ${run}`;
+      text = `qmt ${event.segment === undefined ? 'targeted sweep' : `sweep segment ${event.segment}`} completed ${run}`;
       break;
     case 'sweep.failed':
-      text = `qmt sweep segment ${event.segment} FAILED ${run}`;
+      text = `qmt ${event.segment === undefined ? 'targeted sweep' : `sweep segment ${event.segment}`} FAILED ${run}`;
       break;
     case 'sweep.not-queued':
       text = `qmt sweep after the shock on ${event.instruments.join(', ')} NOT QUEUED ${run}`;
