@@ -31,7 +31,7 @@ import {
   sweepSegment,
 } from '../../lib/app/sweep.ts';
 import { DEFAULT_TARGETED_FAN_OUT } from '../../lib/app/targeted-fan-out.ts';
-import { SetSupersededError, sweepNamed } from '../../lib/app/targeted-sweep.ts';
+import { SetSupersededError, sweepNamed, type TargetedSweepCounts } from '../../lib/app/targeted-sweep.ts';
 import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { QmtError } from '../../lib/domain/errors.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
@@ -99,6 +99,18 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
 
   const maxAgeMs = config.sweep.targeted?.maxAgeMs ?? DEFAULT_TARGETED_FAN_OUT.maxAgeMs;
 
+  /** The verdict counts a full and a targeted segment both report. */
+  const countVerdicts = (counts: TargetedSweepCounts | SweepResult['counts']): void => {
+    count(metrics, METRIC.AccountsValued, counts.accounts);
+    count(metrics, METRIC.AccountsRejected, counts.rejected);
+    count(metrics, METRIC.Transitions, counts.transitions);
+    count(metrics, METRIC.StaleTransitions, counts.stale);
+    count(metrics, METRIC.AlertsPublished, counts.alertsPublished);
+    count(metrics, METRIC.AlertsFailed, counts.alertsFailed);
+    // Pending alerts re-sent from the outbox.
+    count(metrics, METRIC.AlertsResent, counts.alertsResent ?? 0);
+  };
+
   /**
    * A crash minute's targeted segment: the watch's `sweepMoved` on these ids (announce first, re-index
    * after). Never redelivered: a failure, a segment too old or cut for a superseded set is reported to ops
@@ -153,13 +165,7 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
       );
       const { counts } = result;
       count(metrics, METRIC.AccountsRevisited, counts.revisited);
-      count(metrics, METRIC.AccountsValued, counts.accounts);
-      count(metrics, METRIC.AccountsRejected, counts.rejected);
-      count(metrics, METRIC.Transitions, counts.transitions);
-      count(metrics, METRIC.StaleTransitions, counts.stale);
-      count(metrics, METRIC.AlertsPublished, counts.alertsPublished);
-      count(metrics, METRIC.AlertsFailed, counts.alertsFailed);
-      count(metrics, METRIC.AlertsResent, counts.alertsResent ?? 0);
+      countVerdicts(counts);
       count(metrics, METRIC.SegmentsCompleted, 1);
       logger.info('targeted segment swept', { ...where, counts: { ...counts } });
     } catch (error) {
@@ -241,14 +247,8 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
   /** Counts to metrics; the outcome and any rejected records (key + reason) to the log. */
   const reportResult = (message: SegmentMessage, result: SweepResult): void => {
     const { counts } = result;
-    count(metrics, METRIC.AccountsValued, counts.accounts);
-    count(metrics, METRIC.AccountsRejected, counts.rejected);
-    count(metrics, METRIC.Transitions, counts.transitions);
-    count(metrics, METRIC.StaleTransitions, counts.stale);
-    count(metrics, METRIC.AlertsPublished, counts.alertsPublished);
-    count(metrics, METRIC.AlertsFailed, counts.alertsFailed);
-    // Re-sent pending alerts, and accounts held back because their last alert is still unconfirmed.
-    count(metrics, METRIC.AlertsResent, counts.alertsResent ?? 0);
+    countVerdicts(counts);
+    // Accounts held back because their last alert is still unconfirmed.
     count(metrics, METRIC.AccountsDeferred, counts.deferred ?? 0);
     const where = { runId: message.runId, segment: message.segment, totalSegments: message.totalSegments };
     logger.info(result.done ? 'segment swept' : 'segment paused near the time limit', {
