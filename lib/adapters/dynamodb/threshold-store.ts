@@ -8,9 +8,10 @@
  * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount, correlationChunks and
  *   correlationsHash (when the set has estimated pair correlations), catalogue (the discovered instrument
  *   catalogue as JSON, when discovery is on). Sets written before the chunks hold `correlations` (JSON) here.
- * - `SET#<setId>` / `CORR#<0001…>`: `part`, one chunk (≤ 350 KB) of the pair correlations as JSON. A whole
- *   exchange's correlations (44,850 pairs at 300 instruments, about 9.5 MB) never fit the 400 KB META item;
- *   the chunks are written before META, which names their count and the hash of their whole text.
+ * - `SET#<setId>` / `CORR#<0001…>`: `correlationPart`, one chunk (≤ 350 KB) of the pair correlations as
+ *   JSON (not `part`: the stress reports' parts in this partition hold that, and the set's Query must not
+ *   fetch them). A whole exchange's correlations (44,850 pairs at 300 instruments, about 10 MB) never fit
+ *   the 400 KB META item; the chunks are written before META, which names their count and whole-text hash.
  * - `SET#<setId>` / `INSTR#<instrument>`: instrument, historyKey (`asOf#createdAt#setId`), ordinal, threshold
  *   (the whole `Threshold` as JSON, so every audit field and number round-trips exactly)
  */
@@ -248,13 +249,13 @@ export class DynamoDbThresholdStore implements ThresholdStore {
             'correlations',
             'correlationChunks',
             'correlationsHash',
-            'part',
+            'correlationPart',
             'catalogue',
           ),
           ExpressionAttributeValues: { ':pk': str(setPartition(setId)) },
           ProjectionExpression:
             '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount, #correlations, ' +
-            '#correlationChunks, #correlationsHash, #part, #catalogue',
+            '#correlationChunks, #correlationsHash, #correlationPart, #catalogue',
           // Consistent: items written just before the flip must all be visible to a reader that saw the flip.
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -322,7 +323,8 @@ function storedCorrelations(meta: Item, items: readonly Item[], what: string): s
   const parts = new Map<string, string>();
   for (const item of items) {
     const sk = getString(item, 'sk');
-    if (sk?.startsWith(CORRELATION_PREFIX)) parts.set(sk, requireString(item, 'part', `${what}, ${sk}`));
+    if (sk?.startsWith(CORRELATION_PREFIX))
+      parts.set(sk, requireString(item, 'correlationPart', `${what}, ${sk}`));
   }
   const consequence = 'refusing the set rather than drop its correlation offsets (higher margins)';
   const text = Array.from({ length: count }, (_, i) => {
@@ -404,7 +406,7 @@ function setItems(set: ThresholdSet): Item[] {
     }),
   );
   const correlationItems = chunks.map(
-    (part, i): Item => ({ pk, sk: str(correlationChunkKey(i)), part: str(part) }),
+    (part, i): Item => ({ pk, sk: str(correlationChunkKey(i)), correlationPart: str(part) }),
   );
   return [meta, ...correlationItems, ...thresholds];
 }

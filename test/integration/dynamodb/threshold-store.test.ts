@@ -211,7 +211,7 @@ describe('DynamoDbThresholdStore on DynamoDB Local', () => {
             TableName: table,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :corr)',
             ExpressionAttributeValues: { ':pk': { S: 'SET#set-x' }, ':corr': { S: 'CORR#' } },
-            ProjectionExpression: 'sk, part',
+            ProjectionExpression: 'sk, correlationPart',
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
           }),
@@ -228,7 +228,7 @@ describe('DynamoDbThresholdStore on DynamoDB Local', () => {
       await store.publishSet(whole, undefined);
       await expect(store.currentSet()).resolves.toEqual(whole);
       const chunks = await chunkItems(table);
-      const bytes = chunks.map((chunk) => Buffer.byteLength(chunk.part?.S ?? '', 'utf8'));
+      const bytes = chunks.map((chunk) => Buffer.byteLength(chunk.correlationPart?.S ?? '', 'utf8'));
       for (const size of bytes) expect(size).toBeLessThanOrEqual(350_000);
       // The figure docs/SCALE.md quotes.
       console.info(
@@ -244,7 +244,7 @@ describe('DynamoDbThresholdStore on DynamoDB Local', () => {
         new UpdateItemCommand({
           TableName: table,
           Key: { pk: { S: 'SET#set-x' }, sk: { S: 'CORR#0001' } },
-          UpdateExpression: 'SET part = :text',
+          UpdateExpression: 'SET correlationPart = :text',
           ExpressionAttributeValues: { ':text': { S: '[]' } },
         }),
       );
