@@ -121,8 +121,8 @@ function candleItemBytes(venue: string, instrument: string, intervalMs: number, 
 
 /**
  * The thresholds table, and an in-memory copy that takes over when a set cannot be stored there (a 300-
- * instrument set's correlations overflow DynamoDB's 400 KB item): the bench goes on to measure the rest, and
- * says so.
+ * instrument set's correlations overflowed DynamoDB's 400 KB item before they were cut into chunk items):
+ * the bench goes on to measure the rest, and says so.
  */
 class FallbackThresholds implements ThresholdStore {
   private readonly memory = new InMemoryThresholdStore();

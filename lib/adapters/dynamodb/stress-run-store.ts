@@ -17,7 +17,6 @@
  * them (`parts`, `partsHash`): a reader that sees the item finds every part. The hash is of the whole
  * body, so a repeated or competing write never overwrites the parts another item names with other text.
  */
-import { createHash } from 'node:crypto';
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
@@ -35,6 +34,7 @@ import type {
   StressSegmentResult,
 } from '../../ports.ts';
 import { attributeNames, type Item, num, requireNumber, requireString, str } from './attributes.ts';
+import { bodyHash, bodyParts, INLINE_BODY_BYTES } from './body-parts.ts';
 import { utf8Bytes } from './limits.ts';
 
 /** IAM actions on the runs table: the run, its segments' results and their parts (reads are consistent). */
@@ -51,25 +51,6 @@ export const STRESS_REPORT_STORE_IAM_ACTIONS = {
   load: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
 } as const;
 
-/** A body up to this size stays in its item; room is left for the keys and the other attributes. */
-export const INLINE_BODY_BYTES = 350_000;
-/** Characters a part starts from; fewer when they are wider than one byte. */
-const PART_CHARS = 350_000;
-
-/** The body cut into parts of at most `INLINE_BODY_BYTES` UTF-8 bytes, never inside a surrogate pair. */
-export function bodyParts(body: string): string[] {
-  const parts: string[] = [];
-  for (let start = 0; start < body.length; ) {
-    let end = Math.min(body.length, start + PART_CHARS);
-    while (utf8Bytes(body.slice(start, end)) > INLINE_BODY_BYTES) end = start + Math.ceil((end - start) / 2);
-    const last = body.charCodeAt(end - 1);
-    if (end < body.length && last >= 0xd800 && last <= 0xdbff) end -= 1; // keep the pair whole
-    parts.push(body.slice(start, end));
-    start = end;
-  }
-  return parts;
-}
-
 /** How a body is stored: in its item, or as parts (each item the caller writes, keyed by `partKey`). */
 function storedBody(
   body: string,
@@ -77,7 +58,7 @@ function storedBody(
   partKey: (hash: string, index: number) => Item,
 ): { fields: Item; parts: Item[] } {
   if (utf8Bytes(body) <= INLINE_BODY_BYTES) return { fields: { [attribute]: str(body) }, parts: [] };
-  const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  const hash = bodyHash(body);
   const parts = bodyParts(body).map((text, i) => ({ ...partKey(hash, i), part: str(text) }));
   return { fields: { parts: num(parts.length), partsHash: str(hash) }, parts };
 }
@@ -125,7 +106,7 @@ async function readBody(
     return text;
   });
   const whole = body.join('');
-  if (createHash('sha256').update(whole).digest('hex').slice(0, 16) !== hash) {
+  if (bodyHash(whole) !== hash) {
     throw new Error(`${what}: its ${count} parts do not make the body stored (${hash})`);
   }
   return whole;

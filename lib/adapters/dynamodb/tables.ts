@@ -54,8 +54,9 @@ export interface TableDefinition {
 export const THRESHOLD_HISTORY_INDEX = 'byInstrument';
 
 /**
- * Thresholds. A set's items share one partition (`pk = SET#<setId>`): one `META` item and one item per
- * instrument (`sk = INSTR#<instrument>`), so a reader fetches a whole set in one Query. The `CURRENT`
+ * Thresholds. A set's items share one partition (`pk = SET#<setId>`): one `META` item, one item per
+ * instrument (`sk = INSTR#<instrument>`) and the correlations' chunks (`sk = CORR#0001`…), so a reader
+ * fetches a whole set in one Query. The `CURRENT`
  * pointer is the item `pk = POINTER, sk = CURRENT`. Only instrument items carry `instrument`/`historyKey`,
  * so the history index is sparse: neither the pointer nor META items land in it.
  */

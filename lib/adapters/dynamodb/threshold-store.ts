@@ -5,9 +5,13 @@
  *
  * Items (table `thresholds`, keys `pk`/`sk`):
  * - `POINTER` / `CURRENT`: setId, previousSetId, runId, createdAt, publishedAt, instrumentCount, publishToken
- * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount, correlations (the set's
- *   estimated pair correlations as JSON, when it has them), catalogue (the discovered instrument catalogue as
- *   JSON, when discovery is on)
+ * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount, correlationChunks and
+ *   correlationsHash (when the set has estimated pair correlations), catalogue (the discovered instrument
+ *   catalogue as JSON, when discovery is on). Sets written before the chunks hold `correlations` (JSON) here.
+ * - `SET#<setId>` / `CORR#<0001…>`: `correlationPart`, one chunk (≤ 350 KB) of the pair correlations as
+ *   JSON (not `part`: the stress reports' parts in this partition hold that, and the set's Query must not
+ *   fetch them). A whole exchange's correlations (44,850 pairs at 300 instruments, about 10 MB) never fit
+ *   the 400 KB META item; the chunks are written before META, which names their count and whole-text hash.
  * - `SET#<setId>` / `INSTR#<instrument>`: instrument, historyKey (`asOf#createdAt#setId`), ordinal, threshold
  *   (the whole `Threshold` as JSON, so every audit field and number round-trips exactly)
  */
@@ -34,12 +38,15 @@ import {
   str,
 } from './attributes.ts';
 import { type BatchOptions, batchWriteAll } from './batch.ts';
+import { bodyHash, bodyParts } from './body-parts.ts';
 import { displayKey, ItemLimitError, itemLimitViolation } from './limits.ts';
 import { keyAttributeNames, THRESHOLD_HISTORY_INDEX, thresholdsTable } from './tables.ts';
 
 const POINTER_KEY: Item = { pk: str('POINTER'), sk: str('CURRENT') };
 const META_SK = 'META';
 const INSTRUMENT_PREFIX = 'INSTR#';
+const CORRELATION_PREFIX = 'CORR#';
+const correlationChunkKey = (index: number) => `${CORRELATION_PREFIX}${String(index + 1).padStart(4, '0')}`;
 const KEY_NAMES = keyAttributeNames(thresholdsTable);
 
 const setPartition = (setId: string) => `SET#${setId}`;
@@ -105,13 +112,17 @@ export class DynamoDbThresholdStore implements ThresholdStore {
       );
     }
 
-    await batchWriteAll(
-      this.client,
-      this.tableName,
-      items.map((Item) => ({ PutRequest: { Item } })),
-      KEY_NAMES,
-      this.options.batch,
-    );
+    // META last: it names the correlation chunks, so they are all in before it (and CURRENT moves after both).
+    const [meta, ...rest] = items;
+    for (const group of [rest, meta ? [meta] : []]) {
+      await batchWriteAll(
+        this.client,
+        this.tableName,
+        group.map((Item) => ({ PutRequest: { Item } })),
+        KEY_NAMES,
+        this.options.batch,
+      );
+    }
 
     const token = this.newToken();
     try {
@@ -236,11 +247,15 @@ export class DynamoDbThresholdStore implements ThresholdStore {
             'previousSetId',
             'instrumentCount',
             'correlations',
+            'correlationChunks',
+            'correlationsHash',
+            'correlationPart',
             'catalogue',
           ),
           ExpressionAttributeValues: { ':pk': str(setPartition(setId)) },
           ProjectionExpression:
-            '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount, #correlations, #catalogue',
+            '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount, #correlations, ' +
+            '#correlationChunks, #correlationsHash, #correlationPart, #catalogue',
           // Consistent: items written just before the flip must all be visible to a reader that saw the flip.
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -267,7 +282,7 @@ export class DynamoDbThresholdStore implements ThresholdStore {
       throw new QmtError(`${what} is incomplete: ${thresholds.length} of ${expected} thresholds present`);
     }
     const previousSetId = getString(meta, 'previousSetId');
-    const correlations = getString(meta, 'correlations');
+    const correlations = storedCorrelations(meta, items, what);
     const catalogue = getString(meta, 'catalogue');
     return {
       setId,
@@ -295,6 +310,41 @@ function keyOf(item: Item): Item {
   return Object.fromEntries(KEY_NAMES.flatMap((name) => (item[name] ? [[name, item[name]]] : [])));
 }
 
+/**
+ * The set's correlations as JSON: inline in META (sets written before the chunks) or its chunk items joined
+ * and checked against META's count and hash. A missing or altered chunk is an error: read as no
+ * correlations, the set would drop every correlation offset and raise margins without anyone noticing.
+ */
+function storedCorrelations(meta: Item, items: readonly Item[], what: string): string | undefined {
+  const inline = getString(meta, 'correlations');
+  if (inline !== undefined || meta.correlationChunks === undefined) return inline;
+  const count = requireNumber(meta, 'correlationChunks', what);
+  const hash = requireString(meta, 'correlationsHash', what);
+  const parts = new Map<string, string>();
+  for (const item of items) {
+    const sk = getString(item, 'sk');
+    if (sk?.startsWith(CORRELATION_PREFIX))
+      parts.set(sk, requireString(item, 'correlationPart', `${what}, ${sk}`));
+  }
+  const consequence = 'refusing the set rather than drop its correlation offsets (higher margins)';
+  const text = Array.from({ length: count }, (_, i) => {
+    const key = correlationChunkKey(i);
+    const part = parts.get(key);
+    if (part === undefined) {
+      throw new QmtError(
+        `${what}: correlation chunk ${key} (${i + 1} of ${count}) is missing; ${consequence}`,
+      );
+    }
+    return part;
+  }).join('');
+  if (bodyHash(text) !== hash) {
+    throw new QmtError(
+      `${what}: its correlation chunks do not make the correlations stored (${count} chunks, hash ${hash}); ${consequence}`,
+    );
+  }
+  return text;
+}
+
 function checkPublishable(set: ThresholdSet, expectedPreviousSetId: string | undefined): void {
   if (set.setId === '') throw new QmtError('a threshold set needs a setId');
   if (set.setId === expectedPreviousSetId) {
@@ -316,15 +366,19 @@ function checkStorable(setId: string, items: readonly Item[]): void {
     if (reason === undefined) continue;
     const instrument = getString(item, 'instrument');
     const shown = displayKey(setId);
-    throw new ItemLimitError(
-      `threshold set ${shown}, ${instrument === undefined ? 'META item' : `instrument ${instrument}`}: ${reason}`,
-      shown,
-    );
+    const which = instrument === undefined ? `${getString(item, 'sk')} item` : `instrument ${instrument}`;
+    throw new ItemLimitError(`threshold set ${shown}, ${which}: ${reason}`, shown);
   }
 }
 
+/** META first: `publishSet` writes it after the rest. */
 function setItems(set: ThresholdSet): Item[] {
   const pk = str(setPartition(set.setId));
+  const correlationsText =
+    set.correlations === undefined
+      ? undefined
+      : stringifyFinite(set.correlations, `set ${set.setId}, correlations`);
+  const chunks = correlationsText === undefined ? [] : bodyParts(correlationsText);
   const meta: Item = {
     pk,
     sk: str(META_SK),
@@ -333,8 +387,9 @@ function setItems(set: ThresholdSet): Item[] {
     createdAt: str(set.createdAt),
     ...(set.previousSetId !== undefined && { previousSetId: str(set.previousSetId) }),
     instrumentCount: num(set.thresholds.length),
-    ...(set.correlations !== undefined && {
-      correlations: str(stringifyFinite(set.correlations, `set ${set.setId}, correlations`)),
+    ...(correlationsText !== undefined && {
+      correlationChunks: num(chunks.length),
+      correlationsHash: str(bodyHash(correlationsText)),
     }),
     ...(set.catalogue !== undefined && {
       catalogue: str(stringifyFinite(set.catalogue, `set ${set.setId}, catalogue`)),
@@ -350,7 +405,10 @@ function setItems(set: ThresholdSet): Item[] {
       threshold: str(stringifyThreshold(threshold, set.setId)),
     }),
   );
-  return [meta, ...thresholds];
+  const correlationItems = chunks.map(
+    (part, i): Item => ({ pk, sk: str(correlationChunkKey(i)), correlationPart: str(part) }),
+  );
+  return [meta, ...correlationItems, ...thresholds];
 }
 
 function stringifyThreshold(threshold: Threshold, setId: string): string {

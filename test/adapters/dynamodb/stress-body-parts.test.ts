@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { bodyParts, INLINE_BODY_BYTES } from '../../../lib/adapters/dynamodb/body-parts.ts';
 import { utf8Bytes } from '../../../lib/adapters/dynamodb/limits.ts';
-import { bodyParts, INLINE_BODY_BYTES } from '../../../lib/adapters/dynamodb/stress-run-store.ts';
 
 describe('a stress body cut into parts', () => {
   it('keeps every part within the item budget and rebuilds the body exactly, wide characters included', () => {

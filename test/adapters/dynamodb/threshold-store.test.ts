@@ -88,11 +88,10 @@ describe('DynamoDbThresholdStore.publishSet', () => {
     const instruments = Array.from({ length: 30 }, (_, i) => `I${i}`);
     await store().publishSet(sampleSet('set-a', instruments), undefined);
 
-    // 30 thresholds + META = 31 items → 25 + 6.
-    const sizes = ddb
-      .commandCalls(BatchWriteItemCommand)
-      .map((c) => c.args[0].input.RequestItems?.[TABLE]?.length);
-    expect(sizes.sort()).toEqual([25, 6]);
+    // 30 thresholds → 25 + 5, then META alone (it names the correlation chunks, so it goes in last).
+    const batches = ddb.commandCalls(BatchWriteItemCommand).map((c) => c.args[0].input.RequestItems?.[TABLE]);
+    expect(batches.map((batch) => batch?.length)).toEqual([25, 5, 1]);
+    expect(batches[2]?.[0]?.PutRequest?.Item?.sk).toEqual({ S: 'META' });
     expect(ddb).toHaveReceivedCommandOnce(PutItemCommand);
     expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: TABLE,

@@ -1,9 +1,10 @@
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ItemLimitError } from '../../../lib/adapters/dynamodb/limits.ts';
 import { thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
 import { ThresholdSetConflictError } from '../../../lib/domain/errors.ts';
+import type { PairCorrelation } from '../../../lib/domain/threshold/correlation.ts';
 import type { ThresholdSet } from '../../../lib/domain/threshold/threshold.ts';
 import { sampleSet } from '../../adapters/dynamodb/support.ts';
 import { useDynamoDbLocal } from '../support/dynamodb.ts';
@@ -181,5 +182,81 @@ describe('DynamoDbThresholdStore on DynamoDB Local', () => {
     await expect(store.history('BTC', { before: '2024-03-02' })).resolves.toEqual([a.thresholds[0]]);
     await expect(store.history('ETH')).resolves.toEqual([a.thresholds[1]]);
     await expect(store.history('DOGE')).resolves.toEqual([]);
+  });
+
+  describe('a whole exchange’s correlations (300 instruments, 44,850 pairs, about 9.5 MB as JSON)', () => {
+    const instruments = Array.from({ length: 300 }, (_, i) => `SYM${String(i).padStart(3, '0')}-PERP`);
+    const correlations: PairCorrelation[] = instruments.flatMap((a, i) =>
+      instruments.slice(i + 1).map((b, j) => ({
+        a,
+        b,
+        lookback: {
+          rho: 0.8123456789012345 - (i + j) / 1e5,
+          days: 730,
+          from: '2022-03-01',
+          to: '2024-02-29',
+        },
+        stressed: { rho: 0.7000000000000001 - j / 1e6, days: 9, from: '2020-03-12', to: '2022-11-09' },
+        rho: 0.7000000000000001 - j / 1e6,
+      })),
+    );
+    const whole: ThresholdSet = { ...sampleSet('set-x', instruments), correlations };
+
+    async function chunkItems(table: string) {
+      const found = [];
+      let startKey: Record<string, never> | undefined;
+      do {
+        const page = await db.local.client.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :corr)',
+            ExpressionAttributeValues: { ':pk': { S: 'SET#set-x' }, ':corr': { S: 'CORR#' } },
+            ProjectionExpression: 'sk, correlationPart',
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        found.push(...(page.Items ?? []));
+        startKey = page.LastEvaluatedKey as typeof startKey;
+      } while (startKey);
+      return found;
+    }
+
+    it('stores and reads back every pair exactly, in chunk items under 350 KB outside the META item', async () => {
+      expect(correlations).toHaveLength(44_850);
+      const { table, store } = await freshStore();
+      await store.publishSet(whole, undefined);
+      await expect(store.currentSet()).resolves.toEqual(whole);
+      const chunks = await chunkItems(table);
+      const bytes = chunks.map((chunk) => Buffer.byteLength(chunk.correlationPart?.S ?? '', 'utf8'));
+      for (const size of bytes) expect(size).toBeLessThanOrEqual(350_000);
+      // The figure docs/SCALE.md quotes.
+      console.info(
+        `300 instruments: ${correlations.length} pairs, ${bytes.reduce((a, b) => a + b, 0)} bytes in ${chunks.length} chunk items`,
+      );
+      expect(chunks.length).toBeGreaterThan(1);
+    }, 120_000);
+
+    it('refuses a set whose correlation chunk is missing or altered, naming the set and the chunk', async () => {
+      const { table, store } = await freshStore();
+      await store.publishSet(whole, undefined);
+      await db.local.client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: { pk: { S: 'SET#set-x' }, sk: { S: 'CORR#0001' } },
+          UpdateExpression: 'SET correlationPart = :text',
+          ExpressionAttributeValues: { ':text': { S: '[]' } },
+        }),
+      );
+      await expect(store.currentSet()).rejects.toThrow(
+        /threshold set set-x: its correlation chunks do not make the correlations stored .*higher margins/,
+      );
+      await db.local.client.send(
+        new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'SET#set-x' }, sk: { S: 'CORR#0002' } } }),
+      );
+      await expect(store.currentSet()).rejects.toThrow(
+        /threshold set set-x: correlation chunk CORR#0002 \(2 of \d+\) is missing.*higher margins/,
+      );
+    }, 120_000);
   });
 });
