@@ -89,17 +89,25 @@ export function createConfiguration(scope: Construct, options: ConfigurationOpti
     deployTo: [environment],
   });
 
-  const profileArn = Stack.of(scope).formatArn({
-    service: 'appconfig',
-    resource: 'application',
-    resourceName: `${application.applicationId}/environment/${environment.environmentId}/configuration/${profile.configurationProfileId}`,
-  });
+  const profileArn = (applicationPart: string, environmentPart: string, profilePart: string) =>
+    Stack.of(scope).formatArn({
+      service: 'appconfig',
+      resource: 'application',
+      resourceName: `${applicationPart}/environment/${environmentPart}/configuration/${profilePart}`,
+    });
+  // IAM's `configuration` resource is the id form (Service Authorization Reference); the functions call
+  // with names, and no AWS page says a call by names is authorised against the ids it resolves to. Both
+  // forms name this one profile, so granting both allows nothing more (test/integration/iam-usage.test.ts).
+  const profileArns = [
+    profileArn(application.applicationId, environment.environmentId, profile.configurationProfileId),
+    profileArn(APPLICATION_NAME(options.prefix), ENVIRONMENT_NAME(options.prefix), PROFILE_NAME),
+  ];
   // The functions name the profile by its names, not its ids, and read it under a policy of its own, not
   // their roles' default policies: the environment's monitor watches alarms on the functions, so a function
   // (or the policy it waits for) that referred to the environment would close a dependency cycle.
   const read = new iam.Policy(scope, 'ConfigReadPolicy', {
     statements: [
-      new iam.PolicyStatement({ actions: [...APPCONFIG_SOURCE_IAM_ACTIONS], resources: [profileArn] }),
+      new iam.PolicyStatement({ actions: [...APPCONFIG_SOURCE_IAM_ACTIONS], resources: profileArns }),
     ],
   });
   for (const fn of options.functions) {
