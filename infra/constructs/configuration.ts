@@ -3,8 +3,8 @@
  * the stack's alarms (an alarm during a deployment rolls it back), a hosted configuration profile whose JSON
  * Schema validator is generated from the zod schema (`npm run schemas`), the document as its first version,
  * deployed by `cdk deploy`. A policy change after that is an AppConfig deployment, not a code deployment
- * (README, "Changing a policy"). Each function's environment names the profile by id, and its role may
- * read that one profile and nothing else.
+ * (README, "Changing a policy"). Each function's environment names the profile by its names, and its role may
+ * read that one profile (its ARN by ids and by names) and nothing else.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as appconfig from 'aws-cdk-lib/aws-appconfig';
