@@ -3,8 +3,8 @@
  * the stack's alarms (an alarm during a deployment rolls it back), a hosted configuration profile whose JSON
  * Schema validator is generated from the zod schema (`npm run schemas`), the document as its first version,
  * deployed by `cdk deploy`. A policy change after that is an AppConfig deployment, not a code deployment
- * (README, "Changing a policy"). Each function's environment names the profile by id, and its role may
- * read that one profile and nothing else.
+ * (README, "Changing a policy"). Each function's environment names the profile by its names, and its role may
+ * read that one profile (its ARN by ids and by names) and nothing else.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as appconfig from 'aws-cdk-lib/aws-appconfig';
@@ -89,17 +89,25 @@ export function createConfiguration(scope: Construct, options: ConfigurationOpti
     deployTo: [environment],
   });
 
-  const profileArn = Stack.of(scope).formatArn({
-    service: 'appconfig',
-    resource: 'application',
-    resourceName: `${application.applicationId}/environment/${environment.environmentId}/configuration/${profile.configurationProfileId}`,
-  });
+  const profileArn = (applicationPart: string, environmentPart: string, profilePart: string) =>
+    Stack.of(scope).formatArn({
+      service: 'appconfig',
+      resource: 'application',
+      resourceName: `${applicationPart}/environment/${environmentPart}/configuration/${profilePart}`,
+    });
+  // IAM's `configuration` resource is the id form (Service Authorization Reference); the functions call
+  // with names, and no AWS page says a call by names is authorised against the ids it resolves to. Both
+  // forms name this one profile, so granting both allows nothing more (test/integration/iam-usage.test.ts).
+  const profileArns = [
+    profileArn(application.applicationId, environment.environmentId, profile.configurationProfileId),
+    profileArn(APPLICATION_NAME(options.prefix), ENVIRONMENT_NAME(options.prefix), PROFILE_NAME),
+  ];
   // The functions name the profile by its names, not its ids, and read it under a policy of its own, not
   // their roles' default policies: the environment's monitor watches alarms on the functions, so a function
   // (or the policy it waits for) that referred to the environment would close a dependency cycle.
   const read = new iam.Policy(scope, 'ConfigReadPolicy', {
     statements: [
-      new iam.PolicyStatement({ actions: [...APPCONFIG_SOURCE_IAM_ACTIONS], resources: [profileArn] }),
+      new iam.PolicyStatement({ actions: [...APPCONFIG_SOURCE_IAM_ACTIONS], resources: profileArns }),
     ],
   });
   for (const fn of options.functions) {

@@ -60,8 +60,11 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
   // Each function reads its configuration profile, in the ARN form of its environment, and nothing else of AppConfig.
   const c = qmt.configuration;
   const profile = `arn:\${AWS::Partition}:appconfig:\${AWS::Region}:\${AWS::AccountId}:application/\${${id(c.application)}}/environment/\${${id(c.environment)}}/configuration/\${${id(c.profile.node.findChild('ConfigurationProfile'))}}`;
+  // …and in the form its environment names it (names), since a call by names may be authorised on either.
+  const byName = `arn:\${AWS::Partition}:appconfig:\${AWS::Region}:\${AWS::AccountId}:application/${c.application.name}/environment/${c.environment.name}/configuration/${c.profile.name}`;
   const appConfig = {
     [profile]: ['appconfig:GetLatestConfiguration', 'appconfig:StartConfigurationSession'],
+    [byName]: ['appconfig:GetLatestConfiguration', 'appconfig:StartConfigurationSession'],
   };
   return {
     recalibrate: sorted({
@@ -339,6 +342,8 @@ describe('IAM: the daily stress run', { timeout: 60_000 }, () => {
     expect(actual).toEqual({
       // Its shocks and insurance fund: the configuration profile, read only.
       [profile]: ['appconfig:GetLatestConfiguration', 'appconfig:StartConfigurationSession'],
+      [`arn:\${AWS::Partition}:appconfig:\${AWS::Region}:\${AWS::AccountId}:application/${c.application.name}/environment/${c.environment.name}/configuration/${c.profile.name}`]:
+        ['appconfig:GetLatestConfiguration', 'appconfig:StartConfigurationSession'],
       [logGroupOf(run)]: LOGS,
       // Scans its segment each step; nothing else on the exchange's table.
       [accountsTable]: ['dynamodb:Scan'],

@@ -5,15 +5,26 @@
  * must allow each (action, table). A call the policy misses fails only in AWS, with AccessDenied, never on
  * DynamoDB Local: this test is what catches it (it caught the outbox clear's UpdateItem missing).
  */
+import {
+  AppConfigDataClient,
+  GetLatestConfigurationCommand,
+  StartConfigurationSessionCommand,
+} from '@aws-sdk/client-appconfigdata';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Template } from 'aws-cdk-lib/assertions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { QmtStack } from '../../infra/stack.ts';
 import { createMarketWatchHandler } from '../../lambdas/market-watch/watch-handler.ts';
 import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
+import { type ConfiguredHandlerOptions, withLiveConfig } from '../../lambdas/shared/live-config.ts';
+import type { Observability } from '../../lambdas/shared/observability.ts';
 import { createStressHandler } from '../../lambdas/stress-run/stress-handler.ts';
 import { createSweepCoordinatorHandler } from '../../lambdas/sweep-coordinator/coordinator-handler.ts';
 import { createSweepWorkerHandler } from '../../lambdas/sweep-worker/worker-handler.ts';
+import { APPCONFIG_SOURCE_IAM_ACTIONS } from '../../lib/adapters/appconfig/config-document-source.ts';
 import {
   ACCOUNT_SOURCE_IAM_ACTIONS,
   DynamoDbAccountSource,
@@ -66,6 +77,7 @@ import { recalibrate as recalibrateThresholds } from '../../lib/app/recalibrate.
 import { ReferenceCloseMarkSource } from '../../lib/app/reference-close-marks.ts';
 import { sweepSegment } from '../../lib/app/sweep.ts';
 import { InProcessSweepQueue, sqsEvent } from '../../lib/cli/commands/cycle/lambda-runtime.ts';
+import { RUNTIME_ENV } from '../../lib/config/runtime.ts';
 import type { MarginAlert } from '../../lib/domain/account/account.ts';
 import { generateCandles } from '../../lib/domain/market/generated.ts';
 import { DEFAULT_MARK_CONSENSUS_POLICY } from '../../lib/domain/market/mark-consensus.ts';
@@ -76,7 +88,13 @@ import { book, RecordingStressQueue } from '../app/stress-ports.ts';
 import { account } from '../app/sweep-fixtures.ts';
 import { AS_OF, thresholdFor } from '../domain/valuation/fixtures.ts';
 import { buildStack, grantsOf, logicalId } from '../infra/support.ts';
-import { lambdaContext, lambdaEnv, recordedObservability, sqsRecord } from '../lambdas/support.ts';
+import {
+  lambdaContext,
+  lambdaEnv,
+  recordedObservability,
+  SWEEP_QUEUE_URL,
+  sqsRecord,
+} from '../lambdas/support.ts';
 import { PRICE, RecordingAlertPublisher, seededAccounts, sweepTables } from './faults/support.ts';
 import { useDynamoDbLocal } from './support/dynamodb.ts';
 
@@ -928,4 +946,149 @@ describe('IAM against real calls', () => {
     expect(run).toBeDefined();
     expectAllowed(template, run?.role, calls, resources);
   }, 120_000);
+});
+
+/**
+ * Every function reads its configuration from AppConfig before its handler runs (`withLiveConfig`), so
+ * each role needs the two AppConfig Data calls on its profile. The environment names the profile by its
+ * names (ids would close a CloudFormation cycle: function → environment → alarm → function), while the
+ * Service Authorization Reference defines AppConfig's `configuration` resource only in the id form
+ * (`application/${ApplicationId}/environment/${EnvironmentId}/configuration/${ConfigurationProfileId}`);
+ * the StartConfigurationSession API reference accepts "the ID or the name" and neither page says which
+ * form IAM evaluates a call made with names against. The role must therefore allow both: the ARN as the
+ * call names it, and the same ARN resolved to the stack's ids.
+ */
+describe('IAM against real AppConfig calls', () => {
+  const appConfig = mockClient(AppConfigDataClient);
+  afterAll(() => appConfig.restore());
+
+  type Create = (options: ConfiguredHandlerOptions & { observability: Observability }) => unknown;
+  const functions = (qmt: QmtStack['marginThresholds']): [string, IFunction | undefined, Create][] => [
+    ['recalibrate', qmt.recalibrateFunction, createRecalibrateHandler],
+    ['sweep coordinator', qmt.sweepCoordinatorFunction, createSweepCoordinatorHandler],
+    ['sweep worker', qmt.sweepWorkerFunction, createSweepWorkerHandler],
+    ['market watch', qmt.marketWatchFunction, createMarketWatchHandler],
+    ['stress run', qmt.stressRunFunction, createStressHandler],
+  ];
+
+  it("each function's role allows exactly the AppConfig calls its live configuration makes, on its profile", async () => {
+    // With a `stress` section, so the stress run exists too.
+    const { stack, template } = buildStack({
+      qmt: { instruments: { BTC: {}, ETH: {} }, stress: { shocks: { BTC: -0.1 }, insuranceFund: 50 } },
+    });
+    const resources = template.toJSON().Resources as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+    // The document AppConfig serves: the stack's own first version.
+    const [[, version] = []] = byType('AWS::AppConfig::HostedConfigurationVersion');
+    const served = String(version?.Properties.Content);
+    // A name in a call, as the id IAM knows it by: the logical id of the resource of that type and name.
+    const idOf = (type: string, name: string) => {
+      const found = byType(type).filter(([, r]) => r.Properties.Name === name);
+      expect(found, `one ${type} named ${name}`).toHaveLength(1);
+      return `\${${found[0]?.[0]}}`;
+    };
+    const arn = (application: string, environment: string, profile: string) =>
+      `arn:\${AWS::Partition}:appconfig:\${AWS::Region}:\${AWS::AccountId}:application/${application}/environment/${environment}/configuration/${profile}`;
+
+    for (const [name, fn, create] of functions(stack.marginThresholds)) {
+      expect(fn, name).toBeDefined();
+      // The AppConfig location exactly as the stack sets it in this function's environment.
+      const variables = resources[logicalId(fn as never)]?.Properties.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      const location = Object.fromEntries(
+        Object.entries(variables.Variables).filter(([key]) => key.startsWith('QMT_APPCONFIG_')),
+      );
+      expect(Object.keys(location).sort(), name).toEqual(
+        [
+          RUNTIME_ENV.appConfigApplication,
+          RUNTIME_ENV.appConfigEnvironment,
+          RUNTIME_ENV.appConfigProfile,
+        ].sort(),
+      );
+      for (const value of Object.values(location)) expect(typeof value, name).toBe('string');
+
+      appConfig.reset();
+      appConfig.on(StartConfigurationSessionCommand).resolves({ InitialConfigurationToken: `${name}-0` });
+      appConfig.on(GetLatestConfigurationCommand).resolves({
+        // The SDK types the body as its blob adapter; on the wire (and to Powertools) it is the bytes.
+        Configuration: new TextEncoder().encode(served) as never,
+        NextPollConfigurationToken: `${name}-1`,
+      });
+      const built: ConfiguredHandlerOptions[] = [];
+      const handler = withLiveConfig(
+        (options) => {
+          // The function's real factory: it parses the served document as the deployed function does.
+          create({ ...options, observability: recordedObservability() });
+          built.push(options);
+          return async () => options.document?.source;
+        },
+        {
+          env: {
+            ...lambdaEnv({ QMT_CONFIG: undefined, QMT_STRESS_QUEUE_URL: SWEEP_QUEUE_URL }),
+            ...(location as Record<string, string>),
+          },
+        },
+      );
+      await handler({}, lambdaContext());
+      expect(built, name).toHaveLength(1);
+      expect(built[0]?.document?.text, name).toBe(served);
+
+      // The calls made, as IAM actions on the ARN each one targets (a token stands for its session's profile).
+      const sessions = new Map<string, string[]>();
+      const calls = new Map<string, Set<string>>();
+      for (const call of appConfig.calls()) {
+        const command = call.args[0] as unknown as {
+          constructor: { name: string };
+          input: Record<string, string | undefined>;
+        };
+        const action = `appconfig:${command.constructor.name.replace(/Command$/, '')}`;
+        let target: string[] | undefined;
+        if (command instanceof StartConfigurationSessionCommand) {
+          const {
+            ApplicationIdentifier: a,
+            EnvironmentIdentifier: e,
+            ConfigurationProfileIdentifier: p,
+          } = command.input;
+          if (!a || !e || !p) throw new Error(`${name}: a session without its profile`);
+          target = [
+            arn(a, e, p),
+            arn(
+              idOf('AWS::AppConfig::Application', a),
+              idOf('AWS::AppConfig::Environment', e),
+              idOf('AWS::AppConfig::ConfigurationProfile', p),
+            ),
+          ];
+          sessions.set(`${name}-0`, target);
+        } else {
+          target = sessions.get(command.input.ConfigurationToken ?? '');
+        }
+        expect(target, `${action} of ${name} on a session it started`).toBeDefined();
+        for (const resource of target ?? [])
+          calls.set(resource, (calls.get(resource) ?? new Set()).add(action));
+      }
+      expect([...(calls.values().next().value ?? [])].sort(), name).toEqual(
+        [...APPCONFIG_SOURCE_IAM_ACTIONS].sort(),
+      );
+
+      // Allowed on both forms, and nothing else of AppConfig granted.
+      const granted = grantsOf(template, logicalId((fn as NodejsFunction).role as never));
+      for (const [resource, actions] of calls)
+        for (const action of actions)
+          expect(granted[resource] ?? [], `${name}: ${action} on ${resource}`).toContain(action);
+      const appConfigGrants = Object.fromEntries(
+        Object.entries(granted)
+          .map(
+            ([resource, actions]) => [resource, actions.filter((a) => a.startsWith('appconfig:'))] as const,
+          )
+          .filter(([, actions]) => actions.length > 0),
+      );
+      expect(appConfigGrants, name).toEqual(
+        Object.fromEntries([...calls].map(([resource, actions]) => [resource, [...actions].sort()])),
+      );
+    }
+  });
 });
