@@ -111,15 +111,17 @@ describe('recalibrate handler', () => {
       setId: SCHEDULED_TIME,
       instruments: 2,
     });
-    // The set's items (META + one per instrument) in one batch, under the new set's partition.
-    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 1);
-    const batch =
-      dynamo.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[TABLES.thresholds];
-    expect(batch?.map((request) => request.PutRequest?.Item?.sk?.S)).toEqual([
-      'META',
-      'INSTR#BTC',
-      'INSTR#ETH',
+    // The set's items under the new set's partition: the correlation chunk and one item per instrument,
+    // then META (which names the chunks) in its own batch, last.
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 2);
+    const batches = dynamo
+      .commandCalls(BatchWriteItemCommand)
+      .map((call) => call.args[0].input.RequestItems?.[TABLES.thresholds] ?? []);
+    expect(batches.map((b) => b.map((request) => request.PutRequest?.Item?.sk?.S))).toEqual([
+      ['CORR#0001', 'INSTR#BTC', 'INSTR#ETH'],
+      ['META'],
     ]);
+    const batch = batches.flat();
     expect(batch?.every((request) => request.PutRequest?.Item?.pk?.S === `SET#${SCHEDULED_TIME}`)).toBe(true);
     // Then CURRENT moves from the previous set, on condition that it still points there.
     expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
@@ -188,8 +190,9 @@ describe('recalibrate handler', () => {
     });
     const summary = await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
     expect(summary).toMatchObject({ outcome: 'published', instruments: 3, held: [{ instrument: 'DOGE' }] });
-    const batch =
-      dynamo.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[TABLES.thresholds];
+    const batch = dynamo
+      .commandCalls(BatchWriteItemCommand)
+      .flatMap((call) => call.args[0].input.RequestItems?.[TABLES.thresholds] ?? []);
     const meta = batch?.find((request) => request.PutRequest?.Item?.sk?.S === 'META')?.PutRequest?.Item;
     expect(
       JSON.parse(meta?.catalogue?.S ?? '{}').entries.map((e: { instrument: string }) => e.instrument),
@@ -315,7 +318,7 @@ describe('recalibrate handler', () => {
     // Assess: one lease, one set, one flip, one summary, one sweep.
     expect(second).toEqual(first);
     expect(dynamo).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 1);
-    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 1);
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 2);
     expect(dynamo.commandCalls(PutItemCommand, { TableName: TABLES.thresholds })).toHaveLength(1);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
@@ -352,7 +355,7 @@ describe('recalibrate handler', () => {
     );
     // Assess: one lease, one set, one record; the repeats get the first result, run id in one spelling.
     expect(dynamo).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 1);
-    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 1);
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteItemCommand, 2);
     expect(records.size).toBe(1);
     expect(second).toEqual(first);
     expect(third).toEqual(first);
