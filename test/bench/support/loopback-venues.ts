@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { InstrumentCatalogue } from '../../../lib/config/instruments.ts';
+import { seededRandom } from '../../../lib/domain/math/random.ts';
 
 export const DAY_MS = 86_400_000;
 
@@ -79,20 +80,9 @@ interface Bar {
   volume: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Daily bars from the listing day to `lastDay` (inclusive): a seeded log-normal walk, fixed per instrument. */
 function pathOf(instrument: SyntheticInstrument, lastDay: number): Bar[] {
-  const random = mulberry32(instrument.seed);
+  const random = seededRandom(instrument.seed);
   const sigma = instrument.annualVolatility / Math.sqrt(365);
   const bars: Bar[] = [];
   let close = instrument.startPrice;
