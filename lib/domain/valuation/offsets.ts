@@ -78,24 +78,8 @@ export function offsetCredits(
   if (method.offsetMethod === 'correlation-aggregated') {
     return aggregatedCredits(groups, correlations, method.spreadCreditCap ?? 0);
   }
-  const pairs: { i: number; j: number; strength: number }[] = [];
-  for (let i = 0; i < groups.length; i++) {
-    for (let j = i + 1; j < groups.length; j++) {
-      const a = groups[i] as OffsetGroup;
-      const b = groups[j] as OffsetGroup;
-      const rhos = correlations.get(pairKey(a.prep.instrument, b.prep.instrument));
-      if (rhos === undefined || rhos.length === 0) continue;
-      // The weakest hedge of the pair's correlations: the lower ρ for opposite positions, the higher for
-      // same-direction ones.
-      const strength = Math.min(...rhos.map((rho) => -rho * a.direction * b.direction));
-      if (strength > 0) pairs.push({ i, j, strength });
-    }
-  }
+  const pairs = rankedPairs(groups, correlations, 0);
   const name = (k: number) => (groups[k] as OffsetGroup).prep.instrument;
-  pairs.sort(
-    (x, y) =>
-      y.strength - x.strength || pairKey(name(x.i), name(x.j)).localeCompare(pairKey(name(y.i), name(y.j))),
-  );
   const remainingInitial = groups.map((g) => g.initial);
   const remainingMaintenance = groups.map((g) => g.maintenance);
   const share = (strength: number) => Math.min(strength, offsetCreditCap);
@@ -115,6 +99,35 @@ export function offsetCredits(
       maintenanceCredit: share(strength) * maintenance,
     };
   });
+}
+
+/**
+ * Every pair of groups with a correlation and a hedge strength above `above`, strongest first (ties by pair
+ * name, so the order is reproducible). The strength is the weakest hedge of the pair's correlations: the
+ * lower ρ for opposite positions, the higher for same-direction ones. A flat group (direction 0) pairs with
+ * nothing.
+ */
+function rankedPairs(
+  groups: readonly OffsetGroup[],
+  correlations: ReadonlyMap<string, readonly number[]>,
+  above: number,
+): { i: number; j: number; strength: number }[] {
+  const pairs: { i: number; j: number; strength: number }[] = [];
+  for (let i = 0; i < groups.length; i++) {
+    for (let j = i + 1; j < groups.length; j++) {
+      const a = groups[i] as OffsetGroup;
+      const b = groups[j] as OffsetGroup;
+      const rhos = correlations.get(pairKey(a.prep.instrument, b.prep.instrument));
+      if (rhos === undefined || rhos.length === 0 || a.direction === 0 || b.direction === 0) continue;
+      const strength = Math.min(...rhos.map((rho) => -rho * a.direction * b.direction));
+      if (strength > above) pairs.push({ i, j, strength });
+    }
+  }
+  const name = (k: number) => (groups[k] as OffsetGroup).prep.instrument;
+  return pairs.sort(
+    (x, y) =>
+      y.strength - x.strength || pairKey(name(x.i), name(x.j)).localeCompare(pairKey(name(y.i), name(y.j))),
+  );
 }
 
 /**
@@ -139,22 +152,8 @@ function aggregatedCredits(
   correlations: ReadonlyMap<string, readonly number[]>,
   cap: number,
 ): OffsetCredit[] {
-  const pairs: { i: number; j: number; strength: number }[] = [];
-  for (let i = 0; i < groups.length; i++) {
-    for (let j = i + 1; j < groups.length; j++) {
-      const a = groups[i] as OffsetGroup;
-      const b = groups[j] as OffsetGroup;
-      const rhos = correlations.get(pairKey(a.prep.instrument, b.prep.instrument));
-      if (rhos === undefined || rhos.length === 0 || a.direction === 0 || b.direction === 0) continue;
-      const strength = Math.min(...rhos.map((rho) => -rho * a.direction * b.direction));
-      if (strength > -1) pairs.push({ i, j, strength });
-    }
-  }
+  const pairs = rankedPairs(groups, correlations, -1);
   const name = (k: number) => (groups[k] as OffsetGroup).prep.instrument;
-  pairs.sort(
-    (x, y) =>
-      y.strength - x.strength || pairKey(name(x.i), name(x.j)).localeCompare(pairKey(name(y.i), name(y.j))),
-  );
   const used = groups.map(() => false);
   const credits: OffsetCredit[] = [];
   for (const { i, j, strength } of pairs) {
