@@ -89,8 +89,11 @@ export const THRESHOLD_STORE_IAM_ACTIONS = {
 export class DynamoDbThresholdStore implements ThresholdStore {
   private readonly clock: Clock;
   private readonly newToken: () => string;
-  /** The last set read (see `cacheSet`); one set, so a container holds at most one in memory. */
-  private cached: ThresholdSet | undefined;
+  /**
+   * The last set read (see `cacheSet`), as its read: segments processed side by side share one read. One
+   * set, so a container holds at most one in memory.
+   */
+  private cached: { readonly setId: string; readonly set: Promise<ThresholdSet> } | undefined;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -105,9 +108,15 @@ export class DynamoDbThresholdStore implements ThresholdStore {
   async currentSet(): Promise<ThresholdSet | undefined> {
     const setId = await this.currentSetId();
     if (setId === undefined) return undefined;
-    if (this.cached?.setId === setId) return this.cached;
-    const set = await this.readSet(setId);
-    if (this.options.cacheSet ?? true) this.cached = set;
+    if (this.cached?.setId === setId) return this.cached.set;
+    const set = this.readSet(setId);
+    if (!(this.options.cacheSet ?? true)) return set;
+    const cached = { setId, set };
+    this.cached = cached;
+    // A failed read is not kept: the next call reads again.
+    set.catch(() => {
+      if (this.cached === cached) this.cached = undefined;
+    });
     return set;
   }
 
