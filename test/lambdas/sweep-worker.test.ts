@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -8,6 +9,7 @@ import {
   type SweepSegment,
 } from '../../lambdas/sweep-worker/worker-handler.ts';
 import { NoThresholdSetError, type SweepRequest, type SweepResult } from '../../lib/app/sweep.ts';
+import { sampleSet } from '../adapters/dynamodb/support.ts';
 import {
   acceptAllMessages,
   lambdaContext,
@@ -16,6 +18,7 @@ import {
   SWEEP_QUEUE_URL,
   sentBodies,
   sqsRecord,
+  TABLES,
 } from './support.ts';
 
 // The worker's use case is injected below; the module's default is replaced so no test reaches the real one.
@@ -216,6 +219,54 @@ describe('sweep worker handler', () => {
       lambdaContext(),
     );
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm' }] });
+  });
+
+  it('reads the threshold set once per container and set id: every segment after reads only the pointer', async () => {
+    // Prepare: the real DynamoDB threshold store of the function's adapters, on a mocked client.
+    const ddb = mockClient(DynamoDBClient);
+    const set = sampleSet('set-1', ['BTC']);
+    const [btc] = set.thresholds;
+    ddb.on(GetItemCommand, { TableName: TABLES.thresholds }).resolves({
+      Item: { pk: { S: 'POINTER' }, sk: { S: 'CURRENT' }, setId: { S: 'set-1' } },
+    });
+    ddb.on(QueryCommand, { TableName: TABLES.thresholds }).resolves({
+      Items: [
+        { sk: { S: 'INSTR#BTC' }, ordinal: { N: '0' }, threshold: { S: JSON.stringify(btc) } },
+        {
+          sk: { S: 'META' },
+          runId: { S: set.runId },
+          createdAt: { S: set.createdAt },
+          instrumentCount: { N: '1' },
+        },
+      ],
+    });
+    const seen: string[] = [];
+    const { handler } = setup(async (ports, request) => {
+      seen.push((await ports.thresholds.currentSet())?.setId ?? 'none');
+      return finished(request);
+    });
+    try {
+      // Act: two invocations of one container, two segments each.
+      for (const invocation of [0, 1]) {
+        await handler(
+          sqsEvent(
+            sqsRecord(`msg-${invocation}-0`, { runId: RUN_ID, segment: 2 * invocation, totalSegments: 4 }),
+            sqsRecord(`msg-${invocation}-1`, {
+              runId: RUN_ID,
+              segment: 2 * invocation + 1,
+              totalSegments: 4,
+            }),
+          ),
+          lambdaContext(),
+        );
+      }
+      // Assess: four segments valued against set-1, its partition queried once, the pointer every time.
+      expect(seen).toEqual(['set-1', 'set-1', 'set-1', 'set-1']);
+      expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+      expect(ddb).toHaveReceivedCommandTimes(GetItemCommand, 4);
+    } finally {
+      ddb.restore();
+    }
   });
 
   it('skips a segment, without failing it, before the first recalibration has published a set', async () => {

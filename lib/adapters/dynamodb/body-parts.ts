@@ -25,7 +25,16 @@ export function bodyParts(body: string): string[] {
   return parts;
 }
 
+/** The bytes of a binary body cut into parts of at most `INLINE_BODY_BYTES`. */
+export function binaryParts(body: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let start = 0; start < body.length; start += INLINE_BODY_BYTES) {
+    parts.push(body.subarray(start, start + INLINE_BODY_BYTES));
+  }
+  return parts;
+}
+
 /** Short hash of a whole body, stored with the item naming its parts so a reader can check they make it. */
-export function bodyHash(body: string): string {
+export function bodyHash(body: string | Uint8Array): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }

@@ -5,13 +5,16 @@
  *
  * Items (table `thresholds`, keys `pk`/`sk`):
  * - `POINTER` / `CURRENT`: setId, previousSetId, runId, createdAt, publishedAt, instrumentCount, publishToken
- * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount, correlationChunks and
- *   correlationsHash (when the set has estimated pair correlations), catalogue (the discovered instrument
- *   catalogue as JSON, when discovery is on). Sets written before the chunks hold `correlations` (JSON) here.
- * - `SET#<setId>` / `CORR#<0001…>`: `correlationPart`, one chunk (≤ 350 KB) of the pair correlations as
- *   JSON (not `part`: the stress reports' parts in this partition hold that, and the set's Query must not
- *   fetch them). A whole exchange's correlations (44,850 pairs at 300 instruments, about 10 MB) never fit
- *   the 400 KB META item; the chunks are written before META, which names their count and whole-text hash.
+ * - `SET#<setId>` / `META`: setId, runId, createdAt, previousSetId, instrumentCount, correlationEncoding
+ *   (`matrix/1`), correlationChunks and correlationsHash (when the set has estimated pair correlations),
+ *   catalogue (the discovered instrument catalogue as JSON, when discovery is on).
+ * - `SET#<setId>` / `CORR#<0001…>`: `correlationMatrix` (B), one chunk (≤ 350 KB) of the pair correlations
+ *   as the binary matrix of `correlation-matrix.ts` (exact Float64 ρ; about 690 KB, two chunks, for the
+ *   44,850 pairs of 300 instruments, against about 10 MB as JSON). Written before META, which names their
+ *   count and the whole body's hash. Not `part`: the stress reports' parts in this partition hold that, and
+ *   the set's Query must not fetch them.
+ * Older sets still read: correlations as JSON inline in META (`correlations`), or as JSON chunks
+ * (`correlationPart` (S) in the `CORR#` items, META without `correlationEncoding`).
  * - `SET#<setId>` / `INSTR#<instrument>`: instrument, historyKey (`asOf#createdAt#setId`), ordinal, threshold
  *   (the whole `Threshold` as JSON, so every audit field and number round-trips exactly)
  */
@@ -38,7 +41,12 @@ import {
   str,
 } from './attributes.ts';
 import { type BatchOptions, batchWriteAll } from './batch.ts';
-import { bodyHash, bodyParts } from './body-parts.ts';
+import { binaryParts, bodyHash } from './body-parts.ts';
+import {
+  CORRELATION_MATRIX_ENCODING,
+  decodeCorrelationMatrix,
+  encodeCorrelationMatrix,
+} from './correlation-matrix.ts';
 import { displayKey, ItemLimitError, itemLimitViolation } from './limits.ts';
 import { keyAttributeNames, THRESHOLD_HISTORY_INDEX, thresholdsTable } from './tables.ts';
 
@@ -58,6 +66,12 @@ export interface ThresholdStoreOptions {
   readonly newToken?: () => string;
   /** History entries returned when the caller gives no limit. */
   readonly defaultHistoryLimit?: number;
+  /**
+   * Keep the last set read and serve it again while CURRENT still names it (the pointer is read every time).
+   * @default true: a published set never changes, and a sweep worker's container reads it once, not at every
+   * segment (44,850 pair correlations at 300 instruments)
+   */
+  readonly cacheSet?: boolean;
 }
 
 /**
@@ -75,6 +89,11 @@ export const THRESHOLD_STORE_IAM_ACTIONS = {
 export class DynamoDbThresholdStore implements ThresholdStore {
   private readonly clock: Clock;
   private readonly newToken: () => string;
+  /**
+   * The last set read (see `cacheSet`), as its read: segments processed side by side share one read. One
+   * set, so a container holds at most one in memory.
+   */
+  private cached: { readonly setId: string; readonly set: Promise<ThresholdSet> } | undefined;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -85,9 +104,20 @@ export class DynamoDbThresholdStore implements ThresholdStore {
     this.newToken = options.newToken ?? randomUUID;
   }
 
+  /** The CURRENT set: the pointer read consistently every call, the set's partition only when it moved. */
   async currentSet(): Promise<ThresholdSet | undefined> {
     const setId = await this.currentSetId();
-    return setId === undefined ? undefined : this.readSet(setId);
+    if (setId === undefined) return undefined;
+    if (this.cached?.setId === setId) return this.cached.set;
+    const set = this.readSet(setId);
+    if (!(this.options.cacheSet ?? true)) return set;
+    const cached = { setId, set };
+    this.cached = cached;
+    // A failed read is not kept: the next call reads again.
+    set.catch(() => {
+      if (this.cached === cached) this.cached = undefined;
+    });
+    return set;
   }
 
   /**
@@ -250,12 +280,15 @@ export class DynamoDbThresholdStore implements ThresholdStore {
             'correlationChunks',
             'correlationsHash',
             'correlationPart',
+            'correlationEncoding',
+            'correlationMatrix',
             'catalogue',
           ),
           ExpressionAttributeValues: { ':pk': str(setPartition(setId)) },
           ProjectionExpression:
             '#sk, #ordinal, #threshold, #runId, #createdAt, #previousSetId, #instrumentCount, #correlations, ' +
-            '#correlationChunks, #correlationsHash, #correlationPart, #catalogue',
+            '#correlationChunks, #correlationsHash, #correlationPart, #correlationEncoding, #correlationMatrix, ' +
+            '#catalogue',
           // Consistent: items written just before the flip must all be visible to a reader that saw the flip.
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -290,7 +323,7 @@ export class DynamoDbThresholdStore implements ThresholdStore {
       createdAt: requireString(meta, 'createdAt', what),
       ...(previousSetId !== undefined && { previousSetId }),
       thresholds,
-      ...(correlations !== undefined && { correlations: parseCorrelations(correlations, what) }),
+      ...(correlations !== undefined && { correlations }),
       ...(catalogue !== undefined && { catalogue: parseCatalogue(catalogue, what) }),
     };
   }
@@ -311,38 +344,62 @@ function keyOf(item: Item): Item {
 }
 
 /**
- * The set's correlations as JSON: inline in META (sets written before the chunks) or its chunk items joined
- * and checked against META's count and hash. A missing or altered chunk is an error: read as no
- * correlations, the set would drop every correlation offset and raise margins without anyone noticing.
+ * The set's correlations: from its binary matrix chunks (`matrix/1`), or as JSON from sets written before
+ * it (inline in META, or JSON chunks), every chunk checked against META's count and hash. A missing or
+ * altered chunk is an error: read as no correlations, the set would drop every correlation offset and raise
+ * margins without anyone noticing.
  */
-function storedCorrelations(meta: Item, items: readonly Item[], what: string): string | undefined {
+function storedCorrelations(meta: Item, items: readonly Item[], what: string): PairCorrelation[] | undefined {
   const inline = getString(meta, 'correlations');
-  if (inline !== undefined || meta.correlationChunks === undefined) return inline;
+  if (inline !== undefined) return parseCorrelations(inline, what);
+  if (meta.correlationChunks === undefined) return undefined;
+  const encoding = getString(meta, 'correlationEncoding');
+  const consequence = 'refusing the set rather than drop its correlation offsets (higher margins)';
+  if (encoding !== undefined && encoding !== CORRELATION_MATRIX_ENCODING) {
+    throw new QmtError(
+      `${what}: its correlations are stored as ${encoding}, which this version cannot read; ${consequence}`,
+    );
+  }
   const count = requireNumber(meta, 'correlationChunks', what);
   const hash = requireString(meta, 'correlationsHash', what);
-  const parts = new Map<string, string>();
+  const chunks = new Map<string, Item>();
   for (const item of items) {
     const sk = getString(item, 'sk');
-    if (sk?.startsWith(CORRELATION_PREFIX))
-      parts.set(sk, requireString(item, 'correlationPart', `${what}, ${sk}`));
+    if (sk?.startsWith(CORRELATION_PREFIX)) chunks.set(sk, item);
   }
-  const consequence = 'refusing the set rather than drop its correlation offsets (higher margins)';
-  const text = Array.from({ length: count }, (_, i) => {
+  const inOrder = Array.from({ length: count }, (_, i) => {
     const key = correlationChunkKey(i);
-    const part = parts.get(key);
-    if (part === undefined) {
+    const chunk = chunks.get(key);
+    if (chunk === undefined) {
       throw new QmtError(
         `${what}: correlation chunk ${key} (${i + 1} of ${count}) is missing; ${consequence}`,
       );
     }
-    return part;
-  }).join('');
-  if (bodyHash(text) !== hash) {
-    throw new QmtError(
+    return { key, chunk };
+  });
+  const altered = () =>
+    new QmtError(
       `${what}: its correlation chunks do not make the correlations stored (${count} chunks, hash ${hash}); ${consequence}`,
     );
+  if (encoding === undefined) {
+    const text = inOrder
+      .map(({ key, chunk }) => requireString(chunk, 'correlationPart', `${what}, ${key}`))
+      .join('');
+    if (bodyHash(text) !== hash) throw altered();
+    return parseCorrelations(text, what);
   }
-  return text;
+  const parts = inOrder.map(({ key, chunk }) => {
+    const part = chunk.correlationMatrix?.B;
+    if (part === undefined) {
+      throw new QmtError(
+        `${what}, ${key}: attribute correlationMatrix is missing or not binary; ${consequence}`,
+      );
+    }
+    return part;
+  });
+  const body = Buffer.concat(parts);
+  if (bodyHash(body) !== hash) throw altered();
+  return decodeCorrelationMatrix(body, what);
 }
 
 function checkPublishable(set: ThresholdSet, expectedPreviousSetId: string | undefined): void {
@@ -374,11 +431,11 @@ function checkStorable(setId: string, items: readonly Item[]): void {
 /** META first: `publishSet` writes it after the rest. */
 function setItems(set: ThresholdSet): Item[] {
   const pk = str(setPartition(set.setId));
-  const correlationsText =
+  const correlationsBody =
     set.correlations === undefined
       ? undefined
-      : stringifyFinite(set.correlations, `set ${set.setId}, correlations`);
-  const chunks = correlationsText === undefined ? [] : bodyParts(correlationsText);
+      : encodeCorrelationMatrix(set.correlations, `set ${set.setId}, correlations`);
+  const chunks = correlationsBody === undefined ? [] : binaryParts(correlationsBody);
   const meta: Item = {
     pk,
     sk: str(META_SK),
@@ -387,9 +444,10 @@ function setItems(set: ThresholdSet): Item[] {
     createdAt: str(set.createdAt),
     ...(set.previousSetId !== undefined && { previousSetId: str(set.previousSetId) }),
     instrumentCount: num(set.thresholds.length),
-    ...(correlationsText !== undefined && {
+    ...(correlationsBody !== undefined && {
+      correlationEncoding: str(CORRELATION_MATRIX_ENCODING),
       correlationChunks: num(chunks.length),
-      correlationsHash: str(bodyHash(correlationsText)),
+      correlationsHash: str(bodyHash(correlationsBody)),
     }),
     ...(set.catalogue !== undefined && {
       catalogue: str(stringifyFinite(set.catalogue, `set ${set.setId}, catalogue`)),
@@ -406,7 +464,7 @@ function setItems(set: ThresholdSet): Item[] {
     }),
   );
   const correlationItems = chunks.map(
-    (part, i): Item => ({ pk, sk: str(correlationChunkKey(i)), correlationPart: str(part) }),
+    (part, i): Item => ({ pk, sk: str(correlationChunkKey(i)), correlationMatrix: { B: part } }),
   );
   return [meta, ...correlationItems, ...thresholds];
 }

@@ -241,6 +241,55 @@ describe('DynamoDbThresholdStore.currentSet', () => {
     await expect(store().currentSet()).resolves.toEqual(set);
   });
 
+  it('reads the pointer every time but the set’s partition only when CURRENT names another set', async () => {
+    // Prepare: one store, as one Lambda container holds it; CURRENT names set-a, then set-b.
+    const a = sampleSet('set-a', ['BTC', 'ETH']);
+    const b = sampleSet('set-b', ['BTC', 'ETH'], { rate: 0.2 });
+    const reader = store();
+    const itemsA = itemsOf(a, [0, 1]);
+    const itemsB = itemsOf(b, [0, 1]);
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-a') });
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': { S: 'SET#set-a' } } })
+      .resolves({ Items: [...itemsA.thresholds, itemsA.meta] });
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': { S: 'SET#set-b' } } })
+      .resolves({ Items: [...itemsB.thresholds, itemsB.meta] });
+    // Act and assess: three reads of set-a, one Query.
+    for (let i = 0; i < 3; i++) await expect(reader.currentSet()).resolves.toEqual(a);
+    expect(ddb).toHaveReceivedCommandTimes(GetItemCommand, 3);
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    // CURRENT moves: the next read fetches set-b, once.
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-b') });
+    await expect(reader.currentSet()).resolves.toEqual(b);
+    await expect(reader.currentSet()).resolves.toEqual(b);
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+    // No set: nothing served from memory.
+    ddb.on(GetItemCommand).resolves({});
+    await expect(reader.currentSet()).resolves.toBeUndefined();
+    // Another store (another container) reads for itself; `cacheSet: false` reads every time.
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-a') });
+    const uncached = new DynamoDbThresholdStore(new DynamoDBClient({}), TABLE, { cacheSet: false });
+    await uncached.currentSet();
+    await uncached.currentSet();
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 4);
+  });
+
+  it('does not keep a read that failed: the next call reads the set again', async () => {
+    const set = sampleSet('set-a', ['BTC']);
+    const { meta, thresholds } = itemsOf(set, [0]);
+    ddb.on(GetItemCommand).resolves({ Item: pointer('set-a') });
+    ddb
+      .on(QueryCommand)
+      .rejectsOnce(new Error('throttled'))
+      .resolves({ Items: [...thresholds, meta] });
+    const reader = store();
+    await expect(reader.currentSet()).rejects.toThrow('throttled');
+    await expect(reader.currentSet()).resolves.toEqual(set);
+    await expect(reader.currentSet()).resolves.toEqual(set);
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+  });
+
   it('refuses to serve a set with items missing', async () => {
     const set = sampleSet('set-a', ['BTC', 'ETH']);
     const { meta, thresholds } = itemsOf(set, [0]);

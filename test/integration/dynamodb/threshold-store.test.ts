@@ -1,9 +1,17 @@
-import { DeleteItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { ItemLimitError } from '../../../lib/adapters/dynamodb/limits.ts';
+import type { Item } from '../../../lib/adapters/dynamodb/attributes.ts';
+import { bodyHash, bodyParts } from '../../../lib/adapters/dynamodb/body-parts.ts';
+import { ItemLimitError, itemBytes } from '../../../lib/adapters/dynamodb/limits.ts';
 import { thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
 import { DynamoDbThresholdStore } from '../../../lib/adapters/dynamodb/threshold-store.ts';
 import { ThresholdSetConflictError } from '../../../lib/domain/errors.ts';
+import { seededRandom } from '../../../lib/domain/math/random.ts';
 import type { PairCorrelation } from '../../../lib/domain/threshold/correlation.ts';
 import type { ThresholdSet } from '../../../lib/domain/threshold/threshold.ts';
 import { sampleSet } from '../../adapters/dynamodb/support.ts';
@@ -184,68 +192,38 @@ describe('DynamoDbThresholdStore on DynamoDB Local', () => {
     await expect(store.history('DOGE')).resolves.toEqual([]);
   });
 
-  describe('a whole exchange’s correlations (300 instruments, 44,850 pairs, about 9.5 MB as JSON)', () => {
-    const instruments = Array.from({ length: 300 }, (_, i) => `SYM${String(i).padStart(3, '0')}-PERP`);
-    const correlations: PairCorrelation[] = instruments.flatMap((a, i) =>
-      instruments.slice(i + 1).map((b, j) => ({
-        a,
-        b,
-        lookback: {
-          rho: 0.8123456789012345 - (i + j) / 1e5,
-          days: 730,
-          from: '2022-03-01',
-          to: '2024-02-29',
-        },
-        stressed: { rho: 0.7000000000000001 - j / 1e6, days: 9, from: '2020-03-12', to: '2022-11-09' },
-        rho: 0.7000000000000001 - j / 1e6,
-      })),
-    );
-    const whole: ThresholdSet = { ...sampleSet('set-x', instruments), correlations };
+  describe('a whole exchange’s correlations (300 instruments, 44,850 pairs, about 10 MB as JSON)', () => {
+    const whole = exchangeSet('set-x', 300);
+    const correlations = whole.correlations as PairCorrelation[];
 
-    async function chunkItems(table: string) {
-      const found = [];
-      let startKey: Record<string, never> | undefined;
-      do {
-        const page = await db.local.client.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :corr)',
-            ExpressionAttributeValues: { ':pk': { S: 'SET#set-x' }, ':corr': { S: 'CORR#' } },
-            ProjectionExpression: 'sk, correlationPart',
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        found.push(...(page.Items ?? []));
-        startKey = page.LastEvaluatedKey as typeof startKey;
-      } while (startKey);
-      return found;
-    }
-
-    it('stores and reads back every pair exactly, in chunk items under 350 KB outside the META item', async () => {
+    it('stores and reads back every pair exactly, as a binary matrix in chunk items under 350 KB', async () => {
       expect(correlations).toHaveLength(44_850);
       const { table, store } = await freshStore();
       await store.publishSet(whole, undefined);
-      await expect(store.currentSet()).resolves.toEqual(whole);
-      const chunks = await chunkItems(table);
-      const bytes = chunks.map((chunk) => Buffer.byteLength(chunk.correlationPart?.S ?? '', 'utf8'));
+      const read = await new DynamoDbThresholdStore(db.local.client, table).currentSet();
+      expect(read).toStrictEqual(whole);
+      expect(JSON.stringify(read?.correlations)).toBe(JSON.stringify(correlations));
+      const chunks = await partitionItems(table, 'set-x', 'CORR#');
+      const bytes = chunks.map((chunk) => chunk.correlationMatrix?.B?.length ?? 0);
       for (const size of bytes) expect(size).toBeLessThanOrEqual(350_000);
-      // The figure docs/SCALE.md quotes.
-      console.info(
-        `300 instruments: ${correlations.length} pairs, ${bytes.reduce((a, b) => a + b, 0)} bytes in ${chunks.length} chunk items`,
-      );
-      expect(chunks.length).toBeGreaterThan(1);
+      expect(chunks.every((chunk) => chunk.correlationPart === undefined)).toBe(true);
+      // 16 bytes of exact ρ a pair, little else: about 15× smaller than the JSON (10,179,515 bytes, 30 chunks).
+      expect(bytes.reduce((a, b) => a + b, 0)).toBeLessThan(800_000);
+      expect(chunks.length).toBe(2);
     }, 120_000);
 
     it('refuses a set whose correlation chunk is missing or altered, naming the set and the chunk', async () => {
       const { table, store } = await freshStore();
       await store.publishSet(whole, undefined);
+      const [first] = await partitionItems(table, 'set-x', 'CORR#0001');
+      const altered = Uint8Array.from(first?.correlationMatrix?.B ?? []);
+      altered[1000] = ((altered[1000] ?? 0) + 1) % 256; // one bit of one ρ
       await db.local.client.send(
         new UpdateItemCommand({
           TableName: table,
           Key: { pk: { S: 'SET#set-x' }, sk: { S: 'CORR#0001' } },
-          UpdateExpression: 'SET correlationPart = :text',
-          ExpressionAttributeValues: { ':text': { S: '[]' } },
+          UpdateExpression: 'SET correlationMatrix = :bytes',
+          ExpressionAttributeValues: { ':bytes': { B: altered } },
         }),
       );
       await expect(store.currentSet()).rejects.toThrow(
@@ -255,8 +233,202 @@ describe('DynamoDbThresholdStore on DynamoDB Local', () => {
         new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'SET#set-x' }, sk: { S: 'CORR#0002' } } }),
       );
       await expect(store.currentSet()).rejects.toThrow(
-        /threshold set set-x: correlation chunk CORR#0002 \(2 of \d+\) is missing.*higher margins/,
+        /threshold set set-x: correlation chunk CORR#0002 \(2 of 2\) is missing.*higher margins/,
       );
     }, 120_000);
+
+    it('still reads sets written before the matrix: JSON chunks, and JSON inline in META', async () => {
+      const { table, store } = await freshStore();
+      const chunked = await writeOldForm(table, whole, 'chunks');
+      expect(chunked).toBeGreaterThan(20);
+      await expect(new DynamoDbThresholdStore(db.local.client, table).currentSet()).resolves.toStrictEqual(
+        whole,
+      );
+      const small = exchangeSet('set-y', 12, 'set-x');
+      await writeOldForm(table, small, 'inline');
+      await expect(store.currentSet()).resolves.toStrictEqual(small);
+    }, 120_000);
+
+    it('measures what one read of the set costs, before (JSON) and after (matrix), at 30, 100 and 300', async () => {
+      const rows: string[] = [];
+      const figures: Record<string, { items: number; bytes: number; units: number }> = {};
+      for (const n of [30, 100, 300]) {
+        for (const form of ['json', 'matrix'] as const) {
+          const set = exchangeSet(`set-${n}`, n);
+          const { table, store } = await freshStore();
+          if (form === 'matrix') await store.publishSet(set, undefined);
+          else await writeOldForm(table, set, 'chunks');
+          // What a sweep worker's `currentSet()` reads: the pointer, then the set's partition.
+          const read = await measuredRead(table, set.setId);
+          await expect(store.currentSet()).resolves.toStrictEqual(set);
+          figures[`${form}-${n}`] = read;
+          rows.push(
+            `| ${n} | ${form} | ${read.items} (${read.correlationItems} CORR#) | ${read.correlationBytes.toLocaleString('en-US')} | ` +
+              `${read.bytes.toLocaleString('en-US')} | ${read.pages} | ${read.units} |`,
+          );
+        }
+      }
+      // The table docs/SCALE.md quotes.
+      console.info(
+        [
+          '| instruments | form | items read | correlation bytes | bytes read | Query pages | read units (consistent) |',
+          ...rows,
+        ].join('\n'),
+      );
+      // At 30 the thresholds themselves are most of the read; from 100 the correlations were.
+      for (const [n, factor] of [
+        [30, 2],
+        [100, 5],
+        [300, 8],
+      ] as const) {
+        const before = figures[`json-${n}`] as { units: number };
+        const after = figures[`matrix-${n}`] as { units: number };
+        expect(after.units).toBeLessThan(before.units / factor);
+      }
+    }, 300_000);
   });
 });
+
+/**
+ * A set of `n` instruments with every pair's correlations as the estimator writes them: full-precision ρ
+ * (seeded), a few young pairs refused or with thin stress windows, and a held instrument's refused pairs.
+ */
+function exchangeSet(setId: string, n: number, previousSetId?: string): ThresholdSet {
+  const instruments = Array.from({ length: n }, (_, i) => `SYM${String(i).padStart(3, '0')}-PERP`);
+  const next = seededRandom(n);
+  const rho = () => Math.max(-1, Math.min(1, Math.sin(next() * 1e6 + next())));
+  const correlations: PairCorrelation[] = instruments.flatMap((a, i) =>
+    instruments.slice(i + 1).map((b, j): PairCorrelation => {
+      const name = `${a}/${b}`;
+      if (i === 1) return { a, b, refused: `${name}: ${a} was held, its data unusable` };
+      const lookback = { rho: rho(), days: 730 - (j % 3), from: '2022-03-01', to: '2024-02-29' };
+      if (j % 97 === 5) {
+        return {
+          a,
+          b,
+          lookback: { ...lookback, days: 41 },
+          refused: `${name}: 41 common daily returns, fewer than 60`,
+        };
+      }
+      if (j % 89 === 7) {
+        return {
+          a,
+          b,
+          lookback,
+          rho: lookback.rho,
+          stressedThin: `${name}: 3 common daily returns in the stress windows, fewer than 5`,
+        };
+      }
+      const stressed = { rho: rho(), days: 9, from: '2020-03-12', to: '2022-11-09' };
+      return { a, b, lookback, stressed, rho: Math.min(lookback.rho, stressed.rho) };
+    }),
+  );
+  return { ...sampleSet(setId, instruments, previousSetId ? { previousSetId } : {}), correlations };
+}
+
+async function partitionItems(table: string, setId: string, prefix: string): Promise<Item[]> {
+  return (await partitionRead(table, setId, prefix)).items;
+}
+
+/** The set's items (those whose sort key starts with `prefix`), with the Query's pages and read units. */
+async function partitionRead(table: string, setId: string, prefix: string) {
+  const found: Item[] = [];
+  let pages = 0;
+  let units = 0;
+  let startKey: Item | undefined;
+  do {
+    const page = await db.local.client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: prefix === '' ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': { S: `SET#${setId}` },
+          ...(prefix !== '' && { ':prefix': { S: prefix } }),
+        },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    pages += 1;
+    units += page.ConsumedCapacity?.CapacityUnits ?? Number.NaN;
+    found.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return { items: found, pages, units };
+}
+
+/**
+ * A set as the store wrote it before the binary matrix: its correlations as JSON, in `correlationPart`
+ * chunks named by META's `correlationChunks` and `correlationsHash` (no `correlationEncoding`), or the
+ * oldest form, `correlations` inline in META. Written through the store without correlations, then given
+ * them by hand, as the old writer left them.
+ */
+async function writeOldForm(table: string, set: ThresholdSet, form: 'chunks' | 'inline'): Promise<number> {
+  const { correlations, ...bare } = set;
+  await new DynamoDbThresholdStore(db.local.client, table).publishSet(bare, set.previousSetId);
+  const text = JSON.stringify(correlations);
+  const key = { pk: { S: `SET#${set.setId}` }, sk: { S: 'META' } };
+  if (form === 'inline') {
+    await db.local.client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'SET correlations = :text',
+        ExpressionAttributeValues: { ':text': { S: text } },
+      }),
+    );
+    return 0;
+  }
+  const parts = bodyParts(text);
+  for (let i = 0; i < parts.length; i += 25) {
+    await db.local.client.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [table]: parts.slice(i, i + 25).map((part, k) => ({
+            PutRequest: {
+              Item: {
+                pk: key.pk,
+                sk: { S: `CORR#${String(i + k + 1).padStart(4, '0')}` },
+                correlationPart: { S: part },
+              },
+            },
+          })),
+        },
+      }),
+    );
+  }
+  await db.local.client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: key,
+      UpdateExpression: 'SET correlationChunks = :count, correlationsHash = :hash',
+      ExpressionAttributeValues: { ':count': { N: String(parts.length) }, ':hash': { S: bodyHash(text) } },
+    }),
+  );
+  return parts.length;
+}
+
+/**
+ * One read of the set's partition as `currentSet()` sends it (consistent, every item), with what it costs:
+ * the read units DynamoDB Local reports for the Query (billed as DynamoDB does: the items' sizes per page,
+ * rounded up to 4 KB, one unit per 4 KB when consistent), plus the pointer's consistent GetItem (one unit).
+ */
+async function measuredRead(table: string, setId: string) {
+  const { items, pages, units } = await partitionRead(table, setId, '');
+  const bytes = items.reduce((sum, item) => sum + itemBytes(item), 0);
+  const correlationItems = items.filter((item) => item.sk?.S?.startsWith('CORR#'));
+  const correlationBytes = correlationItems.reduce(
+    (sum, item) =>
+      sum + (item.correlationMatrix?.B?.length ?? Buffer.byteLength(item.correlationPart?.S ?? '')),
+    0,
+  );
+  return {
+    items: items.length,
+    correlationItems: correlationItems.length,
+    correlationBytes,
+    bytes,
+    pages,
+    units: 1 + units,
+  };
+}
