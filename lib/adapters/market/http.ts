@@ -37,7 +37,23 @@ export type VenueId = keyof typeof VENUE_MIN_INTERVAL_MS;
 
 /** Anything that paces requests; `acquire` resolves when the next request may go. */
 export interface RateLimiter {
-  acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * @param instrument what the request is for: a limiter may let an instrument that is already being served
+   *   go before instruments that came later, so that instruments finish one after another.
+   */
+  acquire(signal?: AbortSignal, instrument?: string): Promise<void>;
+}
+
+/** A limiter idle for this long forgets the order of instruments (a warm function's next run). */
+const RANKS_IDLE_RESET_MS = 60_000;
+
+interface Waiter {
+  /** The instrument's place: the order in which instruments first asked in this run. */
+  readonly rank: number;
+  readonly resolve: () => void;
+  readonly reject: (reason: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
 }
 
 /**
@@ -46,13 +62,24 @@ export interface RateLimiter {
  * fires late (the event loop busy with model work) delays the queue rather than releasing a burst of the
  * slots it missed, which the venue would count as one.
  *
+ * The queue serves instruments in the order they first asked, not requests in the order they came: an
+ * instrument's next page goes before the first page of an instrument that asked later. A recalibration
+ * starts every instrument at once and each venue pages an instrument one request after another; served in
+ * arrival order, every instrument would wait behind every other's pages and all would finish at the very
+ * end, so the models could not run while later candles are still being paced. Requests without an
+ * instrument keep their arrival order.
+ *
  * @example
  * const limiter = new MinIntervalRateLimiter(1_000); // Kraken: one public call per second
  * await limiter.acquire();
  */
 export class MinIntervalRateLimiter implements RateLimiter {
   private lastStart = Number.NEGATIVE_INFINITY;
-  private queue: Promise<void> = Promise.resolve();
+  /** Waiting requests, best first: by instrument rank, then arrival (the sort is stable). */
+  private waiting: Waiter[] = [];
+  private readonly ranks = new Map<string, number>();
+  private nextRank = 0;
+  private serving = false;
 
   constructor(
     readonly minIntervalMs: number,
@@ -62,20 +89,55 @@ export class MinIntervalRateLimiter implements RateLimiter {
     } = {},
   ) {}
 
-  acquire(signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.takeTurn(signal));
-    // A caller that gave up (aborted) leaves the queue moving for the others.
-    this.queue = turn.catch(() => {});
-    return turn;
+  acquire(signal?: AbortSignal, instrument?: string): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    // The order holds across the pauses of one run (between an instrument's pages the queue may be empty
+    // for a moment); a limiter idle this long has finished that run, and the next starts afresh.
+    if (this.waiting.length === 0 && (this.clock.now ?? Date.now)() - this.lastStart > RANKS_IDLE_RESET_MS) {
+      this.ranks.clear();
+      this.nextRank = 0;
+    }
+    return new Promise<void>((resolve, reject) => {
+      let rank = instrument === undefined ? undefined : this.ranks.get(instrument);
+      if (rank === undefined) {
+        rank = this.nextRank++;
+        if (instrument !== undefined) this.ranks.set(instrument, rank);
+      }
+      // A caller that gave up (aborted) leaves the queue, which keeps moving for the others.
+      const onAbort = () => {
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = { rank, resolve, reject, signal, onAbort };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let at = this.waiting.length;
+      while (at > 0 && (this.waiting[at - 1] as Waiter).rank > rank) at--;
+      this.waiting.splice(at, 0, waiter);
+      if (!this.serving) void this.serve();
+    });
   }
 
-  private async takeTurn(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
+  private async serve(): Promise<void> {
+    this.serving = true;
     const now = this.clock.now ?? Date.now;
-    const wait = this.lastStart + this.minIntervalMs - now();
-    if (wait > 0) await (this.clock.sleep ?? sleep)(wait, signal);
-    // The start is when this request really goes, however late the timer fired.
-    this.lastStart = Math.max(now(), this.lastStart + this.minIntervalMs);
+    try {
+      while (this.waiting.length > 0) {
+        const wait = this.lastStart + this.minIntervalMs - now();
+        if (wait > 0) await (this.clock.sleep ?? sleep)(wait);
+        // The best waiting now: one that came during the wait may rank before the one that was first.
+        const next = this.waiting.shift();
+        if (!next) break;
+        next.signal?.removeEventListener('abort', next.onAbort);
+        // The start is when this request really goes, however late the timer fired.
+        this.lastStart = Math.max(now(), this.lastStart + this.minIntervalMs);
+        next.resolve();
+      }
+    } catch (error) {
+      // Only an injected sleep can fail: fail the waiting rather than leave them hanging.
+      for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    } finally {
+      this.serving = false;
+    }
   }
 }
 
@@ -261,7 +323,7 @@ export class MarketHttpClient {
     let queuedMs = 0;
     const paced = async () => {
       const before = clock();
-      await this.rateLimiter.acquire(request.signal);
+      await this.rateLimiter.acquire(request.signal, request.instrument);
       queuedMs += clock() - before;
     };
     const classify = (error: unknown): RetryDecision => {
