@@ -44,12 +44,18 @@ export interface RateLimiter {
   acquire(signal?: AbortSignal, instrument?: string): Promise<void>;
 }
 
-/** A limiter idle for this long forgets the order of instruments (a warm function's next run). */
-const RANKS_IDLE_RESET_MS = 60_000;
+/**
+ * How soon after an instrument's request went its next one still counts as the next page (the response's
+ * time and parsing, on an event loop busy with models). Later, it takes its turn in arrival order: marks
+ * polled once a minute must not rank every instrument as it ranked the first time, or the last instruments
+ * of an overloaded queue would wait behind the first ones' next polls for ever.
+ */
+const NEXT_PAGE_WITHIN_MS = 15_000;
 
 interface Waiter {
-  /** The instrument's place: the order in which instruments first asked in this run. */
+  /** Its place in the queue: the arrival of the first page of the instrument's run of pages. */
   readonly rank: number;
+  readonly instrument: string | undefined;
   readonly resolve: () => void;
   readonly reject: (reason: unknown) => void;
   readonly signal: AbortSignal | undefined;
@@ -62,12 +68,12 @@ interface Waiter {
  * fires late (the event loop busy with model work) delays the queue rather than releasing a burst of the
  * slots it missed, which the venue would count as one.
  *
- * The queue serves instruments in the order they first asked, not requests in the order they came: an
- * instrument's next page goes before the first page of an instrument that asked later. A recalibration
- * starts every instrument at once and each venue pages an instrument one request after another; served in
- * arrival order, every instrument would wait behind every other's pages and all would finish at the very
- * end, so the models could not run while later candles are still being paced. Requests without an
- * instrument keep their arrival order.
+ * The queue serves an instrument's next page before an instrument that asked later: a request made within
+ * `NEXT_PAGE_WITHIN_MS` of its instrument's previous one going (or while that one waits) takes the place of
+ * the instrument's first page. A recalibration starts every instrument at once and each venue pages an
+ * instrument one request after another; served in arrival order, every instrument would wait behind every
+ * other's pages and all would finish at the very end, so the models could not run while later candles are
+ * still being paced. Any other request (none named, or a new run of pages) keeps its arrival order.
  *
  * @example
  * const limiter = new MinIntervalRateLimiter(1_000); // Kraken: one public call per second
@@ -75,9 +81,10 @@ interface Waiter {
  */
 export class MinIntervalRateLimiter implements RateLimiter {
   private lastStart = Number.NEGATIVE_INFINITY;
-  /** Waiting requests, best first: by instrument rank, then arrival (the sort is stable). */
+  /** Waiting requests, best first: by rank, then arrival. */
   private waiting: Waiter[] = [];
-  private readonly ranks = new Map<string, number>();
+  /** Per instrument: the rank of its current run of pages, and when its last request went (undefined: waiting). */
+  private readonly runs = new Map<string, { rank: number; wentAt: number | undefined }>();
   private nextRank = 0;
   private serving = false;
 
@@ -91,24 +98,26 @@ export class MinIntervalRateLimiter implements RateLimiter {
 
   acquire(signal?: AbortSignal, instrument?: string): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    // The order holds across the pauses of one run (between an instrument's pages the queue may be empty
-    // for a moment); a limiter idle this long has finished that run, and the next starts afresh.
-    if (this.waiting.length === 0 && (this.clock.now ?? Date.now)() - this.lastStart > RANKS_IDLE_RESET_MS) {
-      this.ranks.clear();
-      this.nextRank = 0;
+    const now = (this.clock.now ?? Date.now)();
+    const run = instrument === undefined ? undefined : this.runs.get(instrument);
+    let rank: number;
+    if (run && (run.wentAt === undefined || now - run.wentAt <= NEXT_PAGE_WITHIN_MS)) {
+      rank = run.rank;
+      run.wentAt = undefined;
+    } else {
+      rank = this.nextRank++;
+      if (instrument !== undefined) this.runs.set(instrument, { rank, wentAt: undefined });
     }
     return new Promise<void>((resolve, reject) => {
-      let rank = instrument === undefined ? undefined : this.ranks.get(instrument);
-      if (rank === undefined) {
-        rank = this.nextRank++;
-        if (instrument !== undefined) this.ranks.set(instrument, rank);
-      }
       // A caller that gave up (aborted) leaves the queue, which keeps moving for the others.
       const onAbort = () => {
         this.waiting = this.waiting.filter((w) => w !== waiter);
+        // Its run of pages ends here unless its next request follows soon, as if this one had gone.
+        const own = instrument === undefined ? undefined : this.runs.get(instrument);
+        if (own?.rank === rank && own.wentAt === undefined) own.wentAt = (this.clock.now ?? Date.now)();
         reject(signal?.reason);
       };
-      const waiter: Waiter = { rank, resolve, reject, signal, onAbort };
+      const waiter: Waiter = { rank, instrument, resolve, reject, signal, onAbort };
       signal?.addEventListener('abort', onAbort, { once: true });
       let at = this.waiting.length;
       while (at > 0 && (this.waiting[at - 1] as Waiter).rank > rank) at--;
@@ -130,6 +139,8 @@ export class MinIntervalRateLimiter implements RateLimiter {
         next.signal?.removeEventListener('abort', next.onAbort);
         // The start is when this request really goes, however late the timer fired.
         this.lastStart = Math.max(now(), this.lastStart + this.minIntervalMs);
+        const run = next.instrument === undefined ? undefined : this.runs.get(next.instrument);
+        if (run?.rank === next.rank) run.wentAt = this.lastStart;
         next.resolve();
       }
     } catch (error) {

@@ -326,3 +326,27 @@ describe('instrument by instrument (issue 16: models run while later candles are
     expect(waits).toEqual([100, 100]);
   });
 });
+
+describe('instrument by instrument, but no instrument ahead for ever', () => {
+  it("takes a request long after its instrument's previous one in arrival order (marks polled each minute)", async () => {
+    let now = 1_000;
+    const limiter = new MinIntervalRateLimiter(100, {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
+    const served: string[] = [];
+    const ask = (name: string, instrument: string) =>
+      limiter.acquire(undefined, instrument).then(() => served.push(name));
+    await ask('a1', 'A');
+    // A minute later: C keeps the queue busy, B asks, then A asks again. A's first page is long gone: its
+    // new request is not the next page of that run, and waits its turn behind B.
+    now += 60_000;
+    await Promise.all([ask('c1', 'C'), ask('b1', 'B'), ask('a2', 'A')]);
+    expect(served).toEqual(['a1', 'c1', 'b1', 'a2']);
+    // A's next page, asked at once, is that run's: it goes before instruments that asked first, as D's does.
+    await Promise.all([ask('d1', 'D'), ask('e1', 'E'), ask('a3', 'A'), ask('d2', 'D')]);
+    expect(served.slice(4)).toEqual(['a3', 'd1', 'd2', 'e1']);
+  });
+});
