@@ -37,7 +37,29 @@ export type VenueId = keyof typeof VENUE_MIN_INTERVAL_MS;
 
 /** Anything that paces requests; `acquire` resolves when the next request may go. */
 export interface RateLimiter {
-  acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * @param instrument what the request is for: a limiter may let an instrument that is already being served
+   *   go before instruments that came later, so that instruments finish one after another.
+   */
+  acquire(signal?: AbortSignal, instrument?: string): Promise<void>;
+}
+
+/**
+ * How soon after an instrument's request went its next one still counts as the next page (the response's
+ * time and parsing, on an event loop busy with models). Later, it takes its turn in arrival order: marks
+ * polled once a minute must not rank every instrument as it ranked the first time, or the last instruments
+ * of an overloaded queue would wait behind the first ones' next polls for ever.
+ */
+const NEXT_PAGE_WITHIN_MS = 15_000;
+
+interface Waiter {
+  /** Its place in the queue: the arrival of the first page of the instrument's run of pages. */
+  readonly rank: number;
+  readonly instrument: string | undefined;
+  readonly resolve: () => void;
+  readonly reject: (reason: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
 }
 
 /**
@@ -46,13 +68,25 @@ export interface RateLimiter {
  * fires late (the event loop busy with model work) delays the queue rather than releasing a burst of the
  * slots it missed, which the venue would count as one.
  *
+ * The queue serves an instrument's next page before an instrument that asked later: a request made within
+ * `NEXT_PAGE_WITHIN_MS` of its instrument's previous one going (or while that one waits) takes the place of
+ * the instrument's first page. A recalibration starts every instrument at once and each venue pages an
+ * instrument one request after another; served in arrival order, every instrument would wait behind every
+ * other's pages and all would finish at the very end, so the models could not run while later candles are
+ * still being paced. Any other request (none named, or a new run of pages) keeps its arrival order.
+ *
  * @example
  * const limiter = new MinIntervalRateLimiter(1_000); // Kraken: one public call per second
  * await limiter.acquire();
  */
 export class MinIntervalRateLimiter implements RateLimiter {
   private lastStart = Number.NEGATIVE_INFINITY;
-  private queue: Promise<void> = Promise.resolve();
+  /** Waiting requests, best first: by rank, then arrival. */
+  private waiting: Waiter[] = [];
+  /** Per instrument: the rank of its current run of pages, and when its last request went (undefined: waiting). */
+  private readonly runs = new Map<string, { rank: number; wentAt: number | undefined }>();
+  private nextRank = 0;
+  private serving = false;
 
   constructor(
     readonly minIntervalMs: number,
@@ -62,20 +96,59 @@ export class MinIntervalRateLimiter implements RateLimiter {
     } = {},
   ) {}
 
-  acquire(signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.takeTurn(signal));
-    // A caller that gave up (aborted) leaves the queue moving for the others.
-    this.queue = turn.catch(() => {});
-    return turn;
+  acquire(signal?: AbortSignal, instrument?: string): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const now = (this.clock.now ?? Date.now)();
+    const run = instrument === undefined ? undefined : this.runs.get(instrument);
+    let rank: number;
+    if (run && (run.wentAt === undefined || now - run.wentAt <= NEXT_PAGE_WITHIN_MS)) {
+      rank = run.rank;
+      run.wentAt = undefined;
+    } else {
+      rank = this.nextRank++;
+      if (instrument !== undefined) this.runs.set(instrument, { rank, wentAt: undefined });
+    }
+    return new Promise<void>((resolve, reject) => {
+      // A caller that gave up (aborted) leaves the queue, which keeps moving for the others.
+      const onAbort = () => {
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        // Its run of pages ends here unless its next request follows soon, as if this one had gone.
+        const own = instrument === undefined ? undefined : this.runs.get(instrument);
+        if (own?.rank === rank && own.wentAt === undefined) own.wentAt = (this.clock.now ?? Date.now)();
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = { rank, instrument, resolve, reject, signal, onAbort };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let at = this.waiting.length;
+      while (at > 0 && (this.waiting[at - 1] as Waiter).rank > rank) at--;
+      this.waiting.splice(at, 0, waiter);
+      if (!this.serving) void this.serve();
+    });
   }
 
-  private async takeTurn(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
+  private async serve(): Promise<void> {
+    this.serving = true;
     const now = this.clock.now ?? Date.now;
-    const wait = this.lastStart + this.minIntervalMs - now();
-    if (wait > 0) await (this.clock.sleep ?? sleep)(wait, signal);
-    // The start is when this request really goes, however late the timer fired.
-    this.lastStart = Math.max(now(), this.lastStart + this.minIntervalMs);
+    try {
+      while (this.waiting.length > 0) {
+        const wait = this.lastStart + this.minIntervalMs - now();
+        if (wait > 0) await (this.clock.sleep ?? sleep)(wait);
+        // The best waiting now: one that came during the wait may rank before the one that was first.
+        const next = this.waiting.shift();
+        if (!next) break;
+        next.signal?.removeEventListener('abort', next.onAbort);
+        // The start is when this request really goes, however late the timer fired.
+        this.lastStart = Math.max(now(), this.lastStart + this.minIntervalMs);
+        const run = next.instrument === undefined ? undefined : this.runs.get(next.instrument);
+        if (run?.rank === next.rank) run.wentAt = this.lastStart;
+        next.resolve();
+      }
+    } catch (error) {
+      // Only an injected sleep can fail: fail the waiting rather than leave them hanging.
+      for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    } finally {
+      this.serving = false;
+    }
   }
 }
 
@@ -261,7 +334,7 @@ export class MarketHttpClient {
     let queuedMs = 0;
     const paced = async () => {
       const before = clock();
-      await this.rateLimiter.acquire(request.signal);
+      await this.rateLimiter.acquire(request.signal, request.instrument);
       queuedMs += clock() - before;
     };
     const classify = (error: unknown): RetryDecision => {

@@ -255,3 +255,98 @@ describe('pacing under a stalled event loop (issue 16: the exchange-scale bench)
     expect(scripted.requests).toHaveLength(2);
   });
 });
+
+describe('instrument by instrument (issue 16: models run while later candles are still paced)', () => {
+  /** A venue that pages: each instrument asks for its pages one after another, as the adapters do. */
+  function pagingVenue(failing?: string) {
+    const scripted = scriptedFetch((url) =>
+      url.searchParams.get('symbol') === failing
+        ? json({ message: 'unknown symbol' }, { status: 400 })
+        : json({ result: { close: [1] } }),
+    );
+    const limiter = new MinIntervalRateLimiter(15);
+    const http = new MarketHttpClient({
+      venue: 'testvenue',
+      baseUrl: 'http://venue.test',
+      fetch: scripted.fetch,
+      rateLimiter: limiter,
+    });
+    const finished: string[] = [];
+    const candles = async (instrument: string, pages: number) => {
+      for (let page = 0; page < pages; page++) {
+        await http.getJson({ ...request, query: { symbol: instrument, page }, instrument });
+      }
+      finished.push(instrument);
+    };
+    const order = () => scripted.requests.map((r) => r.url.searchParams.get('symbol'));
+    return { candles, finished, order };
+  }
+
+  it("serves an instrument's next page before a later instrument's first, so instruments finish one by one", async () => {
+    const venue = pagingVenue();
+    await Promise.all(['AAA', 'BBB', 'CCC'].map((instrument) => venue.candles(instrument, 3)));
+    // In arrival order every instrument's pages would interleave (AAA BBB CCC AAA …), all finishing at the end.
+    expect(venue.order()).toEqual(['AAA', 'AAA', 'AAA', 'BBB', 'BBB', 'BBB', 'CCC', 'CCC', 'CCC']);
+    expect(venue.finished).toEqual(['AAA', 'BBB', 'CCC']);
+  });
+
+  it("one instrument's failure blocks none of the others", async () => {
+    const venue = pagingVenue('BBB');
+    const results = await Promise.allSettled(
+      ['AAA', 'BBB', 'CCC'].map((instrument) => venue.candles(instrument, 3)),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(venue.order()).toEqual(['AAA', 'AAA', 'AAA', 'BBB', 'CCC', 'CCC', 'CCC']);
+  });
+
+  it('keeps the spacing, and a caller that gave up leaves the queue moving for the others', async () => {
+    let now = 1_000;
+    const waits: number[] = [];
+    const limiter = new MinIntervalRateLimiter(100, {
+      now: () => now,
+      sleep: async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+    });
+    const gaveUp = new AbortController();
+    const served: string[] = [];
+    const ask = (name: string, instrument: string, signal?: AbortSignal) =>
+      limiter.acquire(signal, instrument).then(() => served.push(name));
+    const all = Promise.allSettled([
+      ask('a1', 'A'),
+      ask('b1', 'B', gaveUp.signal),
+      ask('c1', 'C'),
+      ask('a2', 'A'),
+    ]);
+    gaveUp.abort(new Error('timed out'));
+    const settled = await all;
+    expect(served).toEqual(['a1', 'a2', 'c1']);
+    expect(settled[1]).toMatchObject({ status: 'rejected', reason: new Error('timed out') });
+    expect(waits).toEqual([100, 100]);
+  });
+});
+
+describe('instrument by instrument, but no instrument ahead for ever', () => {
+  it("takes a request long after its instrument's previous one in arrival order (marks polled each minute)", async () => {
+    let now = 1_000;
+    const limiter = new MinIntervalRateLimiter(100, {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
+    const served: string[] = [];
+    const ask = (name: string, instrument: string) =>
+      limiter.acquire(undefined, instrument).then(() => served.push(name));
+    await ask('a1', 'A');
+    // A minute later: C keeps the queue busy, B asks, then A asks again. A's first page is long gone: its
+    // new request is not the next page of that run, and waits its turn behind B.
+    now += 60_000;
+    await Promise.all([ask('c1', 'C'), ask('b1', 'B'), ask('a2', 'A')]);
+    expect(served).toEqual(['a1', 'c1', 'b1', 'a2']);
+    // A's next page, asked at once, is that run's: it goes before instruments that asked first, as D's does.
+    await Promise.all([ask('d1', 'D'), ask('e1', 'E'), ask('a3', 'A'), ask('d2', 'D')]);
+    expect(served.slice(4)).toEqual(['a3', 'd1', 'd2', 'e1']);
+  });
+});

@@ -11,6 +11,7 @@
  * The servers run in a worker thread (`loopback-venues-worker.ts`), so the process under test stalling its
  * own event loop (the models are CPU work) cannot hide a burst of requests from the venues' clocks.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -357,6 +358,22 @@ export async function serveVenues(instruments: readonly SyntheticInstrument[]): 
   };
 }
 
+/**
+ * CPU-seconds (user + system) of the calling thread, from `/proc/thread-self/stat` (Linux; clock ticks of
+ * 1/100 s, the kernel's USER_HZ): what the venues' worker thread, or the thread under test, has used.
+ * Undefined where the file is not there. Node 20 has no per-thread `cpuUsage`.
+ */
+export function threadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    // Fields after the command name (which may hold spaces), from field 3: utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 type Reply = { id: number; value?: unknown; error?: string };
 
 /**
@@ -399,6 +416,8 @@ export async function startLoopbackVenues(instruments: readonly SyntheticInstrum
       await call('setNow', now);
     },
     stats: async () => (await call('stats')) as VenueStats,
+    /** CPU-seconds the venues' worker thread has used (undefined off Linux). */
+    cpuSeconds: async () => (await call('cpu')) as number | undefined,
     reset: async () => {
       await call('reset');
     },

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { CandleSeries } from '../../../lib/domain/market/candle.ts';
+import { type CandleSeries, DAY_MS } from '../../../lib/domain/market/candle.ts';
 import {
   correlationSettingsFor,
   estimateCorrelations,
   estimatePairCorrelation,
 } from '../../../lib/domain/threshold/correlation.ts';
 import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
+import { estimatePairCorrelationAsBefore } from './correlation-reference.ts';
 import { seriesFromCloses } from './fixtures.ts';
 
 /** A deterministic pseudo-random walk (LCG), so the test needs no seed library. */
@@ -147,5 +148,118 @@ describe('estimateCorrelations', () => {
     expect(s.stressWindows.length).toBe(
       DEFAULT_THRESHOLD_POLICY.stress.scenarios.filter((x) => x.kind === 'historical').length,
     );
+  });
+});
+
+/** Every number as its exact bits (−0 apart from 0), so `toEqual` on the result is a bit-for-bit comparison. */
+function exactly(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : `${v}`) : v));
+}
+
+describe('estimateCorrelations at set scale', () => {
+  /**
+   * A book as messy as the venues make it: different listing days, missing days, two candles in one day,
+   * non-positive, NaN and overflowing closes, a flat series, a short one, hourly bars, an interval no day
+   * divides, and a name given twice; pairs with their own lookbacks and stress windows.
+   */
+  function book(): CandleSeries[] {
+    const books: CandleSeries[] = [];
+    for (let i = 0; i < 14; i++) {
+      const days = 150 + ((i * 173) % 700);
+      const startDay = new Date(Date.UTC(2021, 6, 1) + ((i * 37) % 300) * DAY_MS).toISOString().slice(0, 10);
+      let series = walk(
+        shocks(days, 100 + i).map((r) => r * 0.05),
+        `I${String(i).padStart(2, '0')}`,
+        startDay,
+      );
+      const candles = series.candles.filter((_, k) => (k * (i + 3)) % 11 !== 0 || i % 4 === 0);
+      if (i === 1)
+        candles.splice(40, 0, {
+          ...(candles[40] as (typeof candles)[0]),
+          time: (candles[40]?.time ?? 0) + 3_600_000,
+          close: 1,
+        });
+      if (i === 2) (candles[70] as { close: number }).close = 0;
+      if (i === 3) (candles[90] as { close: number }).close = -5;
+      if (i === 5) (candles[60] as { close: number }).close = Number.NaN;
+      if (i === 6) {
+        (candles[20] as { close: number }).close = 1e-300;
+        (candles[21] as { close: number }).close = 1e300;
+      }
+      series = { ...series, candles };
+      books.push(series);
+    }
+    books.push(
+      seriesFromCloses(
+        Array.from({ length: 300 }, () => 7),
+        '2021-09-01',
+        'FLAT',
+      ),
+    );
+    books.push(
+      walk(
+        shocks(30, 5).map((r) => r * 0.03),
+        'SHORT',
+        '2022-01-10',
+      ),
+    );
+    const hourly = walk(
+      shocks(24 * 200, 9).map((r) => r * 0.01),
+      'HOURLY',
+      '2021-11-01',
+    );
+    books.push({
+      ...hourly,
+      intervalMs: 3_600_000,
+      candles: hourly.candles.map((c, k) => ({ ...c, time: Date.UTC(2021, 10, 1) + k * 3_600_000 })),
+    });
+    books.push({ ...walk(shocks(200, 3), 'ODD', '2021-11-01'), intervalMs: 7 * 3_600_000 });
+    books.push({ ...(books[4] as CandleSeries), instrument: 'I04' });
+    return books;
+  }
+
+  const settingsFor = (a: string, b: string) => ({
+    lookbackDays: 60 + ((a.charCodeAt(a.length - 1) + b.charCodeAt(b.length - 1)) % 5) * 90,
+    stressWindows: [
+      { from: '2021-11-08', to: '2021-11-20' },
+      ...(a < 'I05' ? [{ from: '2022-02-01', to: '2022-02-28' }] : []),
+      ...(b.endsWith('7')
+        ? [
+            { from: '2022-05-07', to: '2022-05-12' },
+            { from: '2021-12-01', to: '2021-12-01' },
+          ]
+        : []),
+    ],
+  });
+
+  it('gives every pair bit for bit what the pair-by-pair computation it replaced gave', () => {
+    const series = book();
+    const fast = estimateCorrelations(series, settingsFor);
+    const sorted = [...series].sort((p, q) => (p.instrument < q.instrument ? -1 : 1));
+    const before = [];
+    for (let i = 0; i < sorted.length; i++) {
+      for (let j = i + 1; j < sorted.length; j++) {
+        const [a, b] = [sorted[i] as CandleSeries, sorted[j] as CandleSeries];
+        if (a.instrument !== b.instrument) {
+          before.push(estimatePairCorrelationAsBefore(a, b, settingsFor(a.instrument, b.instrument)));
+        }
+      }
+    }
+    expect(fast.length).toBe(before.length);
+    // The book reaches every branch: estimated, stressed-thin, refused for each reason.
+    expect(fast.filter((p) => p.rho !== undefined && !p.stressedThin).length).toBeGreaterThan(20);
+    expect(fast.some((p) => p.stressedThin)).toBe(true);
+    expect(fast.some((p) => p.refused?.includes('fewer than'))).toBe(true);
+    expect(fast.some((p) => p.refused?.includes('does not move'))).toBe(true);
+    expect(
+      fast.some((p) => p.refused?.includes('cannot be aggregated') || p.refused?.includes('bars of')),
+    ).toBe(true);
+    expect(exactly(fast)).toBe(exactly(before));
+    // And the single-pair estimator still is the computation it was.
+    const pairs = before.map((p) => {
+      const [a, b] = [series.find((s) => s.instrument === p.a), series.find((s) => s.instrument === p.b)];
+      return estimatePairCorrelation(a as CandleSeries, b as CandleSeries, settingsFor(p.a, p.b));
+    });
+    expect(exactly(pairs)).toBe(exactly(before));
   });
 });
