@@ -126,15 +126,8 @@ export function continueDailyBacktest(
   if (state.instrument !== series.instrument) {
     return { walkAgain: `the kept walk is of ${state.instrument}, not ${series.instrument}` };
   }
-  const hash = policyHash(policy);
-  if (state.policyHash !== hash) {
-    return { walkAgain: `the policy changed since the kept walk (${state.policyHash} → ${hash})` };
-  }
-  if (state.scoredDays !== scoredDays || state.windowDays !== (windowDays ?? null)) {
-    return {
-      walkAgain: `the window changed since the kept walk (${state.scoredDays} scored days over ${state.windowDays ?? 'all'} → ${scoredDays} over ${windowDays ?? 'all'})`,
-    };
-  }
+  const unfit = walkStateUnfit(policy, state, options);
+  if (unfit !== undefined) return { walkAgain: unfit };
   const walk = walker(policy, series, windowDays);
   const { candles, h } = walk;
   const last = indexOfDay(candles, state.lastDay);
@@ -172,6 +165,25 @@ export function continueDailyBacktest(
     previous,
     newDays,
   );
+}
+
+/**
+ * Why a kept walk cannot continue under `policy` and these options, before any candle is read (another
+ * policy or window); undefined when it may.
+ */
+export function walkStateUnfit(
+  policy: ThresholdPolicy,
+  state: DailyWalkState,
+  options: DailyWalkOptions = {},
+): string | undefined {
+  const { scoredDays, windowDays } = checkedOptions(options);
+  const hash = policyHash(policy);
+  if (state.policyHash !== hash)
+    return `the policy changed since the kept walk (${state.policyHash} → ${hash})`;
+  if (state.scoredDays !== scoredDays || state.windowDays !== (windowDays ?? null)) {
+    return `the window changed since the kept walk (${state.scoredDays} scored days over ${state.windowDays ?? 'all'} → ${scoredDays} over ${windowDays ?? 'all'})`;
+  }
+  return undefined;
 }
 
 function checkedOptions(options: DailyWalkOptions): { scoredDays: number; windowDays: number | undefined } {
