@@ -112,6 +112,23 @@ describe('daily backtest across runs', () => {
     expect(next.walks.map((w) => w.walk)).toEqual(['continued', 'continued']);
   });
 
+  it('a kept-walk store that cannot be read or written costs full walks, never the report', async () => {
+    // Prepare: walks kept yesterday; today the store fails both ways
+    const { reports, run } = backtester();
+    await run(DAY0, ['A']);
+    reports.walks = () => Promise.reject(new Error('ThrottlingException'));
+    reports.recordWalks = () => Promise.reject(new Error('ItemLimitError'));
+    // Act
+    const today = await run(DAY0 + DAY_MS, ['A']);
+    // Assess
+    expect(today.walks).toEqual([
+      { instrument: 'A', walk: 'full', reason: 'the kept walk is unreadable: Error: ThrottlingException' },
+    ]);
+    expect(today.walksNotKept).toBe('Error: ItemLimitError');
+    expect(today.report.instruments).toHaveLength(1);
+    expect(reports.reports.get(today.report.setId)).toEqual(today.report);
+  });
+
   it('bounds full walks by the deadline and carries the rest over, the oldest kept walk first', async () => {
     // Prepare: C kept three days ago, A and B yesterday; then the policy changes
     const { run } = backtester();
