@@ -49,8 +49,8 @@ export interface DailyBacktestRequest {
   /** Days of candles to pull, as the recalibration did. @default 3650 */
   readonly historyDays?: number;
   /**
-   * No instrument is started after this time (ms): each walk takes seconds, and a Lambda that times out
-   * would lose the whole report. The instruments left are reported as not run.
+   * No instrument is started after this time (ms): a full walk takes seconds, and a Lambda that times out
+   * would lose the whole report. The instruments left are reported as not run (full walks come first next run).
    */
   readonly deadline?: number;
 }

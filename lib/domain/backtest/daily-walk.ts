@@ -9,7 +9,9 @@
  * only the new day(s), one recalibration each. The result equals the full walk's exactly (same candles,
  * same chain, same scoring); whenever the state cannot be trusted to continue the chain (another policy,
  * another window, its last day not in the candles, a candle in the window revised) the caller is told to
- * walk again in full, and why.
+ * walk again in full, and why. Only the window's closes are checked against the kept rows: a venue revising
+ * a bar older than the scored window would go unseen here, as it does in the candle store (which re-checks
+ * only the last few days).
  *
  * Window: each walked day T is recalibrated on the candles in [T − windowDays, T). The daily backtest
  * fetches `historyDays` up to the set's day and scores up to the day before, so with
