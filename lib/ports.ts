@@ -5,6 +5,7 @@
 import type { Account, MarginAlert, MarginStatus, MarginTransition } from './domain/account/account.ts';
 import type { BreachIndexEntry, BreachIndexKey } from './domain/account/breach-index.ts';
 import type { SetBacktestReport } from './domain/backtest/daily-report.ts';
+import type { DailyWalkState } from './domain/backtest/daily-walk.ts';
 import type { Candle, CandleSeries } from './domain/market/candle.ts';
 import type {
   CatalogueEntry,
@@ -131,7 +132,17 @@ export interface BacktestReportStore {
   record(report: SetBacktestReport): Promise<void>;
   /** The report stored for `setId`; undefined when none was (the backtest failed, or the set is older). */
   get(setId: string): Promise<SetBacktestReport | undefined>;
+  /**
+   * Each instrument's kept walk (`lib/domain/backtest/daily-walk.ts`), so the next run walks only the new
+   * days. An instrument with none kept is absent; one that cannot be read says why (it is walked again).
+   */
+  walks(instruments: readonly string[]): Promise<ReadonlyMap<string, KeptWalk>>;
+  /** Keep these walks, each replacing its instrument's earlier one. */
+  recordWalks(walks: readonly DailyWalkState[]): Promise<void>;
 }
+
+/** A kept daily-backtest walk as read back: the state, or why it cannot be used. */
+export type KeptWalk = { readonly state: DailyWalkState } | { readonly unreadable: string };
 
 /** A Scan segment of the accounts table. */
 export interface ScanSegment {

@@ -174,6 +174,8 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
     });
     const sweep = await kickSweep(runId);
     const backtest = await backtestSet(result.set, context);
+    // The backtest reads the kept candles too: a revision it met is reported like the recalibration's.
+    await reportCandleNotes(runId);
     return {
       outcome: 'published',
       runId,
@@ -188,8 +190,14 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
   const backtestSet = async (set: ThresholdSet, context: Context): Promise<BacktestOutcome> => {
     if (!config.backtest.enabled) return { status: 'disabled' };
     try {
-      const { report, notStored, notPublished } = await runDailyBacktest(
-        { market: ports.market, reports: ports.backtestReports, ops: ports.ops, clock: ports.clock },
+      const { report, notStored, notPublished, walks, walksNotKept } = await runDailyBacktest(
+        {
+          // The candles the recalibration just kept: read from the store, not fetched again from every venue.
+          market: options.adapters?.market ?? ports.keptMarket,
+          reports: ports.backtestReports,
+          ops: ports.ops,
+          clock: ports.clock,
+        },
         {
           set,
           instruments: config.instruments,
@@ -211,15 +219,19 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
       const outOfGreen = report.instruments.filter((i) => i.zone !== 'green');
       count(metrics, METRIC.BacktestsOutOfGreen, outOfGreen.length);
       count(metrics, METRIC.BacktestsFailed, report.failed.length + (notStored === undefined ? 0 : 1));
+      const walkedInFull = walks.filter((w) => w.walk === 'full');
       const details = {
         setId: set.setId,
         zone: report.zone,
+        continued: walks.length - walkedInFull.length,
+        walkedInFull: walkedInFull.map((w) => `${w.instrument}: ${w.walk === 'full' ? w.reason : ''}`),
+        ...(walksNotKept === undefined ? {} : { walksNotKept }),
         outOfGreen: outOfGreen.map((i) => `${i.instrument} ${i.zone}`),
         failed: report.failed,
         ...(notStored === undefined ? {} : { notStored }),
         ...(notPublished === undefined ? {} : { notPublished }),
       };
-      if (outOfGreen.length > 0 || report.failed.length > 0 || notStored || notPublished) {
+      if (outOfGreen.length > 0 || report.failed.length > 0 || notStored || notPublished || walksNotKept) {
         logger.warn('daily backtest: not all green, or not all run', details);
       } else {
         logger.info('daily backtest: all green', details);

@@ -5,6 +5,8 @@ import type {
   MarginStatus,
   MarginTransition,
 } from '../../lib/domain/account/account.ts';
+import type { SetBacktestReport } from '../../lib/domain/backtest/daily-report.ts';
+import { type DailyWalkState, parseDailyWalkState } from '../../lib/domain/backtest/daily-walk.ts';
 import { ThresholdSetConflictError } from '../../lib/domain/errors.ts';
 import type { CandleSeries } from '../../lib/domain/market/candle.ts';
 import type { Threshold, ThresholdSet } from '../../lib/domain/threshold/threshold.ts';
@@ -13,7 +15,9 @@ import type {
   AccountSource,
   AlertPublisher,
   AlertPublishResult,
+  BacktestReportStore,
   Clock,
+  KeptWalk,
   Lease,
   MarginStatusStore,
   MarketDataSource,
@@ -75,6 +79,34 @@ export class InMemoryRunLedger implements RunLedger {
   ): Promise<void> {
     this.runs.set(lease.runId, { outcome, counts: { ...counts }, ...(detail ? { detail } : {}) });
     if (this.leaseHolder?.holder === lease.holder) this.leaseHolder = undefined;
+  }
+}
+
+/** Reports by set and kept walks by instrument, the walks kept as JSON text as DynamoDB keeps them. */
+export class InMemoryBacktestReportStore implements BacktestReportStore {
+  readonly reports = new Map<string, SetBacktestReport>();
+  readonly walkTexts = new Map<string, string>();
+  async record(report: SetBacktestReport): Promise<void> {
+    this.reports.set(report.setId, report);
+  }
+  async get(setId: string): Promise<SetBacktestReport | undefined> {
+    return this.reports.get(setId);
+  }
+  async walks(instruments: readonly string[]): Promise<ReadonlyMap<string, KeptWalk>> {
+    const found = new Map<string, KeptWalk>();
+    for (const instrument of instruments) {
+      const text = this.walkTexts.get(instrument);
+      if (text === undefined) continue;
+      try {
+        found.set(instrument, { state: parseDailyWalkState(JSON.parse(text), instrument) });
+      } catch (error) {
+        found.set(instrument, { unreadable: (error as Error).message });
+      }
+    }
+    return found;
+  }
+  async recordWalks(walks: readonly DailyWalkState[]): Promise<void> {
+    for (const walk of walks) this.walkTexts.set(walk.instrument, JSON.stringify(walk));
   }
 }
 

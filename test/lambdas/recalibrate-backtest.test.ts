@@ -5,6 +5,7 @@
  */
 import {
   BatchWriteItemCommand,
+  type BatchWriteItemCommandInput,
   DescribeTableCommand,
   DynamoDBClient,
   PutItemCommand,
@@ -248,6 +249,72 @@ describe('recalibrate handler: the daily backtest after the set', () => {
         ],
       },
     });
+  });
+
+  it('reads its candles from the candle store (the kept market), never from the venues again', async () => {
+    // Prepare: no market given, so the venues' consensus is the live one (no venue answers here); the kept
+    // market holds what the recalibration stored
+    fakeIdempotencyRecords(dynamo);
+    const handler = createRecalibrateHandler({
+      env: lambdaEnv({ QMT_CONFIG: JSON.stringify(CONFIG) }),
+      adapters: { keptMarket: market(), clock: new FixedClock(today + 5 * 60_000) },
+      observability: recordedObservability(),
+    });
+    // Act
+    const summary = await handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    // Assess
+    expect(summary).toMatchObject({
+      outcome: 'published',
+      backtest: { status: 'completed', zone: 'red', failed: [] },
+    });
+  });
+
+  it('keeps each instrument’s walk, and the next day continues it by one day with the same figures', async () => {
+    // Prepare: day one walks in full and keeps the walks (BatchWriteItem, WALK#<instrument>)
+    const kept = new Map<string, Record<string, unknown>>();
+    const keepWalks = (input: BatchWriteItemCommandInput) => {
+      for (const request of Object.values(input.RequestItems ?? {}).flat()) {
+        const item = request.PutRequest?.Item;
+        if (item?.pk?.S?.startsWith('WALK#')) kept.set(item.pk.S, item);
+      }
+      return {};
+    };
+    dynamo.on(BatchWriteItemCommand).callsFake(keepWalks);
+    fakeIdempotencyRecords(dynamo, {
+      get: (input) => {
+        const item = kept.get(input.Key?.pk?.S ?? '');
+        return item ? { Item: item } : {};
+      },
+    });
+    const first = setup();
+    await first.handler({ scheduledTime: SCHEDULED_TIME }, lambdaContext());
+    expect([...kept.keys()].sort()).toEqual(['WALK#BTC', 'WALK#ETH']);
+    const dayOne = storedReport();
+    // Act: the next day, one more (flat) candle
+    const nextDay = '2026-11-25T00:05:00Z';
+    const observability = recordedObservability();
+    const oneMore = (series: CandleSeries): CandleSeries => {
+      const last = series.candles[series.candles.length - 1] as CandleSeries['candles'][number];
+      return { ...series, candles: [...series.candles, { ...last, time: last.time + DAY_MS }] };
+    };
+    const handler = createRecalibrateHandler({
+      env: lambdaEnv({ QMT_CONFIG: JSON.stringify(CONFIG) }),
+      adapters: {
+        market: new PreparedMarket({ BTC: oneMore(planted('BTC', 2)), ETH: oneMore(planted('ETH', 10)) }),
+        clock: new FixedClock(today + DAY_MS + 5 * 60_000),
+      },
+      observability,
+    });
+    dynamo.resetHistory();
+    const summary = await handler({ scheduledTime: nextDay }, lambdaContext());
+    // Assess: both continued by one day; the figures moved by that day only
+    const logged = observability.logged('warn').find((l) => l.message.startsWith('daily backtest'));
+    expect(logged?.attributes[0]).toMatchObject({ continued: 2, walkedInFull: [] });
+    expect(summary).toMatchObject({ backtest: { status: 'completed', zone: 'red' } });
+    const dayTwo = storedReport();
+    expect(dayOne?.instruments.map((i) => i.to)).toEqual(['2026-11-23', '2026-11-23']);
+    expect(dayTwo?.instruments.map((i) => i.to)).toEqual(['2026-11-24', '2026-11-24']);
+    expect(dayTwo?.instruments.map((i) => i.short.breaches)).toEqual([2, 10]);
   });
 
   it('does nothing when the configuration turns it off', async () => {

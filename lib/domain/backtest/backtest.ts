@@ -41,6 +41,12 @@ export interface BacktestDay {
   readonly shortBreach: boolean;
 }
 
+/** What scoring a day needs (the daily backtest keeps only this of each day between runs). */
+export type ScoredDay = Pick<
+  BacktestDay,
+  'date' | 'initialMarginRate' | 'longLoss' | 'shortLoss' | 'longBreach' | 'shortBreach'
+>;
+
 export interface SideStatistics {
   readonly breaches: number;
   readonly breachRate: number;
@@ -209,7 +215,7 @@ export type BacktestScore = Pick<
  * the average rate against the hindsight fixed rate, and the procyclicality of the rate series. The
  * backtest and the calibration (which scores sub-periods of a walk) share it.
  */
-export function scoreBacktestDays(days: readonly BacktestDay[], confidence: number): BacktestScore {
+export function scoreBacktestDays(days: readonly ScoredDay[], confidence: number): BacktestScore {
   if (days.length === 0) throw new RangeError('no scored days to score');
   const coverage = 1 - confidence;
   const rates = days.map((d) => d.initialMarginRate);
@@ -238,7 +244,7 @@ export function scoreBacktestDays(days: readonly BacktestDay[], confidence: numb
 }
 
 function sideStatistics(
-  days: readonly BacktestDay[],
+  days: readonly ScoredDay[],
   side: 'longBreach' | 'shortBreach',
   coverage: number,
 ): SideStatistics {

@@ -7,7 +7,7 @@
 import type { CandleSeries } from '../market/candle.ts';
 import { toDailyBars } from '../threshold/model.ts';
 import type { ThresholdPolicy } from '../threshold/policy.ts';
-import { backtest, type SideStatistics } from './backtest.ts';
+import { type BacktestResult, type BacktestScore, backtest, type SideStatistics } from './backtest.ts';
 import { type TrafficLightZone, trafficLight } from './statistics.ts';
 
 /** The Basel window: 250 business days (for crypto, 250 calendar days). */
@@ -121,21 +121,33 @@ export function dailyBacktest(
     throw new RangeError(`${series.instrument}: ${candles.length} daily bars are too few to backtest`);
   }
   const result = backtest(policy, daily.series, { scoreFrom: first.time });
+  return instrumentBacktestReport(series.instrument, policy, result);
+}
+
+/**
+ * The stored form of an instrument's scored window (a full walk's, or an incremental walk's rebuilt from
+ * its kept rows): both go through here, so the two cannot report differently.
+ */
+export function instrumentBacktestReport(
+  instrument: string,
+  policy: ThresholdPolicy,
+  scored: Pick<BacktestResult, 'from' | 'to'> & BacktestScore,
+): InstrumentBacktestReport {
   const coverage = 1 - policy.confidence;
   return {
-    instrument: series.instrument,
-    policyVersion: result.policyVersion,
-    confidence: result.confidence,
-    marginPeriodOfRiskDays: result.marginPeriodOfRiskDays,
-    from: result.from,
-    to: result.to,
-    observations: result.observations,
-    zone: backtestZone(result.observations, result.long.breaches, result.short.breaches, coverage),
-    long: side(result.long),
-    short: side(result.short),
-    averageInitialMarginRate: result.averageInitialMarginRate,
-    hindsightFixedRate: result.hindsightFixedRate,
-    cost: result.efficiency,
+    instrument,
+    policyVersion: policy.version,
+    confidence: policy.confidence,
+    marginPeriodOfRiskDays: policy.marginPeriodOfRiskDays,
+    from: scored.from,
+    to: scored.to,
+    observations: scored.observations,
+    zone: backtestZone(scored.observations, scored.long.breaches, scored.short.breaches, coverage),
+    long: side(scored.long),
+    short: side(scored.short),
+    averageInitialMarginRate: scored.averageInitialMarginRate,
+    hindsightFixedRate: scored.hindsightFixedRate,
+    cost: scored.efficiency,
   };
 }
 

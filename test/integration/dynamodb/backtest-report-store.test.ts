@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbBacktestReportStore } from '../../../lib/adapters/dynamodb/backtest-report-store.ts';
 import { thresholdsTable } from '../../../lib/adapters/dynamodb/tables.ts';
@@ -10,6 +11,9 @@ import {
   type SetBacktestReport,
   setBacktestReport,
 } from '../../../lib/domain/backtest/daily-report.ts';
+import { walkDailyBacktest } from '../../../lib/domain/backtest/daily-walk.ts';
+import { generateCandles } from '../../../lib/domain/market/generated.ts';
+import { DEFAULT_THRESHOLD_POLICY } from '../../../lib/domain/threshold/policy.ts';
 import { sampleSet } from '../../adapters/dynamodb/support.ts';
 import { runQmt } from '../../cli/run-qmt.ts';
 import { tempDir } from '../../temp-dirs.ts';
@@ -88,6 +92,45 @@ describe('DynamoDbBacktestReportStore on DynamoDB Local', () => {
     const bad = { ...REPORT, instruments: [{ ...instrument('BTC', 0, 0, 'green'), cost: Number.NaN }] };
     await expect(reports.record(bad)).rejects.toThrow(/set-a: cost is NaN/);
     await expect(reports.get('set-a')).resolves.toBeUndefined();
+  });
+});
+
+describe('the daily backtest’s kept walks on DynamoDB Local', () => {
+  it('keeps one walk per instrument beside the sets, reads it back exactly, and names a corrupt one', async () => {
+    // Prepare: a real walk's state (300 generated days, 100 scored)
+    const table = await db.freshTable(thresholdsTable);
+    const sets = new DynamoDbThresholdStore(db.local.client, table);
+    const reports = new DynamoDbBacktestReportStore(db.local.client, table);
+    const set = sampleSet('set-a', ['BTC']);
+    await sets.publishSet(set, undefined);
+    const candles = generateCandles({
+      instrument: 'BTC',
+      days: 300,
+      endTime: Date.UTC(2026, 10, 24),
+      startPrice: 100,
+      seed: 5,
+    });
+    const { state } = walkDailyBacktest(DEFAULT_THRESHOLD_POLICY, candles, { scoredDays: 100 });
+    // Act
+    await reports.recordWalks([
+      state,
+      { ...state, instrument: 'ETH', previous: { ...state.previous, instrument: 'ETH' } },
+    ]);
+    await db.local.client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { pk: { S: 'WALK#SOL' }, sk: { S: 'BACKTEST' }, walk: { S: '{"instrument":"SOL"' } },
+      }),
+    );
+    const found = await reports.walks(['BTC', 'ETH', 'SOL', 'XRP']);
+    // Assess: every number back as written; the corrupt one named; none kept is absent
+    expect(found.get('BTC')).toEqual({ state });
+    expect(found.get('ETH')).toMatchObject({ state: { instrument: 'ETH', rows: state.rows } });
+    expect(found.get('SOL')).toEqual({ unreadable: expect.stringMatching(/JSON/) });
+    expect(found.has('XRP')).toBe(false);
+    // The walks never show up as thresholds of a set or of an instrument's history
+    await expect(sets.currentSet()).resolves.toEqual(set);
+    await expect(sets.history('BTC')).resolves.toHaveLength(1);
   });
 });
 
