@@ -8,6 +8,7 @@ import { CoinbaseSource } from '../../../lib/adapters/market/coinbase.ts';
 import { DeribitSource } from '../../../lib/adapters/market/deribit.ts';
 import { ConsensusSource, createVenueSource } from '../../../lib/adapters/market/index.ts';
 import { KRAKEN_MAX_ROWS, KrakenSource } from '../../../lib/adapters/market/kraken.ts';
+import { InMemoryCandleStore, StoredCandleSource } from '../../../lib/adapters/market/stored.ts';
 import { MarketSourceError } from '../../../lib/domain/errors.ts';
 import { json, scriptedFetch, unitHttp } from './fake-fetch.ts';
 
@@ -226,5 +227,91 @@ describe('consensus of hourly candles', () => {
     const messages = series.issues.map((i) => i.message).join('\n');
     expect(messages).toContain('binance: last candle 2026-11-20T08:00Z, others have 2026-11-20T10:00Z');
     expect(messages).toMatch(/coinbase: close beyond 2\.0% of the median on \d+ bar\(s\)/);
+  });
+});
+
+describe('requests for an hourly lookback of 3,650 days (docs/SCALE.md)', () => {
+  it('counts the requests per venue, first run and next, with the store (printed)', async () => {
+    const today = Date.UTC(2026, 10, 24);
+    const first = today - 3_650 * 24 * HOUR;
+    const row = (t: number) => ({ t, c: 2_000 + ((t / HOUR) % 7) });
+    const served = (from: number, to: number, limit = Number.POSITIVE_INFINITY) => {
+      const rows = [];
+      for (let t = Math.max(from, first); t <= to && rows.length < limit; t += HOUR) rows.push(row(t));
+      return rows;
+    };
+    const counts: Record<string, number> = { deribit: 0, binance: 0, coinbase: 0, kraken: 0 };
+    const scripted = scriptedFetch((url) => {
+      const q = (name: string) => url.searchParams.get(name) ?? '';
+      if (url.pathname.endsWith('get_tradingview_chart_data')) {
+        counts.deribit = (counts.deribit ?? 0) + 1;
+        const rows = served(Number(q('start_timestamp')), Number(q('end_timestamp')));
+        const ticks = rows.map((r) => r.t);
+        const closes = rows.map((r) => r.c);
+        return json({
+          result: {
+            status: 'ok',
+            ticks,
+            open: closes,
+            high: closes,
+            low: closes,
+            close: closes,
+            volume: closes,
+          },
+        });
+      }
+      if (url.pathname.endsWith('klines')) {
+        counts.binance = (counts.binance ?? 0) + 1;
+        const rows = served(Number(q('startTime')), Number(q('endTime')), Number(q('limit')));
+        return json(
+          rows.map((r) => [r.t, `${r.c}`, `${r.c}`, `${r.c}`, `${r.c}`, '1', r.t, '1', 1, '0', '0', '0']),
+        );
+      }
+      if (url.pathname.includes('/candles')) {
+        counts.coinbase = (counts.coinbase ?? 0) + 1;
+        const rows = served(Date.parse(q('start')), Date.parse(q('end')));
+        return json(rows.map((r) => [r.t / 1_000, r.c, r.c, r.c, r.c, 1]));
+      }
+      counts.kraken = (counts.kraken ?? 0) + 1;
+      const rows = served(today - KRAKEN_MAX_ROWS * HOUR, today).map((r) => [
+        r.t / 1_000,
+        `${r.c}`,
+        `${r.c}`,
+        `${r.c}`,
+        `${r.c}`,
+        `${r.c}`,
+        '1',
+        1,
+      ]);
+      return json({ error: [], result: { XETHZUSD: rows, last: today / 1_000 } });
+    });
+    const store = new InMemoryCandleStore();
+    const run = async (day: number) => {
+      for (const key of Object.keys(counts)) counts[key] = 0;
+      const { options } = unitHttp(scripted.fetch);
+      const { baseUrl, ...http } = options;
+      for (const venue of ['deribit', 'binance', 'coinbase', 'kraken'] as const) {
+        const source = new StoredCandleSource(
+          createVenueSource(venue, {
+            http,
+            baseUrls: { [venue]: baseUrl },
+            now: () => day + 60_000,
+            interval: '1h',
+          }),
+          { store, intervalMs: HOUR, recheckBars: 24, now: () => day },
+        );
+        await source.candles('ETH', { from: day - 3_650 * 24 * HOUR, to: day });
+      }
+      return { ...counts };
+    };
+    const firstRun = await run(today);
+    const nextRun = await run(today + 24 * HOUR);
+    console.log(
+      `hourly ETH, 3,650-day lookback: first run ${JSON.stringify(firstRun)}, next day ${JSON.stringify(nextRun)}`,
+    );
+    // 87,600 hours: Deribit 5,000 a request, Binance 1,000, Coinbase 300, Kraken its newest 720 in one.
+    expect(firstRun).toEqual({ deribit: 18, binance: 88, coinbase: 292, kraken: 1 });
+    expect(nextRun).toEqual({ deribit: 1, binance: 1, coinbase: 1, kraken: 1 });
+    expect(await store.read('coinbase', 'ETH', HOUR, { from: 0, to: today })).toHaveLength(87_600);
   });
 });
