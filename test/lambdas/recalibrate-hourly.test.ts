@@ -13,7 +13,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRecalibrateHandler } from '../../lambdas/recalibrate/recalibrate-handler.ts';
-import { adapters, HOURLY_RECHECK_BARS } from '../../lambdas/shared/adapters.ts';
+import { adapters, type CandleNotes, HOURLY_RECHECK_BARS } from '../../lambdas/shared/adapters.ts';
 import { type ConsensusSeries, ConsensusSource, createVenueSource } from '../../lib/adapters/market/index.ts';
 import { InMemoryCandleStore, StoredCandleSource } from '../../lib/adapters/market/stored.ts';
 import { loadRuntimeConfig } from '../../lib/config/runtime.ts';
@@ -22,7 +22,7 @@ import { generateCandles } from '../../lib/domain/market/generated.ts';
 import { seededRandom } from '../../lib/domain/math/random.ts';
 import type { MarketDataSource, TimeRange } from '../../lib/ports.ts';
 import { json, scriptedFetch, unitHttp } from '../adapters/market/fake-fetch.ts';
-import { FixedClock, PreparedMarket } from '../app/in-memory-ports.ts';
+import { FixedClock, PreparedMarket, RecordingOps } from '../app/in-memory-ports.ts';
 import { fakeIdempotencyRecords, lambdaContext, lambdaEnv, recordedObservability } from './support.ts';
 
 const dynamo = mockClient(DynamoDBClient);
@@ -56,15 +56,21 @@ function ethHours(end: number): Candle[] {
  * Deribit and Binance serve hourly ETH as their APIs do (Binance 0.05% dearer: USDT); Coinbase refuses
  * granularity 3600 (a venue that cannot give hourly bars). Requests are counted per venue.
  */
-function hourlyVenues(end: number) {
+function hourlyVenues(end: number, revisedOnDeribit?: number) {
+  // Deribit may have corrected one hour's close (by 0.1%) since it was first served.
   const hours = ethHours(end);
+  const deribitHours = hours.map((c) =>
+    c.time === revisedOnDeribit
+      ? { ...c, close: c.close * 1.001, high: Math.max(c.high, c.close * 1.001) }
+      : c,
+  );
   const requests = { deribit: 0, binance: 0, coinbase: 0 };
   const scripted = scriptedFetch((url) => {
     if (url.pathname.endsWith('/public/get_tradingview_chart_data')) {
       requests.deribit++;
       const from = Number(url.searchParams.get('start_timestamp'));
       const to = Number(url.searchParams.get('end_timestamp'));
-      const bars = hours.filter((c) => c.time >= from && c.time <= to);
+      const bars = deribitHours.filter((c) => c.time >= from && c.time <= to);
       if (bars.length === 0) return json({ jsonrpc: '2.0', result: { status: 'no_data' } });
       return json({
         jsonrpc: '2.0',
@@ -115,6 +121,7 @@ function keptHourlyMarket(
   fetch: ReturnType<typeof hourlyVenues>['fetch'],
   store: InMemoryCandleStore,
   now: number,
+  notes: CandleNotes = { revisions: [], warnings: [] },
 ) {
   const { options } = unitHttp(fetch);
   const { baseUrl, ...http } = options;
@@ -127,7 +134,13 @@ function keptHourlyMarket(
           now: () => now,
           interval: '1h',
         }),
-        { store, intervalMs: HOUR, recheckBars: HOURLY_RECHECK_BARS, now: () => now },
+        {
+          store,
+          intervalMs: HOUR,
+          recheckBars: HOURLY_RECHECK_BARS,
+          now: () => now,
+          onRevision: (revision) => notes.revisions.push(revision),
+        },
       ),
   );
   return new Recording(new ConsensusSource(venues, { intervalMs: HOUR }));
@@ -220,18 +233,34 @@ describe('recalibrate handler at an hourly MPOR, over mocked venue HTTP', () => 
     expect(venues.requests).toEqual({ deribit: 18, binance: 3, coinbase: 1 });
     expect((await store.read('deribit', 'ETH', HOUR, { from: 0, to: today })).length).toBe(120 * 24);
 
-    // The next day: only the new hours and the re-check window are fetched, the rest comes from the store.
+    // The next day: only the new hours and the re-check window are fetched, the rest comes from the store;
+    // Deribit's correction of an hour inside the window is found and reported to ops.
     const next = today + 24 * HOUR;
-    const later = hourlyVenues(next);
-    const hourlyNext = keptHourlyMarket(later.fetch, store, next + 5 * 60_000);
+    const revisedHour = today - 2 * HOUR;
+    const later = hourlyVenues(next, revisedHour);
+    const candleNotes: CandleNotes = { revisions: [], warnings: [] };
+    const ops = new RecordingOps();
+    const hourlyNext = keptHourlyMarket(later.fetch, store, next + 5 * 60_000, candleNotes);
     const secondRun = await createRecalibrateHandler({
       env,
-      adapters: { market: daily(), keptHourlyMarket: hourlyNext, clock: new FixedClock(next + 5 * 60_000) },
+      adapters: {
+        market: daily(),
+        keptHourlyMarket: hourlyNext,
+        candleNotes,
+        ops,
+        clock: new FixedClock(next + 5 * 60_000),
+      },
       observability: recordedObservability(),
     })({ scheduledTime: '2026-11-25T00:05:00Z' }, lambdaContext());
     expect(secondRun).toMatchObject({ outcome: 'published' });
     expect(later.requests).toEqual({ deribit: 1, binance: 1, coinbase: 1 });
     expect((hourlyNext.answers[0] as ConsensusSeries).candles).toHaveLength(121 * 24);
+    const revised = ops.events.find((event) => event.type === 'candles.revised');
+    expect(revised).toMatchObject({
+      revisions: [
+        { venue: 'deribit', instrument: 'ETH', time: revisedHour, fields: expect.arrayContaining(['close']) },
+      ],
+    });
   });
 
   it('the stack’s hourly market asks every configured venue for 1h bars and keeps them at 1h', async () => {
