@@ -31,11 +31,6 @@ export const HOUR_MS = 3_600_000;
 
 export const BAR_INTERVAL_MS: Readonly<Record<BarInterval, number>> = { '1d': DAY_MS, '1h': HOUR_MS };
 
-/** The bar interval of `intervalMs`, or undefined when no venue adapter fetches bars of that length. */
-export function barIntervalOf(intervalMs: number): BarInterval | undefined {
-  return BAR_INTERVALS.find((interval) => BAR_INTERVAL_MS[interval] === intervalMs);
-}
-
 /** The bar opens `[from, to)` covers at one bar length: `firstBar ≤ open < endBar`, multiples of it. */
 export interface BarWindow {
   readonly firstBar: number;

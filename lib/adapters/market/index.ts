@@ -23,7 +23,7 @@ export {
   type VenueStatus,
 } from './consensus.ts';
 export { CsvFileSource } from './csv.ts';
-export { BAR_INTERVAL_MS, BAR_INTERVALS, type BarInterval, barIntervalOf } from './daily.ts';
+export { BAR_INTERVAL_MS, BAR_INTERVALS, type BarInterval } from './daily.ts';
 export { DeribitSource } from './deribit.ts';
 export {
   MarketHttpError,
