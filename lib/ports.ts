@@ -33,7 +33,10 @@ export interface TimeRange {
 /** One venue (or a consensus of venues) that serves daily candles for qmt instruments. */
 export interface MarketDataSource {
   readonly name: string;
-  /** Daily candles for `instrument` (a qmt symbol such as `BTC`), oldest first, covering `range`. */
+  /**
+   * Candles for `instrument` (a qmt symbol such as `BTC`), oldest first, covering `range`: daily, or the
+   * source's bar length (`intervalMs`; hourly for an hourly MPOR).
+   */
   candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<CandleSeries>;
   /** Implied volatility index (annualised fraction, e.g. 0.55), where the venue offers one. */
   impliedVolatility?(

@@ -120,6 +120,12 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
   const { logger, metrics } = observability;
   const ports = adapters(config, options.adapters);
 
+  // Hourly bars for an hourly MPOR, kept beside the daily ones. A test's market alone stands for both (a
+  // sub-day MPOR on its daily bars is held), so it never reaches the venues.
+  const hourlyMarket = () =>
+    options.adapters?.keptHourlyMarket ??
+    (options.adapters?.market === undefined ? ports.keptHourlyMarket : undefined);
+
   const runOnce = async (event: ScheduledEvent, context: Context): Promise<RecalibrationSummary> => {
     const runId = event.scheduledTime;
     const discovery = config.discovery;
@@ -129,6 +135,7 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
       {
         // A market given by a test is used as is; otherwise each venue's candles are kept in the store.
         market: options.adapters?.market ?? ports.keptMarket,
+        ...(hourlyMarket() && { intradayMarket: hourlyMarket() }),
         thresholds: ports.thresholds,
         ledger: ports.ledger,
         ops: ports.ops,

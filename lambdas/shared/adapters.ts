@@ -11,7 +11,12 @@ import { DynamoDbCandleStore } from '../../lib/adapters/dynamodb/candle-store.ts
 import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
-import { ConsensusSource, createVenueSource } from '../../lib/adapters/market/index.ts';
+import {
+  BAR_INTERVAL_MS,
+  type BarInterval,
+  ConsensusSource,
+  createVenueSource,
+} from '../../lib/adapters/market/index.ts';
 import { createVenueMarkSources } from '../../lib/adapters/market/marks/index.ts';
 import { StoredCandleSource } from '../../lib/adapters/market/stored.ts';
 import type { RetryPolicy } from '../../lib/adapters/retry.ts';
@@ -52,6 +57,11 @@ export interface Adapters {
    * uses it; revisions and store warnings collect in `candleNotes` for the run to report.
    */
   readonly keptMarket: MarketDataSource;
+  /**
+   * Hourly bars from the same venues, agreed hour by hour and kept in the candles table beside the daily
+   * ones (re-checking the last `HOURLY_RECHECK_BARS`): the recalibration reads it for an hourly MPOR.
+   */
+  readonly keptHourlyMarket: MarketDataSource;
   readonly candles: CandleStore;
   /** What the kept market noticed since the last drain: venues' revisions of stored bars, store warnings. */
   readonly candleNotes: CandleNotes;
@@ -78,6 +88,12 @@ export interface Adapters {
   /** A crash minute's targeted segments, on the sweep queue (the market watch sends them). */
   readonly targetedQueue: TargetedSweepQueue;
 }
+
+/**
+ * Hourly bars before the last stored one fetched again each run: a day, so a venue's late correction of
+ * any hour since yesterday's run is seen (and reported); it costs no extra request.
+ */
+export const HOURLY_RECHECK_BARS = 24;
 
 export interface CandleNotes {
   readonly revisions: CandleRevision[];
@@ -106,15 +122,19 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
   const factories: { readonly [K in keyof Adapters]: () => Adapters[K] } = {
     clock: () => ({ now: () => Date.now() }),
     market: () => consensusOf(venueSources()),
-    keptMarket: () => {
-      const keeping = {
-        store: get('candles'),
-        onRevision: (revision: CandleRevision) => get('candleNotes').revisions.push(revision),
-        onWarning: (warning: string) => get('candleNotes').warnings.push(warning),
-        now: () => get('clock').now(),
-      };
-      return consensusOf(venueSources().map((venue) => new StoredCandleSource(venue, keeping)));
-    },
+    keptMarket: () => consensusOf(venueSources().map((venue) => new StoredCandleSource(venue, keeping()))),
+    keptHourlyMarket: () =>
+      consensusOf(
+        venueSources('1h').map(
+          (venue) =>
+            new StoredCandleSource(venue, {
+              ...keeping(),
+              intervalMs: BAR_INTERVAL_MS['1h'],
+              recheckBars: HOURLY_RECHECK_BARS,
+            }),
+        ),
+        BAR_INTERVAL_MS['1h'],
+      ),
     candles: () => new DynamoDbCandleStore(dynamoDbClient(), config.tables.candles),
     candleNotes: () => ({ revisions: [], warnings: [] }),
     marks: () =>
@@ -155,12 +175,19 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         retryPolicy: SWEEP_QUEUE_RETRY_POLICY,
       }),
   };
-  const venueSources = () =>
-    config.venues.map((venue) => createVenueSource(venue, { catalogue: config.catalogue }));
-  const consensusOf = (venues: readonly MarketDataSource[]) =>
+  const keeping = () => ({
+    store: get('candles'),
+    onRevision: (revision: CandleRevision) => get('candleNotes').revisions.push(revision),
+    onWarning: (warning: string) => get('candleNotes').warnings.push(warning),
+    now: () => get('clock').now(),
+  });
+  const venueSources = (interval: BarInterval = '1d') =>
+    config.venues.map((venue) => createVenueSource(venue, { catalogue: config.catalogue, interval }));
+  const consensusOf = (venues: readonly MarketDataSource[], intervalMs?: number) =>
     new ConsensusSource(venues, {
       ...(config.consensus.tolerance === undefined ? {} : { tolerance: config.consensus.tolerance }),
       ...(config.consensus.quorum === undefined ? {} : { quorum: config.consensus.quorum }),
+      ...(intervalMs === undefined ? {} : { intervalMs }),
     });
   const policyOf = (instrument: string) =>
     config.instruments.find((entry) => entry.instrument === instrument)?.policy ?? DEFAULT_THRESHOLD_POLICY;
@@ -180,6 +207,9 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
     },
     get keptMarket() {
       return get('keptMarket');
+    },
+    get keptHourlyMarket() {
+      return get('keptHourlyMarket');
     },
     get candles() {
       return get('candles');

@@ -14,7 +14,9 @@ import {
   estimateCorrelations,
   type PairCorrelation,
 } from '../domain/threshold/correlation.ts';
+import { intradayHistoryDays } from '../domain/threshold/intraday.ts';
 import { holdThreshold, recalibrate as recalibrateThreshold } from '../domain/threshold/model.ts';
+import { subDayMporHours } from '../domain/threshold/mpor.ts';
 import type { InstrumentPolicy, ThresholdPolicy } from '../domain/threshold/policy.ts';
 import type { Threshold, ThresholdSet } from '../domain/threshold/threshold.ts';
 import type { Clock, MarketDataSource, OpsEvent, OpsPublisher, RunLedger, ThresholdStore } from '../ports.ts';
@@ -27,6 +29,11 @@ import {
 
 export interface RecalibrationPorts {
   readonly market: MarketDataSource;
+  /**
+   * Hourly bars, for the instruments whose policy has an MPOR under a day (the intraday model). Absent:
+   * they read `market` too, and a sub-day MPOR on daily bars is held.
+   */
+  readonly intradayMarket?: MarketDataSource;
   readonly thresholds: ThresholdStore;
   readonly ledger: RunLedger;
   readonly ops: OpsPublisher;
@@ -134,6 +141,11 @@ export async function recalibrate(
         if (belowQuorum !== undefined) {
           const none: CandleSeries = { instrument, intervalMs: DAY_MS, candles: [], source: source.name };
           return { threshold: holdThreshold(policy, none, previous, belowQuorum) };
+        }
+        // An hourly MPOR on hourly bars, over the history its policy reads (never more than `historyDays`).
+        if (ports.intradayMarket && subDayMporHours(policy.marginPeriodOfRiskDays) !== undefined) {
+          const days = Math.min(request.historyDays ?? 3650, intradayHistoryDays(policy));
+          return thresholdFor(ports.intradayMarket, instrument, policy, previous, asOf - days * DAY_MS, asOf);
         }
         return thresholdFor(source, instrument, policy, previous, from, asOf);
       }),

@@ -1,5 +1,6 @@
 /**
- * Binance spot daily klines, `GET /api/v3/klines`, paged forward with `startTime`. Shapes: market-apis.md §2.
+ * Binance spot klines, daily or hourly (`interval` 1d or 1h), `GET /api/v3/klines`, paged forward with
+ * `startTime`. Shapes: market-apis.md §2.
  */
 import { z } from 'zod';
 import {
@@ -8,12 +9,14 @@ import {
   venueListing,
 } from '../../config/instruments.ts';
 import { MarketSourceError } from '../../domain/errors.ts';
-import { type Candle, type CandleSeries, DAY_MS } from '../../domain/market/candle.ts';
+import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
 import type { MarketDataSource, TimeRange } from '../../ports.ts';
 import {
   amountString,
-  dayWindow,
-  finaliseDailyCandles,
+  BAR_INTERVAL_MS,
+  type BarInterval,
+  barWindow,
+  finaliseCandles,
   priceString,
   type VenueSourceOptions,
 } from './daily.ts';
@@ -74,7 +77,7 @@ export interface BinanceSourceOptions extends VenueSourceOptions {
 }
 
 /**
- * Binance spot daily klines. Pairs are USDT-quoted (`BTCUSDT`), so prices are in USDT, not USD: consensus
+ * Binance spot klines (daily, or hourly with `interval: '1h'`). Pairs are USDT-quoted (`BTCUSDT`), so prices are in USDT, not USD: consensus
  * flags Binance if USDT strays beyond its tolerance.
  *
  * @example
@@ -87,11 +90,13 @@ export class BinanceSource implements MarketDataSource {
   private readonly catalogue: InstrumentCatalogue;
   private readonly now: () => number;
   private readonly limit: number;
+  private readonly interval: BarInterval;
 
   constructor(options: BinanceSourceOptions = {}) {
     this.client = venueClient('binance', BINANCE_BASE_URL, options);
     this.catalogue = options.catalogue ?? DEFAULT_INSTRUMENT_CATALOGUE;
     this.now = options.now ?? Date.now;
+    this.interval = options.interval ?? '1d';
     this.limit = Math.min(
       BINANCE_MAX_KLINES_PER_REQUEST,
       Math.max(1, Math.floor(options.limit ?? BINANCE_MAX_KLINES_PER_REQUEST)),
@@ -100,14 +105,21 @@ export class BinanceSource implements MarketDataSource {
 
   async candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<CandleSeries> {
     const { symbol } = venueListing(this.catalogue, instrument, 'binance');
-    const window = dayWindow(range);
+    const intervalMs = BAR_INTERVAL_MS[this.interval];
+    const window = barWindow(range, intervalMs);
     const rows: Candle[] = [];
-    let startTime = window.firstDay;
-    while (startTime < window.endDay) {
+    let startTime = window.firstBar;
+    while (startTime < window.endBar) {
       const page = binanceKlineCandles(
         await this.client.getJson({
           path: '/api/v3/klines',
-          query: { symbol, interval: '1d', startTime, endTime: window.endDay - 1, limit: this.limit },
+          query: {
+            symbol,
+            interval: this.interval,
+            startTime,
+            endTime: window.endBar - 1,
+            limit: this.limit,
+          },
           schema: binanceKlinesResponseSchema,
           instrument,
           signal,
@@ -124,8 +136,8 @@ export class BinanceSource implements MarketDataSource {
           instrument,
         );
       }
-      startTime = last.time + DAY_MS;
+      startTime = last.time + intervalMs;
     }
-    return finaliseDailyCandles(rows, { venue: this.name, instrument, range, now: this.now });
+    return finaliseCandles(rows, { venue: this.name, instrument, range, now: this.now }, intervalMs);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Coinbase Exchange daily candles, `GET /products/{id}/candles`, in chunks of ≤ 300 days because a longer
- * range is rejected, not truncated. Shapes: market-apis.md §3.
+ * Coinbase Exchange daily or hourly candles (`granularity` 86400 or 3600), `GET /products/{id}/candles`, in
+ * chunks of ≤ 300 bars because a longer range is rejected, not truncated. Shapes: market-apis.md §3.
  */
 import { z } from 'zod';
 import {
@@ -12,9 +12,11 @@ import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
 import type { MarketDataSource, TimeRange } from '../../ports.ts';
 import {
   amountNumber,
-  chunkDays,
-  dayWindow,
-  finaliseDailyCandles,
+  BAR_INTERVAL_MS,
+  type BarInterval,
+  barWindow,
+  chunkBars,
+  finaliseCandles,
   priceNumber,
   type VenueSourceOptions,
 } from './daily.ts';
@@ -24,7 +26,8 @@ export const COINBASE_BASE_URL = 'https://api.exchange.coinbase.com';
 
 export const COINBASE_MAX_CANDLES_PER_REQUEST = 300;
 
-const DAILY_GRANULARITY_S = 86_400;
+/** `granularity` in seconds per bar interval. */
+const GRANULARITY_S: Readonly<Record<BarInterval, number>> = { '1d': 86_400, '1h': 3_600 };
 
 /** One row: `[time s, low, high, open, close, volume base]`; note low and high come before open. */
 export const coinbaseCandleSchema = z.tuple(
@@ -63,12 +66,12 @@ function isoSeconds(ms: number): string {
 }
 
 export interface CoinbaseSourceOptions extends VenueSourceOptions {
-  /** Days per request. @default 300 (the maximum; larger values are clamped) */
+  /** Bars per request. @default 300 (the maximum; larger values are clamped) */
   readonly maxCandlesPerRequest?: number;
 }
 
 /**
- * Coinbase Exchange daily candles (USD products).
+ * Coinbase Exchange candles (USD products; daily, or hourly with `interval: '1h'`).
  *
  * @example
  * const coinbase = new CoinbaseSource();
@@ -80,11 +83,13 @@ export class CoinbaseSource implements MarketDataSource {
   private readonly catalogue: InstrumentCatalogue;
   private readonly now: () => number;
   private readonly maxCandlesPerRequest: number;
+  private readonly interval: BarInterval;
 
   constructor(options: CoinbaseSourceOptions = {}) {
     this.client = venueClient('coinbase', COINBASE_BASE_URL, options);
     this.catalogue = options.catalogue ?? DEFAULT_INSTRUMENT_CATALOGUE;
     this.now = options.now ?? Date.now;
+    this.interval = options.interval ?? '1d';
     this.maxCandlesPerRequest = Math.min(
       COINBASE_MAX_CANDLES_PER_REQUEST,
       Math.max(1, Math.floor(options.maxCandlesPerRequest ?? COINBASE_MAX_CANDLES_PER_REQUEST)),
@@ -93,16 +98,17 @@ export class CoinbaseSource implements MarketDataSource {
 
   async candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<CandleSeries> {
     const { productId } = venueListing(this.catalogue, instrument, 'coinbase');
+    const intervalMs = BAR_INTERVAL_MS[this.interval];
     const rows: Candle[] = [];
-    for (const chunk of chunkDays(dayWindow(range), this.maxCandlesPerRequest)) {
+    for (const chunk of chunkBars(barWindow(range, intervalMs), this.maxCandlesPerRequest)) {
       const response = await this.client.getJson({
         path: `/products/${encodeURIComponent(productId)}/candles`,
         query: {
-          granularity: DAILY_GRANULARITY_S,
-          start: isoSeconds(chunk.firstDay),
+          granularity: GRANULARITY_S[this.interval],
+          start: isoSeconds(chunk.firstBar),
           // One second before the next chunk: whether Coinbase reads `end` as inclusive or exclusive, the
-          // chunk's last day is covered, the next chunk's first is not, and (end − start) < 300 days.
-          end: isoSeconds(chunk.endDay - 1_000),
+          // chunk's last bar is covered, the next chunk's first is not, and (end − start) < 300 bars.
+          end: isoSeconds(chunk.endBar - 1_000),
         },
         schema: coinbaseCandlesResponseSchema,
         instrument,
@@ -110,6 +116,6 @@ export class CoinbaseSource implements MarketDataSource {
       });
       rows.push(...coinbaseCandles(response));
     }
-    return finaliseDailyCandles(rows, { venue: this.name, instrument, range, now: this.now });
+    return finaliseCandles(rows, { venue: this.name, instrument, range, now: this.now }, intervalMs);
   }
 }

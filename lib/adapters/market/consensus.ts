@@ -5,9 +5,10 @@
  */
 import { InstrumentNotListedError, UnknownInstrumentError } from '../../config/instruments.ts';
 import { MarketSourceError } from '../../domain/errors.ts';
+import { formatInterval } from '../../domain/market/aggregate.ts';
 import { type Candle, type CandleSeries, DAY_MS, utcDay } from '../../domain/market/candle.ts';
 import type { ImpliedVolatilitySeries, MarketDataSource, TimeRange } from '../../ports.ts';
-import { dayWindow } from './daily.ts';
+import { barWindow } from './daily.ts';
 
 /**
  * How one venue fared for one request. `status` is the single most serious finding, in this order:
@@ -79,6 +80,11 @@ export interface ConsensusOptions {
   readonly quorum?: number;
   /** @default `consensus(<venue names>)` */
   readonly name?: string;
+  /**
+   * The bar length agreed on: one hour for an hourly MPOR. A venue that answers with bars of another
+   * length (it cannot give these) is left out of the consensus as failed, with the reason. @default DAY_MS
+   */
+  readonly intervalMs?: number;
 }
 
 export const DEFAULT_CONSENSUS_TOLERANCE = 0.02;
@@ -203,6 +209,7 @@ export class ConsensusSource implements MarketDataSource {
   ) => Promise<ImpliedVolatilitySeries>;
   private readonly tolerance: number;
   private readonly quorum: number | undefined;
+  private readonly intervalMs: number;
 
   constructor(
     private readonly venues: readonly MarketDataSource[],
@@ -219,6 +226,10 @@ export class ConsensusSource implements MarketDataSource {
       throw new RangeError(`quorum must be an integer ≥ 1, got ${options.quorum}`);
     }
     this.quorum = options.quorum;
+    this.intervalMs = options.intervalMs ?? DAY_MS;
+    if (!(Number.isInteger(this.intervalMs) && this.intervalMs > 0)) {
+      throw new RangeError(`intervalMs must be a whole number of ms > 0, got ${options.intervalMs}`);
+    }
     this.name = options.name ?? `consensus(${names.join(',')})`;
     // Only venues that publish one (Deribit's DVOL); the port's method stays absent if none does.
     const withImplied = venues.filter((v) => v.impliedVolatility !== undefined);
@@ -229,12 +240,24 @@ export class ConsensusSource implements MarketDataSource {
   }
 
   async candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<ConsensusSeries> {
-    const window = dayWindow(range);
+    const window = barWindow(range, this.intervalMs);
     const settled = await Promise.allSettled(this.venues.map((v) => v.candles(instrument, range, signal)));
     signal?.throwIfAborted();
     const outcomes: VenueOutcome[] = settled.map((result, i) => {
       const venue = this.venues[i]?.name ?? `venue ${i}`;
-      if (result.status === 'fulfilled') return { kind: 'fetched', venue, series: result.value };
+      if (result.status === 'fulfilled') {
+        const series = result.value;
+        if (series.intervalMs !== this.intervalMs) {
+          // Bars of another length would vote on the wrong opens (a daily close against an hourly one).
+          const error = new MarketSourceError(
+            `${venue} ${instrument}: answered with bars of ${formatInterval(series.intervalMs)}, this consensus needs ${formatInterval(this.intervalMs)} bars`,
+            venue,
+            instrument,
+          );
+          return { kind: 'failed', venue, error };
+        }
+        return { kind: 'fetched', venue, series };
+      }
       const error: unknown = result.reason;
       if (error instanceof InstrumentNotListedError || error instanceof UnknownInstrumentError) {
         return { kind: 'not-listed', venue, error };
@@ -254,7 +277,7 @@ export class ConsensusSource implements MarketDataSource {
     );
     const withData = fetched.filter((o) => o.series.candles.length > 0);
 
-    if (window.firstDay >= window.endDay) {
+    if (window.firstBar >= window.endBar) {
       return this.result(instrument, [], outcomes, new Map(), [], quorum);
     }
     if (withData.length < quorum) {
@@ -300,7 +323,7 @@ export class ConsensusSource implements MarketDataSource {
       throw this.quorumError(
         instrument,
         outcomes,
-        `no day between ${utcDay(window.firstDay)} and ${utcDay(window.endDay - DAY_MS)} was agreed by ${quorum} venues within ${formatPct(this.tolerance)}`,
+        `no ${this.unit} between ${this.at(window.firstBar)} and ${this.at(window.endBar - this.intervalMs)} was agreed by ${quorum} venues within ${formatPct(this.tolerance)}`,
         perVenue,
       );
     }
@@ -368,7 +391,7 @@ export class ConsensusSource implements MarketDataSource {
         issues.push({
           kind: 'venue-stale',
           venue,
-          message: `${venue}: last candle ${utcDay(last)}, others have ${utcDay(freshest)}`,
+          message: `${venue}: last candle ${this.at(last)}, others have ${this.at(freshest)}`,
         });
       }
       if (disagreements.length > 0) {
@@ -376,19 +399,19 @@ export class ConsensusSource implements MarketDataSource {
         issues.push({
           kind: 'venue-disagreed',
           venue,
-          message: `${venue}: close beyond ${formatPct(this.tolerance)} of the median on ${disagreements.length} day(s), excluded; worst ${formatPct(worst.deviation)} on ${utcDay(worst.time)}`,
+          message: `${venue}: close beyond ${formatPct(this.tolerance)} of the median on ${disagreements.length} ${this.unit}(s), excluded; worst ${formatPct(worst.deviation)} on ${this.at(worst.time)}`,
         });
       }
     }
     if (unconfirmedDays.length > 0) {
       issues.push({
         kind: 'below-quorum',
-        message: `${unconfirmedDays.length} day(s) left out, fewer than ${quorum} venues agreeing: ${summariseDays(unconfirmedDays)}`,
+        message: `${unconfirmedDays.length} ${this.unit}(s) left out, fewer than ${quorum} venues agreeing: ${summariseDays(unconfirmedDays, (t) => this.at(t))}`,
       });
     }
     return {
       instrument,
-      intervalMs: DAY_MS,
+      intervalMs: this.intervalMs,
       candles,
       source: this.name,
       venueReport,
@@ -397,6 +420,18 @@ export class ConsensusSource implements MarketDataSource {
       quorum,
       tolerance: this.tolerance,
     };
+  }
+
+  /** What a bar is called in findings: a day, or a bar (an hour) for intraday consensus. */
+  private get unit(): string {
+    return this.intervalMs === DAY_MS ? 'day' : 'bar';
+  }
+
+  /** A bar open as findings show it: the UTC day, or the day and time for intraday bars. */
+  private at(time: number): string {
+    return this.intervalMs % DAY_MS === 0
+      ? utcDay(time)
+      : new Date(time).toISOString().slice(0, 16).concat('Z');
   }
 
   private quorumError(
@@ -469,7 +504,7 @@ function formatPct(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
 }
 
-function summariseDays(times: readonly number[]): string {
-  const shown = times.slice(0, 5).map(utcDay).join(', ');
+function summariseDays(times: readonly number[], at: (time: number) => string): string {
+  const shown = times.slice(0, 5).map(at).join(', ');
   return times.length > 5 ? `${shown}, … (${times.length - 5} more)` : shown;
 }

@@ -1,5 +1,5 @@
 /**
- * Deribit (JSON-RPC over HTTP GET): daily candles from `public/get_tradingview_chart_data` and the DVOL
+ * Deribit (JSON-RPC over HTTP GET): daily or hourly candles from `public/get_tradingview_chart_data` and the DVOL
  * implied-volatility index from `public/get_volatility_index_data`. Shapes: market-apis.md §1.
  */
 import { z } from 'zod';
@@ -14,15 +14,20 @@ import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
 import type { ImpliedVolatilitySeries, MarketDataSource, TimeRange } from '../../ports.ts';
 import {
   amountNumber,
-  chunkDays,
-  dayWindow,
-  finaliseDailyCandles,
+  BAR_INTERVAL_MS,
+  type BarInterval,
+  barWindow,
+  chunkBars,
+  finaliseCandles,
   priceNumber,
   type VenueSourceOptions,
 } from './daily.ts';
 import { type MarketHttpClient, type VenueBodyError, venueClient } from './http.ts';
 
 export const DERIBIT_BASE_URL = 'https://www.deribit.com/api/v2';
+
+/** `get_tradingview_chart_data`'s resolution per bar interval: `1D`, or minutes (`60` an hour). */
+const DERIBIT_RESOLUTION: Readonly<Record<BarInterval, string>> = { '1d': '1D', '1h': '60' };
 
 /** Deribit documents no row cap; third-party clients page at ≤ 5,000 candles, so we never ask for more. */
 export const DERIBIT_MAX_CANDLES_PER_REQUEST = 5_000;
@@ -146,7 +151,7 @@ export interface DeribitSourceOptions extends VenueSourceOptions {
 }
 
 /**
- * Deribit daily candles (perpetuals, per the catalogue) and DVOL implied volatility.
+ * Deribit candles (perpetuals, per the catalogue; daily, or hourly with `interval: '1h'`) and DVOL implied volatility.
  *
  * @example
  * const deribit = new DeribitSource();
@@ -160,11 +165,13 @@ export class DeribitSource implements MarketDataSource {
   private readonly now: () => number;
   private readonly maxCandlesPerRequest: number;
   private readonly maxVolatilityPages: number;
+  private readonly interval: BarInterval;
 
   constructor(options: DeribitSourceOptions = {}) {
     this.client = venueClient('deribit', DERIBIT_BASE_URL, options, deribitBodyError);
     this.catalogue = options.catalogue ?? DEFAULT_INSTRUMENT_CATALOGUE;
     this.now = options.now ?? Date.now;
+    this.interval = options.interval ?? '1d';
     this.maxCandlesPerRequest = Math.min(
       DERIBIT_MAX_CANDLES_PER_REQUEST,
       Math.max(1, Math.floor(options.maxCandlesPerRequest ?? DERIBIT_MAX_CANDLES_PER_REQUEST)),
@@ -174,17 +181,18 @@ export class DeribitSource implements MarketDataSource {
 
   async candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<CandleSeries> {
     const { instrument: instrumentName } = venueListing(this.catalogue, instrument, 'deribit');
+    const intervalMs = BAR_INTERVAL_MS[this.interval];
     const rows: Candle[] = [];
     // One request per chunk, in order: the venue limit is per IP, so parallel chunks would only queue.
-    for (const chunk of chunkDays(dayWindow(range), this.maxCandlesPerRequest)) {
+    for (const chunk of chunkBars(barWindow(range, intervalMs), this.maxCandlesPerRequest)) {
       const response = await this.client.getJson({
         path: '/public/get_tradingview_chart_data',
         query: {
           instrument_name: instrumentName,
-          start_timestamp: chunk.firstDay,
-          // Inclusive on Deribit's side; the last day open of the chunk, so chunks never overlap.
-          end_timestamp: chunk.endDay - 1,
-          resolution: '1D',
+          start_timestamp: chunk.firstBar,
+          // Inclusive on Deribit's side; the last bar open of the chunk, so chunks never overlap.
+          end_timestamp: chunk.endBar - 1,
+          resolution: DERIBIT_RESOLUTION[this.interval],
         },
         schema: deribitChartResponseSchema,
         instrument,
@@ -192,7 +200,7 @@ export class DeribitSource implements MarketDataSource {
       });
       rows.push(...deribitChartCandles(response));
     }
-    return finaliseDailyCandles(rows, { venue: this.name, instrument, range, now: this.now });
+    return finaliseCandles(rows, { venue: this.name, instrument, range, now: this.now }, intervalMs);
   }
 
   /**

@@ -6,6 +6,7 @@ import { DEFAULT_CONSENSUS_VENUES, type InstrumentCatalogue } from '../../config
 import { BinanceSource } from './binance.ts';
 import { CoinbaseSource } from './coinbase.ts';
 import { type ConsensusOptions, ConsensusSource } from './consensus.ts';
+import { BAR_INTERVAL_MS, type BarInterval } from './daily.ts';
 import { DeribitSource } from './deribit.ts';
 import type { VenueHttpOptions, VenueId } from './http.ts';
 import { KrakenSource } from './kraken.ts';
@@ -22,6 +23,7 @@ export {
   type VenueStatus,
 } from './consensus.ts';
 export { CsvFileSource } from './csv.ts';
+export { BAR_INTERVAL_MS, BAR_INTERVALS, type BarInterval } from './daily.ts';
 export { DeribitSource } from './deribit.ts';
 export {
   MarketHttpError,
@@ -43,6 +45,8 @@ export interface ExchangeSourceOptions {
   readonly baseUrls?: Partial<Readonly<Record<VenueId, string>>>;
   /** @default Date.now */
   readonly now?: () => number;
+  /** The bar length the candle sources fetch (`1h` for an hourly MPOR). @default '1d' */
+  readonly interval?: BarInterval;
 }
 
 /**
@@ -74,7 +78,10 @@ export function venueSettings<V extends string>(
  * const kraken = createVenueSource('kraken', { http: { timeoutMs: 5_000 } });
  */
 export function createVenueSource(venue: VenueId, options: ExchangeSourceOptions = {}) {
-  const settings = venueSettings(venue, options);
+  const settings = {
+    ...venueSettings(venue, options),
+    ...(options.interval === undefined ? {} : { interval: options.interval }),
+  };
   switch (venue) {
     case 'deribit':
       return new DeribitSource(settings);
@@ -98,13 +105,16 @@ export function createConsensusSource(
   venues: readonly VenueId[] = DEFAULT_CONSENSUS_VENUES,
   options: ExchangeSourceOptions & ConsensusOptions = {},
 ): ConsensusSource {
-  const { tolerance, quorum, name, ...sourceOptions } = options;
+  const { tolerance, quorum, name, intervalMs: _intervalMs, ...sourceOptions } = options;
   return new ConsensusSource(
     venues.map((venue) => createVenueSource(venue, sourceOptions)),
     {
       ...(tolerance === undefined ? {} : { tolerance }),
       ...(quorum === undefined ? {} : { quorum }),
       ...(name === undefined ? {} : { name }),
+      ...(sourceOptions.interval === undefined
+        ? {}
+        : { intervalMs: BAR_INTERVAL_MS[sourceOptions.interval] }),
     },
   );
 }

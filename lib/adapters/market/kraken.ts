@@ -1,7 +1,9 @@
 /**
- * Kraken spot daily OHLC, `GET /0/public/OHLC`. Kraken serves only its 720 most recent rows (about two
- * years of daily bars) whatever `since` says, so this source is for recent data and consensus, never for
- * backfilling: a range older than that comes back shorter than asked. Shapes: market-apis.md §4.
+ * Kraken spot OHLC, daily or hourly (`interval` 1440 or 60 minutes), `GET /0/public/OHLC`. Kraken serves
+ * only its 720 most recent rows (about two years of daily bars, thirty days of hourly ones) whatever `since`
+ * says, so this source is for recent data and consensus, never for backfilling: older history is
+ * unavailable from Kraken, a range older than that comes back shorter than asked, and a range wholly older
+ * is answered empty without a request. Shapes: market-apis.md §4.
  */
 import { z } from 'zod';
 import {
@@ -13,8 +15,10 @@ import type { Candle, CandleSeries } from '../../domain/market/candle.ts';
 import type { MarketDataSource, TimeRange } from '../../ports.ts';
 import {
   amountString,
-  dayWindow,
-  finaliseDailyCandles,
+  BAR_INTERVAL_MS,
+  type BarInterval,
+  barWindow,
+  finaliseCandles,
   priceString,
   type VenueSourceOptions,
 } from './daily.ts';
@@ -24,6 +28,9 @@ export const KRAKEN_BASE_URL = 'https://api.kraken.com';
 
 /** Rows Kraken returns at most, the newest ones. */
 export const KRAKEN_MAX_ROWS = 720;
+
+/** OHLC `interval` in minutes per bar interval. */
+const KRAKEN_INTERVAL_MIN: Readonly<Record<BarInterval, number>> = { '1d': 1_440, '1h': 60 };
 
 // Kraken restricts an IP "for a few seconds" after too many public calls; waiting less only extends it.
 const KRAKEN_THROTTLE_WAIT_MS = 3_000;
@@ -109,7 +116,7 @@ export function krakenOhlcCandles(response: KrakenOhlcResponse): Candle[] {
 }
 
 /**
- * Kraken daily OHLC for the recent past (≤ 720 days back).
+ * Kraken OHLC for the recent past (≤ 720 bars back: 720 days daily, 30 days hourly).
  *
  * @example
  * const kraken = new KrakenSource();
@@ -120,33 +127,34 @@ export class KrakenSource implements MarketDataSource {
   private readonly client: MarketHttpClient;
   private readonly catalogue: InstrumentCatalogue;
   private readonly now: () => number;
+  private readonly interval: BarInterval;
 
   constructor(options: VenueSourceOptions = {}) {
     this.client = venueClient('kraken', KRAKEN_BASE_URL, options, krakenBodyError);
     this.catalogue = options.catalogue ?? DEFAULT_INSTRUMENT_CATALOGUE;
     this.now = options.now ?? Date.now;
+    this.interval = options.interval ?? '1d';
   }
 
   async candles(instrument: string, range: TimeRange, signal?: AbortSignal): Promise<CandleSeries> {
     const { pair } = venueListing(this.catalogue, instrument, 'kraken');
-    const window = dayWindow(range);
-    if (window.firstDay >= window.endDay) {
-      return finaliseDailyCandles([], { venue: this.name, instrument, range, now: this.now });
+    const intervalMs = BAR_INTERVAL_MS[this.interval];
+    const window = barWindow(range, intervalMs);
+    const context = { venue: this.name, instrument, range, now: this.now };
+    // The oldest bar open Kraken still serves (720 bars back from the one open now): older is unavailable.
+    const oldestServed = (Math.floor(this.now() / intervalMs) - KRAKEN_MAX_ROWS + 1) * intervalMs;
+    if (window.firstBar >= window.endBar || window.endBar <= oldestServed) {
+      return finaliseCandles([], context, intervalMs);
     }
-    // `since` returns bars after it; one second before the first day open includes that day. No paging:
+    // `since` returns bars after it; one second before the first bar open includes that bar. No paging:
     // Kraken cannot serve more than its newest 720 rows, so a second request would return the same ones.
     const response = await this.client.getJson({
       path: '/0/public/OHLC',
-      query: { pair, interval: 1440, since: window.firstDay / 1_000 - 1 },
+      query: { pair, interval: KRAKEN_INTERVAL_MIN[this.interval], since: window.firstBar / 1_000 - 1 },
       schema: krakenOhlcResponseSchema,
       instrument,
       signal,
     });
-    return finaliseDailyCandles(krakenOhlcCandles(response), {
-      venue: this.name,
-      instrument,
-      range,
-      now: this.now,
-    });
+    return finaliseCandles(krakenOhlcCandles(response), context, intervalMs);
   }
 }

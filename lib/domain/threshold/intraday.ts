@@ -383,3 +383,22 @@ function trusted(series: CandleSeries, issues: readonly CandleIssue[], asOf: num
   const closed = (c: Candle) => c.time + series.intervalMs <= asOf;
   return { ...series, candles: series.candles.filter((c) => closed(c) && !jumps.has(c.time)) };
 }
+
+/**
+ * Days of intraday bars the model reads for `policy` (the recalibration fetches that many): the lookback
+ * with its EWMA seed, or the anti-procyclicality floors' years if longer, plus a day for the MPOR windows.
+ * Bars older than this change nothing the intraday model computes, so fetching them is only cost.
+ *
+ * @example
+ * intradayHistoryDays(parseThresholdPolicy({ marginPeriodOfRisk: '1h' })); // 3651 (the 10-year floor)
+ */
+export function intradayHistoryDays(policy: ThresholdPolicy): number {
+  const apc = policy.antiProcyclicality;
+  return (
+    Math.max(
+      policy.lookbackDays + policy.volatility.seedDays,
+      (apc.longLookbackFloor?.years ?? 0) * YEAR_DAYS,
+      (apc.stressedPeriodFloor?.years ?? 0) * YEAR_DAYS,
+    ) + 1
+  );
+}

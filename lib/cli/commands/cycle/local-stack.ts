@@ -81,6 +81,8 @@ export async function openLocalStack(options: LocalStackOptions): Promise<LocalS
     market: new StaticMarketSource(options.marketSeries),
     // The local market is a file, read whole each run: nothing to keep.
     keptMarket: new StaticMarketSource(options.marketSeries),
+    // An hourly MPOR reads the same files: an intraday file computes, a daily one is held.
+    keptHourlyMarket: new StaticMarketSource(options.marketSeries),
     candles: new DynamoDbCandleStore(db.client, db.tables.candles),
     candleNotes: { revisions: [], warnings: [] },
     // No live marks locally: the sweep values at the CURRENT set's reference closes, and says so. The
