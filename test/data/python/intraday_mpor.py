@@ -1,7 +1,8 @@
 # Independent re-computation of the hourly ETH table (README "Margin period of risk in hours"; pinned in
 # test/data/domain/backtest/intraday-mpor.test.ts): the intraday walk-forward model and its statistics,
 # written from the README's description in numpy/scipy, not from the TypeScript.
-# usage: python3 test/data/python/intraday_mpor.py MPOR_HOURS SLOW_LAMBDA FAST_LAMBDA|none PROFILE FROM [TO]
+# usage: python3 test/data/python/intraday_mpor.py MPOR_HOURS SLOW_LAMBDA FAST_LAMBDA|none PROFILE FROM [TO] [why]
+#   (`why`: also where the breaches fall: weekday/weekend, after a large move, after a breach)
 #   e.g. python3 test/data/python/intraday_mpor.py 1 0.97 0.01 weekday-weekend 2024-01-01
 #        python3 test/data/python/intraday_mpor.py 1 0.97 none time-of-day 2022-03-01 2024-01-01
 # Settings as in docs/policies/eth-{1h,4h}.json: lookback 730 days, seed 30 days, pooled-tail FHS 99% VaR,
@@ -15,7 +16,8 @@ HOUR, DAY = 3_600_000, 86_400_000
 k = int(sys.argv[1]); slow_day = float(sys.argv[2]); fast_day = None if sys.argv[3] == "none" else float(sys.argv[3])
 profile = sys.argv[4]
 ms = lambda s: int(dt.datetime.fromisoformat(s).replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
-score_from = ms(sys.argv[5]); score_to = ms(sys.argv[6]) - 1 if len(sys.argv) > 6 else 1 << 62
+why = sys.argv[-1] == "why"; dates = [a for a in sys.argv[5:] if a != "why"]
+score_from = ms(dates[0]); score_to = ms(dates[1]) - 1 if len(dates) > 1 else 1 << 62
 
 rows = list(csv.DictReader(open("../shared/data/ETHUSDT-1h-binance.csv")))
 T = np.array([ms(r["timestamp"].replace(" ", "T")) for r in rows], dtype=np.int64)
@@ -82,3 +84,15 @@ print("long (breaches, Kupiec p, Christoffersen p)", side(long_loss))
 print("short (breaches, Kupiec p, Christoffersen p)", side(short_loss))
 print("average", repr(rates.mean()), "hindsight", repr(hindsight), "ratio", repr(rates.mean() / hindsight))
 print("peak-to-trough", repr(rates.max() / rates.min()), "max 5-obs increase", repr(max(rates[5:] / rates[:-5])))
+if why:
+    either = (long_loss > rates) | (short_loss > rates)  # a side breaches: per side, half of this
+    weekend = (T[starts] // DAY + 3) % 7 >= 5
+    print("breaches a side %: weekday", round(50 * either[~weekend].mean(), 2), "weekend", round(50 * either[weekend].mean(), 2))
+    print("breaches a side % by hour of day", [round(50 * either[(T[starts] % DAY) // HOUR == h].mean(), 2) for h in range(24)])
+    size = np.r_[np.nan, (np.maximum(long_loss, short_loss) / rates)[:-1]]  # the observation before: |move| / its margin
+    for lo, hi in ((0, 0.5), (0.5, 1), (1, 1.5), (1.5, 3), (3, np.inf)):
+        m = (size >= lo) & (size < hi)
+        print(f"after a move of {lo}-{hi} x its margin: {m.sum()} observations, breaches a side %", round(50 * either[m].mean(), 2))
+    for name, loss in (("long", long_loss), ("short", short_loss)):
+        I = loss > rates
+        print(name, "P(breach | breach before) %", round(100 * I[1:][I[:-1]].mean(), 2), "P(breach | none before) %", round(100 * I[1:][~I[:-1]].mean(), 2))
