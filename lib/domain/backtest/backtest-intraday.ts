@@ -21,6 +21,7 @@ import {
   type IntradayFit,
   intradayRate,
   intradayRefusal,
+  intradaySettings,
   mporBars,
   seasonalHorizon,
 } from '../threshold/intraday.ts';
@@ -61,10 +62,11 @@ export function backtestIntraday(
   if (!first || candles.length < 3) {
     throw new RangeError(`${series.instrument}: a backtest needs price history, got ${candles.length} bars`);
   }
-  const bars = barReturns(candles, intervalMs);
+  const { seasonality, fastEwmaLambda } = intradaySettings(policy);
+  const bars = barReturns(candles, intervalMs, seasonality);
   const scoreFrom = options.scoreFrom ?? first.time + 365 * DAY_MS;
   const scoreTo = options.scoreTo ?? Number.POSITIVE_INFINITY;
-  const minimumStart = policy.volatility.seedDays * bars.slotCount + 1;
+  const minimumStart = policy.volatility.seedDays * bars.barsPerDay + 1;
 
   const starts: number[] = [];
   let skippedForGaps = 0;
@@ -86,6 +88,7 @@ export function backtestIntraday(
   }
 
   const lambda = barLambda(policy.volatility.ewmaLambda, intervalMs);
+  const fastLambda = fastEwmaLambda === null ? undefined : barLambda(fastEwmaLambda, intervalMs);
   const floor = policy.antiProcyclicality.longLookbackFloor;
   const stressedFloor = policy.antiProcyclicality.stressedPeriodFloor;
   const days: BacktestDay[] = [];
@@ -94,6 +97,7 @@ export function backtestIntraday(
   let fitDay = Number.NaN;
   let stressWorst = 0;
   let variance = Number.NaN;
+  let fastVariance = Number.NaN;
   let cursor = 0;
   let previous: { initialMarginRate: number } | undefined;
   const lastDay = Math.floor((candles[starts[starts.length - 1] as number] as Candle).time / DAY_MS);
@@ -106,7 +110,8 @@ export function backtestIntraday(
       let dayStart = t;
       while (dayStart > 0 && (candles[dayStart - 1] as Candle).time >= day * DAY_MS) dayStart--;
       fit = fitIntraday(policy, bars, intervalMs, k, dayStart, lambda);
-      variance = fit.variances[dayStart] as number;
+      variance = fit.slowVariances[dayStart] as number;
+      fastVariance = fit.fastVariances ? (fit.fastVariances[dayStart] as number) : Number.NaN;
       cursor = dayStart;
       fitDay = day;
       const history = candles.slice(0, dayStart);
@@ -123,9 +128,10 @@ export function backtestIntraday(
       if (Number.isNaN(r)) continue;
       const d = r / (current.factors[bars.slots[cursor] as number] as number);
       variance = lambda * variance + (1 - lambda) * d * d;
+      if (fastLambda !== undefined) fastVariance = fastLambda * fastVariance + (1 - fastLambda) * d * d;
     }
-    const season = seasonalHorizon(current.factors, bars.slots[t] as number, k);
-    const sigma = Math.sqrt(variance);
+    const season = seasonalHorizon(current.factors, bars.slots.subarray(t, t + k));
+    const sigma = Math.sqrt(fastLambda === undefined ? variance : Math.max(variance, fastVariance));
     const modelRate = Math.expm1(current.multiplier * sigma * season);
     const apcFloorRate = floor
       ? floor.share * Math.expm1(current.multiplier * current.longRunSigma * season)
@@ -151,7 +157,7 @@ export function backtestIntraday(
       date: barLabel(open),
       close: (candles[t] as Candle).close,
       initialMarginRate: rate,
-      effectiveVolatility: sigma * Math.sqrt(bars.slotCount),
+      effectiveVolatility: sigma * Math.sqrt(bars.barsPerDay),
       activeBound,
       longLoss,
       shortLoss,
@@ -161,7 +167,7 @@ export function backtestIntraday(
   }
 
   const notes = [
-    `${series.instrument}: MPOR ${hours}h scored on ${formatInterval(intervalMs)} bars, one observation per MPOR (${k} bar${k === 1 ? '' : 's'}); profile and multiplier refitted daily, σ bar by bar`,
+    `${series.instrument}: MPOR ${hours}h scored on ${formatInterval(intervalMs)} bars, one observation per MPOR (${k} bar${k === 1 ? '' : 's'}); profile (${seasonality}) and multiplier refitted daily, σ bar by bar${fastEwmaLambda === null ? '' : ` (the larger of a slow and a fast EWMA, λ ${fastEwmaLambda} a day)`}`,
     ...[gapNote(series.instrument, bars, intervalMs)].filter((n) => n !== undefined),
     ...(skippedForGaps > 0
       ? [`${series.instrument}: ${skippedForGaps} MPOR window(s) with a missing bar not scored`]

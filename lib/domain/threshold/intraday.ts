@@ -6,10 +6,14 @@
  *  1. Bar log returns of consecutive closes. A missing bar leaves a gap: the return across it spans two bars
  *     and is left out (never counted as a one-bar move), and no MPOR window spans it.
  *  2. Intraday seasonality: volatility has a daily profile (quiet Asian night, busy US open). Each bar's
- *     return is divided by its time-of-day factor s_j = √(mean r² of the bars at slot j / mean r² of all
- *     bars), estimated on the lookback, before the EWMA sees it; s² averages about 1 over the slots.
+ *     return is divided by its slot's factor s_j = √(mean r² of the bars at slot j / mean r² of all
+ *     bars), estimated on the lookback, before the EWMA sees it; s² averages about 1 over the slots. A slot
+ *     is the time of day, or (`intraday.seasonality: "weekday-weekend"`) the time of day on a weekday or on
+ *     a weekend day: weekend hours are quieter, and one profile for both leaves weekday breaches bunched.
  *  3. EWMA σ of the de-seasonalised returns, bar by bar. The policy's λ is per day (0.99 ≈ 100 days of
  *     memory); per bar it is λ^(bar/day), so the memory in calendar time is the same at any bar length.
+ *     With `intraday.fastEwmaLambda`, σ² is the larger of that slow EWMA and a fast one: a slow σ barely
+ *     moves after a 5σ hour, so the next hours breach in a bunch; the fast one lifts them within the hour.
  *  4. Filtered historical simulation on MPOR-long returns: each historical window of k bars (k = MPOR / bar)
  *     is divided by the σ the model held before it times √Σ s² of its k slots; the policy's risk measure of
  *     those residuals (pooled tails by default) is the multiplier.
@@ -28,13 +32,45 @@ import type { Threshold, ThresholdComponents } from './threshold.ts';
 
 const HOUR_MS = 3_600_000;
 const YEAR_DAYS = 365;
+/** 1970-01-01 (time 0) was a Thursday: days since it, plus 3, modulo 7 count from Monday (0) to Sunday (6). */
+const THURSDAY_FROM_MONDAY = 3;
+
+export type IntradaySeasonality = 'time-of-day' | 'weekday-weekend';
+
+/** The policy's intraday settings, the current behaviour where it gives none. */
+export function intradaySettings(policy: ThresholdPolicy): {
+  readonly seasonality: IntradaySeasonality;
+  readonly fastEwmaLambda: number | null;
+} {
+  return {
+    seasonality: policy.intraday?.seasonality ?? 'time-of-day',
+    fastEwmaLambda: policy.intraday?.fastEwmaLambda ?? null,
+  };
+}
+
+/**
+ * The seasonal slot of the bar opening at `time`: its time of day in bars (0 … bars a day − 1) and, by
+ * weekday and weekend, that plus bars a day on Saturday and Sunday (UTC).
+ *
+ * @example
+ * seasonalSlot(Date.UTC(2024, 0, 6, 13), 3_600_000, 'weekday-weekend'); // 37: Saturday 13:00
+ */
+export function seasonalSlot(time: number, intervalMs: number, seasonality: IntradaySeasonality): number {
+  const dayTime = ((time % DAY_MS) + DAY_MS) % DAY_MS;
+  const slot = Math.floor(dayTime / intervalMs);
+  if (seasonality === 'time-of-day') return slot;
+  const weekday = (((Math.floor(time / DAY_MS) + THURSDAY_FROM_MONDAY) % 7) + 7) % 7;
+  return weekday >= 5 ? slot + DAY_MS / intervalMs : slot;
+}
 
 /** Bar returns aligned with the candles: `returns[i]` is ln(close_i / close_{i−1}), NaN at 0 and after a gap. */
 export interface BarReturns {
   readonly returns: Float64Array;
-  /** The time-of-day slot of each bar (0 … slots−1): the bar's open time within its UTC day. */
+  /** The seasonal slot of each bar (0 … slotCount−1), `seasonalSlot` of its open time. */
   readonly slots: Int32Array;
   readonly slotCount: number;
+  /** Bars in a UTC day. */
+  readonly barsPerDay: number;
   /** Each gap: the bar open before it and the bars missing. */
   readonly gaps: readonly { readonly after: number; readonly missing: number }[];
 }
@@ -45,22 +81,27 @@ export interface BarReturns {
  * @example
  * barReturns(hourlyEth, 3_600_000).gaps; // [{ after: Date.UTC(2023, 2, 24, 12), missing: 1 }]
  */
-export function barReturns(candles: readonly Candle[], intervalMs: number): BarReturns {
+export function barReturns(
+  candles: readonly Candle[],
+  intervalMs: number,
+  seasonality: IntradaySeasonality = 'time-of-day',
+): BarReturns {
   const n = candles.length;
   const returns = new Float64Array(n).fill(Number.NaN);
   const slots = new Int32Array(n);
-  const slotCount = DAY_MS / intervalMs;
+  const barsPerDay = DAY_MS / intervalMs;
+  const slotCount = seasonality === 'time-of-day' ? barsPerDay : 2 * barsPerDay;
   const gaps: { after: number; missing: number }[] = [];
   for (let i = 0; i < n; i++) {
     const bar = candles[i] as Candle;
-    slots[i] = Math.floor((((bar.time % DAY_MS) + DAY_MS) % DAY_MS) / intervalMs);
+    slots[i] = seasonalSlot(bar.time, intervalMs, seasonality);
     if (i === 0) continue;
     const before = candles[i - 1] as Candle;
     const step = bar.time - before.time;
     if (step === intervalMs) returns[i] = Math.log(bar.close / before.close);
     else if (step > intervalMs) gaps.push({ after: before.time, missing: Math.round(step / intervalMs) - 1 });
   }
-  return { returns, slots, slotCount, gaps };
+  return { returns, slots, slotCount, barsPerDay, gaps };
 }
 
 /**
@@ -111,8 +152,14 @@ export function barLambda(dailyLambda: number, intervalMs: number): number {
 /** What the model fitted on the bars up to one point: the profile, σ bar by bar, the multiplier. */
 export interface IntradayFit {
   readonly factors: Float64Array;
-  /** `variances[i]`: the EWMA variance (de-seasonalised) held before bar i's return; `[n]` is the next bar's. */
+  /**
+   * `variances[i]`: the variance (de-seasonalised) held before bar i's return, `[n]` the next bar's: the slow
+   * EWMA's, or the larger of it and the fast one's.
+   */
   readonly variances: Float64Array;
+  /** The slow EWMA's variances, and the fast one's (policy `intraday.fastEwmaLambda`), for carrying σ on. */
+  readonly slowVariances: Float64Array;
+  readonly fastVariances: Float64Array | undefined;
   readonly multiplier: number;
   /** RMS of the de-seasonalised returns over the anti-procyclicality floor's years. */
   readonly longRunSigma: number;
@@ -142,16 +189,27 @@ export function fitIntraday(
   end: number,
   sigmaLambda = barLambda(policy.volatility.ewmaLambda, intervalMs),
 ): IntradayFit {
-  const perDay = bars.slotCount;
+  const perDay = bars.barsPerDay;
   const lookback = policy.lookbackDays * perDay;
   const seed = policy.volatility.seedDays * perDay;
   const from = Math.max(1, end - lookback);
   const factors = seasonalFactors(bars.returns, bars.slots, bars.slotCount, from, end);
-  const variances = ewmaOverBars(bars, factors, end, sigmaLambda, seed);
+  const slowVariances = ewmaOverBars(bars, factors, end, sigmaLambda, seed);
+  const { fastEwmaLambda } = intradaySettings(policy);
+  const fastVariances =
+    fastEwmaLambda === null
+      ? undefined
+      : ewmaOverBars(bars, factors, end, barLambda(fastEwmaLambda, intervalMs), seed);
+  const variances = fastVariances ? largerOf(slowVariances, fastVariances) : slowVariances;
+  // The filter de-volatilises with the σ the margin scales (the fast component too), so the multiplier
+  // measures the tails of moves over that σ.
   const filter =
     policy.volatility.filterLambda === policy.volatility.ewmaLambda
       ? variances
-      : ewmaOverBars(bars, factors, end, barLambda(policy.volatility.filterLambda, intervalMs), seed);
+      : withFast(
+          ewmaOverBars(bars, factors, end, barLambda(policy.volatility.filterLambda, intervalMs), seed),
+          fastVariances,
+        );
   const residuals: number[] = [];
   // Windows of k bars starting at t (returns t … t+k−1), after the seed, inside the lookback, with no gap.
   for (let t = Math.max(seed + 1, from); t + k <= end; t++) {
@@ -196,11 +254,21 @@ export function fitIntraday(
   return {
     factors,
     variances,
+    slowVariances,
+    fastVariances,
     multiplier: residuals.length > 0 ? residualMultiplier(policy, residuals) : Number.NaN,
     longRunSigma: count > 0 ? Math.sqrt(sum / count) : Number.NaN,
     stressedSigma,
     residualCount: residuals.length,
   };
+}
+
+function largerOf(a: Float64Array, b: Float64Array): Float64Array {
+  return a.map((v, i) => Math.max(v, b[i] as number));
+}
+
+function withFast(slow: Float64Array, fast: Float64Array | undefined): Float64Array {
+  return fast ? largerOf(slow, fast) : slow;
 }
 
 /**
@@ -235,11 +303,21 @@ function ewmaOverBars(
   return variances;
 }
 
-/** √Σ s² over the k slots starting at `slot`: the seasonal share of the MPOR's variance. */
-export function seasonalHorizon(factors: Float64Array, slot: number, k: number): number {
+/** √Σ s² over the slots of the MPOR's bars: the seasonal share of the MPOR's variance. */
+export function seasonalHorizon(factors: Float64Array, slots: ArrayLike<number>): number {
   let season = 0;
-  for (let j = 0; j < k; j++) season += (factors[(slot + j) % factors.length] as number) ** 2;
+  for (let j = 0; j < slots.length; j++) season += (factors[slots[j] as number] as number) ** 2;
   return Math.sqrt(season);
+}
+
+/** The slots of the k bars opening from `time` on. */
+export function slotsFrom(
+  time: number,
+  intervalMs: number,
+  k: number,
+  seasonality: IntradaySeasonality,
+): number[] {
+  return Array.from({ length: k }, (_, j) => seasonalSlot(time + j * intervalMs, intervalMs, seasonality));
 }
 
 /** The rate at one bar: the daily model's rule (`chooseRate`) on the intraday candidates. */
@@ -306,8 +384,9 @@ export function recalibrateIntraday(
     );
   }
   const candles = report.candles;
-  const bars = barReturns(candles, intervalMs);
-  const perDay = bars.slotCount;
+  const { seasonality } = intradaySettings(policy);
+  const bars = barReturns(candles, intervalMs, seasonality);
+  const perDay = bars.barsPerDay;
   const minimumResiduals = Math.ceil(1 / (1 - policy.confidence) - 1e-9);
   const minimumBars = policy.volatility.seedDays * perDay + minimumResiduals * k + k;
   if (candles.length < minimumBars) {
@@ -319,8 +398,8 @@ export function recalibrateIntraday(
     );
   }
   const fit = fitIntraday(policy, bars, intervalMs, k, candles.length);
-  const nextSlot = (((bars.slots[candles.length - 1] as number) + 1) % perDay) as number;
-  const season = seasonalHorizon(fit.factors, nextSlot, k);
+  const nextOpen = (candles[candles.length - 1] as Candle).time + intervalMs;
+  const season = seasonalHorizon(fit.factors, slotsFrom(nextOpen, intervalMs, k, seasonality));
   const sigma = Math.sqrt(fit.variances[candles.length] as number);
   const modelRate = Math.expm1(fit.multiplier * sigma * season);
   const floor = policy.antiProcyclicality.longLookbackFloor;

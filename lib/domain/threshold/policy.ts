@@ -267,6 +267,29 @@ export const thresholdPolicySchema = z
       symmetric: true,
     }),
     volatility: volatilityPolicySchema.prefault({}),
+    // Optional without a default: a policy without a sub-day MPOR hashes as it did before.
+    intraday: z
+      .strictObject({
+        seasonality: z
+          .enum(['time-of-day', 'weekday-weekend'])
+          .default('time-of-day')
+          .describe(
+            'The volatility profile that de-seasonalises intraday bars: by time of day (one factor per bar of the day), or by time of day separately on weekdays and on weekends (Saturday and Sunday UTC: crypto trades, but quieter).',
+          ),
+        fastEwmaLambda: z
+          .number()
+          .gt(0)
+          .lt(1)
+          .nullable()
+          .default(null)
+          .describe(
+            'Decay per day of a second, fast EWMA of the de-seasonalised bar returns; σ is the larger of it and the slow one (`volatility.ewmaLambda`), for the margin and for the FHS filter alike, so a large bar raises the next bar’s margin at once. 0.01 per day is about 0.825 per hourly bar (a half-life near 3.6 hours). null: the slow EWMA alone.',
+          ),
+      })
+      .optional()
+      .describe(
+        'How the model reads intraday bars at a sub-day MPOR (README "Margin period of risk in hours").',
+      ),
     stress: z
       .strictObject({
         scenarios: z

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { backtest } from '../../../lib/domain/backtest/backtest.ts';
 import { type Candle, type CandleSeries, DAY_MS } from '../../../lib/domain/market/candle.ts';
 import { seededRandom } from '../../../lib/domain/math/random.ts';
-import { barReturns, seasonalFactors } from '../../../lib/domain/threshold/intraday.ts';
+import {
+  barLambda,
+  barReturns,
+  fitIntraday,
+  seasonalFactors,
+  seasonalHorizon,
+  seasonalSlot,
+  slotsFrom,
+} from '../../../lib/domain/threshold/intraday.ts';
 import { recalibrate } from '../../../lib/domain/threshold/model.ts';
 import { parseThresholdPolicy } from '../../../lib/domain/threshold/policy.ts';
 
@@ -17,6 +25,7 @@ function hourlySeries(
   stressed:
     | { readonly fromDay: number; readonly toDay: number; readonly times: number }
     | undefined = undefined,
+  weekend = 1,
 ): CandleSeries {
   const random = seededRandom(seed);
   const candles: Candle[] = [];
@@ -26,7 +35,9 @@ function hourlySeries(
     const hour = new Date(time).getUTCHours();
     const day = Math.floor(i / 24);
     const storm = stressed && day >= stressed.fromDay && day < stressed.toDay ? stressed.times : 1;
-    const sigma = 0.004 * (hour >= 13 && hour < 17 ? 2 : 1) * storm;
+    const weekday = new Date(time).getUTCDay();
+    const quiet = weekday === 0 || weekday === 6 ? weekend : 1;
+    const sigma = 0.004 * (hour >= 13 && hour < 17 ? 2 : 1) * storm * quiet;
     const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     const open = close;
     close = open * Math.exp(sigma * normal);
@@ -212,5 +223,132 @@ describe('a sub-day MPOR', () => {
     const threshold = recalibrate(policy, { ...series, candles: before });
     expect(first.initialMarginRate).toBeCloseTo(threshold.initialMarginRate, 12);
     expect(result.observations).toBe(4 * 6);
+  });
+});
+
+/** The series with every price from the bar opening at `time` on scaled by `factor`: a jump in that bar. */
+function withJump(series: CandleSeries, time: number, factor: number): CandleSeries {
+  const candles = series.candles.map((c) => {
+    if (c.time > time) {
+      return {
+        ...c,
+        open: c.open * factor,
+        high: c.high * factor,
+        low: c.low * factor,
+        close: c.close * factor,
+      };
+    }
+    if (c.time < time) return c;
+    const close = c.close * factor;
+    return { ...c, close, high: Math.max(c.high, close), low: Math.min(c.low, close) };
+  });
+  return { ...series, candles };
+}
+
+const tuned = (mpor: string, intraday: Record<string, unknown>) =>
+  parseThresholdPolicy({
+    marginPeriodOfRisk: mpor,
+    intraday,
+    stress: { coveredShare: 0 },
+    stepLimits: { maxIncrease: null, maxDecrease: null },
+    bounds: { minInitialMarginRate: 0.001 },
+    dataQuality: { gapAction: 'warn' },
+  });
+
+describe('a weekday and a weekend profile', () => {
+  it('puts Saturday and Sunday bars in their own slots, after the 24 weekday ones', () => {
+    // 2024-01-05 is a Friday.
+    expect(seasonalSlot(Date.UTC(2024, 0, 5, 23), HOUR, 'weekday-weekend')).toBe(23);
+    expect(seasonalSlot(Date.UTC(2024, 0, 6, 0), HOUR, 'weekday-weekend')).toBe(24);
+    expect(seasonalSlot(Date.UTC(2024, 0, 6, 13), HOUR, 'weekday-weekend')).toBe(37);
+    expect(seasonalSlot(Date.UTC(2024, 0, 7, 23), HOUR, 'weekday-weekend')).toBe(47);
+    expect(seasonalSlot(Date.UTC(2024, 0, 8, 0), HOUR, 'weekday-weekend')).toBe(0);
+    expect(seasonalSlot(Date.UTC(2024, 0, 6, 8), 4 * HOUR, 'weekday-weekend')).toBe(8);
+    expect(seasonalSlot(Date.UTC(2024, 0, 6, 13), HOUR, 'time-of-day')).toBe(13);
+    const bars = barReturns(hourlySeries(3).candles, HOUR, 'weekday-weekend');
+    expect(bars.slotCount).toBe(48);
+    expect(bars.barsPerDay).toBe(24);
+  });
+
+  it('finds weekend hours quieter, and sizes an MPOR across Friday midnight on both profiles', () => {
+    const series = hourlySeries(400, 7, [], undefined, 0.5);
+    const end = series.candles.length;
+    const bars = barReturns(series.candles, HOUR, 'weekday-weekend');
+    const factors = seasonalFactors(bars.returns, bars.slots, bars.slotCount, 0, end);
+    // 03:00 on a weekday against 03:00 on a weekend day: σ halved.
+    expect((factors[24 + 3] as number) / (factors[3] as number)).toBeGreaterThan(0.42);
+    expect((factors[24 + 3] as number) / (factors[3] as number)).toBeLessThan(0.58);
+    // Four hours from Friday 22:00: two weekday slots, then Saturday's 00:00 and 01:00.
+    const slots = slotsFrom(Date.UTC(2024, 0, 5, 22), HOUR, 4, 'weekday-weekend');
+    expect(slots).toEqual([22, 23, 24, 25]);
+    const f = (j: number) => (factors[j] as number) ** 2;
+    expect(seasonalHorizon(factors, slots)).toBeCloseTo(Math.sqrt(f(22) + f(23) + f(24) + f(25)), 14);
+  });
+
+  it('gives a lower margin for a weekend hour than for the same weekday hour', () => {
+    const series = hourlySeries(400, 7, [], undefined, 0.5);
+    const policy = tuned('1h', { seasonality: 'weekday-weekend' });
+    const rateBefore = (time: number) =>
+      recalibrate(policy, { ...series, candles: series.candles.filter((c) => c.time < time) })
+        .initialMarginRate;
+    // Day 399 (2023-02-04) is a Saturday, day 397 a Thursday: the margin for their 03:00 hour.
+    const saturday = rateBefore(START + 399 * DAY_MS + 3 * HOUR);
+    const thursday = rateBefore(START + 397 * DAY_MS + 3 * HOUR);
+    expect(new Date(START + 399 * DAY_MS).getUTCDay()).toBe(6);
+    expect(saturday / thursday).toBeGreaterThan(0.4);
+    expect(saturday / thursday).toBeLessThan(0.65);
+    // One profile for all days sees no difference between them.
+    const plain = tuned('1h', {});
+    const plainRate = (time: number) =>
+      recalibrate(plain, { ...series, candles: series.candles.filter((c) => c.time < time) })
+        .initialMarginRate;
+    const ratio = plainRate(START + 399 * DAY_MS + 3 * HOUR) / plainRate(START + 397 * DAY_MS + 3 * HOUR);
+    expect(ratio).toBeGreaterThan(0.8);
+  });
+});
+
+describe('a fast σ component', () => {
+  it('holds σ² = max(slow EWMA, fast EWMA), each by its recursion; without it σ² is the slow one', () => {
+    const series = hourlySeries(120);
+    const bars = barReturns(series.candles, HOUR);
+    const end = series.candles.length;
+    const fit = fitIntraday(tuned('1h', { fastEwmaLambda: 0.01 }), bars, HOUR, 1, end);
+    const slow = fit.slowVariances;
+    const fast = fit.fastVariances as Float64Array;
+    const lf = barLambda(0.01, HOUR); // 0.01^(1/24) = 0.8254 a bar
+    expect(lf).toBeCloseTo(0.825404185268019, 12);
+    for (const i of [800, 1500, end - 1]) {
+      const d = (bars.returns[i] as number) / (fit.factors[bars.slots[i] as number] as number);
+      expect(fast[i + 1]).toBeCloseTo(lf * (fast[i] as number) + (1 - lf) * d * d, 18);
+      expect(fit.variances[i + 1]).toBe(Math.max(slow[i + 1] as number, fast[i + 1] as number));
+    }
+    const plain = fitIntraday(tuned('1h', {}), bars, HOUR, 1, end);
+    expect(plain.fastVariances).toBeUndefined();
+    expect(plain.variances).toBe(plain.slowVariances);
+    expect([...plain.slowVariances]).toEqual([...slow]);
+  });
+
+  it('raises the next hour’s margin after a large bar, in recalibrate and in the backtest', () => {
+    // A 3% bar (about 7σ) at 10:00 on day 398.
+    const jump = START + 398 * DAY_MS + 10 * HOUR;
+    const series = withJump(hourlySeries(400), jump, 1.03);
+    const fast = tuned('1h', { fastEwmaLambda: 0.01 });
+    const slow = tuned('1h', {});
+    const upTo = (time: number) => ({ ...series, candles: series.candles.filter((c) => c.time < time) });
+    const ratio = (policy: typeof fast) =>
+      recalibrate(policy, upTo(jump + HOUR)).initialMarginRate /
+      recalibrate(policy, upTo(jump)).initialMarginRate;
+    expect(ratio(fast)).toBeGreaterThan(2);
+    expect(ratio(slow)).toBeLessThan(1.1);
+    // The backtest carries the fast σ bar by bar within the day: the 11:00 observation is raised too.
+    const scoreFrom = START + 398 * DAY_MS;
+    const at = (policy: typeof fast, time: number) =>
+      (
+        backtest(policy, series, { scoreFrom }).days.find((d) => Date.parse(d.date) === time) as {
+          initialMarginRate: number;
+        }
+      ).initialMarginRate;
+    expect(at(fast, jump + HOUR) / at(fast, jump)).toBeGreaterThan(2);
+    expect(at(slow, jump + HOUR) / at(slow, jump)).toBeLessThan(1.1);
   });
 });

@@ -141,6 +141,12 @@ describe('parseThresholdPolicy: every invalid field is a PolicyError naming its 
       ['lookback under 12 months (EMIR Art. 25)', { lookbackDays: 100 }, 'policy.lookbackDays'],
       ['EWMA λ of 1', { volatility: { ewmaLambda: 1 } }, 'policy.volatility.ewmaLambda'],
       [
+        'an unknown intraday seasonality',
+        { intraday: { seasonality: 'hour-of-week' } },
+        'policy.intraday.seasonality',
+      ],
+      ['a fast EWMA λ of 1', { intraday: { fastEwmaLambda: 1 } }, 'policy.intraday.fastEwmaLambda'],
+      [
         'unsorted bracket caps',
         {
           brackets: [
@@ -332,6 +338,14 @@ describe('parseThresholdPolicy: every invalid field is a PolicyError naming its 
 });
 
 describe('policyHash', () => {
+  it('is unchanged by the intraday settings a policy does not give (no key, not a default one)', () => {
+    expect('intraday' in DEFAULT_THRESHOLD_POLICY).toBe(false);
+    expect(parseThresholdPolicy({ intraday: {} }).intraday).toEqual({
+      seasonality: 'time-of-day',
+      fastEwmaLambda: null,
+    });
+  });
+
   it('is a SHA-256 hex digest, the same for a re-parsed copy', () => {
     // Act
     const a = policyHash(DEFAULT_THRESHOLD_POLICY);
@@ -358,6 +372,8 @@ describe('policyHash', () => {
     ['the APC floor share', { antiProcyclicality: { longLookbackFloor: { share: 0.9 } } }],
     ['the version label only', { version: 'qmt-default-2026.11' }],
     ['the order of the scenarios', { stress: { scenarios: [...DEFAULT_STRESS_SCENARIOS].reverse() } }],
+    ['the intraday profile', { intraday: { seasonality: 'weekday-weekend' } }],
+    ['the fast intraday σ', { intraday: { fastEwmaLambda: 0.01 } }],
   ])('changes when %s changes', (_name, input) => {
     // Act
     const changed = policyHash(parseThresholdPolicy(input));
