@@ -143,8 +143,10 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
           alerts: ports.alerts,
           ops: ports.ops,
           clock: ports.clock,
-          // A crash minute's segments go to the sweep workers.
+          // A crash minute's segments go to the sweep workers: invoked directly when the stack names the
+          // worker, and queued when an invoke fails (or without one).
           targetedQueue: ports.targetedQueue,
+          ...(ports.targetedInvoker === undefined ? {} : { targetedInvoker: ports.targetedInvoker }),
           onMarks:
             options.onMarks ??
             shockStep(
