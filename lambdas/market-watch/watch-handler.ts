@@ -108,6 +108,13 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
     count(metrics, METRIC.AlertsResent, counts?.alertsResent ?? 0);
     count(metrics, METRIC.TargetedSweepsEscalated, result.sweep?.escalated ? 1 : 0);
     count(metrics, METRIC.TargetedSegmentsQueued, counts?.fannedOut ?? 0);
+    count(metrics, METRIC.TargetedSegmentsNotInvoked, counts?.queuedInstead ?? 0);
+    if ((counts?.queuedInstead ?? 0) > 0) {
+      logger.warn('targeted segments not invoked were queued instead: their alerts start later', {
+        queuedInstead: counts?.queuedInstead,
+        fannedOut: counts?.fannedOut,
+      });
+    }
     count(metrics, METRIC.TargetedSweepsFailed, 0);
     if (result.held.length > 0) {
       logger.warn('live marks held instruments: their accounts stay where they are', {

@@ -541,9 +541,10 @@ describe('IAM against real calls', () => {
     });
     const queue = new InProcessSweepQueue();
     try {
+      const watchObservability = recordedObservability();
       const watch = createMarketWatchHandler({
         env,
-        observability: recordedObservability(),
+        observability: watchObservability,
         onMarks: async () => undefined,
         // The invoker is the real one the adapters build from the environment (its client mocked).
         adapters: {
@@ -563,6 +564,8 @@ describe('IAM against real calls', () => {
       expect(look.sweep?.counts).toMatchObject({ crossed: 12, revisited: 0, fannedOut: 3, queuedInstead: 1 });
       expect(invoked.map((i) => i.functionName)).toEqual([WORKER, WORKER]);
       expect(queue.size).toBe(1);
+      expect(watchObservability.metric('TargetedSegmentsQueued')).toBe(3);
+      expect(watchObservability.metric('TargetedSegmentsNotInvoked')).toBe(1);
       expect(ops.events.find((e) => e.type === 'sweep.targeted-fallback')).toMatchObject({
         segments: 1,
         totalSegments: 3,
