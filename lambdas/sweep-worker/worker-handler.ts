@@ -1,13 +1,14 @@
 /**
- * The sweep worker. The market watch also invokes it directly (asynchronous Invoke) with one targeted
- * segment as the whole event, the same body as on the queue: swept the same way (`sweepTargeted`), with
- * nothing to report back; a malformed event is thrown, so Lambda's async retry and then the on-failure
- * destination (the sweep dead-letter queue) keep it. SQS delivers segment messages `{ runId, segment, totalSegments, cursor?, marks? }`
+ * The sweep worker. SQS delivers segment messages `{ runId, segment, totalSegments, cursor?, marks? }`
  * (`marks`: the coordinator's one snapshot for the sweep, valued at as it is), and a crash minute's targeted
  * segments `{ kind: 'targeted', runId, segment, totalSegments, setId, accountIds, marks }` from the market
- * watch (swept by id, never redelivered: see `sweepTargeted`); each is
- * one record of a Powertools batch, and a failed record is reported back alone (partial batch response) so
- * SQS redelivers only that one, and after the queue's maxReceiveCount sends it to the dead-letter queue.
+ * watch (swept by id, never redelivered: see `sweepTargeted`); each is one record of a Powertools batch, and
+ * a failed record is reported back alone (partial batch response) so SQS redelivers only that one, and
+ * after the queue's maxReceiveCount sends it to the dead-letter queue.
+ *
+ * The market watch also invokes the worker directly (asynchronous Invoke) with one targeted segment as the
+ * whole event, the same body as on the queue: swept the same way, nothing to report back. A malformed event
+ * is thrown, so Lambda's retry and then the on-failure destination (the sweep dead-letter queue) keep it.
  *
  * Per record:
  *  1. Validate the body (a malformed one fails its record only).
