@@ -286,6 +286,21 @@ export type OpsEvent =
     }
   | {
       /**
+       * Some of a crash minute's targeted segments could not be invoked directly and were sent to the sweep
+       * queue instead (slower to start, same segments, same idempotent sweep).
+       */
+      readonly type: 'sweep.targeted-fallback';
+      /** The watch's minute (`watch-<scheduled time>`). */
+      readonly runId: string;
+      /** Segments not invoked, now queued. */
+      readonly segments: number;
+      /** Segments of the minute. */
+      readonly totalSegments: number;
+      /** The first failed invoke's reason. */
+      readonly reason: string;
+    }
+  | {
+      /**
        * The full sweep a shock recalibration starts could not be queued: the raised set stands and the
        * coordinator's next scheduled sweep values against it.
        */
@@ -499,6 +514,21 @@ export interface TargetedSegmentMessage {
 export interface TargetedSweepQueue {
   /** Send every message, or throw `IncompleteBatchError` naming the segments (`runId#t<segment>`) not sent. */
   enqueueTargeted(messages: readonly TargetedSegmentMessage[]): Promise<void>;
+}
+
+/** A targeted segment the direct invoke did not hand over, and why (it then goes to the sweep queue). */
+export interface TargetedSegmentNotInvoked {
+  readonly segment: number;
+  readonly reason: string;
+}
+
+/**
+ * Hands a crash minute's targeted segments straight to the sweep workers, one asynchronous invocation each:
+ * no queue poller to ramp up, so the workers start within seconds rather than over minutes.
+ */
+export interface TargetedSweepInvoker {
+  /** Hand every message over; resolves with those not accepted (none when all were), never rejects for one. */
+  invokeTargeted(messages: readonly TargetedSegmentMessage[]): Promise<readonly TargetedSegmentNotInvoked[]>;
 }
 
 /**

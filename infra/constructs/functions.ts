@@ -34,10 +34,12 @@ import {
 } from '../../lib/adapters/dynamodb/tables.ts';
 import { THRESHOLD_STORE_IAM_ACTIONS } from '../../lib/adapters/dynamodb/threshold-store.ts';
 import { IDEMPOTENCY_STORE_IAM_ACTIONS } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { TARGETED_INVOKER_IAM_ACTIONS } from '../../lib/adapters/lambda/targeted-invoker.ts';
 import { ALERT_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/alert-publisher.ts';
 import { OPS_PUBLISHER_IAM_ACTIONS } from '../../lib/adapters/sns/ops-publisher.ts';
 import { STRESS_QUEUE_IAM_ACTIONS, STRESS_QUEUE_URL_ENV } from '../../lib/adapters/sqs/stress-queue.ts';
 import { SWEEP_QUEUE_IAM_ACTIONS } from '../../lib/adapters/sqs/sweep-queue.ts';
+import { DEFAULT_TARGETED_FAN_OUT } from '../../lib/app/targeted-fan-out.ts';
 import { RUNTIME_ENV } from '../../lib/config/runtime.ts';
 import { LAMBDA_BUNDLING } from '../bundling.ts';
 import { METRICS_NAMESPACE, type QmtFunctionName, REPO_ROOT, SERVICE_NAMES } from './names.ts';
@@ -166,6 +168,16 @@ export function createFunctions(
     memorySize: 1024,
     timeout: options.sweepWorkerTimeout,
   });
+  // A crash minute's targeted segments are invoked directly by the watch (asynchronous Invoke). Lambda
+  // keeps an event no longer than a worker would act on it (older marks are reported, not swept); a
+  // crashed run (timeout, out of memory) is tried once more, the segment being idempotent; what still
+  // fails, or expires while throttled, goes with its payload to the sweep dead-letter queue (alarmed).
+  // Concurrency is not reserved: see docs/SCALE.md "Direct invokes".
+  worker.configureAsyncInvoke({
+    maxEventAge: Duration.millis(DEFAULT_TARGETED_FAN_OUT.maxAgeMs),
+    retryAttempts: 1,
+    onFailure: new SendOnlySqsDestination(storage.sweepDeadLetterQueue),
+  });
 
   const watch = createFunction(scope, storage, options, {
     name: 'marketWatch',
@@ -181,6 +193,8 @@ export function createFunctions(
     // workers can never take the watch's capacity. Scheduler invokes asynchronously: a look that finds the
     // one slot busy is queued and retried by Lambda, and takes fresh marks when it runs.
     reservedConcurrentExecutions: WATCH_CONCURRENCY,
+    // A crash minute's segments go straight to the workers (the queue when an invoke fails).
+    environment: { [RUNTIME_ENV.sweepWorkerFunction]: worker.functionName },
   });
 
   const allowPublish = (fn: lambda.IFunction, topic: sns.ITopic, publisher: readonly string[]) => {
@@ -295,6 +309,8 @@ export function createFunctions(
   );
   allowPublish(watch, storage.alertsTopic, ALERT_PUBLISHER_IAM_ACTIONS);
   allowPublish(watch, storage.opsTopic, OPS_PUBLISHER_IAM_ACTIONS);
+  // ...and invokes the sweep worker with them (the unqualified function: no version or alias).
+  allow(watch, worker.functionArn, actions(TARGETED_INVOKER_IAM_ACTIONS));
   const stressRun = createStressRun(scope, storage, options, allowPublish);
   worker.addEventSource(
     new SqsEventSource(storage.sweepQueue, {
@@ -540,6 +556,19 @@ class InvokeFunction extends ScheduleTargetBase implements scheduler.IScheduleTa
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.fn.functionArn] }),
     );
+  }
+}
+
+/**
+ * An SQS on-failure destination granting the function's role SendMessage only (CDK's `SqsDestination`
+ * also grants GetQueueAttributes and GetQueueUrl, which Lambda does not need to deliver a record).
+ */
+class SendOnlySqsDestination implements lambda.IDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
+    allow(fn, this.queue.queueArn, ['sqs:SendMessage']);
+    return { destination: this.queue.queueArn };
   }
 }
 

@@ -583,6 +583,9 @@ export function createDashboard(
       counted(METRIC.AlertsPublished, 'marketWatch', minute),
       counted(METRIC.TargetedSweepsFailed, 'marketWatch', minute),
       counted(METRIC.TargetedSweepsEscalated, 'marketWatch', minute),
+      // A crash minute fanned out: segments sent to the workers, and those queued because an invoke failed.
+      counted(METRIC.TargetedSegmentsQueued, 'marketWatch', minute),
+      counted(METRIC.TargetedSegmentsNotInvoked, 'marketWatch', minute),
     ]),
     graph('Shock recalibrations', [
       counted(METRIC.ShockRecalibrations, 'marketWatch', fiveMinutes),

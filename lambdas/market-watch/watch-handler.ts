@@ -108,6 +108,13 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
     count(metrics, METRIC.AlertsResent, counts?.alertsResent ?? 0);
     count(metrics, METRIC.TargetedSweepsEscalated, result.sweep?.escalated ? 1 : 0);
     count(metrics, METRIC.TargetedSegmentsQueued, counts?.fannedOut ?? 0);
+    count(metrics, METRIC.TargetedSegmentsNotInvoked, counts?.queuedInstead ?? 0);
+    if ((counts?.queuedInstead ?? 0) > 0) {
+      logger.warn('targeted segments not invoked were queued instead: their alerts start later', {
+        queuedInstead: counts?.queuedInstead,
+        fannedOut: counts?.fannedOut,
+      });
+    }
     count(metrics, METRIC.TargetedSweepsFailed, 0);
     if (result.held.length > 0) {
       logger.warn('live marks held instruments: their accounts stay where they are', {
@@ -143,8 +150,10 @@ export function createMarketWatchHandler(options: MarketWatchHandlerOptions = {}
           alerts: ports.alerts,
           ops: ports.ops,
           clock: ports.clock,
-          // A crash minute's segments go to the sweep workers.
+          // A crash minute's segments go to the sweep workers: invoked directly when the stack names the
+          // worker, and queued when an invoke fails (or without one).
           targetedQueue: ports.targetedQueue,
+          ...(ports.targetedInvoker === undefined ? {} : { targetedInvoker: ports.targetedInvoker }),
           onMarks:
             options.onMarks ??
             shockStep(

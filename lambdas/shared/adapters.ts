@@ -11,6 +11,7 @@ import { DynamoDbCandleStore } from '../../lib/adapters/dynamodb/candle-store.ts
 import { DynamoDbMarginStatusStore } from '../../lib/adapters/dynamodb/margin-status-store.ts';
 import { DynamoDbRunLedger } from '../../lib/adapters/dynamodb/run-ledger.ts';
 import { DynamoDbThresholdStore } from '../../lib/adapters/dynamodb/threshold-store.ts';
+import { LambdaTargetedSweepInvoker } from '../../lib/adapters/lambda/targeted-invoker.ts';
 import {
   BAR_INTERVAL_MS,
   type BarInterval,
@@ -43,10 +44,11 @@ import type {
   OpsPublisher,
   RunLedger,
   SweepQueue,
+  TargetedSweepInvoker,
   TargetedSweepQueue,
   ThresholdStore,
 } from '../../lib/ports.ts';
-import { dynamoDbClient, snsTopicClient, sqsClient } from './clients.ts';
+import { dynamoDbClient, lambdaClient, snsTopicClient, sqsClient } from './clients.ts';
 
 export interface Adapters {
   readonly clock: Clock;
@@ -87,6 +89,12 @@ export interface Adapters {
   readonly sweepQueue: SweepQueue;
   /** A crash minute's targeted segments, on the sweep queue (the market watch sends them). */
   readonly targetedQueue: TargetedSweepQueue;
+  /**
+   * A crash minute's targeted segments invoked straight on the sweep worker (asynchronously), when the
+   * configuration names it (`QMT_SWEEP_WORKER_FUNCTION`, set on the market watch); else undefined and
+   * they go to the queue.
+   */
+  readonly targetedInvoker: TargetedSweepInvoker | undefined;
 }
 
 /**
@@ -174,6 +182,15 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
         queueUrl: required(config.sweepQueueUrl, RUNTIME_ENV.sweepQueueUrl),
         retryPolicy: SWEEP_QUEUE_RETRY_POLICY,
       }),
+    targetedInvoker: () =>
+      config.sweepWorkerFunction === undefined
+        ? undefined
+        : new LambdaTargetedSweepInvoker({
+            client: lambdaClient,
+            functionName: config.sweepWorkerFunction,
+            // Within the watch's minute: what is not handed over by then is queued instead.
+            retryPolicy: SWEEP_QUEUE_RETRY_POLICY,
+          }),
   };
   const keeping = () => ({
     store: get('candles'),
@@ -252,6 +269,9 @@ export function adapters(config: RuntimeConfig, overrides: Partial<Adapters> = {
     },
     get targetedQueue() {
       return get('targetedQueue');
+    },
+    get targetedInvoker() {
+      return get('targetedInvoker');
     },
   };
 }

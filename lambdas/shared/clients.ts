@@ -3,6 +3,7 @@
  * it (warm connections, cached credentials). Nothing is created when a handler module is imported.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { sharedDynamoDbClient } from '../../lib/adapters/dynamodb/client.ts';
@@ -12,6 +13,7 @@ import { snsClient } from '../../lib/adapters/sns/client.ts';
 export const SQS_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000 } as const;
 
 let sqs: SQSClient | undefined;
+let lambda: LambdaClient | undefined;
 
 /** The container's DynamoDB client (`QMT_DYNAMODB_ENDPOINT` points it at DynamoDB Local). */
 export function dynamoDbClient(): DynamoDBClient {
@@ -40,4 +42,21 @@ export function sqsClient(): SQSClient {
     },
   });
   return sqs;
+}
+
+/**
+ * The container's Lambda client, for the watch's asynchronous invokes of the sweep worker. As for SQS, the
+ * SDK's retries are off (the invoker retries with the project's backoff) and a hung call times out.
+ */
+export function lambdaClient(): LambdaClient {
+  lambda ??= new LambdaClient({
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: SQS_TIMEOUTS.connectionTimeoutMs,
+      requestTimeout: SQS_TIMEOUTS.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+      httpsAgent: { keepAlive: true, maxSockets: 50 },
+    },
+  });
+  return lambda;
 }

@@ -41,8 +41,10 @@ export const METRIC = {
   /** Market watch: accounts the move's crossed bands named, and those read and swept. */
   AccountsCrossed: 'AccountsCrossed',
   AccountsRevisited: 'AccountsRevisited',
-  /** A crash minute's targeted segments the watch queued for the sweep workers. */
+  /** A crash minute's targeted segments the watch sent to the sweep workers (invoked or queued). */
   TargetedSegmentsQueued: 'TargetedSegmentsQueued',
+  /** Of those, segments whose direct invoke failed and that were queued instead (slower to start). */
+  TargetedSegmentsNotInvoked: 'TargetedSegmentsNotInvoked',
   TargetedSweepsFailed: 'TargetedSweepsFailed',
   TargetedSweepsEscalated: 'TargetedSweepsEscalated',
   /** Instruments the shock step recalibrated at the watch's marks. */

@@ -2,9 +2,13 @@
  * The sweep worker. SQS delivers segment messages `{ runId, segment, totalSegments, cursor?, marks? }`
  * (`marks`: the coordinator's one snapshot for the sweep, valued at as it is), and a crash minute's targeted
  * segments `{ kind: 'targeted', runId, segment, totalSegments, setId, accountIds, marks }` from the market
- * watch (swept by id, never redelivered: see `sweepTargeted`); each is
- * one record of a Powertools batch, and a failed record is reported back alone (partial batch response) so
- * SQS redelivers only that one, and after the queue's maxReceiveCount sends it to the dead-letter queue.
+ * watch (swept by id, never redelivered: see `sweepTargeted`); each is one record of a Powertools batch, and
+ * a failed record is reported back alone (partial batch response) so SQS redelivers only that one, and
+ * after the queue's maxReceiveCount sends it to the dead-letter queue.
+ *
+ * The market watch also invokes the worker directly (asynchronous Invoke) with one targeted segment as the
+ * whole event, the same body as on the queue: swept the same way, nothing to report back. A malformed event
+ * is thrown, so Lambda's retry and then the on-failure destination (the sweep dead-letter queue) keep it.
  *
  * Per record:
  *  1. Validate the body (a malformed one fails its record only).
@@ -35,7 +39,7 @@ import { SetSupersededError, sweepNamed, type TargetedSweepCounts } from '../../
 import { type Environment, loadRuntimeConfig, type RuntimeDocumentText } from '../../lib/config/runtime.ts';
 import { QmtError } from '../../lib/domain/errors.ts';
 import { type Adapters, adapters } from '../shared/adapters.ts';
-import { parseJsonEvent } from '../shared/events.ts';
+import { parseEvent, parseJsonEvent } from '../shared/events.ts';
 import {
   count,
   createObservability,
@@ -77,7 +81,8 @@ export interface SweepWorkerHandlerOptions {
   readonly stopMarginMs?: number;
 }
 
-export type SweepWorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+/** An SQS batch, or one targeted segment invoked directly by the market watch. */
+export type SweepWorkerHandler = (event: SQSEvent | unknown, context: Context) => Promise<SQSBatchResponse>;
 
 /**
  * Build the handler; the configuration is read and validated now, AWS clients on first use.
@@ -286,12 +291,40 @@ export function createSweepWorkerHandler(options: SweepWorkerHandlerOptions = {}
     ]);
   };
 
-  return observedHandler(observability, (event, context) =>
-    processPartialResponse(event, (record: SQSRecord) => sweepRecord(record, context), processor, {
-      context,
-      // Every record failed: report them all like any partial failure rather than failing the invocation.
-      throwOnFullBatchFailure: false,
-    }),
+  /** A targeted segment invoked directly: the same sweep as from the queue, nothing to report back. */
+  const sweepInvoked = async (event: unknown): Promise<SQSBatchResponse> => {
+    let message: TargetedSegmentMessage;
+    try {
+      message = parseEvent(targetedSegmentMessageSchema, event, 'targeted segment event');
+    } catch (error) {
+      logger.error(
+        'targeted segment event rejected; Lambda retries it, then sends it to the dead-letter queue',
+        {
+          error: describeError(error),
+        },
+      );
+      count(metrics, METRIC.SegmentsFailed, 1);
+      throw error;
+    }
+    await sweepTargeted(message);
+    return { batchItemFailures: [] };
+  };
+
+  return observedHandler(observability, (event: unknown, context: Context) =>
+    isSqsEvent(event)
+      ? processPartialResponse(event, (record: SQSRecord) => sweepRecord(record, context), processor, {
+          context,
+          // Every record failed: report them all like any partial failure rather than failing the invocation.
+          throwOnFullBatchFailure: false,
+        })
+      : sweepInvoked(event),
+  );
+}
+
+/** SQS's batch shape; anything else is a direct invoke (a targeted segment, or refused as malformed). */
+function isSqsEvent(event: unknown): event is SQSEvent {
+  return (
+    typeof event === 'object' && event !== null && Array.isArray((event as { Records?: unknown }).Records)
   );
 }
 

@@ -5,7 +5,8 @@
  * queries its bands and never re-values an account holding it. The full sweep stays the safety net.
  *
  * A crash minute (more crossed accounts than `fanOut.inlineAccounts`) goes out to the sweep workers as
- * segments on `targetedQueue`, each with these marks and this set (`lib/app/targeted-fan-out.ts`).
+ * segments, each with these marks and this set (`lib/app/targeted-fan-out.ts`): invoked directly through
+ * `targetedInvoker`, or queued on `targetedQueue` (all of them without an invoker, else those it failed).
  *
  * Repeating a minute (Scheduler redelivers, an operator re-invokes) announces nothing twice: the first run
  * re-indexed every account it moved, so the index no longer names it, and should it still be named, the

@@ -25,6 +25,8 @@ import type {
   MarginStatusStore,
   OpsPublisher,
   RejectedAccountRecord,
+  TargetedSegmentMessage,
+  TargetedSweepInvoker,
   TargetedSweepQueue,
   ThresholdStore,
 } from '../ports.ts';
@@ -47,8 +49,13 @@ export interface TargetedSweepPorts {
   readonly alerts: AlertPublisher;
   readonly ops: OpsPublisher;
   readonly clock: Clock;
-  /** Where a crash minute's segments go. @default none: every crossed account is swept here */
+  /**
+   * Where a crash minute's segments go: the queue, or, with `targetedInvoker`, the segments the invoker
+   * could not hand over. @default none: every crossed account is swept here (unless `targetedInvoker`)
+   */
   readonly targetedQueue?: TargetedSweepQueue;
+  /** Hands a crash minute's segments straight to the workers (tried before the queue). @default none */
+  readonly targetedInvoker?: TargetedSweepInvoker;
 }
 
 export interface TargetedSweepRequest {
@@ -87,8 +94,10 @@ export interface TargetedSweepCounts extends PageCounts {
   indexQueries: number;
   /** Valuations spent re-indexing (computing the revisited accounts' new bands). */
   bandValuations: number;
-  /** Segments queued for the sweep workers (a crash minute fanned out); 0 when swept here. */
+  /** Segments sent to the sweep workers (a crash minute fanned out); 0 when swept here. */
   fannedOut: number;
+  /** Of those, segments the direct invoke did not hand over, queued instead. */
+  queuedInstead: number;
 }
 
 export interface TargetedSweepResult {
@@ -149,13 +158,15 @@ export async function sweepMoved(
     return result(request.runId, set.setId, prepared, [], true);
   }
   const fanOut = validFanOutPolicy(request.fanOut ?? DEFAULT_TARGETED_FAN_OUT);
-  if (ports.targetedQueue && ids.length > fanOut.inlineAccounts) {
+  if ((ports.targetedInvoker ?? ports.targetedQueue) !== undefined && ids.length > fanOut.inlineAccounts) {
     // A crash minute: more than this function announces in time. The workers sweep the segments; this look
     // reports what it sent. A repeat of the minute cuts the same ids the same way (or fewer, once re-indexed).
     const segments = cutSegments(ids, fanOut);
     counts.fannedOut = segments.length;
     try {
-      await ports.targetedQueue.enqueueTargeted(
+      counts.queuedInstead = await sendSegments(
+        ports,
+        request.runId,
         targetedMessages(request.runId, set.setId, request.marks, segments),
       );
     } catch (error) {
@@ -183,6 +194,40 @@ export async function sweepMoved(
   const revisited = await sweepIds(ports, request, prepared, ids);
   await finish(ports, request.runId, undefined, prepared);
   return result(request.runId, set.setId, prepared, revisited, false);
+}
+
+/**
+ * Hand the minute's segments to the workers: invoked directly when there is an invoker, and whatever it
+ * could not hand over queued instead (reported to ops). Throws when a segment reached neither, so the
+ * minute is retried; returns the number queued instead of invoked.
+ */
+async function sendSegments(
+  ports: TargetedSweepPorts,
+  runId: string,
+  messages: readonly TargetedSegmentMessage[],
+): Promise<number> {
+  if (!ports.targetedInvoker) {
+    await ports.targetedQueue?.enqueueTargeted(messages);
+    return 0;
+  }
+  const notInvoked = await ports.targetedInvoker.invokeTargeted(messages);
+  const first = notInvoked[0];
+  if (first === undefined) return 0;
+  const failed = new Set(notInvoked.map((n) => n.segment));
+  if (!ports.targetedQueue) {
+    throw new QmtError(
+      `${failed.size} of ${messages.length} targeted segments not invoked and no queue to fall back on: ${first.reason}`,
+    );
+  }
+  await ports.targetedQueue.enqueueTargeted(messages.filter((m) => failed.has(m.segment)));
+  await ports.ops.publish({
+    type: 'sweep.targeted-fallback',
+    runId,
+    segments: failed.size,
+    totalSegments: messages.length,
+    reason: first.reason.slice(0, 1_000),
+  });
+  return failed.size;
 }
 
 export interface NamedSweepRequest
@@ -262,6 +307,7 @@ function prepare(
     indexQueries: 0,
     bandValuations: 0,
     fannedOut: 0,
+    queuedInstead: 0,
   });
   return {
     set,

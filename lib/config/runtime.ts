@@ -57,6 +57,8 @@ export const RUNTIME_ENV = {
   alertsTopicArn: 'QMT_ALERTS_TOPIC_ARN',
   opsTopicArn: 'QMT_OPS_TOPIC_ARN',
   sweepQueueUrl: 'QMT_SWEEP_QUEUE_URL',
+  /** The sweep worker the market watch invokes directly with a crash minute's segments (name or ARN). */
+  sweepWorkerFunction: 'QMT_SWEEP_WORKER_FUNCTION',
   /** The deployed functions read the document from AppConfig: these three ids name it (all or none). */
   appConfigApplication: 'QMT_APPCONFIG_APPLICATION',
   appConfigEnvironment: 'QMT_APPCONFIG_ENVIRONMENT',
@@ -157,6 +159,8 @@ export interface RuntimeConfig {
   readonly alertsTopicArn?: string;
   readonly opsTopicArn?: string;
   readonly sweepQueueUrl?: string;
+  /** The sweep worker to invoke directly with a crash minute's segments; absent: they are queued. */
+  readonly sweepWorkerFunction?: string;
   /** Every configured instrument with its validated policy (defaultPolicy merged under its own), in document order. */
   readonly instruments: readonly InstrumentPolicy[];
   /** The default catalogue with the document's `catalogue` merged over it. */
@@ -234,6 +238,7 @@ export interface RuntimeDocumentText {
 const SYMBOL = /^[A-Z0-9][A-Z0-9_.-]*$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+const LAMBDA_FUNCTION = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}$/;
 const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255}$/;
 
 /** A policy is a JSON object here; its fields are checked by `parseThresholdPolicy`, which names them. */
@@ -359,6 +364,7 @@ export function loadRuntimeConfig<R extends RuntimeRequirement = never>(
   const alertsTopicArn = readTopicArn(env, RUNTIME_ENV.alertsTopicArn, required.has('alertsTopicArn'));
   const opsTopicArn = readTopicArn(env, RUNTIME_ENV.opsTopicArn, required.has('opsTopicArn'));
   const sweepQueueUrl = readQueueUrl(env, required.has('sweepQueueUrl'));
+  const sweepWorkerFunction = readFunctionName(env);
 
   const { text, source } =
     options.document ?? readDocumentText(env, options.readFile ?? ((path) => readFileSync(path, 'utf8')));
@@ -375,6 +381,7 @@ export function loadRuntimeConfig<R extends RuntimeRequirement = never>(
     ...(alertsTopicArn === undefined ? {} : { alertsTopicArn }),
     ...(opsTopicArn === undefined ? {} : { opsTopicArn }),
     ...(sweepQueueUrl === undefined ? {} : { sweepQueueUrl }),
+    ...(sweepWorkerFunction === undefined ? {} : { sweepWorkerFunction }),
     ...resolveDocument(document, source),
     source,
   } as RuntimeConfigWith<R>;
@@ -404,6 +411,20 @@ function readTopicArn(env: Environment, variable: string, required: boolean): st
   if (!SNS_TOPIC_ARN.test(value)) {
     throw new ConfigError(
       `${variable}: "${value}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`,
+      variable,
+    );
+  }
+  return value;
+}
+
+/** A Lambda function name or unqualified ARN (Invoke's FunctionName); optional: without it nothing is invoked. */
+function readFunctionName(env: Environment): string | undefined {
+  const variable = RUNTIME_ENV.sweepWorkerFunction;
+  const value = nonEmpty(env[variable]);
+  if (value === undefined) return undefined;
+  if (!LAMBDA_FUNCTION.test(value)) {
+    throw new ConfigError(
+      `${variable}: "${value}" is not a Lambda function name (1-64 of A-Z a-z 0-9 _ -) or unqualified function ARN`,
       variable,
     );
   }

@@ -132,6 +132,15 @@ const OPS_EXAMPLES: Record<
     severity: 'critical',
     payload: { runId: 'sweep-2026-11-24T00:05Z', segment: 2, reason: 'DynamoDB throttled after 8 attempts' },
   },
+  'sweep.targeted-fallback': {
+    severity: 'warning',
+    payload: {
+      runId: 'watch-2026-11-24T14:03:00Z',
+      segments: 12,
+      totalSegments: 3000,
+      reason: 'TooManyRequestsException: Rate exceeded',
+    },
+  },
   'sweep.not-queued': {
     severity: 'warning',
     payload: {

@@ -140,6 +140,17 @@ export const opsEventSchemas = {
       reason: text('Why it failed.'),
     })
     .describe('A sweep segment failed and was not retried in place.'),
+  'sweep.targeted-fallback': z
+    .strictObject({
+      type: z.literal('sweep.targeted-fallback'),
+      runId: text("The watch's minute (watch-<scheduled time>)."),
+      segments: count('Targeted segments not invoked directly, sent to the sweep queue instead.'),
+      totalSegments: z.int().min(1).describe('Targeted segments of the minute.'),
+      reason: text("The first failed invoke's reason."),
+    })
+    .describe(
+      "Some of a crash minute's targeted segments could not be invoked directly and were queued instead: same segments and sweep, slower to start.",
+    ),
   'sweep.not-queued': z
     .strictObject({
       type: z.literal('sweep.not-queued'),

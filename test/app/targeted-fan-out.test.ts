@@ -12,7 +12,12 @@ import {
   sweepNamed,
   type TargetedSweepPorts,
 } from '../../lib/app/targeted-sweep.ts';
-import type { TargetedSegmentMessage, TargetedSweepQueue } from '../../lib/ports.ts';
+import type {
+  TargetedSegmentMessage,
+  TargetedSegmentNotInvoked,
+  TargetedSweepInvoker,
+  TargetedSweepQueue,
+} from '../../lib/ports.ts';
 import { opsEventSchema } from '../../lib/schemas/ops-message.ts';
 import { InMemoryAccounts } from '../bench/support/accounts.ts';
 import {
@@ -31,6 +36,23 @@ class CapturingQueue implements TargetedSweepQueue {
   async enqueueTargeted(messages: readonly TargetedSegmentMessage[]): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.sent.push(...messages);
+  }
+}
+
+/** Hands segments to "workers" directly, failing the segments named in `failing` (a throttle, say). */
+class CapturingInvoker implements TargetedSweepInvoker {
+  readonly invoked: TargetedSegmentMessage[] = [];
+  failing = new Set<number>();
+  async invokeTargeted(
+    messages: readonly TargetedSegmentMessage[],
+  ): Promise<readonly TargetedSegmentNotInvoked[]> {
+    const failed: TargetedSegmentNotInvoked[] = [];
+    for (const m of messages) {
+      if (this.failing.has(m.segment))
+        failed.push({ segment: m.segment, reason: 'TooManyRequestsException: Rate exceeded' });
+      else this.invoked.push(m);
+    }
+    return failed;
   }
 }
 
@@ -211,5 +233,99 @@ describe('sweepMoved fanning a crash minute out', () => {
     await expect(work(ports, queue.sent[0] as TargetedSegmentMessage)).rejects.toThrow(SetSupersededError);
     expect(store.reads.getItems).toBe(reads);
     expect(ports.alerts.published).toHaveLength(0);
+  });
+});
+
+describe('sweepMoved invoking a crash minute directly', () => {
+  it('invokes every segment and queues none when every invoke is accepted', async () => {
+    const { ports, queue, ids } = await setup(10);
+    const invoker = new CapturingInvoker();
+    const result = await sweepMoved(
+      { ...ports, targetedInvoker: invoker },
+      { runId: 'watch-1', marks: crash, fanOut },
+    );
+
+    expect(result.counts).toMatchObject({ crossed: 10, fannedOut: 3, queuedInstead: 0 });
+    expect(queue.sent).toHaveLength(0);
+    expect(invoker.invoked.flatMap((m) => m.accountIds)).toEqual(ids);
+    for (const m of invoker.invoked)
+      expect(m).toMatchObject({ kind: 'targeted', setId: 'set-1', marks: crash });
+    expect(ports.ops.events.map((e) => e.type)).not.toContain('sweep.targeted-fallback');
+    for (const m of invoker.invoked) await work(ports, m);
+    expect(ports.alerts.published.map((a) => a.alertId).sort()).toEqual(ids.map((id) => `${id}:1`));
+  });
+
+  it('queues the segments whose invoke failed, reports the fallback, and every change is announced once', async () => {
+    const { ports, queue, ids } = await setup(10);
+    const invoker = new CapturingInvoker();
+    invoker.failing = new Set([1]);
+    const result = await sweepMoved(
+      { ...ports, targetedInvoker: invoker },
+      { runId: 'watch-1', marks: crash, fanOut },
+    );
+
+    expect(result.counts).toMatchObject({ fannedOut: 3, queuedInstead: 1 });
+    expect(invoker.invoked.map((m) => m.segment)).toEqual([0, 2]);
+    expect(queue.sent.map((m) => m.segment)).toEqual([1]);
+    expect(queue.sent[0]).toMatchObject({ runId: 'watch-1', totalSegments: 3, setId: 'set-1', marks: crash });
+    const fallback = ports.ops.events.find((e) => e.type === 'sweep.targeted-fallback');
+    expect(fallback).toEqual({
+      type: 'sweep.targeted-fallback',
+      runId: 'watch-1',
+      segments: 1,
+      totalSegments: 3,
+      reason: 'TooManyRequestsException: Rate exceeded',
+    });
+    for (const event of ports.ops.events) expect(opsEventSchema.safeParse(event).error).toBeUndefined();
+
+    for (const m of [...invoker.invoked, ...queue.sent]) await work(ports, m);
+    expect(ports.alerts.published.map((a) => a.alertId).sort()).toEqual(ids.map((id) => `${id}:1`));
+  });
+
+  it('a segment neither invoked nor queued fails the minute (reported, thrown), and the next minute catches its accounts', async () => {
+    const { ports, queue, ids } = await setup(10);
+    const invoker = new CapturingInvoker();
+    invoker.failing = new Set([0]);
+    queue.failWith = new IncompleteBatchError('1 of 1 segment messages not sent: watch-1#t0: throttled', [
+      'watch-1#t0',
+    ]);
+    const both = { ...ports, targetedInvoker: invoker };
+
+    await expect(sweepMoved(both, { runId: 'watch-1', marks: crash, fanOut })).rejects.toThrow(/not sent/);
+    expect(ports.ops.events.at(-1)).toMatchObject({
+      type: 'sweep.failed',
+      runId: 'watch-1',
+      reason: expect.stringMatching(/targeted segments not all queued.*watch-1#t0/),
+    });
+    // The invoked segments run; segment 0's accounts were never handed over, so they stay crossed.
+    for (const m of invoker.invoked) await work(ports, m);
+    const lost = cutSegments(ids, fanOut)[0] as string[];
+    expect(ports.alerts.published.map((a) => a.accountId).sort()).toEqual(
+      ids.filter((id) => !lost.includes(id)),
+    );
+
+    invoker.failing.clear();
+    queue.failWith = undefined;
+    const next = await sweepMoved(
+      { ...both, targetedInvoker: invoker },
+      {
+        runId: 'watch-2',
+        marks: liveMarks({ BTC: PRICE * 0.9 }, crash.takenAt + 60_000),
+        fanOut: { ...fanOut, inlineAccounts: 100 },
+      },
+    );
+    expect(next.revisited).toEqual(lost);
+    expect(ports.alerts.published.map((a) => a.alertId).sort()).toEqual(ids.map((id) => `${id}:1`));
+  });
+
+  it('without a queue, a failed invoke fails the minute, naming how many segments were not handed over', async () => {
+    const { ports } = await setup(10);
+    const invoker = new CapturingInvoker();
+    invoker.failing = new Set([2]);
+    const { targetedQueue: _none, ...noQueue } = ports;
+    await expect(
+      sweepMoved({ ...noQueue, targetedInvoker: invoker }, { runId: 'watch-1', marks: crash, fanOut }),
+    ).rejects.toThrow(/1 of 3 targeted segments not invoked and no queue/);
+    expect(ports.ops.events.at(-1)).toMatchObject({ type: 'sweep.failed', runId: 'watch-1' });
   });
 });

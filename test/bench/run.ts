@@ -17,6 +17,7 @@ const MODULES = [
   'store-sweep',
   'breach-index',
   'watch',
+  'fan-out',
   'market-data',
   'stress',
   'exchange-scale',

@@ -367,7 +367,7 @@ async function quiet(paths: DayPath[], log: (line: string) => void, seed: number
 }
 
 /** Accounts that a 10% fall moves out of OK: one BTC long each, collateral 2,500–4,500 USD at 30,000. */
-function crashBook(count: number): Account[] {
+export function crashBook(count: number): Account[] {
   const random = seededRandom(1312);
   return Array.from({ length: count }, (_, i) => ({
     accountId: `crash-${String(i).padStart(7, '0')}`,

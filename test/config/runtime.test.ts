@@ -263,6 +263,8 @@ describe('loadRuntimeConfig', () => {
     ['QMT_ALERTS_TOPIC_ARN', { QMT_ALERTS_TOPIC_ARN: 'arn:aws:sqs:eu-west-1:123456789012:qmt-alerts' }],
     ['QMT_SWEEP_QUEUE_URL', { QMT_SWEEP_QUEUE_URL: 'not a url' }],
     ['QMT_SWEEP_QUEUE_URL', { QMT_SWEEP_QUEUE_URL: `${QUEUE}.fifo` }],
+    ['QMT_SWEEP_WORKER_FUNCTION', { QMT_SWEEP_WORKER_FUNCTION: 'qmt sweep worker' }],
+    ['QMT_SWEEP_WORKER_FUNCTION', { QMT_SWEEP_WORKER_FUNCTION: 'qmt-sweep-worker:live' }],
     ['QMT_THRESHOLDS_TABLE', { QMT_THRESHOLDS_TABLE: 'no spaces allowed' }],
     ['QMT_CONFIG', { QMT_CONFIG: '{"instruments": ' }],
     ['QMT_CONFIG_FILE', { QMT_CONFIG_FILE: '/etc/qmt.json' }],
@@ -271,6 +273,15 @@ describe('loadRuntimeConfig', () => {
       loadRuntimeConfig({ ...envWith({ instruments: { BTC: {} } }), ...override }),
     );
     expect(error.path).toBe(variable);
+  });
+
+  it('reads the sweep worker to invoke, by name or unqualified ARN, and none when unset', () => {
+    const arn = 'arn:aws:lambda:eu-west-1:123456789012:function:qmt-sweep-worker';
+    expect(loadRuntimeConfig({ QMT_SWEEP_WORKER_FUNCTION: 'qmt-sweep-worker' }).sweepWorkerFunction).toBe(
+      'qmt-sweep-worker',
+    );
+    expect(loadRuntimeConfig({ QMT_SWEEP_WORKER_FUNCTION: arn }).sweepWorkerFunction).toBe(arn);
+    expect(loadRuntimeConfig({}).sweepWorkerFunction).toBeUndefined();
   });
 
   it('accepts a table ARN (an accounts table in the exchange’s own AWS account)', () => {

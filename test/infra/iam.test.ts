@@ -116,6 +116,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.breachIndexTable)]: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
       // ...starting from the accounts marked for every sweep (a Query on the price index).
       [`\${${id(qmt.breachIndexTable)}}/index/byPrice`]: ['dynamodb:Query'],
+      // A directly invoked segment that still fails goes to the dead-letter queue (on-failure destination).
+      [id(qmt.sweepDeadLetterQueue)]: ['sqs:SendMessage'],
     }),
     marketWatch: sorted({
       ...appConfig,
@@ -143,6 +145,8 @@ function expectedGrants(qmt: MarginThresholds, accountsTable: string) {
       [id(qmt.opsTopic)]: PUBLISH,
       [id(qmt.topicKey)]: TOPIC_KEY,
       [id(qmt.watchDeadLetterQueue)]: ['sqs:SendMessage'],
+      // A crash minute's segments invoked on the sweep worker, and on nothing else.
+      [id(worker)]: ['lambda:InvokeFunction'],
     }),
   };
 }

@@ -11,6 +11,7 @@ import {
   StartConfigurationSessionCommand,
 } from '@aws-sdk/client-appconfigdata';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -69,6 +70,7 @@ import {
   DynamoDbIdempotencyStore,
   IDEMPOTENCY_STORE_IAM_ACTIONS,
 } from '../../lib/adapters/idempotency/dynamodb-persistence.ts';
+import { TARGETED_INVOKER_IAM_ACTIONS } from '../../lib/adapters/lambda/targeted-invoker.ts';
 import { StoredCandleSource } from '../../lib/adapters/market/stored.ts';
 import { SWEEP_QUEUE_IAM_ACTIONS } from '../../lib/adapters/sqs/sweep-queue.ts';
 import { LiveMarkSource } from '../../lib/app/live-marks.ts';
@@ -483,6 +485,128 @@ describe('IAM against real calls', () => {
         ],
       ]),
     );
+  }, 120_000);
+
+  it('a crash minute invoked directly: each change announced once, a failed invoke queued instead; the watch may invoke the worker and nothing else may', async () => {
+    // Twelve accounts one 10% fall moves out of OK; the watch sweeps 5 itself, so it sends 3 segments of 4.
+    const crashAccounts = Array.from({ length: 12 }, (_, i) =>
+      account(`direct-${String(i).padStart(2, '0')}`, 2_300),
+    );
+    const tables = await sweepTables(db, crashAccounts);
+    const breachIndex = await db.freshTable(breachIndexTableDefinition());
+    const clock = new FixedClock(Date.UTC(2026, 10, 24, 0, 5));
+    const setup = db.local.client;
+    const alerts = new RecordingAlertPublisher();
+    const ops = new RecordingOps();
+    const stores = (client: DynamoDBClient) => {
+      const accounts = new DynamoDbAccountSource(client, tables.accounts);
+      return {
+        thresholds: new DynamoDbThresholdStore(client, tables.thresholds),
+        accounts,
+        accountReader: accounts,
+        breachIndex: new DynamoDbBreachIndex(client, breachIndex),
+        statuses: new DynamoDbMarginStatusStore(client, tables.statuses),
+      };
+    };
+    await sweepSegment(
+      { ...stores(setup), alerts, ops, clock },
+      { runId: 'full-1', segment: { segment: 0, totalSegments: 1 } },
+    );
+
+    // Lambda (mocked: the one AWS service here without a local stand-in) accepts every invoke but segment 1's,
+    // which stays throttled past the invoker's retries.
+    const lambda = mockClient(LambdaClient);
+    const invoked: { functionName: string; event: unknown }[] = [];
+    lambda.on(InvokeCommand).callsFake(async (input: { FunctionName?: string; Payload?: Uint8Array }) => {
+      const event = JSON.parse(Buffer.from(input.Payload ?? new Uint8Array()).toString('utf8')) as {
+        segment: number;
+      };
+      if (event.segment === 1)
+        throw new TooManyRequestsException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
+      invoked.push({ functionName: input.FunctionName ?? '', event });
+      return { StatusCode: 202 };
+    });
+    const WORKER = 'qmt-test-sweep-worker';
+    const env = lambdaEnv({
+      QMT_CONFIG: JSON.stringify({
+        instruments: { BTC: {} },
+        sweep: { targeted: { inlineAccounts: 5, accountsPerSegment: 4 } },
+      }),
+      [RUNTIME_ENV.sweepWorkerFunction]: WORKER,
+    });
+    const crash = PRICE * 0.9;
+    const venue = (name: string): VenueMarkSource => ({
+      venue: name,
+      mark: async (instrument) => ({ venue: name, instrument, price: crash, at: clock.now() - 1_000 }),
+    });
+    const queue = new InProcessSweepQueue();
+    try {
+      const watchObservability = recordedObservability();
+      const watch = createMarketWatchHandler({
+        env,
+        observability: watchObservability,
+        onMarks: async () => undefined,
+        // The invoker is the real one the adapters build from the environment (its client mocked).
+        adapters: {
+          clock,
+          marks: new LiveMarkSource({
+            venues: ['deribit', 'binance', 'kraken'].map(venue),
+            policyFor: () => DEFAULT_MARK_CONSENSUS_POLICY,
+            clock,
+          }),
+          ...stores(setup),
+          alerts,
+          ops,
+          targetedQueue: queue,
+        },
+      });
+      const look = await watch({ scheduledTime: '2026-11-24T00:05:00Z' }, lambdaContext());
+      expect(look.sweep?.counts).toMatchObject({ crossed: 12, revisited: 0, fannedOut: 3, queuedInstead: 1 });
+      expect(invoked.map((i) => i.functionName)).toEqual([WORKER, WORKER]);
+      expect(queue.size).toBe(1);
+      expect(watchObservability.metric('TargetedSegmentsQueued')).toBe(3);
+      expect(watchObservability.metric('TargetedSegmentsNotInvoked')).toBe(1);
+      expect(ops.events.find((e) => e.type === 'sweep.targeted-fallback')).toMatchObject({
+        segments: 1,
+        totalSegments: 3,
+        reason: 'TooManyRequestsException: Rate exceeded',
+      });
+
+      const worker = createSweepWorkerHandler({
+        env,
+        observability: recordedObservability(),
+        adapters: { clock, ...stores(setup), alerts, ops, sweepQueue: queue },
+      });
+      for (const { event } of invoked) await worker(event, lambdaContext());
+      const response = await worker(sqsEvent(queue.take(10)), lambdaContext());
+      expect(response.batchItemFailures).toEqual([]);
+      expect(alerts.published.map((a) => a.alertId).sort()).toEqual(
+        crashAccounts.map((a) => `${a.accountId}:1`),
+      );
+      expect(ops.events.filter((e) => e.type === 'sweep.failed')).toEqual([]);
+    } finally {
+      lambda.restore();
+    }
+
+    // IAM: the action each Invoke needs is the invoker's declared list, granted to the watch on the worker it
+    // names (its environment points at the worker), and no role of the stack may invoke the worker otherwise.
+    expect(lambda.commandCalls(InvokeCommand).length).toBeGreaterThan(0);
+    const { stack, template } = buildStack();
+    const qmt = stack.marginThresholds;
+    const workerId = logicalId(qmt.sweepWorkerFunction as never);
+    const watchRole = logicalId((qmt.marketWatchFunction as NodejsFunction).role as never);
+    const watchFn = template.toJSON().Resources[logicalId(qmt.marketWatchFunction as never)];
+    expect(watchFn.Properties.Environment.Variables[RUNTIME_ENV.sweepWorkerFunction]).toEqual({
+      Ref: workerId,
+    });
+    expect(grantsOf(template, watchRole)[workerId]).toEqual([...TARGETED_INVOKER_IAM_ACTIONS]);
+    const invokers = Object.keys(template.findResources('AWS::IAM::Role')).filter((role) =>
+      Object.entries(grantsOf(template, role)).some(
+        ([resource, actions]) =>
+          resource.startsWith(workerId) && actions.some((a) => a.startsWith('lambda:')),
+      ),
+    );
+    expect(invokers).toEqual([watchRole]);
   }, 120_000);
 
   it("the market watch's role allows what its shock recalibration sends: the set, its history, the lease, the sweep's size", async () => {

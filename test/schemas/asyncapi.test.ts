@@ -105,6 +105,13 @@ const EVENTS: Record<OpsEvent['type'], OpsEvent> = {
     marks: { source: 'live', takenAt: '2026-11-24T14:03:00.000Z', marked: 1, held: [] },
   },
   'sweep.failed': { type: 'sweep.failed', runId: 'sw', segment: 2, reason: 'table unavailable' },
+  'sweep.targeted-fallback': {
+    type: 'sweep.targeted-fallback',
+    runId: 'watch-1',
+    segments: 1,
+    totalSegments: 3,
+    reason: 'throttled',
+  },
   'sweep.not-queued': {
     type: 'sweep.not-queued',
     runId: 'sweep-shock#1',

@@ -30,6 +30,9 @@ export function opsSeverity(event: OpsEvent): OpsSeverity {
     case 'recalibration.shock':
       return 'warning';
     // The raised set stands; only its sweep waits for the coordinator's next run (minutes).
+    // Queued instead: the alerts still go out, later (the queue's pollers ramp up over minutes).
+    case 'sweep.targeted-fallback':
+      return 'warning';
     case 'sweep.not-queued':
       return 'warning';
     case 'accounts.rejected':
@@ -100,6 +103,9 @@ export function opsSubject(event: OpsEvent): string {
       break;
     case 'sweep.failed':
       text = `qmt ${event.segment === undefined ? 'targeted sweep' : `sweep segment ${event.segment}`} FAILED ${run}`;
+      break;
+    case 'sweep.targeted-fallback':
+      text = `qmt ${event.segments} of ${event.totalSegments} targeted segments QUEUED, not invoked ${run}`;
       break;
     case 'sweep.not-queued':
       text = `qmt sweep after the shock on ${event.instruments.join(', ')} NOT QUEUED ${run}`;

@@ -103,6 +103,8 @@ export async function openLocalStack(options: LocalStackOptions): Promise<LocalS
     ops: recordingOps(outbox.ops, recorded.ops),
     sweepQueue: queue,
     targetedQueue: queue,
+    // No function to invoke locally: a crash minute's segments go to the in-process queue.
+    targetedInvoker: undefined,
   };
   const overrides: Adapters = { ...localAdapters, ...hooks.adapters?.(localAdapters) };
   const storeAccounts: AccountWriter = (accounts) => writeAccounts(db.client, db.tables.accounts, accounts);
