@@ -12,6 +12,17 @@ import { snsClient } from '../../lib/adapters/sns/client.ts';
 /** Time limits for one SQS call: SendMessageBatch answers in tens of milliseconds. */
 export const SQS_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000 } as const;
 
+/** SQS and Lambda calls: short time limits, and a timed-out request fails instead of hanging on. */
+function boundedRequests() {
+  return {
+    connectionTimeout: SQS_TIMEOUTS.connectionTimeoutMs,
+    requestTimeout: SQS_TIMEOUTS.requestTimeoutMs,
+    // Without this a request timeout only logs a warning and the call hangs on.
+    throwOnRequestTimeout: true,
+    httpsAgent: { keepAlive: true, maxSockets: 50 },
+  };
+}
+
 let sqs: SQSClient | undefined;
 let lambda: LambdaClient | undefined;
 
@@ -33,13 +44,7 @@ export function snsTopicClient(): SNSClient {
 export function sqsClient(): SQSClient {
   sqs ??= new SQSClient({
     maxAttempts: 1,
-    requestHandler: {
-      connectionTimeout: SQS_TIMEOUTS.connectionTimeoutMs,
-      requestTimeout: SQS_TIMEOUTS.requestTimeoutMs,
-      // Without this a request timeout only logs a warning and the call hangs on.
-      throwOnRequestTimeout: true,
-      httpsAgent: { keepAlive: true, maxSockets: 50 },
-    },
+    requestHandler: boundedRequests(),
   });
   return sqs;
 }
@@ -51,12 +56,7 @@ export function sqsClient(): SQSClient {
 export function lambdaClient(): LambdaClient {
   lambda ??= new LambdaClient({
     maxAttempts: 1,
-    requestHandler: {
-      connectionTimeout: SQS_TIMEOUTS.connectionTimeoutMs,
-      requestTimeout: SQS_TIMEOUTS.requestTimeoutMs,
-      throwOnRequestTimeout: true,
-      httpsAgent: { keepAlive: true, maxSockets: 50 },
-    },
+    requestHandler: boundedRequests(),
   });
   return lambda;
 }

@@ -37,3 +37,13 @@ export function isTransientAwsError(error: unknown): boolean {
   if (ALSO_TRANSIENT.has(sdkError.name) || sdkError.$fault === 'server') return true;
   return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);
 }
+
+/** An AWS error as one short line for a report: its name and message, cut at 300 characters. */
+export function errorReason(error: unknown): string {
+  const { name, message } =
+    typeof error === 'object' && error !== null ? (error as { name?: unknown; message?: unknown }) : {};
+  const label = typeof name === 'string' && name ? name : 'Error';
+  const text = typeof message === 'string' ? message : String(error);
+  const reason = text ? `${label}: ${text}` : label;
+  return reason.length > 300 ? `${reason.slice(0, 297)}...` : reason;
+}

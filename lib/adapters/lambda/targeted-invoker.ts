@@ -10,7 +10,7 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { TargetedSegmentMessage, TargetedSegmentNotInvoked, TargetedSweepInvoker } from '../../ports.ts';
-import { isTransientAwsError } from '../aws-errors.ts';
+import { errorReason, isTransientAwsError } from '../aws-errors.ts';
 import { DEFAULT_RETRY_POLICY, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 import { targetedMessageBody } from '../sqs/sweep-queue.ts';
 
@@ -99,13 +99,4 @@ export class LambdaTargetedSweepInvoker implements TargetedSweepInvoker {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, messages.length) }, sender));
     return failures.sort((a, b) => a.segment - b.segment);
   }
-}
-
-function errorReason(error: unknown): string {
-  const { name, message } =
-    typeof error === 'object' && error !== null ? (error as { name?: unknown; message?: unknown }) : {};
-  const label = typeof name === 'string' && name ? name : 'Error';
-  const text = typeof message === 'string' ? message : String(error);
-  const reason = text ? `${label}: ${text}` : label;
-  return reason.length > 300 ? `${reason.slice(0, 297)}...` : reason;
 }

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import type { SegmentMessage, SweepQueue, TargetedSegmentMessage, TargetedSweepQueue } from '../../ports.ts';
-import { isTransientAwsError } from '../aws-errors.ts';
+import { errorReason, isTransientAwsError } from '../aws-errors.ts';
 import { IncompleteBatchError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, type RetryHooks, type RetryPolicy, withRetry } from '../retry.ts';
 import { markSnapshotMessageSchema, toMarkSnapshotMessage } from './mark-snapshot-message.ts';
@@ -249,13 +249,4 @@ export function segmentMessageBody(message: SegmentMessage): object {
     ...(message.cursor === undefined ? {} : { cursor: message.cursor }),
     ...(message.marks === undefined ? {} : { marks: toMarkSnapshotMessage(message.marks) }),
   };
-}
-
-function errorReason(error: unknown): string {
-  const { name, message } =
-    typeof error === 'object' && error !== null ? (error as { name?: unknown; message?: unknown }) : {};
-  const label = typeof name === 'string' && name ? name : 'Error';
-  const text = typeof message === 'string' ? message : String(error);
-  const reason = text ? `${label}: ${text}` : label;
-  return reason.length > 300 ? `${reason.slice(0, 297)}...` : reason;
 }
