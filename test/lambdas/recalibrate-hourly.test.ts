@@ -221,7 +221,7 @@ describe('recalibrate handler at an hourly MPOR, over mocked venue HTTP', () => 
     expect(ethThreshold).toMatchObject({
       status: 'computed',
       inputs: {
-        policyVersion: 'eth-intraday-1h',
+        policyVersion: ethHourlyPolicy.version,
         source: 'consensus(deribit,binance,coinbase)',
         candleCount: 2_880,
       },
