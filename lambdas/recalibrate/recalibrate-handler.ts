@@ -199,7 +199,8 @@ export function createRecalibrateHandler(options: RecalibrateHandlerOptions = {}
     try {
       const { report, notStored, notPublished, walks, walksNotKept } = await runDailyBacktest(
         {
-          // The candles the recalibration just kept: read from the store, not fetched again from every venue.
+          // The candles the recalibration just kept, read from the store. Each venue is still asked again for
+          // the store's short re-check window (one request per venue and instrument; see docs/SCALE.md).
           market: options.adapters?.market ?? ports.keptMarket,
           reports: ports.backtestReports,
           ops: ports.ops,
